@@ -1,0 +1,401 @@
+#include "app/tfreeze/cli_commands.h"
+
+#include "app/tfreeze/text_table.h"
+#include "core/plan/freeze_plan_io.h"
+#include "core/plan/freeze_planner.h"
+#include "core/plan/pipeline_dag.h"
+#include "core/plan/pipeline_schedule.h"
+#include "core/plan/plan_error.h"
+#include "core/plan/profile_io.h"
+#include "core/plan/synthetic_profile.h"
+#include "core/plan/timeline.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+#include <limits>
+#include <optional>
+
+namespace tfreeze {
+
+namespace {
+
+// Far beyond any real pipeline; stops a typo from allocating gigabytes before anything is printed.
+constexpr long long kMaxSimulatedActions = 4'000'000;
+
+// CLI11's Range lets NaN through (every comparison with NaN is false), so check finiteness here.
+// `tag` is what --help shows after the type, `requirement` completes "... is not <requirement>".
+CLI::Validator finiteNumberIn(double low, double high, const std::string& tag, const std::string& requirement)
+{
+    return CLI::Validator(
+        [low, high, requirement](std::string& text) -> std::string {
+            char* end = nullptr;
+            const double value = std::strtod(text.c_str(), &end);
+            if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value) || value < low
+                || value > high)
+                return "\"" + text + "\" is not " + requirement;
+            return {};
+        },
+        tag);
+}
+
+CLI::Validator unitInterval() { return finiteNumberIn(0.0, 1.0, "[0,1]", "a number in [0, 1]"); }
+
+CLI::Validator nonNegativeMs()
+{
+    return finiteNumberIn(0.0, std::numeric_limits<double>::max(), ">=0", "a finite number of ms >= 0");
+}
+
+int defaultStagesPerRank(ScheduleKind kind)
+{
+    return kind == ScheduleKind::Interleaved1F1B || kind == ScheduleKind::ZBV ? 2 : 1;
+}
+
+bool splitsBackward(ScheduleKind kind) { return kind == ScheduleKind::ZBH1 || kind == ScheduleKind::ZBV; }
+
+long long expectedActionCount(const ScheduleShape& shape)
+{
+    return static_cast<long long>(shape.ranks) * shape.stagesPerRank * shape.microbatches
+        * (splitsBackward(shape.kind) ? 3 : 2);
+}
+
+std::string describeSchedule(const PipelineSchedule& schedule)
+{
+    const ScheduleShape& shape = schedule.shape();
+    return scheduleKindName(shape.kind) + ", " + std::to_string(shape.ranks) + " ranks, "
+        + std::to_string(shape.microbatches) + " microbatches, " + std::to_string(schedule.stageCount()) + " stages ("
+        + std::to_string(shape.stagesPerRank) + " per rank), " + std::to_string(schedule.actionCount()) + " actions";
+}
+
+// The stages a rank holds, e.g. "0,7" for rank 0 of a 4-rank ZBV.
+std::string rankStages(const PipelineSchedule& schedule, int rank)
+{
+    std::string text;
+    for (int stage = 0; stage < schedule.stageCount(); ++stage) {
+        if (schedule.stageRank(stage) != rank)
+            continue;
+        if (!text.empty())
+            text += ',';
+        text += std::to_string(stage);
+    }
+    return text;
+}
+
+// Throughput gain of running a batch in `batchMs` instead of `baselineMs`.
+double speedUpPercent(double baselineMs, double batchMs)
+{
+    return batchMs > 0.0 ? (baselineMs / batchMs - 1.0) * 100.0 : 0.0;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double median(std::vector<double> values)
+{
+    if (values.empty())
+        return 0.0;
+    std::sort(values.begin(), values.end());
+    const std::size_t middle = values.size() / 2;
+    return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2.0;
+}
+
+} // namespace
+
+CLI::App* addSimulateCommand(CLI::App& parent, SimulateOptions& options)
+{
+    CLI::App* command = parent.add_subcommand(
+        "simulate", "Simulate one batch of a generated schedule with synthetic costs and write it as a profile");
+    command->add_option("--schedule", options.schedule, "GPipe, 1F1B, Interleaved1F1B, ZBH1 or ZBV (any case)")
+        ->required();
+    command->add_option("--ranks", options.ranks, "Pipeline ranks P")->required();
+    command->add_option("--microbatches", options.microbatches, "Microbatches per batch M")->required();
+    command->add_option("--stages-per-rank", options.stagesPerRank,
+        "Stages per rank V (default: 2 for Interleaved1F1B and ZBV, else 1)");
+    command->add_option("--fwd-ms", options.forwardMs, "Forward time per action: one value, or one per stage (a,b,...)")
+        ->delimiter(',')
+        ->check(nonNegativeMs())
+        ->capture_default_str();
+    command
+        ->add_option("--bwd-ms", options.backwardMs, "Backward time with nothing frozen: one value, or one per stage")
+        ->delimiter(',')
+        ->check(nonNegativeMs())
+        ->capture_default_str();
+    command
+        ->add_option("--bwd-frozen-ms", options.backwardFrozenMs,
+            "Backward time with everything freezable frozen: one value, or one per stage")
+        ->delimiter(',')
+        ->check(nonNegativeMs())
+        ->capture_default_str();
+    command
+        ->add_option("--bwd-input-ms", options.backwardInputMs,
+            "Split backward (ZBH1, ZBV): time of I, the rest of --bwd-ms is W (default: half of --bwd-ms)")
+        ->delimiter(',')
+        ->check(nonNegativeMs());
+    command
+        ->add_option(
+            "--jitter", options.jitter, "Scale each action's times by a factor drawn from [1 - jitter, 1 + jitter]")
+        ->check(unitInterval())
+        ->capture_default_str();
+    command->add_option("--seed", options.seed, "Seed of the jitter")->capture_default_str();
+    command->add_option("--out", options.outPath, "Write the profile (tfreeze-profile/1 JSON) to this file");
+    return command;
+}
+
+CLI::App* addPlanCommand(CLI::App& parent, PlanOptions& options)
+{
+    CLI::App* command = parent.add_subcommand(
+        "plan", "Plan freeze ratios for a profile: the shortest batch under the accuracy bound");
+    command->add_option("--profile", options.profilePath, "Profile to plan for (tfreeze-profile/1 JSON)")->required();
+    CLI::Option* maxFreeze
+        = command->add_option("--max-freeze", options.maxFreeze, "Max mean freeze ratio of every stage, in [0, 1]")
+              ->check(unitInterval())
+              ->capture_default_str();
+    CLI::Option* stageMaxFreeze
+        = command
+              ->add_option("--stage-max-freeze", options.stageMaxFreeze,
+                  "Max mean freeze ratio per stage, one value per stage (a,b,...), each in [0, 1]")
+              ->delimiter(',')
+              ->check(unitInterval());
+    maxFreeze->excludes(stageMaxFreeze);
+    stageMaxFreeze->excludes(maxFreeze);
+    command->add_option("--out", options.outPath, "Write the plan (tfreeze-plan/1 JSON) to this file");
+    command->add_option("--csv", options.csvPath, "Write the plan as CSV (one row per action) to this file");
+    return command;
+}
+
+CLI::App* addBenchPlanCommand(CLI::App& bench, BenchPlanOptions& options)
+{
+    CLI::App* command = bench.add_subcommand(
+        "plan", "Time the planner on 1F1B and ZBV pipelines of 64 to 16,384 actions with synthetic costs");
+    command->add_option("--max-actions", options.maxActions, "Skip pipelines with more actions than this")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    command->add_option("--repeats", options.repeats, "Cold solves per size (the median is printed)")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    return command;
+}
+
+void runSimulate(const SimulateOptions& options)
+{
+    ScheduleShape shape;
+    shape.kind = parseScheduleKind(options.schedule, "--schedule");
+    if (shape.kind == ScheduleKind::Custom)
+        throw InputError("--schedule", "",
+            "a Custom order comes from a profile file; simulate generates GPipe, 1F1B, "
+            "Interleaved1F1B, ZBH1 or ZBV");
+    shape.ranks = options.ranks;
+    shape.microbatches = options.microbatches;
+    shape.stagesPerRank = options.stagesPerRank > 0 ? options.stagesPerRank : defaultStagesPerRank(shape.kind);
+    if (shape.ranks > 0 && shape.microbatches > 0 && shape.stagesPerRank > 0
+        && expectedActionCount(shape) > kMaxSimulatedActions)
+        throw InputError("--ranks, --microbatches, --stages-per-rank", "",
+            "the pipeline would have " + std::to_string(expectedActionCount(shape)) + " actions; at most "
+                + std::to_string(kMaxSimulatedActions) + " are supported");
+
+    const PipelineSchedule schedule = PipelineSchedule::generate(shape);
+    SyntheticCosts costs;
+    costs.forwardMs = options.forwardMs;
+    costs.backwardMs = options.backwardMs;
+    costs.backwardFrozenMs = options.backwardFrozenMs;
+    costs.backwardInputMs = options.backwardInputMs;
+    costs.jitter = options.jitter;
+    costs.seed = options.seed;
+    const Profile profile = makeSyntheticProfile(schedule, costs);
+    if (!options.outPath.empty())
+        writeProfileFile(profile, options.outPath);
+
+    const PipelineDag dag(profile.schedule());
+    const Timeline unfrozen = simulateTimeline(dag, profile.maxDurations());
+    const Timeline frozen = simulateTimeline(dag, profile.minDurations());
+
+    std::cout << describeSchedule(schedule) << "\n\n";
+    TextTable summary;
+    summary.addColumn("timeline", TextTable::Align::Left);
+    summary.addColumn("batch (ms)");
+    summary.addColumn("bubble (%)");
+    summary.addColumn("critical path (actions)");
+    summary.addRow({ "no freezing", formatFixed(unfrozen.batchMs, 3), formatFixed(unfrozen.bubbleFraction * 100.0, 1),
+        std::to_string(unfrozen.criticalPath.size()) });
+    summary.addRow({ "all frozen", formatFixed(frozen.batchMs, 3), formatFixed(frozen.bubbleFraction * 100.0, 1),
+        std::to_string(frozen.criticalPath.size()) });
+    summary.print(std::cout);
+
+    std::cout << "\nper rank, no freezing:\n";
+    TextTable ranks;
+    ranks.addColumn("rank");
+    ranks.addColumn("stages");
+    ranks.addColumn("actions");
+    ranks.addColumn("busy (ms)");
+    ranks.addColumn("idle (ms)");
+    ranks.addColumn("bubble (%)");
+    for (int rank = 0; rank < schedule.rankCount(); ++rank) {
+        const auto r = static_cast<std::size_t>(rank);
+        ranks.addRow({ std::to_string(rank), rankStages(schedule, rank),
+            std::to_string(schedule.rankOrder(rank).size()), formatFixed(unfrozen.rankBusyMs[r], 3),
+            formatFixed(unfrozen.rankIdleMs[r], 3), formatFixed(unfrozen.rankBubbleFraction[r] * 100.0, 1) });
+    }
+    ranks.print(std::cout);
+    if (!options.outPath.empty())
+        std::cout << "\nprofile written to " << options.outPath << '\n';
+}
+
+void runPlan(const PlanOptions& options)
+{
+    const Profile profile = readProfileFile(options.profilePath);
+    const PipelineSchedule& schedule = profile.schedule();
+    // The reader does not look for deadlocks and the planner does not know the file name: check
+    // here so that an order with a cycle is reported against the file it came from.
+    (void)PipelineDag(schedule, options.profilePath);
+    if (!options.stageMaxFreeze.empty()
+        && options.stageMaxFreeze.size() != static_cast<std::size_t>(schedule.stageCount()))
+        throw InputError("--stage-max-freeze", "",
+            "expected " + std::to_string(schedule.stageCount()) + " values (one per stage of " + options.profilePath
+                + "), got " + std::to_string(options.stageMaxFreeze.size()));
+
+    FreezeBounds bounds;
+    bounds.maxFreeze = options.maxFreeze;
+    bounds.stageMaxFreeze = options.stageMaxFreeze;
+    // The plan file records max_freeze too; with per-stage bounds the loosest one is the honest summary.
+    if (!bounds.stageMaxFreeze.empty())
+        bounds.maxFreeze = *std::max_element(bounds.stageMaxFreeze.begin(), bounds.stageMaxFreeze.end());
+
+    FreezePlanner planner(profile);
+    const FreezePlan plan = planner.plan(bounds);
+    if (!options.outPath.empty())
+        writePlanFile(plan, options.outPath);
+    if (!options.csvPath.empty())
+        writePlanCsvFile(plan, options.csvPath);
+
+    std::cout << options.profilePath << ": " << describeSchedule(schedule) << '\n';
+    if (options.stageMaxFreeze.empty())
+        std::cout << "bound: max freeze " << formatFixed(options.maxFreeze, 3) << " on every stage\n";
+    else
+        std::cout << "bound: max freeze per stage (below)\n";
+    std::cout << '\n';
+
+    TextTable batch;
+    batch.addColumn("batch time", TextTable::Align::Left);
+    batch.addColumn("batch (ms)");
+    batch.addColumn("speed-up (%)");
+    batch.addRow({ "no freeze", formatFixed(plan.batchMsNoFreeze, 3), formatFixed(0.0, 1) });
+    batch.addRow({ "planned", formatFixed(plan.batchMsPlanned, 3),
+        formatFixed(speedUpPercent(plan.batchMsNoFreeze, plan.batchMsPlanned), 1) });
+    batch.addRow({ "all frozen", formatFixed(plan.batchMsAllFrozen, 3),
+        formatFixed(speedUpPercent(plan.batchMsNoFreeze, plan.batchMsAllFrozen), 1) });
+    batch.print(std::cout);
+    std::cout << '\n';
+
+    TextTable stages;
+    stages.addColumn("stage");
+    stages.addColumn("rank");
+    stages.addColumn("max freeze");
+    stages.addColumn("mean ratio");
+    for (int stage = 0; stage < schedule.stageCount(); ++stage) {
+        const auto s = static_cast<std::size_t>(stage);
+        stages.addRow({ std::to_string(stage), std::to_string(schedule.stageRank(stage)),
+            formatFixed(bounds.stageBound(stage), 3),
+            s < plan.stageMeanRatio.size() ? formatFixed(plan.stageMeanRatio[s], 3) : "-" });
+    }
+    stages.print(std::cout);
+
+    std::cout << "\nsolve time: " << formatFixed(plan.solveSeconds * 1000.0, 1) << " ms\n";
+    if (!options.outPath.empty())
+        std::cout << "plan written to " << options.outPath << '\n';
+    if (!options.csvPath.empty())
+        std::cout << "CSV written to " << options.csvPath << '\n';
+}
+
+void runBenchPlan(const BenchPlanOptions& options)
+{
+    // Pairs of similar size: 1F1B has 2·P·M actions, ZBV 3 per (stage, microbatch) on 2P stages.
+    const std::vector<ScheduleShape> shapes {
+        { ScheduleKind::OneFOneB, 4, 8, 1 },
+        { ScheduleKind::ZBV, 2, 5, 2 },
+        { ScheduleKind::OneFOneB, 8, 16, 1 },
+        { ScheduleKind::ZBV, 4, 10, 2 },
+        { ScheduleKind::OneFOneB, 8, 64, 1 },
+        { ScheduleKind::ZBV, 8, 21, 2 },
+        { ScheduleKind::OneFOneB, 16, 128, 1 },
+        { ScheduleKind::ZBV, 16, 42, 2 },
+        { ScheduleKind::OneFOneB, 32, 256, 1 },
+        { ScheduleKind::ZBV, 32, 85, 2 },
+    };
+    constexpr double kMaxFreeze = 0.5;
+    constexpr double kWarmMaxFreeze = 0.6;
+    SyntheticCosts costs;
+    costs.jitter = 0.1;
+    costs.seed = 1;
+
+    long long smallest = std::numeric_limits<long long>::max();
+    for (const ScheduleShape& shape : shapes)
+        smallest = std::min(smallest, expectedActionCount(shape));
+    if (options.maxActions < smallest)
+        throw InputError("--max-actions", "", "the smallest pipeline has " + std::to_string(smallest) + " actions");
+
+    std::cout << "planner on synthetic costs (forward 1 ms, backward 2 ms, frozen backward 1 ms, jitter 0.1, seed 1)\n"
+              << "cold: build the planner and solve at max freeze " << formatFixed(kMaxFreeze, 1) << ", median of "
+              << options.repeats << "; warm: re-solve at " << formatFixed(kWarmMaxFreeze, 1)
+              << " from the cold model, median\n\n";
+
+    TextTable table;
+    table.addColumn("schedule", TextTable::Align::Left);
+    table.addColumn("P");
+    table.addColumn("M");
+    table.addColumn("actions");
+    table.addColumn("LP rows");
+    table.addColumn("LP columns");
+    table.addColumn("cold (ms)");
+    table.addColumn("warm (ms)");
+    table.addColumn("no freeze (ms)");
+    table.addColumn("planned (ms)");
+    for (const ScheduleShape& shape : shapes) {
+        const long long actions = expectedActionCount(shape);
+        if (actions > options.maxActions)
+            continue;
+        const std::string name = scheduleKindName(shape.kind);
+        std::cerr << "bench plan: " << name << " P=" << shape.ranks << " M=" << shape.microbatches << " (" << actions
+                  << " actions)..." << std::endl;
+
+        Profile profile = [&] {
+            // Our own shapes: if the core rejects one, that is our bug, not the user's input.
+            try {
+                return makeSyntheticProfile(PipelineSchedule::generate(shape), costs);
+            } catch (const InputError& error) {
+                throw PlannerError(std::string("bench plan: cannot build ") + name + ": " + error.what());
+            }
+        }();
+
+        std::vector<double> coldSeconds;
+        std::vector<double> warmSeconds;
+        std::optional<FreezePlan> plan; // FreezePlan holds a Profile, which has no empty state
+        LpStatistics statistics;
+        for (int repeat = 0; repeat < options.repeats; ++repeat) {
+            FreezeBounds bounds;
+            bounds.maxFreeze = kMaxFreeze;
+            auto start = std::chrono::steady_clock::now();
+            FreezePlanner planner(profile);
+            plan.emplace(planner.plan(bounds));
+            coldSeconds.push_back(secondsSince(start));
+
+            bounds.maxFreeze = kWarmMaxFreeze;
+            start = std::chrono::steady_clock::now();
+            planner.plan(bounds);
+            warmSeconds.push_back(secondsSince(start));
+            statistics = planner.lpStatistics();
+        }
+        table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches),
+            std::to_string(profile.costs().size()), std::to_string(statistics.rows), std::to_string(statistics.columns),
+            formatFixed(median(coldSeconds) * 1000.0, 1), formatFixed(median(warmSeconds) * 1000.0, 1),
+            formatFixed(plan->batchMsNoFreeze, 3), formatFixed(plan->batchMsPlanned, 3) });
+    }
+    table.print(std::cout);
+}
+
+} // namespace tfreeze

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace tfreeze {
+
+struct SimulateOptions {
+    std::string schedule;
+    int ranks = 0;
+    int microbatches = 0;
+    int stagesPerRank = 0; // 0: the schedule's default (2 for Interleaved1F1B and ZBV, else 1)
+    std::vector<double> forwardMs { 1.0 };
+    std::vector<double> backwardMs { 2.0 };
+    std::vector<double> backwardFrozenMs { 1.0 };
+    std::vector<double> backwardInputMs;
+    double jitter = 0.0;
+    unsigned seed = 0;
+    std::string outPath;
+};
+
+struct PlanOptions {
+    std::string profilePath;
+    double maxFreeze = 0.9;
+    std::vector<double> stageMaxFreeze;
+    std::string outPath;
+    std::string csvPath;
+};
+
+struct BenchPlanOptions {
+    long long maxActions = 16384;
+    int repeats = 3;
+};
+
+// Each add*Command registers a subcommand whose flags write into `options`; the matching run*
+// function does the work after a successful parse. Errors are exceptions: InputError for bad
+// input (exit code 2), PlannerError or any other std::exception for our own failures (exit code 1).
+CLI::App* addSimulateCommand(CLI::App& parent, SimulateOptions& options);
+CLI::App* addPlanCommand(CLI::App& parent, PlanOptions& options);
+CLI::App* addBenchPlanCommand(CLI::App& bench, BenchPlanOptions& options);
+
+void runSimulate(const SimulateOptions& options);
+void runPlan(const PlanOptions& options);
+void runBenchPlan(const BenchPlanOptions& options);
+
+} // namespace tfreeze

@@ -1,0 +1,66 @@
+// tfreeze: the command-line front of TimelyFreeze Studio. Flags and work live in cli_commands.cpp;
+// this file maps every failure to an exit code: 0 ok, 2 bad input, 1 internal failure.
+#include "app/tfreeze/cli_commands.h"
+
+#include "core/plan/plan_error.h"
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+namespace {
+
+constexpr int kExitBadInput = 2;
+constexpr int kExitInternal = 1;
+
+int reportError(const char* what, int exitCode)
+{
+    std::cerr << "tfreeze: error: " << what << '\n';
+    return exitCode;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app { "TimelyFreeze: plan which weight-gradient work to freeze in pipeline-parallel training", "tfreeze" };
+    app.require_subcommand(1);
+    // Wide enough that the flags with a type tag keep their description on the same line.
+    app.get_formatter()->column_width(36);
+
+    tfreeze::SimulateOptions simulateOptions;
+    tfreeze::PlanOptions planOptions;
+    tfreeze::BenchPlanOptions benchPlanOptions;
+    CLI::App* simulate = tfreeze::addSimulateCommand(app, simulateOptions);
+    CLI::App* plan = tfreeze::addPlanCommand(app, planOptions);
+    CLI::App* bench = app.add_subcommand("bench", "Measure the speed of parts of tfreeze");
+    bench->require_subcommand(1);
+    CLI::App* benchPlan = tfreeze::addBenchPlanCommand(*bench, benchPlanOptions);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& success) {
+        return app.exit(success); // --help: prints the help of the (sub)command, exit code 0
+    } catch (const CLI::ParseError& error) {
+        return reportError(error.what(), kExitBadInput);
+    }
+
+    try {
+        if (simulate->parsed())
+            tfreeze::runSimulate(simulateOptions);
+        else if (plan->parsed())
+            tfreeze::runPlan(planOptions);
+        else if (benchPlan->parsed())
+            tfreeze::runBenchPlan(benchPlanOptions);
+        return 0;
+    } catch (const tfreeze::InputError& error) {
+        return reportError(error.what(), kExitBadInput);
+    } catch (const tfreeze::PlannerError& error) {
+        return reportError(error.what(), kExitInternal);
+    } catch (const std::exception& error) {
+        return reportError(error.what(), kExitInternal);
+    } catch (...) {
+        return reportError("unknown internal failure", kExitInternal);
+    }
+}

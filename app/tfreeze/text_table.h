@@ -1,0 +1,33 @@
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace tfreeze {
+
+// An aligned plain-text table for the CLI: headers carry the units, numbers are right-aligned so
+// that their decimal points line up.
+class TextTable {
+public:
+    enum class Align { Left, Right };
+
+    void addColumn(std::string header, Align align = Align::Right);
+    // Missing trailing cells print empty; extra cells are an error of ours (std::logic_error).
+    void addRow(std::vector<std::string> cells);
+    void print(std::ostream& out, const std::string& indent = {}) const;
+
+private:
+    struct Column {
+        std::string header;
+        Align align = Align::Right;
+    };
+
+    std::vector<Column> m_columns;
+    std::vector<std::vector<std::string>> m_rows;
+};
+
+// Fixed-point text of a value, e.g. formatFixed(27.25, 2) == "27.25".
+std::string formatFixed(double value, int decimals);
+
+} // namespace tfreeze

@@ -1,0 +1,45 @@
+#pragma once
+
+#include "core/plan/freeze_plan.h"
+#include "core/plan/pipeline_dag.h"
+
+#include <memory>
+
+namespace tfreeze {
+
+struct PlannerOptions {
+    // Per solve; past it the planner throws PlannerError("... timed out ...").
+    double timeLimitSeconds = 120.0;
+};
+
+// Size of the LP actually handed to lp_solve, for `tfreeze bench plan`.
+struct LpStatistics {
+    int rows = 0;
+    int columns = 0;
+    long long nonZeros = 0;
+};
+
+// The LP of METHOD.md §4 solved with lp_solve: minimise the batch time under the per-stage
+// accuracy bound, then, at that batch time, minimise total freezing. Keeps its model between
+// calls so that a new bound (a dragged ρ slider) re-solves warm from the last basis.
+class FreezePlanner {
+public:
+    explicit FreezePlanner(Profile profile, PlannerOptions options = {});
+    ~FreezePlanner();
+    FreezePlanner(const FreezePlanner&) = delete;
+    FreezePlanner& operator=(const FreezePlanner&) = delete;
+
+    // Throws InputError(source "bounds") for bounds out of [0, 1] or of the wrong length, and
+    // PlannerError when the solver fails or times out.
+    FreezePlan plan(const FreezeBounds& bounds);
+
+    const Profile& profile() const;
+    const PipelineDag& dag() const;
+    LpStatistics lpStatistics() const;
+
+private:
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+} // namespace tfreeze

@@ -1,0 +1,114 @@
+#include "core/plan/lp_model.h"
+
+#include "core/plan/plan_error.h"
+
+#include <lp_lib.h>
+
+#include <cmath>
+#include <mutex>
+
+namespace tfreeze {
+
+namespace {
+// make_lp writes unsynchronised global state (measured: SETUP-NOTES.md).
+std::mutex& lpCreationMutex()
+{
+    static std::mutex mutex;
+    return mutex;
+}
+} // namespace
+
+struct LpModel::Private {
+    lprec* lp = nullptr;
+};
+
+LpModel::LpModel(int columns)
+    : d(std::make_unique<Private>())
+{
+    {
+        std::lock_guard<std::mutex> lock(lpCreationMutex());
+        d->lp = make_lp(0, columns);
+    }
+    if (!d->lp)
+        throw PlannerError("lp_solve could not create a model with " + std::to_string(columns) + " columns");
+    set_verbose(d->lp, NEUTRAL); // the default verbosity prints solver logs to stdout
+}
+
+LpModel::~LpModel()
+{
+    if (d->lp) {
+        std::lock_guard<std::mutex> lock(lpCreationMutex());
+        delete_lp(d->lp);
+    }
+}
+
+void LpModel::beginRows() { set_add_rowmode(d->lp, TRUE); }
+
+void LpModel::endRows() { set_add_rowmode(d->lp, FALSE); }
+
+int LpModel::addRow(const std::vector<int>& columns, const std::vector<double>& values, RowSense sense, double rhs)
+{
+    const int type = sense == RowSense::LessEqual ? LE : sense == RowSense::GreaterEqual ? GE : EQ;
+    // lp_solve takes non-const pointers but does not write through them.
+    if (!add_constraintex(d->lp, static_cast<int>(columns.size()), const_cast<double*>(values.data()),
+            const_cast<int*>(columns.data()), type, rhs))
+        throw PlannerError("lp_solve could not add a constraint row");
+    return get_Nrows(d->lp);
+}
+
+void LpModel::setBounds(int column, double lower, double upper) { set_bounds(d->lp, column, lower, upper); }
+
+void LpModel::setUpperBound(int column, double upper) { set_upbo(d->lp, column, upper); }
+
+void LpModel::setRhs(int row, double rhs) { set_rh(d->lp, row, rhs); }
+
+void LpModel::setObjective(const std::vector<double>& coefficients)
+{
+    set_obj_fn(d->lp, const_cast<double*>(coefficients.data()));
+    set_minim(d->lp);
+}
+
+void LpModel::setTimeout(double seconds)
+{
+    set_timeout(d->lp, static_cast<long>(std::ceil(std::max(1.0, seconds))));
+}
+
+LpModel::Status LpModel::solve()
+{
+    switch (::solve(d->lp)) {
+    case OPTIMAL:
+    case PRESOLVED:
+        return Status::Optimal;
+    case INFEASIBLE:
+        return Status::Infeasible;
+    case UNBOUNDED:
+        return Status::Unbounded;
+    case SUBOPTIMAL:
+    case TIMEOUT:
+    case USERABORT:
+        return Status::TimedOut;
+    default:
+        return Status::Failed;
+    }
+}
+
+std::vector<double> LpModel::columnValues() const
+{
+    std::vector<double> values(static_cast<std::size_t>(get_Ncolumns(d->lp)) + 1, 0.0);
+    get_variables(d->lp, values.data() + 1);
+    return values;
+}
+
+double LpModel::objectiveValue() const { return get_objective(d->lp); }
+
+int LpModel::rowCount() const { return get_Nrows(d->lp); }
+
+int LpModel::columnCount() const { return get_Ncolumns(d->lp); }
+
+long long LpModel::nonZeroCount() const { return get_nonzeros(d->lp); }
+
+long long LpModel::iterationCount() const { return static_cast<long long>(get_total_iter(d->lp)); }
+
+double LpModel::infinity() { return 1e30; }
+
+} // namespace tfreeze

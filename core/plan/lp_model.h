@@ -1,0 +1,51 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+namespace tfreeze {
+
+// A thin owner of one lp_solve model. lp_lib.h defines hundreds of macros (TRUE, EQ, ...), so
+// only lp_model.cpp includes it; everything else talks to this class.
+class LpModel {
+public:
+    enum class RowSense { LessEqual, GreaterEqual, Equal };
+    enum class Status { Optimal, Infeasible, Unbounded, TimedOut, Failed };
+
+    // Columns are numbered 1..columns, as in lp_solve; every column starts with bounds [0, +inf).
+    explicit LpModel(int columns);
+    ~LpModel();
+    LpModel(const LpModel&) = delete;
+    LpModel& operator=(const LpModel&) = delete;
+
+    // Rows are added much faster in lp_solve's row mode; call endRows() before solving.
+    void beginRows();
+    void endRows();
+    // Returns the new row's index (1-based).
+    int addRow(const std::vector<int>& columns, const std::vector<double>& values, RowSense sense, double rhs);
+
+    void setBounds(int column, double lower, double upper);
+    void setUpperBound(int column, double upper);
+    void setRhs(int row, double rhs);
+    // `coefficients[c]` for column c; index 0 is ignored. Minimised.
+    void setObjective(const std::vector<double>& coefficients);
+    void setTimeout(double seconds);
+
+    // Warm: lp_solve starts from the basis of the previous solve of this model.
+    Status solve();
+    // Index c holds column c; index 0 is unused.
+    std::vector<double> columnValues() const;
+    double objectiveValue() const;
+
+    int rowCount() const;
+    int columnCount() const;
+    long long nonZeroCount() const;
+    long long iterationCount() const;
+    static double infinity();
+
+private:
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+} // namespace tfreeze

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "core/plan/pipeline_schedule.h"
+
+#include <string>
+#include <vector>
+
+namespace tfreeze {
+
+// Measured durations of one action: unfrozen (max) and with everything freezable frozen (min).
+// Non-freezable actions (F, I) have minMs == maxMs.
+struct ActionCost {
+    double maxMs = 0.0;
+    double minMs = 0.0;
+};
+
+// A schedule and the cost of each of its actions: the planner's input (tfreeze-profile/1).
+class Profile {
+public:
+    // `costs` has one entry per action, in rank-major order (PipelineDag's node order).
+    // Throws InputError(source, "actions[i].max_ms" ...) for NaN, negative, or min > max; for a
+    // non-freezable action minMs is set to maxMs.
+    Profile(PipelineSchedule schedule, std::vector<ActionCost> costs, const std::string& source = {});
+
+    const PipelineSchedule& schedule() const { return m_schedule; }
+    const std::vector<ActionCost>& costs() const { return m_costs; }
+    // Actions in rank-major order, aligned with costs().
+    std::vector<Action> actions() const;
+
+    std::vector<double> maxDurations() const;
+    std::vector<double> minDurations() const;
+
+private:
+    PipelineSchedule m_schedule;
+    std::vector<ActionCost> m_costs;
+};
+
+} // namespace tfreeze

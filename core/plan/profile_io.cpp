@@ -1,0 +1,388 @@
+#include "core/plan/profile_io.h"
+
+#include "core/plan/plan_error.h"
+#include "core/plan/profile_json.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <istream>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <ostream>
+#include <sstream>
+#include <tuple>
+
+namespace tfreeze {
+
+namespace detail {
+
+namespace {
+
+// A short rendering of an offending value for "must be a number (got ...)".
+std::string shortDump(const Json& value)
+{
+    std::string text = value.dump();
+    constexpr std::size_t kLimit = 40;
+    if (text.size() > kLimit)
+        text = text.substr(0, kLimit - 3) + "...";
+    return text;
+}
+
+[[noreturn]] void throwWrongType(
+    const Json& value, const char* expected, const std::string& field, const std::string& source)
+{
+    throw InputError(source, field, std::string("must be ") + expected + " (got " + shortDump(value) + ")");
+}
+
+std::string actionPath(std::size_t index) { return "actions[" + std::to_string(index) + "]"; }
+
+} // namespace
+
+Json parseJsonDocument(std::istream& in, const std::string& source)
+{
+    // what() starts with "[json.exception.parse_error.101] "; the rest is the useful part.
+    const auto withoutPrefix = [](const Json::exception& error) {
+        const std::string message = error.what();
+        const std::size_t prefixEnd = message.find("] ");
+        return prefixEnd == std::string::npos ? message : message.substr(prefixEnd + 2);
+    };
+    try {
+        return Json::parse(in);
+    } catch (const Json::parse_error& error) {
+        std::string message = withoutPrefix(error);
+        if (message.find("byte") == std::string::npos)
+            message += " (byte " + std::to_string(error.byte) + ")";
+        throw InputError(source, "", "not valid JSON: " + message);
+    } catch (const Json::exception& error) {
+        // Such as a number literal too large for a double ("number overflow parsing '1e400'").
+        throw InputError(source, "", "not valid JSON: " + withoutPrefix(error));
+    }
+}
+
+std::string readTextFile(const std::string& path)
+{
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw InputError(path, "", std::string("cannot open file: ") + std::strerror(errno ? errno : ENOENT));
+    std::string text;
+    try {
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } catch (const std::exception&) {
+        // A directory opens fine on Linux; libstdc++ throws from the first read (EISDIR).
+        throw InputError(path, "", std::string("cannot read file: ") + std::strerror(errno ? errno : EIO));
+    }
+    if (in.bad())
+        throw InputError(path, "", std::string("cannot read file: ") + std::strerror(errno ? errno : EIO));
+    return text;
+}
+
+void writeTextFile(const std::string& path, const std::string& text)
+{
+    errno = 0;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (out)
+        out << text;
+    if (out)
+        out.close();
+    if (!out)
+        throw InputError(path, "", std::string("cannot write file: ") + std::strerror(errno ? errno : EIO));
+}
+
+void requireObject(const Json& value, const std::string& field, const std::string& source)
+{
+    if (!value.is_object())
+        throwWrongType(value, "an object", field, source);
+}
+
+void requireFormat(const Json& document, const char* expected, const std::string& source)
+{
+    requireObject(document, "", source);
+    const Json* format = findMember(document, "format");
+    if (!format)
+        throw InputError(source, "format", std::string("expected \"") + expected + "\" (it is missing)");
+    if (!format->is_string() || format->get<std::string>() != expected)
+        throw InputError(
+            source, "format", std::string("expected \"") + expected + "\" (got " + shortDump(*format) + ")");
+}
+
+std::string memberPath(const std::string& field, const char* key)
+{
+    return field.empty() ? std::string(key) : field + "." + key;
+}
+
+const Json* findMember(const Json& object, const char* key)
+{
+    const auto it = object.find(key);
+    return it == object.end() ? nullptr : &*it;
+}
+
+const Json& requireMember(const Json& object, const char* key, const std::string& field, const std::string& source)
+{
+    const Json* member = findMember(object, key);
+    if (!member)
+        throw InputError(source, memberPath(field, key), "is missing");
+    return *member;
+}
+
+double requireFiniteNumber(const Json& value, const std::string& field, const std::string& source)
+{
+    if (!value.is_number())
+        throwWrongType(value, "a number", field, source);
+    const double number = value.get<double>();
+    if (!std::isfinite(number))
+        throw InputError(source, field, "must be a finite number (got " + shortDump(value) + ")");
+    return number;
+}
+
+double requireDuration(const Json& value, const std::string& field, const std::string& source)
+{
+    if (!value.is_number())
+        throwWrongType(value, "a number", field, source);
+    const double number = value.get<double>();
+    if (!std::isfinite(number) || number < 0.0)
+        throw InputError(source, field, "must be a finite number ≥ 0 (got " + numberText(number) + ")");
+    return number;
+}
+
+double requireRatio(const Json& value, const std::string& field, const std::string& source)
+{
+    if (!value.is_number())
+        throwWrongType(value, "a number", field, source);
+    const double number = value.get<double>();
+    if (!(number >= 0.0 && number <= 1.0))
+        throw InputError(source, field, "must be a number in [0, 1] (got " + numberText(number) + ")");
+    return number;
+}
+
+int requireInteger(const Json& value, const std::string& field, const std::string& source)
+{
+    if (value.is_number_integer()) {
+        if (value.is_number_unsigned()) {
+            const auto number = value.get<std::uint64_t>();
+            if (number <= static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
+                return static_cast<int>(number);
+        } else {
+            const auto number = value.get<std::int64_t>();
+            if (number >= std::numeric_limits<int>::min() && number <= std::numeric_limits<int>::max())
+                return static_cast<int>(number);
+        }
+        throw InputError(source, field, "is out of range (got " + shortDump(value) + ")");
+    }
+    // 4.0 is an integer that some writers (Python's json with floats) emit.
+    if (value.is_number_float()) {
+        const double number = value.get<double>();
+        if (std::floor(number) == number && std::fabs(number) <= std::numeric_limits<int>::max())
+            return static_cast<int>(number);
+    }
+    throwWrongType(value, "an integer", field, source);
+}
+
+std::string requireString(const Json& value, const std::string& field, const std::string& source)
+{
+    if (!value.is_string())
+        throwWrongType(value, "a string", field, source);
+    return value.get<std::string>();
+}
+
+ParsedProfile parseProfileMembers(const Json& document, const std::string& source)
+{
+    const Json& schedule = requireMember(document, "schedule", "", source);
+    requireObject(schedule, "schedule", source);
+    ScheduleShape shape;
+    shape.kind
+        = parseScheduleKind(requireString(requireMember(schedule, "kind", "schedule", source), "schedule.kind", source),
+            source, "schedule.kind");
+    const auto positive = [&](const char* key) {
+        const std::string field = memberPath("schedule", key);
+        const int value = requireInteger(requireMember(schedule, key, "schedule", source), field, source);
+        if (value < 1)
+            throw InputError(source, field, "must be an integer ≥ 1 (got " + std::to_string(value) + ")");
+        return value;
+    };
+    shape.ranks = positive("ranks");
+    shape.microbatches = positive("microbatches");
+    shape.stagesPerRank = positive("stages_per_rank");
+
+    const Json& actions = requireMember(document, "actions", "", source);
+    if (!actions.is_array())
+        throwWrongType(actions, "an array", "actions", source);
+    // Every (stage, microbatch) needs at least an F and a B: checked before anything is sized by
+    // the declared shape, so that a typo like "ranks": 4000000 cannot exhaust memory (in double:
+    // the product of three ints may not fit in 64 bits).
+    const double needed = 2.0 * shape.ranks * shape.stagesPerRank * shape.microbatches;
+    if (needed > static_cast<double>(actions.size()))
+        throw InputError(source, "actions",
+            "a schedule of " + std::to_string(shape.ranks) + " ranks × " + std::to_string(shape.stagesPerRank)
+                + " stages per rank × " + std::to_string(shape.microbatches) + " microbatches needs at least "
+                + (needed < 1e15 ? std::to_string(static_cast<long long>(needed)) : numberText(needed))
+                + " actions (got " + std::to_string(actions.size()) + ")");
+
+    std::vector<std::vector<Action>> orders(static_cast<std::size_t>(shape.ranks));
+    std::vector<std::vector<ActionCost>> rankCosts(orders.size());
+    std::vector<std::vector<std::size_t>> rankFileIndex(orders.size());
+    std::map<std::tuple<int, int, ActionKind>, std::size_t> seen;
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        const Json& entry = actions[i];
+        const std::string path = actionPath(i);
+        requireObject(entry, path, source);
+        const auto integerIn = [&](const char* key, int end) {
+            const std::string field = memberPath(path, key);
+            const int value = requireInteger(requireMember(entry, key, path, source), field, source);
+            if (value < 0 || value >= end)
+                throw InputError(
+                    source, field, "must be in [0, " + std::to_string(end) + ") (got " + std::to_string(value) + ")");
+            return value;
+        };
+        Action action;
+        action.rank = integerIn("rank", shape.ranks);
+        action.stage = integerIn("stage", shape.stageCount());
+        action.microbatch = integerIn("microbatch", shape.microbatches);
+        const std::string kindField = memberPath(path, "kind");
+        action.kind = parseActionKind(
+            requireString(requireMember(entry, "kind", path, source), kindField, source), source, kindField);
+
+        const auto [it, inserted] = seen.emplace(std::make_tuple(action.stage, action.microbatch, action.kind), i);
+        if (!inserted)
+            throw InputError(source, path, "duplicates " + actionPath(it->second) + " (" + actionName(action) + ")");
+
+        ActionCost cost;
+        cost.maxMs = requireDuration(requireMember(entry, "max_ms", path, source), memberPath(path, "max_ms"), source);
+        const Json* minMs = findMember(entry, "min_ms");
+        if (isFreezable(action.kind) && !minMs)
+            throw InputError(source, memberPath(path, "min_ms"), "is missing");
+        cost.minMs = minMs ? requireDuration(*minMs, memberPath(path, "min_ms"), source) : cost.maxMs;
+        // Checked here as well as in Profile so that the message names the entry's place in the file.
+        if (isFreezable(action.kind) && cost.minMs > cost.maxMs)
+            throw InputError(source, memberPath(path, "min_ms"),
+                "min_ms " + numberText(cost.minMs) + " is greater than max_ms " + numberText(cost.maxMs));
+
+        const auto rank = static_cast<std::size_t>(action.rank);
+        orders[rank].push_back(action);
+        rankCosts[rank].push_back(cost);
+        rankFileIndex[rank].push_back(i);
+    }
+
+    std::vector<ActionCost> costs;
+    std::vector<std::size_t> fileIndex;
+    costs.reserve(actions.size());
+    fileIndex.reserve(actions.size());
+    for (std::size_t rank = 0; rank < orders.size(); ++rank) {
+        costs.insert(costs.end(), rankCosts[rank].begin(), rankCosts[rank].end());
+        fileIndex.insert(fileIndex.end(), rankFileIndex[rank].begin(), rankFileIndex[rank].end());
+    }
+    PipelineSchedule pipelineSchedule = PipelineSchedule::fromRankOrders(shape, std::move(orders), source);
+    return ParsedProfile { Profile(std::move(pipelineSchedule), std::move(costs), source), std::move(fileIndex) };
+}
+
+OrderedJson scheduleJson(const ScheduleShape& shape)
+{
+    OrderedJson schedule = OrderedJson::object();
+    schedule["kind"] = scheduleKindName(shape.kind);
+    schedule["ranks"] = shape.ranks;
+    schedule["microbatches"] = shape.microbatches;
+    schedule["stages_per_rank"] = shape.stagesPerRank;
+    return schedule;
+}
+
+OrderedJson actionJson(const Action& action, const ActionCost& cost)
+{
+    OrderedJson entry = OrderedJson::object();
+    entry["rank"] = action.rank;
+    entry["stage"] = action.stage;
+    entry["microbatch"] = action.microbatch;
+    entry["kind"] = std::string(1, actionKindLetter(action.kind));
+    entry["max_ms"] = cost.maxMs;
+    entry["min_ms"] = cost.minMs;
+    return entry;
+}
+
+std::string inlineJson(const OrderedJson& value)
+{
+    std::string text;
+    if (value.is_object()) {
+        text += '{';
+        bool first = true;
+        for (const auto& item : value.items()) {
+            if (!first)
+                text += ", ";
+            first = false;
+            text += OrderedJson(item.key()).dump() + ": " + inlineJson(item.value());
+        }
+        return text + '}';
+    }
+    if (value.is_array()) {
+        text += '[';
+        for (std::size_t i = 0; i < value.size(); ++i)
+            text += (i ? ", " : "") + inlineJson(value[i]);
+        return text + ']';
+    }
+    return value.dump();
+}
+
+std::string documentText(const OrderedJson& document)
+{
+    std::string text = "{\n";
+    bool first = true;
+    for (const auto& item : document.items()) {
+        if (!first)
+            text += ",\n";
+        first = false;
+        text += "  " + OrderedJson(item.key()).dump() + ": ";
+        const OrderedJson& value = item.value();
+        if (item.key() == "actions" && value.is_array() && !value.empty()) {
+            text += "[\n";
+            for (std::size_t i = 0; i < value.size(); ++i)
+                text += "    " + inlineJson(value[i]) + (i + 1 < value.size() ? ",\n" : "\n");
+            text += "  ]";
+        } else {
+            text += inlineJson(value);
+        }
+    }
+    return text + "\n}\n";
+}
+
+} // namespace detail
+
+Profile readProfileJson(std::istream& in, const std::string& source)
+{
+    const detail::Json document = detail::parseJsonDocument(in, source);
+    detail::requireFormat(document, kProfileFormat, source);
+    return detail::parseProfileMembers(document, source).profile;
+}
+
+Profile readProfileFile(const std::string& path)
+{
+    std::istringstream in(detail::readTextFile(path));
+    return readProfileJson(in, path);
+}
+
+namespace {
+
+std::string profileText(const Profile& profile)
+{
+    detail::OrderedJson document = detail::OrderedJson::object();
+    document["format"] = kProfileFormat;
+    document["schedule"] = detail::scheduleJson(profile.schedule().shape());
+    detail::OrderedJson actions = detail::OrderedJson::array();
+    const std::vector<Action> list = profile.actions();
+    for (std::size_t i = 0; i < list.size(); ++i)
+        actions.push_back(detail::actionJson(list[i], profile.costs()[i]));
+    document["actions"] = std::move(actions);
+    return detail::documentText(document);
+}
+
+} // namespace
+
+void writeProfileJson(const Profile& profile, std::ostream& out) { out << profileText(profile); }
+
+void writeProfileFile(const Profile& profile, const std::string& path)
+{
+    detail::writeTextFile(path, profileText(profile));
+}
+
+} // namespace tfreeze

@@ -1,0 +1,27 @@
+#pragma once
+
+#include "core/plan/pipeline_dag.h"
+
+#include <vector>
+
+namespace tfreeze {
+
+// Earliest-start simulation of one batch: every action starts as soon as all its predecessors
+// (device order and cross-stage dependencies) have ended.
+struct Timeline {
+    std::vector<double> startMs; // per DAG node
+    std::vector<double> endMs; // per DAG node
+    double batchMs = 0.0; // makespan
+    std::vector<double> rankBusyMs;
+    std::vector<double> rankIdleMs; // batchMs − busy: bubbles, including the tail
+    std::vector<double> rankBubbleFraction; // idle / batchMs
+    double bubbleFraction = 0.0; // Σ idle / (ranks · batchMs)
+    // The chain of nodes that sets the batch time, first to last: each starts exactly when its
+    // predecessor in the chain ends.
+    std::vector<PipelineDag::Node> criticalPath;
+};
+
+// `durationsMs` has one entry per DAG node; each must be finite and ≥ 0.
+Timeline simulateTimeline(const PipelineDag& dag, const std::vector<double>& durationsMs);
+
+} // namespace tfreeze

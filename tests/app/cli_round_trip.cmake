@@ -1,0 +1,46 @@
+# simulate → plan on a fresh directory: the profile that simulate writes must plan, and plan must
+# write both the JSON and the CSV.
+#   cmake -DTFREEZE=<path to tfreeze> -DWORK_DIR=<scratch dir> -P cli_round_trip.cmake
+cmake_minimum_required(VERSION 3.25)
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+
+function(run_step)
+    execute_process(COMMAND "${TFREEZE}" ${ARGN}
+        WORKING_DIRECTORY "${WORK_DIR}"
+        RESULT_VARIABLE exitCode
+        OUTPUT_VARIABLE stdout
+        ERROR_VARIABLE stderr)
+    list(JOIN ARGN " " commandText)
+    message(STATUS "tfreeze ${commandText}\n${stdout}${stderr}")
+    if(NOT exitCode STREQUAL "0")
+        message(FATAL_ERROR "tfreeze ${commandText}: exit code ${exitCode}\n${stderr}")
+    endif()
+endfunction()
+
+run_step(simulate --schedule ZBH1 --ranks 4 --microbatches 8 --jitter 0.1 --seed 3 --out profile.json)
+run_step(plan --profile profile.json --max-freeze 0.5 --out plan.json --csv plan.csv)
+run_step(plan --profile profile.json --stage-max-freeze 0.2,0.4,0.6,0.8 --out plan-per-stage.json)
+
+foreach(output profile.json plan.json plan.csv plan-per-stage.json)
+    if(NOT EXISTS "${WORK_DIR}/${output}")
+        message(FATAL_ERROR "${output} was not written")
+    endif()
+endforeach()
+file(READ "${WORK_DIR}/plan.json" planJson)
+string(JSON format GET "${planJson}" format)
+if(NOT format STREQUAL "tfreeze-plan/1")
+    message(FATAL_ERROR "plan.json: format is \"${format}\"")
+endif()
+string(JSON actionCount LENGTH "${planJson}" actions)
+# ZBH1 at P = 4, M = 8: F, I and W per (stage, microbatch).
+if(NOT actionCount EQUAL 96)
+    message(FATAL_ERROR "plan.json has ${actionCount} actions, expected 96")
+endif()
+file(STRINGS "${WORK_DIR}/plan.csv" csvLines)
+list(LENGTH csvLines csvLineCount)
+list(GET csvLines 0 csvHeader)
+if(NOT csvLineCount EQUAL 97 OR NOT csvHeader MATCHES "^rank,stage,microbatch,kind,max_ms,min_ms,ratio,start_ms,end_ms")
+    message(FATAL_ERROR "plan.csv: ${csvLineCount} lines, header \"${csvHeader}\"")
+endif()

@@ -1,0 +1,104 @@
+# Tests of the tfreeze command line: exit code and message together (see check_cli.cmake).
+set(TFREEZE_CLI_DATA "${CMAKE_CURRENT_SOURCE_DIR}/../data")
+
+# tfreeze_add_cli_test(<name> EXIT <code> [STDOUT <regex>] [STDERR <regex>] ARGS <tfreeze arguments>...)
+function(tfreeze_add_cli_test name)
+    cmake_parse_arguments(PARSE_ARGV 1 arg "" "EXIT;STDOUT;STDERR" "ARGS")
+    set(definitions "-DEXPECT_EXIT=${arg_EXIT}")
+    if(DEFINED arg_STDOUT)
+        list(APPEND definitions "-DEXPECT_STDOUT=${arg_STDOUT}")
+    endif()
+    if(DEFINED arg_STDERR)
+        list(APPEND definitions "-DEXPECT_STDERR=${arg_STDERR}")
+    endif()
+    add_test(NAME cli_${name}
+        COMMAND ${CMAKE_COMMAND} ${definitions} -P ${CMAKE_CURRENT_SOURCE_DIR}/check_cli.cmake
+                -- $<TARGET_FILE:tfreeze> ${arg_ARGS})
+    set_tests_properties(cli_${name} PROPERTIES TIMEOUT 30 LABELS cli)
+endfunction()
+
+set(tiny "${TFREEZE_CLI_DATA}/cli/tiny-1f1b.json")
+
+# Help on every command, exit 0.
+tfreeze_add_cli_test(help EXIT 0 STDOUT "simulate.*plan.*bench" ARGS --help)
+tfreeze_add_cli_test(simulate_help EXIT 0 STDOUT "--schedule.*--bwd-input-ms" ARGS simulate --help)
+tfreeze_add_cli_test(plan_help EXIT 0 STDOUT "--profile.*--max-freeze.*--stage-max-freeze" ARGS plan --help)
+tfreeze_add_cli_test(bench_plan_help EXIT 0 STDOUT "--max-actions.*--repeats" ARGS bench plan --help)
+
+# Flags the parser rejects: exit 2 with tfreeze's prefix.
+tfreeze_add_cli_test(no_command EXIT 2 STDERR "^tfreeze: error: .*subcommand" ARGS)
+tfreeze_add_cli_test(unknown_flag EXIT 2 STDERR "^tfreeze: error: .*--no-such-flag"
+    ARGS simulate --schedule 1F1B --ranks 4 --microbatches 8 --no-such-flag)
+tfreeze_add_cli_test(not_a_number EXIT 2 STDERR "^tfreeze: error: .*--ranks"
+    ARGS simulate --schedule 1F1B --ranks four --microbatches 8)
+tfreeze_add_cli_test(nan_duration EXIT 2 STDERR "^tfreeze: error: --bwd-ms: \"nan\" is not a finite number"
+    ARGS simulate --schedule 1F1B --ranks 4 --microbatches 8 --bwd-ms nan)
+tfreeze_add_cli_test(max_freeze_above_one EXIT 2
+    STDERR "^tfreeze: error: --max-freeze: \"1.5\" is not a number in \\[0, 1\\]"
+    ARGS plan --profile ${tiny} --max-freeze 1.5)
+tfreeze_add_cli_test(stage_max_freeze_below_zero EXIT 2 STDERR "^tfreeze: error: --stage-max-freeze: \"-0.1\""
+    ARGS plan --profile ${tiny} --stage-max-freeze=0.5,-0.1)
+tfreeze_add_cli_test(max_freeze_excludes_stage_max_freeze EXIT 2 STDERR "^tfreeze: error: .*excludes"
+    ARGS plan --profile ${tiny} --max-freeze 0.5 --stage-max-freeze 0.5,0.5)
+
+# Bad values that the core rejects: exit 2 naming the flag or file and the field.
+tfreeze_add_cli_test(unknown_schedule EXIT 2 STDERR "^tfreeze: error: --schedule: unknown schedule \"Foo\""
+    ARGS simulate --schedule Foo --ranks 4 --microbatches 8)
+tfreeze_add_cli_test(zero_ranks EXIT 2 STDERR "^tfreeze: error: .*ranks must be at least 1"
+    ARGS simulate --schedule 1F1B --ranks 0 --microbatches 8)
+tfreeze_add_cli_test(interleaved_microbatches EXIT 2 STDERR "^tfreeze: error: .*microbatches: .*multiple of ranks"
+    ARGS simulate --schedule Interleaved1F1B --ranks 4 --microbatches 6)
+tfreeze_add_cli_test(zbv_microbatches EXIT 2 STDERR "^tfreeze: error: .*microbatches: ZBV needs microbatches"
+    ARGS simulate --schedule ZBV --ranks 4 --microbatches 2)
+tfreeze_add_cli_test(per_stage_cost_count EXIT 2 STDERR "^tfreeze: error: --fwd-ms"
+    ARGS simulate --schedule 1F1B --ranks 4 --microbatches 8 --fwd-ms 1,2,3)
+tfreeze_add_cli_test(too_many_actions EXIT 2 STDERR "^tfreeze: error: .*at most 4000000"
+    ARGS simulate --schedule 1F1B --ranks 100000 --microbatches 100000)
+tfreeze_add_cli_test(unwritable_profile EXIT 2 STDERR "^tfreeze: error: .*/no-such-dir/profile.json: cannot write file"
+    ARGS simulate --schedule 1F1B --ranks 2 --microbatches 2 --out ${CMAKE_CURRENT_BINARY_DIR}/no-such-dir/profile.json)
+tfreeze_add_cli_test(missing_profile EXIT 2 STDERR "^tfreeze: error: .*/no-such-profile.json: cannot open file"
+    ARGS plan --profile ${CMAKE_CURRENT_BINARY_DIR}/no-such-profile.json)
+tfreeze_add_cli_test(profile_not_json EXIT 2 STDERR "^tfreeze: error: .*/not-json.json: not valid JSON"
+    ARGS plan --profile ${TFREEZE_CLI_DATA}/cli/not-json.json)
+tfreeze_add_cli_test(profile_wrong_format EXIT 2
+    STDERR "^tfreeze: error: .*/wrong-format.json: format: expected \"tfreeze-profile/1\""
+    ARGS plan --profile ${TFREEZE_CLI_DATA}/cli/wrong-format.json)
+tfreeze_add_cli_test(profile_missing_field EXIT 2
+    STDERR "^tfreeze: error: .*/missing-max-ms.json: actions\\[2\\]\\.max_ms: is missing"
+    ARGS plan --profile ${TFREEZE_CLI_DATA}/cli/missing-max-ms.json)
+tfreeze_add_cli_test(profile_negative_duration EXIT 2
+    STDERR "^tfreeze: error: .*/negative-min-ms.json: actions\\[5\\]\\.min_ms: "
+    ARGS plan --profile ${TFREEZE_CLI_DATA}/cli/negative-min-ms.json)
+tfreeze_add_cli_test(profile_deadlock EXIT 2 STDERR "^tfreeze: error: .*/deadlock.json: .*cycle"
+    ARGS plan --profile ${TFREEZE_CLI_DATA}/cli/deadlock.json)
+tfreeze_add_cli_test(stage_max_freeze_count EXIT 2 STDERR "^tfreeze: error: --stage-max-freeze: expected 2 values"
+    ARGS plan --profile ${tiny} --stage-max-freeze 0.5,0.5,0.5)
+
+# Every malformed profile that the reader's tests use must also fail cleanly here, naming the file.
+file(GLOB badProfiles CONFIGURE_DEPENDS "${TFREEZE_CLI_DATA}/profiles/bad/*.json")
+foreach(profile IN LISTS badProfiles)
+    get_filename_component(stem "${profile}" NAME_WLE)
+    get_filename_component(fileName "${profile}" NAME)
+    string(REGEX REPLACE "([][+.*?()^$|\\\\])" "\\\\\\1" fileNameRegex "${fileName}")
+    string(MAKE_C_IDENTIFIER "${stem}" testStem)
+    tfreeze_add_cli_test(bad_profile_${testStem} EXIT 2 STDERR "^tfreeze: error: .*${fileNameRegex}: "
+        ARGS plan --profile ${profile})
+endforeach()
+
+# Working commands. 1F1B with uniform costs: (M + P − 1)(t_F + t_B) = 11 · 3 ms, idle 3/11.
+tfreeze_add_cli_test(simulate_1f1b EXIT 0
+    STDOUT "no freezing +33\\.000 +27\\.3 .*all frozen +22\\.000 +27\\.3"
+    ARGS simulate --schedule 1f1b --ranks 4 --microbatches 8)
+tfreeze_add_cli_test(simulate_zbv_default_stages EXIT 0 STDOUT "8 stages \\(2 per rank\\)"
+    ARGS simulate --schedule ZBV --ranks 4 --microbatches 8 --jitter 0.1 --seed 2)
+tfreeze_add_cli_test(plan_tiny EXIT 0 STDOUT "no freeze .*planned .*all frozen .*solve time"
+    ARGS plan --profile ${tiny} --max-freeze 0.5)
+tfreeze_add_cli_test(bench_plan_smallest EXIT 0 STDOUT "1F1B +4 +8 +64 .*ZBV +2 +5 +60 "
+    ARGS bench plan --max-actions 64 --repeats 1)
+tfreeze_add_cli_test(bench_plan_nothing_fits EXIT 2 STDERR "^tfreeze: error: --max-actions: "
+    ARGS bench plan --max-actions 10)
+
+add_test(NAME cli_simulate_plan_round_trip
+    COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/cli_round_trip
+            -P ${CMAKE_CURRENT_SOURCE_DIR}/cli_round_trip.cmake)
+set_tests_properties(cli_simulate_plan_round_trip PROPERTIES TIMEOUT 30 LABELS cli)

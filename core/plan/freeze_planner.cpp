@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <numeric>
 
 namespace tfreeze {
 
@@ -53,6 +52,12 @@ void validateBounds(const FreezeBounds& bounds, int stages, std::size_t actions)
 //   Σ_{v∈stage k} r_v ≤ ρ_k·n_k      one budget row per stage with freezable actions
 // Same-rank edges that skip over other actions of that rank (F(s,m)→B(s,m) with work between
 // them) are implied by the device-order chain and left out.
+//
+// Two copies of the model are kept. The batch-time model only ever sees new budgets and caps, so
+// a new ρ re-solves it warm with the dual simplex (measured: ~170 pivots instead of ~3,500 cold
+// on a 1F1B 16×64 DAG); changing its objective and bounds back and forth instead made lp_solve's
+// warm starts slower than cold ones and sometimes fail. The freezing model starts from the
+// batch-time model's optimal basis.
 struct FreezePlanner::Private {
     Profile profile;
     PipelineDag dag;
@@ -63,9 +68,15 @@ struct FreezePlanner::Private {
     std::vector<int> stageFreezableCount; // n_k: freezable actions per stage, Δ = 0 included
     std::vector<double> maxMs;
     std::vector<double> minMs;
+    double noFreezeBatchMs = 0.0;
     int columnCount = 0;
-    std::unique_ptr<LpModel> model; // null after a time-out: lp_solve must not re-solve an aborted model
+    int ratioColumnCount = 0;
+    // Null when not built yet or after lp_solve gave up on it: it must not re-solve an aborted
+    // model (it crashed doing so, SETUP-NOTES.md).
+    std::unique_ptr<LpModel> batchModel;
+    std::unique_ptr<LpModel> freezeModel;
     LpStatistics statistics;
+    LpModel::Status lastStatus = LpModel::Status::Optimal;
 
     static constexpr int kBatchColumn = 1;
     static int endColumn(PipelineDag::Node node) { return 2 + static_cast<int>(node); }
@@ -85,21 +96,22 @@ struct FreezePlanner::Private {
             if (!isFreezable(dag.action(v).kind))
                 continue;
             ++stageFreezableCount[static_cast<std::size_t>(dag.action(v).stage)];
-            if (maxMs[v] > minMs[v])
+            if (maxMs[v] > minMs[v]) {
                 ratioColumn[v] = ++columnCount;
+                ++ratioColumnCount;
+            }
         }
+        noFreezeBatchMs = simulateTimeline(dag, maxMs).batchMs;
     }
 
-    void buildModel()
+    std::unique_ptr<LpModel> buildModel()
     {
-        model.reset();
         auto lp = std::make_unique<LpModel>(columnCount);
         const std::size_t n = dag.nodeCount();
         std::vector<int> columns;
         std::vector<double> values;
         lp->beginRows();
         for (PipelineDag::Node v = 0; v < n; ++v) {
-            const double delta = maxMs[v] - minMs[v];
             auto addPrecedence = [&](const PipelineDag::Node* pred) {
                 columns.assign({ endColumn(v) });
                 values.assign({ 1.0 });
@@ -109,7 +121,7 @@ struct FreezePlanner::Private {
                 }
                 if (ratioColumn[v]) {
                     columns.push_back(ratioColumn[v]);
-                    values.push_back(delta);
+                    values.push_back(maxMs[v] - minMs[v]);
                 }
                 lp->addRow(columns, values, LpModel::RowSense::GreaterEqual, maxMs[v]);
             };
@@ -144,29 +156,89 @@ struct FreezePlanner::Private {
         lp->endRows();
         lp->setTimeout(options.timeLimitSeconds);
         statistics = { lp->rowCount(), lp->columnCount(), lp->nonZeroCount() };
-        model = std::move(lp);
+        return lp;
     }
 
-    void solveOrThrow(const char* what)
+    void applyBounds(LpModel& lp, const FreezeBounds& bounds) const
     {
-        const LpModel::Status status = model->solve();
-        switch (status) {
-        case LpModel::Status::Optimal:
+        for (int stage = 0; stage < dag.stageCount(); ++stage) {
+            const auto k = static_cast<std::size_t>(stage);
+            if (stageBudgetRow[k])
+                lp.setRhs(stageBudgetRow[k], bounds.stageBound(stage) * stageFreezableCount[k]);
+        }
+        for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
+            if (ratioColumn[v])
+                lp.setBounds(ratioColumn[v], 0.0, bounds.actionCap.empty() ? 1.0 : bounds.actionCap[v]);
+        }
+    }
+
+    // Minimise T + ε·Σr. On its own "min T" is massively degenerate (many equally long paths):
+    // lp_solve stalled for minutes on a 1,024-action 1F1B DAG with 16 ranks, while a price on
+    // freezing of 1e-7 per unit ratio made it solve in 0.25 s (1e-8 stalled again). The price
+    // costs at most ε·Σr ≤ ε·f of batch time against the exact optimum, so with
+    // ε = 1e-6·T_no_freeze / f the batch time is within 1e-6 relative of a direct solve.
+    std::vector<double> batchObjective() const
+    {
+        std::vector<double> objective(static_cast<std::size_t>(columnCount) + 1, 0.0);
+        objective[kBatchColumn] = 1.0;
+        const double freezePrice = ratioColumnCount ? 1e-6 * noFreezeBatchMs / ratioColumnCount : 0.0;
+        for (int column : ratioColumn) {
+            if (column)
+                objective[static_cast<std::size_t>(column)] = freezePrice;
+        }
+        return objective;
+    }
+
+    std::vector<double> freezeObjective() const
+    {
+        std::vector<double> objective(static_cast<std::size_t>(columnCount) + 1, 0.0);
+        for (int column : ratioColumn) {
+            if (column)
+                objective[static_cast<std::size_t>(column)] = 1.0;
+        }
+        return objective;
+    }
+
+    // Solves `model` warm when it exists; when lp_solve gives up on a warm start (a numerical
+    // failure, or a spurious "infeasible" from a basis of changed bounds) or there is no model,
+    // `prepare` sets up a fresh one and it is solved cold. A time-out is final.
+    template <typename Prepare>
+    void solve(std::unique_ptr<LpModel>& model, Prepare prepare, const std::string& what)
+    {
+        if (model && solveOnce(*model, what))
             return;
-        case LpModel::Status::TimedOut:
+        model = buildModel();
+        prepare(*model, /*fresh=*/true);
+        if (!solveOnce(*model, what)) {
             model.reset();
+            throwSolveFailure(what);
+        }
+    }
+
+    bool solveOnce(LpModel& model, const std::string& what)
+    {
+        lastStatus = model.solve();
+        if (lastStatus == LpModel::Status::TimedOut) {
+            batchModel.reset();
+            freezeModel.reset();
+            throwSolveFailure(what);
+        }
+        return lastStatus == LpModel::Status::Optimal;
+    }
+
+    [[noreturn]] void throwSolveFailure(const std::string& what) const
+    {
+        switch (lastStatus) {
+        case LpModel::Status::TimedOut:
             throw PlannerError("the LP solver timed out after " + std::to_string(options.timeLimitSeconds)
                 + " s while " + what + " (" + std::to_string(dag.nodeCount()) + " actions)");
         case LpModel::Status::Infeasible:
-            model.reset();
-            throw PlannerError(std::string("the freeze-planning LP is infeasible while ") + what
+            throw PlannerError("the freeze-planning LP is infeasible while " + what
                 + "; this should not happen with valid durations (no freezing is always feasible)");
         case LpModel::Status::Unbounded:
-            model.reset();
-            throw PlannerError(std::string("the freeze-planning LP is unbounded while ") + what);
-        case LpModel::Status::Failed:
-            model.reset();
-            throw PlannerError(std::string("the LP solver failed numerically while ") + what);
+            throw PlannerError("the freeze-planning LP is unbounded while " + what);
+        default:
+            throw PlannerError("the LP solver failed numerically while " + what);
         }
     }
 };
@@ -189,60 +261,33 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
     const auto started = std::chrono::steady_clock::now();
     const std::size_t n = d->dag.nodeCount();
     validateBounds(bounds, d->dag.stageCount(), n);
-    if (!d->model)
-        d->buildModel();
-    LpModel& lp = *d->model;
 
-    for (int stage = 0; stage < d->dag.stageCount(); ++stage) {
-        const auto k = static_cast<std::size_t>(stage);
-        if (d->stageBudgetRow[k])
-            lp.setRhs(d->stageBudgetRow[k], bounds.stageBound(stage) * d->stageFreezableCount[k]);
-    }
-    for (PipelineDag::Node v = 0; v < n; ++v) {
-        if (d->ratioColumn[v])
-            lp.setBounds(d->ratioColumn[v], 0.0, bounds.actionCap.empty() ? 1.0 : bounds.actionCap[v]);
-    }
-    lp.setUpperBound(Private::kBatchColumn, LpModel::infinity());
+    // 1. The shortest batch time under the bounds.
+    if (d->batchModel)
+        d->applyBounds(*d->batchModel, bounds);
+    d->solve(
+        d->batchModel,
+        [&](LpModel& lp, bool) {
+            lp.setObjective(d->batchObjective());
+            d->applyBounds(lp, bounds);
+        },
+        "minimising the batch time");
+    const std::vector<int> batchBasis = d->batchModel->basis();
+    const double batchOptimum = d->batchModel->columnValues()[Private::kBatchColumn];
 
-    // 1. Minimise T with a small price on freezing. On its own "min T" is massively degenerate
-    //    (many equally long paths) and lp_solve stalls for minutes on a 1,024-action 1F1B DAG with
-    //    16 ranks; the price makes the optimum unique enough to reach in seconds. Its vertex is
-    //    then the warm start of the exact lexicographic solves below.
-    std::vector<double> objective(static_cast<std::size_t>(d->columnCount) + 1, 0.0);
-    objective[Private::kBatchColumn] = 1.0;
-    double meanDelta = 0.0;
-    int ratioCount = 0;
-    for (PipelineDag::Node v = 0; v < n; ++v) {
-        if (d->ratioColumn[v]) {
-            meanDelta += d->maxMs[v] - d->minMs[v];
-            ++ratioCount;
-        }
-    }
-    meanDelta = ratioCount ? meanDelta / ratioCount : 0.0;
-    for (PipelineDag::Node v = 0; v < n; ++v) {
-        if (d->ratioColumn[v])
-            objective[static_cast<std::size_t>(d->ratioColumn[v])] = 1e-4 * meanDelta;
-    }
-    lp.setObjective(objective);
-    d->solveOrThrow("minimising the batch time");
-
-    // 2. Exactly: minimise T alone, from the vertex above (usually zero pivots).
-    std::fill(objective.begin(), objective.end(), 0.0);
-    objective[Private::kBatchColumn] = 1.0;
-    lp.setObjective(objective);
-    d->solveOrThrow("minimising the batch time");
-    const double batchOptimum = lp.columnValues()[Private::kBatchColumn];
-
-    // 3. At that batch time, freeze as little as possible.
-    lp.setUpperBound(Private::kBatchColumn, batchOptimum * (1.0 + kBatchTimeSlack) + 1e-12);
-    std::fill(objective.begin(), objective.end(), 0.0);
-    for (PipelineDag::Node v = 0; v < n; ++v) {
-        if (d->ratioColumn[v])
-            objective[static_cast<std::size_t>(d->ratioColumn[v])] = 1.0;
-    }
-    lp.setObjective(objective);
-    d->solveOrThrow("minimising total freezing at the optimal batch time");
-    const std::vector<double> solution = lp.columnValues();
+    // 2. At that batch time, freeze as little as possible (METHOD.md §4's second objective),
+    //    starting from step 1's optimal vertex, which is feasible here.
+    auto prepareFreezeModel = [&](LpModel& lp, bool fresh) {
+        if (fresh)
+            lp.setObjective(d->freezeObjective());
+        d->applyBounds(lp, bounds);
+        lp.setUpperBound(Private::kBatchColumn, batchOptimum * (1.0 + kBatchTimeSlack) + 1e-12);
+        lp.setBasis(batchBasis);
+    };
+    if (d->freezeModel)
+        prepareFreezeModel(*d->freezeModel, false);
+    d->solve(d->freezeModel, prepareFreezeModel, "minimising total freezing at the optimal batch time");
+    const std::vector<double> solution = d->freezeModel->columnValues();
 
     FreezePlan plan { d->profile, bounds, 0.0, 0.0, 0.0, {}, {}, 0.0 };
     std::vector<double> durations(n);
@@ -256,7 +301,19 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
                 ratio = 0.0; // simplex round-off, not freezing
         }
         plan.actions[v].ratio = ratio;
-        durations[v] = d->maxMs[v] - ratio * (d->maxMs[v] - d->minMs[v]);
+    }
+    // lp_solve meets rows to within its feasibility tolerance (a stage bounded at 0 was seen
+    // with a mean of 3.6e-9); the accuracy bound is a promise to the user, so hold it exactly.
+    std::vector<double> stageRatioSum(static_cast<std::size_t>(d->dag.stageCount()), 0.0);
+    for (PipelineDag::Node v = 0; v < n; ++v)
+        stageRatioSum[static_cast<std::size_t>(d->dag.action(v).stage)] += plan.actions[v].ratio;
+    for (PipelineDag::Node v = 0; v < n; ++v) {
+        const int stage = d->dag.action(v).stage;
+        const double budget = bounds.stageBound(stage) * d->stageFreezableCount[static_cast<std::size_t>(stage)];
+        const double sum = stageRatioSum[static_cast<std::size_t>(stage)];
+        if (sum > budget)
+            plan.actions[v].ratio *= budget / sum;
+        durations[v] = d->maxMs[v] - plan.actions[v].ratio * (d->maxMs[v] - d->minMs[v]);
     }
     // The predicted timeline is the earliest-start schedule under the planned durations; its
     // batch time equals the LP optimum up to round-off.
@@ -266,7 +323,7 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
         plan.actions[v].endMs = timeline.endMs[v];
     }
     plan.batchMsPlanned = timeline.batchMs;
-    plan.batchMsNoFreeze = simulateTimeline(d->dag, d->maxMs).batchMs;
+    plan.batchMsNoFreeze = d->noFreezeBatchMs;
     plan.batchMsAllFrozen = simulateTimeline(d->dag, d->minMs).batchMs;
 
     plan.stageMeanRatio.assign(static_cast<std::size_t>(d->dag.stageCount()), 0.0);

@@ -4,7 +4,10 @@
 
 #include <lp_lib.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 namespace tfreeze {
@@ -75,7 +78,13 @@ void LpModel::setTimeout(double seconds)
 
 LpModel::Status LpModel::solve()
 {
-    switch (::solve(d->lp)) {
+    const auto started = std::chrono::steady_clock::now();
+    const int result = ::solve(d->lp);
+    if (std::getenv("TFREEZE_LP_DEBUG"))
+        std::fprintf(stderr, "lp_solve: solve() returned %d after %.1f ms, %lld iterations\n", result,
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count(),
+            static_cast<long long>(get_total_iter(d->lp)));
+    switch (result) {
     case OPTIMAL:
     case PRESOLVED:
         return Status::Optimal;
@@ -90,6 +99,20 @@ LpModel::Status LpModel::solve()
     default:
         return Status::Failed;
     }
+}
+
+std::vector<int> LpModel::basis() const
+{
+    std::vector<int> result(1 + static_cast<std::size_t>(get_Nrows(d->lp) + get_Ncolumns(d->lp)), 0);
+    get_basis(d->lp, result.data(), TRUE);
+    return result;
+}
+
+bool LpModel::setBasis(const std::vector<int>& basis)
+{
+    if (basis.size() != 1 + static_cast<std::size_t>(get_Nrows(d->lp) + get_Ncolumns(d->lp)))
+        return false;
+    return set_basis(d->lp, const_cast<int*>(basis.data()), TRUE);
 }
 
 std::vector<double> LpModel::columnValues() const

@@ -1,0 +1,1046 @@
+#include "core/plan/freeze_plan_io.h"
+#include "core/plan/freeze_planner.h"
+#include "core/plan/pipeline_schedule.h"
+#include "core/plan/plan_error.h"
+#include "core/plan/synthetic_profile.h"
+
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <tuple>
+
+using namespace tfreeze;
+using namespace Qt::StringLiterals;
+
+Q_DECLARE_METATYPE(tfreeze::ScheduleKind)
+Q_DECLARE_METATYPE(std::vector<double>)
+
+namespace {
+
+ScheduleShape makeShape(ScheduleKind kind, int ranks, int microbatches, int stagesPerRank = 1)
+{
+    ScheduleShape shape;
+    shape.kind = kind;
+    shape.ranks = ranks;
+    shape.microbatches = microbatches;
+    shape.stagesPerRank = stagesPerRank;
+    return shape;
+}
+
+QString nameOf(const Action& action) { return QString::fromStdString(actionName(action)); }
+
+// Batch times are sums of tens of costs of order 1: relative 1e-9 is far above LP round-off and
+// far below any real difference.
+bool near(double got, double want, double tolerance = 1e-9)
+{
+    return std::abs(got - want) <= tolerance * std::max(1.0, std::abs(want));
+}
+
+QByteArray gotWant(const QString& what, double got, double want)
+{
+    return what.toUtf8() + ": got " + QByteArray::number(got, 'g', 15) + ", want " + QByteArray::number(want, 'g', 15);
+}
+
+#define VERIFY_NEAR(what, got, want) QVERIFY2(near((got), (want)), gotWant((what), (got), (want)).constData())
+#define VERIFY_NEAR_TOL(what, got, want, tol)                                                                          \
+    QVERIFY2(near((got), (want), (tol)), gotWant((what), (got), (want)).constData())
+
+// "0F0=1 0B0=3/1 ...": every action's max_ms, and "/min_ms" for a freezable one.
+Profile profileFromText(const PipelineSchedule& schedule, const QString& text)
+{
+    std::map<QString, ActionCost> named;
+    for (const QString& item : text.split(u' ', Qt::SkipEmptyParts)) {
+        const QStringList parts = item.split(u'=');
+        const QStringList values = parts[1].split(u'/');
+        named[parts[0]] = { values[0].toDouble(), values.value(1, values[0]).toDouble() };
+    }
+    std::vector<ActionCost> costs;
+    for (const auto& order : schedule.rankOrders()) {
+        for (const Action& action : order) {
+            const auto it = named.find(nameOf(action));
+            if (it == named.end())
+                qFatal("no cost for %s", actionName(action).c_str());
+            costs.push_back(it->second);
+        }
+    }
+    return Profile(schedule, costs, "test");
+}
+
+// "1B1=0.3 ...": a cap per named action, 1 for the rest.
+std::vector<double> capsFromText(const Profile& profile, const QString& text)
+{
+    if (text.isEmpty())
+        return {};
+    std::map<QString, double> named;
+    for (const QString& item : text.split(u' ', Qt::SkipEmptyParts))
+        named[item.section(u'=', 0, 0)] = item.section(u'=', 1).toDouble();
+    std::vector<double> caps;
+    for (const Action& action : profile.actions()) {
+        const auto it = named.find(nameOf(action));
+        caps.push_back(it == named.end() ? 1.0 : it->second);
+    }
+    return caps;
+}
+
+double capOf(const FreezeBounds& bounds, std::size_t v) { return bounds.actionCap.empty() ? 1.0 : bounds.actionCap[v]; }
+
+// The schedule's DAG rebuilt from METHOD.md §2 by name lookup, independent of PipelineDag, with
+// an earliest-start evaluator and the float of each action.
+class Reference {
+public:
+    explicit Reference(const Profile& profile)
+        : m_actions(profile.actions())
+        , m_maxMs(profile.maxDurations())
+        , m_minMs(profile.minDurations())
+    {
+        const PipelineSchedule& schedule = profile.schedule();
+        std::map<std::tuple<int, int, ActionKind>, std::size_t> index;
+        for (std::size_t v = 0; v < m_actions.size(); ++v)
+            index[{ m_actions[v].stage, m_actions[v].microbatch, m_actions[v].kind }] = v;
+        const auto find = [&](int stage, int microbatch, ActionKind kind, std::vector<std::size_t>& into) {
+            const auto it = index.find({ stage, microbatch, kind });
+            if (it == index.end())
+                return false;
+            into.push_back(it->second);
+            return true;
+        };
+        m_deps.resize(m_actions.size());
+        m_succs.resize(m_actions.size());
+        for (std::size_t v = 0; v < m_actions.size(); ++v) {
+            const Action& a = m_actions[v];
+            auto& deps = m_deps[v];
+            if (v > 0 && m_actions[v - 1].rank == a.rank)
+                deps.push_back(v - 1);
+            switch (a.kind) {
+            case ActionKind::Forward:
+                if (a.stage > 0)
+                    find(a.stage - 1, a.microbatch, ActionKind::Forward, deps);
+                break;
+            case ActionKind::Backward:
+            case ActionKind::BackwardInput:
+                find(a.stage, a.microbatch, ActionKind::Forward, deps);
+                if (a.stage + 1 < schedule.stageCount() && !find(a.stage + 1, a.microbatch, ActionKind::Backward, deps))
+                    find(a.stage + 1, a.microbatch, ActionKind::BackwardInput, deps);
+                break;
+            case ActionKind::BackwardWeight:
+                find(a.stage, a.microbatch, ActionKind::BackwardInput, deps);
+                break;
+            }
+            for (std::size_t u : deps)
+                m_succs[u].push_back(v);
+        }
+        // Depth-first post-order: every action after its dependencies.
+        std::vector<char> state(m_actions.size(), 0);
+        std::function<void(std::size_t)> visit = [&](std::size_t v) {
+            if (state[v])
+                return;
+            state[v] = 1;
+            for (std::size_t u : m_deps[v])
+                visit(u);
+            m_order.push_back(v);
+        };
+        for (std::size_t v = 0; v < m_actions.size(); ++v)
+            visit(v);
+        m_stageFreezable.assign(static_cast<std::size_t>(schedule.stageCount()), 0);
+        for (const Action& a : m_actions) {
+            if (isFreezable(a.kind))
+                ++m_stageFreezable[static_cast<std::size_t>(a.stage)];
+        }
+    }
+
+    std::size_t size() const { return m_actions.size(); }
+    const Action& action(std::size_t v) const { return m_actions[v]; }
+    const std::vector<std::size_t>& deps(std::size_t v) const { return m_deps[v]; }
+    const std::vector<std::size_t>& succs(std::size_t v) const { return m_succs[v]; }
+    double maxMs(std::size_t v) const { return m_maxMs[v]; }
+    double minMs(std::size_t v) const { return m_minMs[v]; }
+    double delta(std::size_t v) const { return m_maxMs[v] - m_minMs[v]; }
+    int stageFreezable(int stage) const { return m_stageFreezable[static_cast<std::size_t>(stage)]; }
+
+    std::vector<double> durations(const std::vector<double>& ratios) const
+    {
+        std::vector<double> d(size());
+        for (std::size_t v = 0; v < size(); ++v)
+            d[v] = m_maxMs[v] - ratios[v] * delta(v);
+        return d;
+    }
+
+    std::vector<double> ends(const std::vector<double>& durations) const
+    {
+        std::vector<double> end(size(), 0.0);
+        for (std::size_t v : m_order) {
+            double start = 0.0;
+            for (std::size_t u : m_deps[v])
+                start = std::max(start, end[u]);
+            end[v] = start + durations[v];
+        }
+        return end;
+    }
+
+    double batch(const std::vector<double>& durations) const
+    {
+        const std::vector<double> end = ends(durations);
+        return *std::max_element(end.begin(), end.end());
+    }
+
+    // How much later each action could end without delaying the batch past `batchMs`.
+    std::vector<double> floats(const std::vector<double>& durations, double batchMs) const
+    {
+        const std::vector<double> end = ends(durations);
+        std::vector<double> latestEnd(size(), batchMs);
+        for (auto it = m_order.rbegin(); it != m_order.rend(); ++it) {
+            for (std::size_t s : m_succs[*it])
+                latestEnd[*it] = std::min(latestEnd[*it], latestEnd[s] - durations[s]);
+        }
+        std::vector<double> result(size());
+        for (std::size_t v = 0; v < size(); ++v)
+            result[v] = latestEnd[v] - end[v];
+        return result;
+    }
+
+    // Every maximal (source to sink) path, as its set of actions.
+    std::vector<std::vector<std::size_t>> maximalPaths() const
+    {
+        std::vector<std::vector<std::size_t>> paths;
+        std::vector<std::size_t> path;
+        std::function<void(std::size_t)> walk = [&](std::size_t v) {
+            path.push_back(v);
+            if (m_succs[v].empty())
+                paths.push_back(path);
+            for (std::size_t s : m_succs[v])
+                walk(s);
+            path.pop_back();
+        };
+        for (std::size_t v = 0; v < size(); ++v) {
+            if (m_deps[v].empty())
+                walk(v);
+        }
+        return paths;
+    }
+
+private:
+    std::vector<Action> m_actions;
+    std::vector<double> m_maxMs;
+    std::vector<double> m_minMs;
+    std::vector<std::vector<std::size_t>> m_deps;
+    std::vector<std::vector<std::size_t>> m_succs;
+    std::vector<std::size_t> m_order;
+    std::vector<int> m_stageFreezable;
+};
+
+std::vector<double> ratiosOf(const FreezePlan& plan)
+{
+    std::vector<double> ratios;
+    for (const PlannedAction& action : plan.actions)
+        ratios.push_back(action.ratio);
+    return ratios;
+}
+
+double totalRatio(const FreezePlan& plan)
+{
+    double sum = 0.0;
+    for (const PlannedAction& action : plan.actions)
+        sum += action.ratio;
+    return sum;
+}
+
+// Whether `ratios` meets the bounds: in [0, cap], zero where nothing can shrink, stage means ≤ ρ_k.
+bool feasible(const Reference& ref, const FreezeBounds& bounds, const std::vector<double>& ratios, double slack)
+{
+    std::map<int, double> sums;
+    for (std::size_t v = 0; v < ref.size(); ++v) {
+        if (ratios[v] < -slack || ratios[v] > capOf(bounds, v) + slack)
+            return false;
+        if (!isFreezable(ref.action(v).kind) && ratios[v] != 0.0)
+            return false;
+        sums[ref.action(v).stage] += ratios[v];
+    }
+    for (const auto& [stage, sum] : sums) {
+        if (sum > bounds.stageBound(stage) * ref.stageFreezable(stage) + slack)
+            return false;
+    }
+    return true;
+}
+
+// Everything a plan must satisfy whatever the instance, checked against the reference DAG.
+void checkPlan(const Profile& profile, const FreezeBounds& bounds, const FreezePlan& plan)
+{
+    const Reference ref(profile);
+    QCOMPARE(plan.actions.size(), ref.size());
+    const std::vector<double> ratios = ratiosOf(plan);
+    QVERIFY2(feasible(ref, bounds, ratios, 1e-9), "ratios break the bounds");
+
+    std::map<int, double> stageSum;
+    for (std::size_t v = 0; v < ref.size(); ++v) {
+        if (ref.delta(v) == 0.0)
+            QCOMPARE(ratios[v], 0.0); // nothing to gain: no reason to freeze
+        stageSum[ref.action(v).stage] += ratios[v];
+    }
+    QCOMPARE(plan.stageMeanRatio.size(), static_cast<std::size_t>(profile.schedule().stageCount()));
+    for (const auto& [stage, sum] : stageSum) {
+        const int n = ref.stageFreezable(stage);
+        const double mean = n ? sum / n : 0.0;
+        VERIFY_NEAR(u"stage mean"_s, plan.stageMeanRatio[static_cast<std::size_t>(stage)], mean);
+        QVERIFY2(mean <= bounds.stageBound(stage) + 1e-9, qPrintable(u"stage "_s + QString::number(stage)));
+    }
+
+    // The predicted timeline: the earliest-start schedule of the planned durations.
+    const std::vector<double> durations = ref.durations(ratios);
+    const std::vector<double> ends = ref.ends(durations);
+    double batch = 0.0;
+    for (std::size_t v = 0; v < ref.size(); ++v) {
+        const PlannedAction& a = plan.actions[v];
+        const QString name = nameOf(ref.action(v));
+        VERIFY_NEAR(u"duration of "_s + name, a.endMs - a.startMs, ref.maxMs(v) - a.ratio * ref.delta(v));
+        VERIFY_NEAR(u"end of "_s + name, a.endMs, ends[v]);
+        for (std::size_t u : ref.deps(v))
+            QVERIFY2(a.startMs >= plan.actions[u].endMs - 1e-9,
+                qPrintable(name + u" starts before "_s + nameOf(ref.action(u)) + u" ends"_s));
+        batch = std::max(batch, ends[v]);
+    }
+    VERIFY_NEAR(u"planned batch"_s, plan.batchMsPlanned, batch);
+    VERIFY_NEAR(u"no-freeze batch"_s, plan.batchMsNoFreeze, ref.batch(ref.durations(std::vector<double>(ref.size()))));
+    VERIFY_NEAR(
+        u"all-frozen batch"_s, plan.batchMsAllFrozen, ref.batch(ref.durations(std::vector<double>(ref.size(), 1.0))));
+    QVERIFY(plan.batchMsPlanned <= plan.batchMsNoFreeze * (1 + 1e-9));
+    QVERIFY(plan.batchMsPlanned >= plan.batchMsAllFrozen * (1 - 1e-9));
+
+    // Second objective, a necessary condition: an action that could end later without delaying
+    // the batch could freeze less, so every frozen action must have no float.
+    const std::vector<double> slack = ref.floats(durations, batch);
+    for (std::size_t v = 0; v < ref.size(); ++v) {
+        if (ratios[v] > 1e-6)
+            QVERIFY2(slack[v] <= 1e-6 * std::max(1.0, batch),
+                qPrintable(nameOf(ref.action(v)) + u" freezes "_s + QString::number(ratios[v]) + u" with float "_s
+                    + QString::number(slack[v])));
+    }
+}
+
+// A random point of the feasible set: ratios drawn under their caps, each stage scaled down to
+// its bound.
+std::vector<double> randomFeasible(const Reference& ref, const FreezeBounds& bounds, std::mt19937& engine)
+{
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::vector<double> ratios(ref.size(), 0.0);
+    std::map<int, double> sums;
+    for (std::size_t v = 0; v < ref.size(); ++v) {
+        if (isFreezable(ref.action(v).kind) && ref.delta(v) > 0.0) {
+            // Half the draws at the cap: vertices of the box are where optima tend to be.
+            ratios[v] = capOf(bounds, v) * (unit(engine) < 0.5 ? 1.0 : unit(engine));
+            sums[ref.action(v).stage] += ratios[v];
+        }
+    }
+    for (std::size_t v = 0; v < ref.size(); ++v) {
+        const int stage = ref.action(v).stage;
+        const double budget = bounds.stageBound(stage) * ref.stageFreezable(stage);
+        if (sums[stage] > budget)
+            ratios[v] *= budget / sums[stage] * (1.0 - 1e-12);
+    }
+    return ratios;
+}
+
+// Linear program min c·x over {A x ≤ b}, solved by trying every vertex (every choice of n tight
+// constraints): exact, independent of any simplex code, and cheap for the 4-6 variables of the
+// tiny instances.
+struct VertexLp {
+    std::vector<std::vector<double>> rows;
+    std::vector<double> rhs;
+
+    void add(std::vector<double> row, double bound)
+    {
+        rows.push_back(std::move(row));
+        rhs.push_back(bound);
+    }
+
+    double minimise(const std::vector<double>& c, std::vector<double>* argmin = nullptr) const
+    {
+        const std::size_t n = c.size();
+        const std::size_t m = rows.size();
+        double best = std::numeric_limits<double>::infinity();
+        std::vector<std::size_t> pick(n);
+        std::iota(pick.begin(), pick.end(), 0);
+        if (m < n)
+            return best;
+        for (;;) {
+            std::vector<double> x;
+            if (solveTight(pick, x) && satisfied(x)) {
+                double value = 0.0;
+                for (std::size_t i = 0; i < n; ++i)
+                    value += c[i] * x[i];
+                if (value < best) {
+                    best = value;
+                    if (argmin)
+                        *argmin = x;
+                }
+            }
+            // Next n-combination of m rows in lexicographic order.
+            std::size_t i = n;
+            while (i > 0 && pick[i - 1] == m - n + i - 1)
+                --i;
+            if (i == 0)
+                break;
+            ++pick[i - 1];
+            for (std::size_t j = i; j < n; ++j)
+                pick[j] = pick[j - 1] + 1;
+        }
+        return best;
+    }
+
+private:
+    bool solveTight(const std::vector<std::size_t>& pick, std::vector<double>& x) const
+    {
+        const std::size_t n = pick.size();
+        std::vector<std::vector<double>> a(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            a[i] = rows[pick[i]];
+            a[i].push_back(rhs[pick[i]]);
+        }
+        for (std::size_t col = 0; col < n; ++col) {
+            std::size_t pivot = col;
+            for (std::size_t r = col + 1; r < n; ++r) {
+                if (std::abs(a[r][col]) > std::abs(a[pivot][col]))
+                    pivot = r;
+            }
+            if (std::abs(a[pivot][col]) < 1e-10)
+                return false;
+            std::swap(a[col], a[pivot]);
+            for (std::size_t r = 0; r < n; ++r) {
+                if (r == col)
+                    continue;
+                const double f = a[r][col] / a[col][col];
+                for (std::size_t k = col; k <= n; ++k)
+                    a[r][k] -= f * a[col][k];
+            }
+        }
+        x.resize(n);
+        for (std::size_t i = 0; i < n; ++i)
+            x[i] = a[i][n] / a[i][i];
+        return true;
+    }
+
+    bool satisfied(const std::vector<double>& x) const
+    {
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            double lhs = 0.0;
+            for (std::size_t i = 0; i < x.size(); ++i)
+                lhs += rows[r][i] * x[i];
+            if (lhs > rhs[r] + 1e-9 * (1.0 + std::abs(rhs[r])))
+                return false;
+        }
+        return true;
+    }
+};
+
+// The exact lexicographic optimum of a tiny instance: T* = min over ratios of the longest path,
+// written as T ≥ Σ_{v∈p} (w_max − Δ_v r_v) for every maximal path p; then the least Σ r with
+// every path ≤ T*.
+struct ExactOptimum {
+    double batchMs = 0.0;
+    double totalRatio = 0.0;
+};
+
+ExactOptimum exactOptimum(const Reference& ref, const FreezeBounds& bounds)
+{
+    std::vector<std::size_t> vars; // actions with a ratio variable
+    for (std::size_t v = 0; v < ref.size(); ++v) {
+        if (isFreezable(ref.action(v).kind) && ref.delta(v) > 0.0)
+            vars.push_back(v);
+    }
+    const std::size_t k = vars.size();
+    // Paths with the same frozen-action set: only the longest matters.
+    std::map<std::vector<std::size_t>, double> pathLength;
+    for (const auto& path : ref.maximalPaths()) {
+        std::vector<std::size_t> frozen;
+        double length = 0.0;
+        for (std::size_t v : path) {
+            length += ref.maxMs(v);
+            const auto it = std::find(vars.begin(), vars.end(), v);
+            if (it != vars.end())
+                frozen.push_back(static_cast<std::size_t>(it - vars.begin()));
+        }
+        auto& longest = pathLength[frozen];
+        longest = std::max(longest, length);
+    }
+    const auto addCommon = [&](VertexLp& lp, std::size_t columns) {
+        for (std::size_t i = 0; i < k; ++i) {
+            std::vector<double> row(columns, 0.0);
+            row[i] = -1.0;
+            lp.add(row, 0.0);
+            row[i] = 1.0;
+            lp.add(row, capOf(bounds, vars[i]));
+        }
+        std::map<int, std::vector<double>> budget;
+        for (std::size_t i = 0; i < k; ++i) {
+            auto& row = budget[ref.action(vars[i]).stage];
+            row.resize(columns, 0.0);
+            row[i] = 1.0;
+        }
+        for (const auto& [stage, row] : budget)
+            lp.add(row, bounds.stageBound(stage) * ref.stageFreezable(stage));
+    };
+
+    // Columns r_0..r_{k−1}, T.
+    VertexLp first;
+    for (const auto& [frozen, length] : pathLength) {
+        std::vector<double> row(k + 1, 0.0);
+        row[k] = -1.0;
+        for (std::size_t i : frozen)
+            row[i] = -ref.delta(vars[i]);
+        first.add(row, -length);
+    }
+    addCommon(first, k + 1);
+    std::vector<double> c(k + 1, 0.0);
+    c[k] = 1.0;
+    ExactOptimum result;
+    result.batchMs = first.minimise(c);
+
+    VertexLp second;
+    const double batchBound = result.batchMs * (1.0 + 1e-12);
+    for (const auto& [frozen, length] : pathLength) {
+        std::vector<double> row(k, 0.0);
+        for (std::size_t i : frozen)
+            row[i] = -ref.delta(vars[i]);
+        second.add(row, batchBound - length);
+    }
+    addCommon(second, k);
+    result.totalRatio = k ? second.minimise(std::vector<double>(k, 1.0)) : 0.0;
+    return result;
+}
+
+// The least batch time over every ratio vector on a grid of `step` that meets the bounds.
+double gridMinimum(const Reference& ref, const FreezeBounds& bounds, double step)
+{
+    std::vector<std::size_t> vars;
+    for (std::size_t v = 0; v < ref.size(); ++v) {
+        if (isFreezable(ref.action(v).kind) && ref.delta(v) > 0.0)
+            vars.push_back(v);
+    }
+    const int levels = static_cast<int>(std::lround(1.0 / step));
+    std::vector<int> index(vars.size(), 0);
+    std::vector<double> ratios(ref.size(), 0.0);
+    double best = std::numeric_limits<double>::infinity();
+    for (;;) {
+        for (std::size_t i = 0; i < vars.size(); ++i)
+            ratios[vars[i]] = index[i] * step;
+        if (feasible(ref, bounds, ratios, 1e-12))
+            best = std::min(best, ref.batch(ref.durations(ratios)));
+        std::size_t i = 0;
+        while (i < index.size() && index[i] == levels)
+            index[i++] = 0;
+        if (i == index.size())
+            break;
+        ++index[i];
+    }
+    return best;
+}
+
+FreezeBounds globalBound(double maxFreeze)
+{
+    FreezeBounds bounds;
+    bounds.maxFreeze = maxFreeze;
+    return bounds;
+}
+
+Profile syntheticProfile(ScheduleKind kind, int ranks, int microbatches, int stagesPerRank, unsigned seed)
+{
+    SyntheticCosts costs;
+    costs.forwardMs = { 1.0 };
+    costs.backwardMs = { 2.2 };
+    costs.backwardFrozenMs = { 1.3 };
+    costs.jitter = 0.3;
+    costs.seed = seed;
+    return makeSyntheticProfile(PipelineSchedule::generate(makeShape(kind, ranks, microbatches, stagesPerRank)), costs);
+}
+
+} // namespace
+
+class TestFreezePlanner : public QObject {
+    Q_OBJECT
+
+private slots:
+    void matchesExactOptimum_data();
+    void matchesExactOptimum();
+    void singleRankClosedForm_data();
+    void singleRankClosedForm();
+    void monotoneInBound_data();
+    void monotoneInBound();
+    void stageBoundsAndCaps_data();
+    void stageBoundsAndCaps();
+    void freezesOnlyWhereItHelps_data();
+    void freezesOnlyWhereItHelps();
+    void warmEqualsFresh_data();
+    void warmEqualsFresh();
+    void badBounds_data();
+    void badBounds();
+    void jsonRoundTrip();
+};
+
+void TestFreezePlanner::matchesExactOptimum_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<QString>("costs");
+    QTest::addColumn<double>("maxFreeze");
+    QTest::addColumn<std::vector<double>>("stageMaxFreeze");
+    QTest::addColumn<QString>("caps");
+
+    // P=2, M=2 throughout: four freezable actions with different w_max/w_min.
+    const QString oneFOneB = u"0F0=1 0F1=1.2 0B0=3/1 0B1=2.5/1.5 1F0=2 1B0=4/1 1F1=1.5 1B1=3.5/2"_s;
+    const QString gpipe = u"0F0=1.5 0F1=1 0B0=2/0.5 0B1=3/1 1F0=1 1F1=2 1B0=2.5/1 1B1=4/1.5"_s;
+    const QString zbh1 = u"0F0=1 0F1=1 0I0=1 0W0=2/0.5 0I1=1 0W1=1.5/0.2 "
+                         "1F0=1.5 1I0=1 1F1=1 1I1=1.2 1W0=2.5/0.5 1W1=1/0.9"_s;
+    QTest::newRow("1F1B rho=0.5") << ScheduleKind::OneFOneB << oneFOneB << 0.5 << std::vector<double> {} << QString();
+    QTest::newRow("1F1B rho=0.25") << ScheduleKind::OneFOneB << oneFOneB << 0.25 << std::vector<double> {} << QString();
+    QTest::newRow("1F1B stages 0.2/0.9, 1B0 capped")
+        << ScheduleKind::OneFOneB << oneFOneB << 0.9 << std::vector<double> { 0.2, 0.9 } << u"1B0=0.3"_s;
+    QTest::newRow("1F1B rho=1") << ScheduleKind::OneFOneB << oneFOneB << 1.0 << std::vector<double> {} << QString();
+    // 0B1 cannot shrink but still counts in stage 0's mean: 0B0 alone may use the stage's budget.
+    QTest::newRow("1F1B a backward with nothing to freeze")
+        << ScheduleKind::OneFOneB << u"0F0=1 0F1=1.2 0B0=3/1 0B1=2.5/2.5 1F0=2 1B0=4/1 1F1=1.5 1B1=3.5/2"_s << 0.5
+        << std::vector<double> {} << QString();
+    QTest::newRow("GPipe rho=0.5") << ScheduleKind::GPipe << gpipe << 0.5 << std::vector<double> {} << QString();
+    QTest::newRow("GPipe rho=0.35, caps")
+        << ScheduleKind::GPipe << gpipe << 0.35 << std::vector<double> {} << u"1B1=0.4 0B1=0.1"_s;
+    QTest::newRow("ZBH1 rho=0.5") << ScheduleKind::ZBH1 << zbh1 << 0.5 << std::vector<double> {} << QString();
+    QTest::newRow("ZBH1 stages 0.6/0.1") << ScheduleKind::ZBH1 << zbh1 << 0.5 << std::vector<double> { 0.6, 0.1 }
+                                         << QString();
+    QTest::newRow("ZBH1 rho=0.7, 0W0 capped")
+        << ScheduleKind::ZBH1 << zbh1 << 0.7 << std::vector<double> {} << u"0W0=0.45"_s;
+}
+
+// The LP's result against an exact optimum by vertex enumeration and against a grid search.
+// The grid check is one-sided by design: every grid point is feasible, so none may beat the LP;
+// and rounding the optimum down to the grid costs at most step·ΣΔ.
+void TestFreezePlanner::matchesExactOptimum()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(QString, costs);
+    QFETCH(double, maxFreeze);
+    QFETCH(std::vector<double>, stageMaxFreeze);
+    QFETCH(QString, caps);
+    const Profile profile = profileFromText(PipelineSchedule::generate(makeShape(kind, 2, 2)), costs);
+    FreezeBounds bounds = globalBound(maxFreeze);
+    bounds.stageMaxFreeze = stageMaxFreeze;
+    bounds.actionCap = capsFromText(profile, caps);
+
+    FreezePlanner planner(profile);
+    const FreezePlan plan = planner.plan(bounds);
+    checkPlan(profile, bounds, plan);
+    if (QTest::currentTestFailed())
+        return;
+
+    const Reference ref(profile);
+    const ExactOptimum exact = exactOptimum(ref, bounds);
+    VERIFY_NEAR(u"batch vs vertex enumeration"_s, plan.batchMsPlanned, exact.batchMs);
+    VERIFY_NEAR_TOL(u"total ratio vs vertex enumeration"_s, totalRatio(plan), exact.totalRatio, 1e-6);
+
+    const double step = 0.05;
+    const double grid = gridMinimum(ref, bounds, step);
+    double deltaSum = 0.0;
+    for (std::size_t v = 0; v < ref.size(); ++v)
+        deltaSum += ref.delta(v);
+    // Relative: the planner holds T within 1e-10 of its optimum while it minimises total freezing.
+    QVERIFY2(plan.batchMsPlanned <= grid * (1 + 1e-9), gotWant(u"LP vs grid"_s, plan.batchMsPlanned, grid).constData());
+    QVERIFY2(plan.batchMsPlanned >= grid - step * deltaSum - 1e-9,
+        gotWant(u"LP vs grid"_s, plan.batchMsPlanned, grid).constData());
+    // The instances are built so that freezing pays: a plan equal to no freezing would be a
+    // vacuous pass of everything above.
+    QVERIFY(plan.batchMsPlanned < plan.batchMsNoFreeze - 1e-3);
+}
+
+void TestFreezePlanner::singleRankClosedForm_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<int>("microbatches");
+    QTest::addColumn<QString>("costs");
+    QTest::addColumn<double>("maxFreeze");
+    QTest::addColumn<QString>("caps");
+
+    // Δ = 2, 0.5, 3.5, 0: the last counts in the mean (n = 4) but has nothing to give.
+    const QString backward = u"0F0=1 0F1=1 0F2=1 0F3=1 0B0=3/1 0B1=2.5/2 0B2=4/0.5 0B3=2/2"_s;
+    QTest::newRow("1F1B M=4 rho=0.25: budget 1 all on the largest gain")
+        << ScheduleKind::OneFOneB << 4 << backward << 0.25 << QString();
+    QTest::newRow("1F1B M=4 rho=0.6: budget 2.4 spills to the third")
+        << ScheduleKind::OneFOneB << 4 << backward << 0.6 << QString();
+    QTest::newRow("1F1B M=4 rho=1: more budget than gains")
+        << ScheduleKind::OneFOneB << 4 << backward << 1.0 << QString();
+    QTest::newRow("1F1B M=4 rho=0.6, largest capped at 0.5")
+        << ScheduleKind::OneFOneB << 4 << backward << 0.6 << u"0B2=0.5"_s;
+    QTest::newRow("GPipe M=4 rho=0.4") << ScheduleKind::GPipe << 4 << backward << 0.4 << QString();
+    QTest::newRow("ZBH1 M=3 rho=0.5: W's freeze")
+        << ScheduleKind::ZBH1 << 3 << u"0F0=1 0F1=1 0F2=1 0I0=1 0I1=1 0I2=1 0W0=2/0.5 0W1=1/0.8 0W2=3/0.4"_s << 0.5
+        << QString();
+}
+
+// One rank: the batch is the sum of all durations, so the optimum spends the budget ρ·n on the
+// largest Δ first (a fractional knapsack), and the least total ratio is exactly what it spends.
+void TestFreezePlanner::singleRankClosedForm()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, microbatches);
+    QFETCH(QString, costs);
+    QFETCH(double, maxFreeze);
+    QFETCH(QString, caps);
+    const Profile profile = profileFromText(PipelineSchedule::generate(makeShape(kind, 1, microbatches)), costs);
+    FreezeBounds bounds = globalBound(maxFreeze);
+    bounds.actionCap = capsFromText(profile, caps);
+    FreezePlanner planner(profile);
+    const FreezePlan plan = planner.plan(bounds);
+    checkPlan(profile, bounds, plan);
+
+    const Reference ref(profile);
+    std::vector<std::size_t> byGain;
+    double total = 0.0;
+    for (std::size_t v = 0; v < ref.size(); ++v) {
+        total += ref.maxMs(v);
+        if (isFreezable(ref.action(v).kind))
+            byGain.push_back(v);
+    }
+    std::sort(byGain.begin(), byGain.end(), [&](auto a, auto b) { return ref.delta(a) > ref.delta(b); });
+    double budget = maxFreeze * static_cast<double>(byGain.size());
+    std::vector<double> want(ref.size(), 0.0);
+    for (std::size_t v : byGain) {
+        if (ref.delta(v) <= 0.0)
+            break;
+        want[v] = std::min(budget, capOf(bounds, v));
+        budget -= want[v];
+        total -= want[v] * ref.delta(v);
+    }
+    VERIFY_NEAR(u"batch"_s, plan.batchMsPlanned, total);
+    for (std::size_t v = 0; v < ref.size(); ++v)
+        VERIFY_NEAR_TOL(u"ratio of "_s + nameOf(ref.action(v)), plan.actions[v].ratio, want[v], 1e-7);
+}
+
+void TestFreezePlanner::monotoneInBound_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<int>("ranks");
+    QTest::addColumn<int>("microbatches");
+    QTest::addColumn<int>("stagesPerRank");
+    QTest::newRow("1F1B P=4 M=8") << ScheduleKind::OneFOneB << 4 << 8 << 1;
+    QTest::newRow("GPipe P=3 M=6") << ScheduleKind::GPipe << 3 << 6 << 1;
+    QTest::newRow("Interleaved P=4 M=8 V=2") << ScheduleKind::Interleaved1F1B << 4 << 8 << 2;
+    QTest::newRow("ZBH1 P=4 M=8") << ScheduleKind::ZBH1 << 4 << 8 << 1;
+    QTest::newRow("ZBV P=4 M=8") << ScheduleKind::ZBV << 4 << 8 << 2;
+}
+
+// One planner swept over ρ = 0, 0.1, ..., 1 (warm re-solves): a larger bound only adds feasible
+// plans, so the batch time never grows; the ends are no freezing and everything frozen; and no
+// random feasible plan beats the LP.
+void TestFreezePlanner::monotoneInBound()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(int, stagesPerRank);
+    const Profile profile = syntheticProfile(kind, ranks, microbatches, stagesPerRank, 7);
+    const Reference ref(profile);
+    FreezePlanner planner(profile);
+    std::mt19937 engine(11);
+    double previous = std::numeric_limits<double>::infinity();
+    for (int step = 0; step <= 10; ++step) {
+        const double rho = step / 10.0;
+        const FreezeBounds bounds = globalBound(rho);
+        const FreezePlan plan = planner.plan(bounds);
+        checkPlan(profile, bounds, plan);
+        if (QTest::currentTestFailed())
+            return;
+        QVERIFY2(plan.batchMsPlanned <= previous * (1 + 1e-9),
+            gotWant(u"ρ="_s + QString::number(rho), plan.batchMsPlanned, previous).constData());
+        previous = plan.batchMsPlanned;
+        if (step == 0) {
+            for (const PlannedAction& action : plan.actions)
+                QCOMPARE(action.ratio, 0.0);
+            VERIFY_NEAR(u"ρ=0"_s, plan.batchMsPlanned, plan.batchMsNoFreeze);
+        }
+        if (step == 10)
+            VERIFY_NEAR(u"ρ=1"_s, plan.batchMsPlanned, plan.batchMsAllFrozen);
+        if (step > 0 && step < 10)
+            QVERIFY(plan.batchMsPlanned < plan.batchMsNoFreeze);
+        for (int draw = 0; draw < 40; ++draw) {
+            const std::vector<double> ratios = randomFeasible(ref, bounds, engine);
+            const double batch = ref.batch(ref.durations(ratios));
+            QVERIFY2(plan.batchMsPlanned <= batch * (1 + 1e-9),
+                gotWant(u"random feasible plan at ρ="_s + QString::number(rho), batch, plan.batchMsPlanned)
+                    .constData());
+        }
+    }
+}
+
+void TestFreezePlanner::stageBoundsAndCaps_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<int>("ranks");
+    QTest::addColumn<int>("microbatches");
+    QTest::addColumn<int>("stagesPerRank");
+    QTest::addColumn<unsigned>("seed");
+    QTest::newRow("1F1B P=4 M=8") << ScheduleKind::OneFOneB << 4 << 8 << 1 << 1u;
+    QTest::newRow("Interleaved P=2 M=4 V=3") << ScheduleKind::Interleaved1F1B << 2 << 4 << 3 << 2u;
+    QTest::newRow("ZBH1 P=3 M=6") << ScheduleKind::ZBH1 << 3 << 6 << 1 << 3u;
+    QTest::newRow("ZBV P=3 M=6") << ScheduleKind::ZBV << 3 << 6 << 2 << 4u;
+}
+
+// Random per-stage bounds (one stage at 0, one at 1) and per-action caps (some 0): every plan
+// stays within both, a stage bounded by 0 freezes nothing, and random feasible plans are no
+// faster.
+void TestFreezePlanner::stageBoundsAndCaps()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(int, stagesPerRank);
+    QFETCH(unsigned, seed);
+    const Profile profile = syntheticProfile(kind, ranks, microbatches, stagesPerRank, seed);
+    const Reference ref(profile);
+    FreezePlanner planner(profile);
+    std::mt19937 engine(seed);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const int stages = ranks * stagesPerRank;
+    for (int round = 0; round < 3; ++round) {
+        FreezeBounds bounds = globalBound(0.5);
+        for (int s = 0; s < stages; ++s)
+            bounds.stageMaxFreeze.push_back(s == 0 ? 0.0 : s == 1 ? 1.0 : unit(engine));
+        for (std::size_t v = 0; v < ref.size(); ++v) {
+            const double draw = unit(engine);
+            bounds.actionCap.push_back(draw < 0.15 ? 0.0 : draw < 0.4 ? 1.0 : unit(engine));
+        }
+        const FreezePlan plan = planner.plan(bounds);
+        checkPlan(profile, bounds, plan);
+        for (std::size_t v = 0; v < ref.size(); ++v) {
+            QVERIFY(plan.actions[v].ratio <= bounds.actionCap[v] + 1e-9);
+            if (ref.action(v).stage == 0)
+                QCOMPARE(plan.actions[v].ratio, 0.0);
+        }
+        for (int s = 0; s < stages; ++s)
+            QVERIFY(plan.stageMeanRatio[static_cast<std::size_t>(s)]
+                <= bounds.stageMaxFreeze[static_cast<std::size_t>(s)] + 1e-9);
+        for (int draw = 0; draw < 100; ++draw) {
+            const double batch = ref.batch(ref.durations(randomFeasible(ref, bounds, engine)));
+            QVERIFY2(plan.batchMsPlanned <= batch * (1 + 1e-9),
+                gotWant(u"random feasible plan"_s, batch, plan.batchMsPlanned).constData());
+        }
+        if (QTest::currentTestFailed())
+            return;
+    }
+}
+
+void TestFreezePlanner::freezesOnlyWhereItHelps_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<int>("ranks");
+    QTest::addColumn<int>("microbatches");
+    QTest::addColumn<QString>("costs");
+    QTest::addColumn<QString>("ratios"); // expected, by hand; empty: only the general checks
+
+    // Stage 1 is three times slower than its neighbours (F 3 vs 1, B 6→3 vs 2→1). Everything
+    // frozen the batch ends at 22 along 0F0, 1F0..1F2, 2F2, 2B0, 1B0..1B2, 0B2; each of those
+    // B's must be fully frozen for 22, and every other B has float to spare even unfrozen
+    // (2B1 ends at 14 ≤ 15, 2B2 at 16 ≤ 18, 0B0 at 17 and 0B1 at 20 ≤ 21).
+    QTest::newRow("GPipe P=3 M=3 slow middle stage")
+        << ScheduleKind::GPipe << 3 << 3
+        << u"0F0=1 0F1=1 0F2=1 0B0=2/1 0B1=2/1 0B2=2/1 1F0=3 1F1=3 1F2=3 1B0=6/3 1B1=6/3 1B2=6/3 "
+           "2F0=1 2F1=1 2F2=1 2B0=2/1 2B1=2/1 2B2=2/1"_s
+        << u"0B0=0 0B1=0 0B2=1 1B0=1 1B1=1 1B2=1 2B0=1 2B1=0 2B2=0"_s;
+    QTest::newRow("1F1B P=3 M=4 slow middle stage")
+        << ScheduleKind::OneFOneB << 3 << 4
+        << u"0F0=1 0F1=1 0F2=1 0F3=1 0B0=2/1 0B1=2/1 0B2=2/1 0B3=2/1 1F0=3 1F1=3 1F2=3 1F3=3 "
+           "1B0=6/3 1B1=6/3 1B2=6/3 1B3=6/3 2F0=1 2F1=1 2F2=1 2F3=1 2B0=2/1 2B1=2/1 2B2=2/1 2B3=2/1"_s
+        << QString();
+    QTest::newRow("1F1B P=3 M=4 slow last stage")
+        << ScheduleKind::OneFOneB << 3 << 4
+        << u"0F0=1 0F1=1 0F2=1 0F3=1 0B0=2/1 0B1=2/1 0B2=2/1 0B3=2/1 1F0=1 1F1=1 1F2=1 1F3=1 "
+           "1B0=2/1 1B1=2/1 1B2=2/1 1B3=2/1 2F0=4 2F1=4 2F2=4 2F3=4 2B0=8/3 2B1=8/3 2B2=8/3 2B3=8/3"_s
+        << QString();
+}
+
+// Lexicographic second objective at ρ = 1: the batch time is the all-frozen one, yet actions
+// whose shortening cannot help stay unfrozen. checkPlan verifies that every frozen action has
+// no float; rows with a hand-derived answer compare every ratio.
+void TestFreezePlanner::freezesOnlyWhereItHelps()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(QString, costs);
+    QFETCH(QString, ratios);
+    const Profile profile = profileFromText(PipelineSchedule::generate(makeShape(kind, ranks, microbatches)), costs);
+    const FreezeBounds bounds = globalBound(1.0);
+    FreezePlanner planner(profile);
+    const FreezePlan plan = planner.plan(bounds);
+    checkPlan(profile, bounds, plan);
+    VERIFY_NEAR(u"batch"_s, plan.batchMsPlanned, plan.batchMsAllFrozen);
+    QVERIFY(plan.batchMsAllFrozen < plan.batchMsNoFreeze);
+
+    const Reference ref(profile);
+    int frozen = 0;
+    int freezable = 0;
+    for (std::size_t v = 0; v < ref.size(); ++v) {
+        freezable += isFreezable(ref.action(v).kind);
+        frozen += plan.actions[v].ratio > 1e-9;
+    }
+    QVERIFY2(frozen < freezable, "everything frozen: the second objective did nothing");
+    if (ratios.isEmpty())
+        return;
+    QCOMPARE(plan.batchMsAllFrozen, 22.0);
+    std::map<QString, double> want;
+    for (const QString& item : ratios.split(u' '))
+        want[item.section(u'=', 0, 0)] = item.section(u'=', 1).toDouble();
+    for (std::size_t v = 0; v < ref.size(); ++v) {
+        const auto it = want.find(nameOf(ref.action(v)));
+        VERIFY_NEAR_TOL(
+            u"ratio of "_s + nameOf(ref.action(v)), plan.actions[v].ratio, it == want.end() ? 0.0 : it->second, 1e-7);
+    }
+}
+
+void TestFreezePlanner::warmEqualsFresh_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<int>("ranks");
+    QTest::addColumn<int>("microbatches");
+    QTest::addColumn<int>("stagesPerRank");
+    QTest::newRow("1F1B P=4 M=8") << ScheduleKind::OneFOneB << 4 << 8 << 1;
+    QTest::newRow("ZBH1 P=3 M=6") << ScheduleKind::ZBH1 << 3 << 6 << 1;
+    QTest::newRow("ZBV P=4 M=8") << ScheduleKind::ZBV << 4 << 8 << 2;
+}
+
+// A planner re-solved from its last basis gives the plan a fresh one gives, whatever came
+// before: 0.3, 0.7, 0.3 again, then per-stage bounds, caps, and back.
+void TestFreezePlanner::warmEqualsFresh()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(int, stagesPerRank);
+    const Profile profile = syntheticProfile(kind, ranks, microbatches, stagesPerRank, 3);
+    const int stages = ranks * stagesPerRank;
+    FreezeBounds perStage = globalBound(0.5);
+    for (int s = 0; s < stages; ++s)
+        perStage.stageMaxFreeze.push_back(0.1 + 0.8 * s / std::max(1, stages - 1));
+    FreezeBounds capped = globalBound(0.7);
+    for (std::size_t v = 0; v < profile.actions().size(); ++v)
+        capped.actionCap.push_back(v % 3 == 0 ? 0.2 : 1.0);
+    const std::vector<FreezeBounds> sequence { globalBound(0.3), globalBound(0.7), globalBound(0.3), perStage, capped,
+        globalBound(0.7), globalBound(0.3) };
+
+    FreezePlanner warm(profile);
+    std::vector<double> batchAt03;
+    for (const FreezeBounds& bounds : sequence) {
+        const FreezePlan plan = warm.plan(bounds);
+        FreezePlanner freshPlanner(profile);
+        const FreezePlan fresh = freshPlanner.plan(bounds);
+        checkPlan(profile, bounds, plan);
+        VERIFY_NEAR(u"warm vs fresh batch"_s, plan.batchMsPlanned, fresh.batchMsPlanned);
+        // The least total freezing at the optimal batch time is unique even when the ratios are not.
+        VERIFY_NEAR_TOL(u"warm vs fresh total ratio"_s, totalRatio(plan), totalRatio(fresh), 1e-6);
+        if (bounds.stageMaxFreeze.empty() && bounds.actionCap.empty() && bounds.maxFreeze == 0.3)
+            batchAt03.push_back(plan.batchMsPlanned);
+        if (QTest::currentTestFailed())
+            return;
+    }
+    QCOMPARE(batchAt03.size(), std::size_t(3));
+    VERIFY_NEAR(u"second 0.3"_s, batchAt03[1], batchAt03[0]);
+    VERIFY_NEAR(u"third 0.3"_s, batchAt03[2], batchAt03[0]);
+}
+
+void TestFreezePlanner::badBounds_data()
+{
+    QTest::addColumn<double>("maxFreeze");
+    QTest::addColumn<std::vector<double>>("stageMaxFreeze");
+    QTest::addColumn<int>("capCount"); // -1: no caps
+    QTest::addColumn<int>("badCap"); // index set to 1.5, or -1
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QString>("message");
+    const std::vector<double> none;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    // The profile below: 1F1B P=2 M=2, two stages, eight actions.
+    QTest::newRow("max_freeze 1.5") << 1.5 << none << -1 << -1 << u"max_freeze"_s << u"[0, 1]"_s;
+    QTest::newRow("max_freeze -0.1") << -0.1 << none << -1 << -1 << u"max_freeze"_s << u"-0.1"_s;
+    QTest::newRow("max_freeze NaN") << nan << none << -1 << -1 << u"max_freeze"_s << u"nan"_s;
+    QTest::newRow("max_freeze infinite") << std::numeric_limits<double>::infinity() << none << -1 << -1
+                                         << u"max_freeze"_s << u"[0, 1]"_s;
+    QTest::newRow("stage_max_freeze too short")
+        << 0.5 << std::vector<double> { 0.5 } << -1 << -1 << u"stage_max_freeze"_s << u"one value per stage: 2"_s;
+    QTest::newRow("stage_max_freeze too long")
+        << 0.5 << std::vector<double> { 0.5, 0.5, 0.5 } << -1 << -1 << u"stage_max_freeze"_s << u"(got 3)"_s;
+    QTest::newRow("stage_max_freeze value out of range")
+        << 0.5 << std::vector<double> { 0.5, 2.0 } << -1 << -1 << u"stage_max_freeze[1]"_s << u"[0, 1]"_s;
+    QTest::newRow("stage_max_freeze NaN")
+        << 0.5 << std::vector<double> { nan, 0.5 } << -1 << -1 << u"stage_max_freeze[0]"_s << u"[0, 1]"_s;
+    QTest::newRow("action_cap too short") << 0.5 << none << 7 << -1 << u"action_cap"_s << u"one value per action: 8"_s;
+    QTest::newRow("action_cap too long") << 0.5 << none << 9 << -1 << u"action_cap"_s << u"(got 9)"_s;
+    QTest::newRow("action_cap value out of range") << 0.5 << none << 8 << 3 << u"action_cap[3]"_s << u"[0, 1]"_s;
+}
+
+void TestFreezePlanner::badBounds()
+{
+    QFETCH(double, maxFreeze);
+    QFETCH(std::vector<double>, stageMaxFreeze);
+    QFETCH(int, capCount);
+    QFETCH(int, badCap);
+    QFETCH(QString, field);
+    QFETCH(QString, message);
+    const Profile profile = syntheticProfile(ScheduleKind::OneFOneB, 2, 2, 1, 5);
+    FreezeBounds bounds = globalBound(maxFreeze);
+    bounds.stageMaxFreeze = stageMaxFreeze;
+    if (capCount >= 0)
+        bounds.actionCap.assign(static_cast<std::size_t>(capCount), 0.5);
+    if (badCap >= 0)
+        bounds.actionCap[static_cast<std::size_t>(badCap)] = 1.5;
+
+    FreezePlanner planner(profile);
+    planner.plan(globalBound(0.4)); // a model to keep: a rejected bound must not damage it
+    QString got;
+    try {
+        planner.plan(bounds);
+        QFAIL("no InputError");
+    } catch (const InputError& error) {
+        got = QString::fromStdString(error.what());
+        QCOMPARE(QString::fromStdString(error.field()), field);
+        QCOMPARE(error.source(), std::string("bounds"));
+    }
+    QVERIFY2(got.startsWith(u"bounds: "_s + field + u": "_s), qPrintable(got));
+    QVERIFY2(got.contains(message), qPrintable(got));
+
+    const FreezePlan after = planner.plan(globalBound(0.6));
+    FreezePlanner fresh(profile);
+    VERIFY_NEAR(u"after a rejected bound"_s, after.batchMsPlanned, fresh.plan(globalBound(0.6)).batchMsPlanned);
+}
+
+// Through tfreeze-plan/1 JSON and back, a real plan keeps every number to the bit.
+void TestFreezePlanner::jsonRoundTrip()
+{
+    const Profile profile = syntheticProfile(ScheduleKind::ZBH1, 3, 5, 1, 9);
+    FreezeBounds bounds = globalBound(0.45);
+    bounds.stageMaxFreeze = { 0.2, 0.5, 0.8 };
+    FreezePlanner planner(profile);
+    const FreezePlan plan = planner.plan(bounds);
+    QVERIFY(totalRatio(plan) > 0.0);
+    std::stringstream json;
+    writePlanJson(plan, json);
+    const FreezePlan read = readPlanJson(json, "roundtrip.json");
+    QCOMPARE(read.actions.size(), plan.actions.size());
+    for (std::size_t v = 0; v < plan.actions.size(); ++v) {
+        QVERIFY(read.actions[v].ratio == plan.actions[v].ratio);
+        QVERIFY(read.actions[v].startMs == plan.actions[v].startMs);
+        QVERIFY(read.actions[v].endMs == plan.actions[v].endMs);
+        QVERIFY(read.profile.costs()[v].maxMs == plan.profile.costs()[v].maxMs);
+        QVERIFY(read.profile.costs()[v].minMs == plan.profile.costs()[v].minMs);
+    }
+    QVERIFY(read.profile.actions() == plan.profile.actions());
+    QVERIFY(read.batchMsPlanned == plan.batchMsPlanned);
+    QVERIFY(read.batchMsNoFreeze == plan.batchMsNoFreeze);
+    QVERIFY(read.batchMsAllFrozen == plan.batchMsAllFrozen);
+    QVERIFY(read.stageMeanRatio == plan.stageMeanRatio);
+    QVERIFY(read.bounds.maxFreeze == plan.bounds.maxFreeze);
+    QVERIFY(read.bounds.stageMaxFreeze == plan.bounds.stageMaxFreeze);
+}
+
+QTEST_APPLESS_MAIN(TestFreezePlanner)
+
+#include "tst_freezeplanner.moc"

@@ -166,6 +166,9 @@ CLI::App* addPlanCommand(CLI::App& parent, PlanOptions& options)
     stageMaxFreeze->excludes(maxFreeze);
     command->add_option("--out", options.outPath, "Write the plan (tfreeze-plan/1 JSON) to this file");
     command->add_option("--csv", options.csvPath, "Write the plan as CSV (one row per action) to this file");
+    command->add_option("--time-limit", options.timeLimitSeconds, "Give up on a solve after this many seconds")
+        ->check(CLI::Range(1.0, 86400.0))
+        ->capture_default_str();
     return command;
 }
 
@@ -178,6 +181,14 @@ CLI::App* addBenchPlanCommand(CLI::App& bench, BenchPlanOptions& options)
         ->capture_default_str();
     command->add_option("--repeats", options.repeats, "Cold solves per size (the median is printed)")
         ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    command->add_option("--time-limit", options.timeLimitSeconds, "Per solve; a size that takes longer is reported")
+        ->check(CLI::Range(1.0, 86400.0))
+        ->capture_default_str();
+    command->add_option("--direct-max-actions", options.directMaxActions,
+               "Also solve sizes up to this many actions directly (no freezing price) and print the relative "
+               "difference of the planned batch times")
+        ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     return command;
 }
@@ -266,7 +277,9 @@ void runPlan(const PlanOptions& options)
     if (!bounds.stageMaxFreeze.empty())
         bounds.maxFreeze = *std::max_element(bounds.stageMaxFreeze.begin(), bounds.stageMaxFreeze.end());
 
-    FreezePlanner planner(profile);
+    PlannerOptions plannerOptions;
+    plannerOptions.timeLimitSeconds = options.timeLimitSeconds;
+    FreezePlanner planner(profile, plannerOptions);
     const FreezePlan plan = planner.plan(bounds);
     if (!options.outPath.empty())
         writePlanFile(plan, options.outPath);
@@ -328,10 +341,13 @@ void runBenchPlan(const BenchPlanOptions& options)
         { ScheduleKind::ZBV, 32, 85, 2 },
     };
     constexpr double kMaxFreeze = 0.5;
+    constexpr double kSliderMaxFreeze = 0.52; // one step of a dragged slider
     constexpr double kWarmMaxFreeze = 0.6;
     SyntheticCosts costs;
     costs.jitter = 0.1;
     costs.seed = 1;
+    PlannerOptions plannerOptions;
+    plannerOptions.timeLimitSeconds = options.timeLimitSeconds;
 
     long long smallest = std::numeric_limits<long long>::max();
     for (const ScheduleShape& shape : shapes)
@@ -340,9 +356,11 @@ void runBenchPlan(const BenchPlanOptions& options)
         throw InputError("--max-actions", "", "the smallest pipeline has " + std::to_string(smallest) + " actions");
 
     std::cout << "planner on synthetic costs (forward 1 ms, backward 2 ms, frozen backward 1 ms, jitter 0.1, seed 1)\n"
-              << "cold: build the planner and solve at max freeze " << formatFixed(kMaxFreeze, 1) << ", median of "
-              << options.repeats << "; warm: re-solve at " << formatFixed(kWarmMaxFreeze, 1)
-              << " from the cold model, median\n\n";
+              << "cold: build the planner and solve at max freeze " << formatFixed(kMaxFreeze, 2) << ", median of "
+              << options.repeats << "; warm: re-solve the same planner at " << formatFixed(kSliderMaxFreeze, 2)
+              << " (a slider step) and at " << formatFixed(kWarmMaxFreeze, 2) << "\n"
+              << "direct: the same LP without the freezing price (the degenerate form), relative difference of the "
+                 "planned batch time\n\n";
 
     TextTable table;
     table.addColumn("schedule", TextTable::Align::Left);
@@ -352,9 +370,11 @@ void runBenchPlan(const BenchPlanOptions& options)
     table.addColumn("LP rows");
     table.addColumn("LP columns");
     table.addColumn("cold (ms)");
-    table.addColumn("warm (ms)");
+    table.addColumn("warm 0.52 (ms)");
+    table.addColumn("warm 0.6 (ms)");
     table.addColumn("no freeze (ms)");
     table.addColumn("planned (ms)");
+    table.addColumn("vs direct");
     for (const ScheduleShape& shape : shapes) {
         const long long actions = expectedActionCount(shape);
         if (actions > options.maxActions)
@@ -373,27 +393,60 @@ void runBenchPlan(const BenchPlanOptions& options)
         }();
 
         std::vector<double> coldSeconds;
+        std::vector<double> sliderSeconds;
         std::vector<double> warmSeconds;
         std::optional<FreezePlan> plan; // FreezePlan holds a Profile, which has no empty state
         LpStatistics statistics;
-        for (int repeat = 0; repeat < options.repeats; ++repeat) {
+        std::string failure;
+        try {
+            for (int repeat = 0; repeat < options.repeats; ++repeat) {
+                FreezeBounds bounds;
+                bounds.maxFreeze = kMaxFreeze;
+                auto start = std::chrono::steady_clock::now();
+                FreezePlanner planner(profile, plannerOptions);
+                plan.emplace(planner.plan(bounds));
+                coldSeconds.push_back(secondsSince(start));
+                statistics = planner.lpStatistics();
+
+                bounds.maxFreeze = kSliderMaxFreeze;
+                start = std::chrono::steady_clock::now();
+                planner.plan(bounds);
+                sliderSeconds.push_back(secondsSince(start));
+
+                bounds.maxFreeze = kWarmMaxFreeze;
+                start = std::chrono::steady_clock::now();
+                planner.plan(bounds);
+                warmSeconds.push_back(secondsSince(start));
+            }
+        } catch (const PlannerError& error) {
+            failure = error.what();
+        }
+        if (!failure.empty() || !plan) {
+            std::cerr << "bench plan: " << name << " " << actions << " actions: " << failure << std::endl;
+            table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches),
+                std::to_string(actions), std::to_string(statistics.rows), std::to_string(statistics.columns),
+                "> " + formatFixed(options.timeLimitSeconds * 1000.0, 0), "-", "-", "-", "-", "-" });
+            continue;
+        }
+
+        std::string versusDirect = "-";
+        if (actions <= options.directMaxActions) {
+            PlannerOptions directOptions = plannerOptions;
+            directOptions.priceFreezing = false;
             FreezeBounds bounds;
             bounds.maxFreeze = kMaxFreeze;
-            auto start = std::chrono::steady_clock::now();
-            FreezePlanner planner(profile);
-            plan.emplace(planner.plan(bounds));
-            coldSeconds.push_back(secondsSince(start));
-
-            bounds.maxFreeze = kWarmMaxFreeze;
-            start = std::chrono::steady_clock::now();
-            planner.plan(bounds);
-            warmSeconds.push_back(secondsSince(start));
-            statistics = planner.lpStatistics();
+            try {
+                const double direct = FreezePlanner(profile, directOptions).plan(bounds).batchMsPlanned;
+                versusDirect = formatScientific((plan->batchMsPlanned - direct) / direct);
+            } catch (const PlannerError&) {
+                versusDirect = "timed out";
+            }
         }
         table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches),
             std::to_string(profile.costs().size()), std::to_string(statistics.rows), std::to_string(statistics.columns),
-            formatFixed(median(coldSeconds) * 1000.0, 1), formatFixed(median(warmSeconds) * 1000.0, 1),
-            formatFixed(plan->batchMsNoFreeze, 3), formatFixed(plan->batchMsPlanned, 3) });
+            formatFixed(median(coldSeconds) * 1000.0, 1), formatFixed(median(sliderSeconds) * 1000.0, 1),
+            formatFixed(median(warmSeconds) * 1000.0, 1), formatFixed(plan->batchMsNoFreeze, 3),
+            formatFixed(plan->batchMsPlanned, 3), versusDirect });
     }
     table.print(std::cout);
 }

@@ -29,11 +29,14 @@ struct PlanOptions {
     std::vector<double> stageMaxFreeze;
     std::string outPath;
     std::string csvPath;
+    double timeLimitSeconds = 120.0;
 };
 
 struct BenchPlanOptions {
     long long maxActions = 16384;
     int repeats = 3;
+    double timeLimitSeconds = 60.0;
+    long long directMaxActions = 1100;
 };
 
 // Each add*Command registers a subcommand whose flags write into `options`; the matching run*

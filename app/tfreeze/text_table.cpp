@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iomanip>
+#include <locale>
 #include <ostream>
+#include <sstream>
 #include <stdexcept>
 
 namespace tfreeze {
@@ -48,6 +51,14 @@ std::string formatFixed(double value, int decimals)
     char buffer[64];
     std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
     return buffer;
+}
+
+std::string formatScientific(double value)
+{
+    std::ostringstream text;
+    text.imbue(std::locale::classic());
+    text << std::scientific << std::setprecision(1) << value;
+    return text.str();
 }
 
 } // namespace tfreeze

@@ -29,5 +29,7 @@ private:
 
 // Fixed-point text of a value, e.g. formatFixed(27.25, 2) == "27.25".
 std::string formatFixed(double value, int decimals);
+// Scientific text with two significant decimals, e.g. "-3.1e-08".
+std::string formatScientific(double value);
 
 } // namespace tfreeze

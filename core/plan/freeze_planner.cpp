@@ -181,7 +181,8 @@ struct FreezePlanner::Private {
     {
         std::vector<double> objective(static_cast<std::size_t>(columnCount) + 1, 0.0);
         objective[kBatchColumn] = 1.0;
-        const double freezePrice = ratioColumnCount ? 1e-6 * noFreezeBatchMs / ratioColumnCount : 0.0;
+        const double freezePrice
+            = options.priceFreezing && ratioColumnCount ? 1e-6 * noFreezeBatchMs / ratioColumnCount : 0.0;
         for (int column : ratioColumn) {
             if (column)
                 objective[static_cast<std::size_t>(column)] = freezePrice;

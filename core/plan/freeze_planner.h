@@ -10,6 +10,9 @@ namespace tfreeze {
 struct PlannerOptions {
     // Per solve; past it the planner throws PlannerError("... timed out ...").
     double timeLimitSeconds = 120.0;
+    // Price freezing slightly while minimising the batch time (see freeze_planner.cpp): without
+    // it lp_solve stalls on degenerate DAGs. Off only to compare against a direct solve.
+    bool priceFreezing = true;
 };
 
 // Size of the LP actually handed to lp_solve, for `tfreeze bench plan`.

@@ -185,9 +185,10 @@ CLI::App* addBenchPlanCommand(CLI::App& bench, BenchPlanOptions& options)
     command->add_option("--time-limit", options.timeLimitSeconds, "Per solve; a size that takes longer is reported")
         ->check(CLI::Range(1.0, 86400.0))
         ->capture_default_str();
-    command->add_option("--direct-max-actions", options.directMaxActions,
-               "Also solve sizes up to this many actions directly (no freezing price) and print the relative "
-               "difference of the planned batch times")
+    command
+        ->add_option("--direct-max-actions", options.directMaxActions,
+            "Also solve sizes up to this many actions directly (no freezing price) and print the relative "
+            "difference of the planned batch times")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     return command;

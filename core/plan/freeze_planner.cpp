@@ -12,10 +12,6 @@ namespace tfreeze {
 
 namespace {
 
-// Relative slack on the batch time held fixed while the second objective (total freezing) is
-// minimised: tight enough that the planned batch time matches the first optimum to 1e-9.
-constexpr double kBatchTimeSlack = 1e-10;
-
 std::string ratioText(double value) { return std::to_string(value); }
 
 void validateBounds(const FreezeBounds& bounds, int stages, std::size_t actions)
@@ -53,11 +49,11 @@ void validateBounds(const FreezeBounds& bounds, int stages, std::size_t actions)
 // Same-rank edges that skip over other actions of that rank (F(s,m)→B(s,m) with work between
 // them) are implied by the device-order chain and left out.
 //
-// Two copies of the model are kept. The batch-time model only ever sees new budgets and caps, so
-// a new ρ re-solves it warm with the dual simplex (measured: ~170 pivots instead of ~3,500 cold
-// on a 1F1B 16×64 DAG); changing its objective and bounds back and forth instead made lp_solve's
-// warm starts slower than cold ones and sometimes fail. The freezing model starts from the
-// batch-time model's optimal basis.
+// One model is kept between calls. A new ρ only changes budget right-hand sides, and the model is
+// left at a batch-time-optimal basis after every call, so the next solve is a warm dual simplex
+// (measured on a 1F1B 8×64 DAG: 20–140 ms instead of 430 ms cold). Changing objective, bounds
+// and right-hand sides in one go made warm starts slower than cold ones and sometimes fail, and
+// handing the basis to a second model with set_basis stalled the freezing step at 4,096 actions.
 struct FreezePlanner::Private {
     Profile profile;
     PipelineDag dag;
@@ -73,8 +69,7 @@ struct FreezePlanner::Private {
     int ratioColumnCount = 0;
     // Null when not built yet or after lp_solve gave up on it: it must not re-solve an aborted
     // model (it crashed doing so, SETUP-NOTES.md).
-    std::unique_ptr<LpModel> batchModel;
-    std::unique_ptr<LpModel> freezeModel;
+    std::unique_ptr<LpModel> model;
     LpStatistics statistics;
     LpModel::Status lastStatus = LpModel::Status::Optimal;
 
@@ -172,11 +167,16 @@ struct FreezePlanner::Private {
         }
     }
 
-    // Minimise T + ε·Σr. On its own "min T" is massively degenerate (many equally long paths):
-    // lp_solve stalled for minutes on a 1,024-action 1F1B DAG with 16 ranks, while a price on
-    // freezing of 1e-7 per unit ratio made it solve in 0.25 s (1e-8 stalled again). The price
-    // costs at most ε·Σr ≤ ε·f of batch time against the exact optimum, so with
-    // ε = 1e-6·T_no_freeze / f the batch time is within 1e-6 relative of a direct solve.
+    // Minimise T + ε·Σr: METHOD.md §4's two objectives in one solve.
+    // - Exact for the second objective: no plan with a batch time ≤ this optimum's T freezes less
+    //   (it would have a smaller T + ε·Σr).
+    // - Within 1e-6 for the first: T exceeds the true minimum by at most ε·Σr ≤ ε·f, and
+    //   ε = 1e-6·T_no_freeze / f. In practice it is the same vertex (bench plan compares).
+    // - Needed for speed: plain "min T" is massively degenerate (many equally long paths) and
+    //   lp_solve stalled for minutes on a 1,024-action 1F1B DAG with 16 ranks; a price of 1e-7 per
+    //   unit ratio solved it in 0.25 s (1e-8 stalled again). A separate second solve at fixed T
+    //   was tried: warm it cost up to 4,600 pivots, and from a copied basis it stalled at 4,096
+    //   actions.
     std::vector<double> batchObjective() const
     {
         std::vector<double> objective(static_cast<std::size_t>(columnCount) + 1, 0.0);
@@ -190,38 +190,26 @@ struct FreezePlanner::Private {
         return objective;
     }
 
-    std::vector<double> freezeObjective() const
-    {
-        std::vector<double> objective(static_cast<std::size_t>(columnCount) + 1, 0.0);
-        for (int column : ratioColumn) {
-            if (column)
-                objective[static_cast<std::size_t>(column)] = 1.0;
-        }
-        return objective;
-    }
-
-    // Solves `model` warm when it exists; when lp_solve gives up on a warm start (a numerical
+    // Solves the model warm when it exists; when lp_solve gives up on a warm start (a numerical
     // failure, or a spurious "infeasible" from a basis of changed bounds) or there is no model,
     // `prepare` sets up a fresh one and it is solved cold. A time-out is final.
-    template <typename Prepare>
-    void solve(std::unique_ptr<LpModel>& model, Prepare prepare, const std::string& what)
+    template <typename Prepare> void solve(Prepare prepare, const std::string& what)
     {
         if (model && solveOnce(*model, what))
             return;
         model = buildModel();
-        prepare(*model, /*fresh=*/true);
+        prepare(*model);
         if (!solveOnce(*model, what)) {
             model.reset();
             throwSolveFailure(what);
         }
     }
 
-    bool solveOnce(LpModel& model, const std::string& what)
+    bool solveOnce(LpModel& lp, const std::string& what)
     {
-        lastStatus = model.solve();
+        lastStatus = lp.solve();
         if (lastStatus == LpModel::Status::TimedOut) {
-            batchModel.reset();
-            freezeModel.reset();
+            model.reset();
             throwSolveFailure(what);
         }
         return lastStatus == LpModel::Status::Optimal;
@@ -231,8 +219,8 @@ struct FreezePlanner::Private {
     {
         switch (lastStatus) {
         case LpModel::Status::TimedOut:
-            throw PlannerError("the LP solver timed out after " + std::to_string(options.timeLimitSeconds)
-                + " s while " + what + " (" + std::to_string(dag.nodeCount()) + " actions)");
+            throw PlannerError("the LP solver timed out after " + std::to_string(options.timeLimitSeconds) + " s while "
+                + what + " (" + std::to_string(dag.nodeCount()) + " actions)");
         case LpModel::Status::Infeasible:
             throw PlannerError("the freeze-planning LP is infeasible while " + what
                 + "; this should not happen with valid durations (no freezing is always feasible)");
@@ -263,32 +251,16 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
     const std::size_t n = d->dag.nodeCount();
     validateBounds(bounds, d->dag.stageCount(), n);
 
-    // 1. The shortest batch time under the bounds.
-    if (d->batchModel)
-        d->applyBounds(*d->batchModel, bounds);
-    d->solve(
-        d->batchModel,
-        [&](LpModel& lp, bool) {
-            lp.setObjective(d->batchObjective());
-            d->applyBounds(lp, bounds);
-        },
-        "minimising the batch time");
-    const std::vector<int> batchBasis = d->batchModel->basis();
-    const double batchOptimum = d->batchModel->columnValues()[Private::kBatchColumn];
-
-    // 2. At that batch time, freeze as little as possible (METHOD.md §4's second objective),
-    //    starting from step 1's optimal vertex, which is feasible here.
-    auto prepareFreezeModel = [&](LpModel& lp, bool fresh) {
-        if (fresh)
-            lp.setObjective(d->freezeObjective());
+    // The shortest batch time under the bounds, and at it the least freezing, in one LP (see
+    // batchObjective()). Warm when a model exists: only budgets and caps changed.
+    auto prepare = [&](LpModel& lp) {
+        lp.setObjective(d->batchObjective());
         d->applyBounds(lp, bounds);
-        lp.setUpperBound(Private::kBatchColumn, batchOptimum * (1.0 + kBatchTimeSlack) + 1e-12);
-        lp.setBasis(batchBasis);
     };
-    if (d->freezeModel)
-        prepareFreezeModel(*d->freezeModel, false);
-    d->solve(d->freezeModel, prepareFreezeModel, "minimising total freezing at the optimal batch time");
-    const std::vector<double> solution = d->freezeModel->columnValues();
+    if (d->model)
+        d->applyBounds(*d->model, bounds);
+    d->solve(prepare, "minimising the batch time");
+    const std::vector<double> solution = d->model->columnValues();
 
     FreezePlan plan { d->profile, bounds, 0.0, 0.0, 0.0, {}, {}, 0.0 };
     std::vector<double> durations(n);

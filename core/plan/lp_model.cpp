@@ -71,10 +71,7 @@ void LpModel::setObjective(const std::vector<double>& coefficients)
     set_minim(d->lp);
 }
 
-void LpModel::setTimeout(double seconds)
-{
-    set_timeout(d->lp, static_cast<long>(std::ceil(std::max(1.0, seconds))));
-}
+void LpModel::setTimeout(double seconds) { set_timeout(d->lp, static_cast<long>(std::ceil(std::max(1.0, seconds)))); }
 
 LpModel::Status LpModel::solve()
 {

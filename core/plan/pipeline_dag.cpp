@@ -74,8 +74,8 @@ PipelineDag::PipelineDag(const PipelineSchedule& schedule, const std::string& so
             addEdge(index.find(a.stage, a.microbatch, ActionKind::Forward), node);
             if (a.stage + 1 < m_stageCount) {
                 const Node full = index.find(a.stage + 1, a.microbatch, ActionKind::Backward);
-                addEdge(full != kNoNode ? full : index.find(a.stage + 1, a.microbatch, ActionKind::BackwardInput),
-                    node);
+                addEdge(
+                    full != kNoNode ? full : index.find(a.stage + 1, a.microbatch, ActionKind::BackwardInput), node);
             }
             break;
         case ActionKind::BackwardWeight:

@@ -34,8 +34,8 @@ public:
     // rule of its kind, e.g. "Interleaved1F1B needs microbatches to be a multiple of ranks".
     static PipelineSchedule generate(const ScheduleShape& shape);
     // An order given explicitly (a profile file). `source` names the file for errors.
-    static PipelineSchedule fromRankOrders(const ScheduleShape& shape, std::vector<std::vector<Action>> rankOrders,
-                                           const std::string& source = {});
+    static PipelineSchedule fromRankOrders(
+        const ScheduleShape& shape, std::vector<std::vector<Action>> rankOrders, const std::string& source = {});
 
     const ScheduleShape& shape() const { return m_shape; }
     int rankCount() const { return m_shape.ranks; }

@@ -424,8 +424,10 @@ void runBenchPlan(const BenchPlanOptions& options)
         }
         if (!failure.empty() || !plan) {
             std::cerr << "bench plan: " << name << " " << actions << " actions: " << failure << std::endl;
+            // The planner that timed out is gone, and with it the LP's size: print none.
             table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches),
-                std::to_string(actions), std::to_string(statistics.rows), std::to_string(statistics.columns),
+                std::to_string(actions), statistics.rows ? std::to_string(statistics.rows) : "-",
+                statistics.columns ? std::to_string(statistics.columns) : "-",
                 "> " + formatFixed(options.timeLimitSeconds * 1000.0, 0), "-", "-", "-", "-", "-" });
             continue;
         }

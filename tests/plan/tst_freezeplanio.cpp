@@ -1,6 +1,8 @@
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
 
+#include "plan_test_support.h"
+
 #include <QtTest>
 
 #include <nlohmann/json.hpp>
@@ -9,42 +11,18 @@
 #include <sstream>
 
 using namespace tfreeze;
-
-// QCOMPARE compares doubles fuzzily; a round trip must give back the very same bits.
-#define COMPARE_EXACTLY(actual, expected)                                                                              \
-    QVERIFY2((actual) == (expected),                                                                                   \
-        qPrintable(QStringLiteral("%1 != %2").arg(actual, 0, 'g', 17).arg(expected, 0, 'g', 17)))
+using namespace tfreeze::test;
 
 namespace {
 
 const std::string kDataDir = TFREEZE_TEST_DATA_DIR;
 
-template <typename Function> std::optional<InputError> inputErrorOf(Function&& function)
-{
-    try {
-        function();
-    } catch (const InputError& error) {
-        return error;
-    }
-    return std::nullopt;
-}
-
 QByteArray bytes(const std::string& text) { return QByteArray::fromStdString(text); }
-
-ScheduleShape shapeOf(ScheduleKind kind, int ranks, int microbatches, int stagesPerRank = 1)
-{
-    ScheduleShape shape;
-    shape.kind = kind;
-    shape.ranks = ranks;
-    shape.microbatches = microbatches;
-    shape.stagesPerRank = stagesPerRank;
-    return shape;
-}
 
 // Rank 1 of a ZBH1 order runs its last W before its last I's W: a legal order no generator makes.
 PipelineSchedule customSplitSchedule()
 {
-    const ScheduleShape zbh1 = shapeOf(ScheduleKind::ZBH1, 2, 3);
+    const ScheduleShape zbh1 = ScheduleShape { ScheduleKind::ZBH1, 2, 3 };
     std::vector<std::vector<Action>> orders = PipelineSchedule::generate(zbh1).rankOrders();
     std::vector<Action>& rank0 = orders[0];
     // Defer every W of rank 0 to the very end, keeping their relative order.
@@ -128,7 +106,7 @@ std::string planJson(const FreezePlan& plan)
 
 FreezePlan smallPlan()
 {
-    return makePlan(PipelineSchedule::generate(shapeOf(ScheduleKind::GPipe, 2, 2)), false, false);
+    return makePlan(PipelineSchedule::generate(ScheduleShape { ScheduleKind::GPipe, 2, 2 }), false, false);
 }
 
 } // namespace
@@ -179,11 +157,10 @@ void TestFreezePlanIo::roundTrip()
     const auto scheduleKind = static_cast<ScheduleKind>(kind);
     const PipelineSchedule schedule = scheduleKind == ScheduleKind::Custom
         ? customSplitSchedule()
-        : PipelineSchedule::generate(shapeOf(scheduleKind, ranks, microbatches, stagesPerRank));
+        : PipelineSchedule::generate(ScheduleShape { scheduleKind, ranks, microbatches, stagesPerRank });
     const FreezePlan written = makePlan(schedule, perStageBounds, actionCaps);
 
-    std::istringstream in(planJson(written));
-    comparePlans(readPlanJson(in, "round trip"), written);
+    comparePlans(planThroughJson(written, "round trip"), written);
 
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
@@ -208,8 +185,7 @@ void TestFreezePlanIo::stageBoundsAlwaysWritten()
     // A per-stage list that only repeats max_freeze reads back as "no per-stage bounds".
     FreezePlan uniform = plan;
     uniform.bounds.stageMaxFreeze = { 0.5, 0.5 };
-    std::istringstream in(planJson(uniform));
-    const FreezePlan read = readPlanJson(in, "uniform");
+    const FreezePlan read = planThroughJson(uniform, "uniform");
     QVERIFY(read.bounds.stageMaxFreeze.empty());
     QCOMPARE(read.bounds.stageBound(1), 0.5);
 }
@@ -226,7 +202,8 @@ void TestFreezePlanIo::capsOnlyWhenSet()
 
 void TestFreezePlanIo::readsActionsInAnyFileOrder()
 {
-    const FreezePlan plan = makePlan(PipelineSchedule::generate(shapeOf(ScheduleKind::ZBH1, 2, 2)), true, true);
+    const FreezePlan plan
+        = makePlan(PipelineSchedule::generate(ScheduleShape { ScheduleKind::ZBH1, 2, 2 }), true, true);
     nlohmann::json document = nlohmann::json::parse(planJson(plan));
     auto& actions = document.at("actions");
     // Interleave the ranks, rank 1 first, as a tool that logs actions by time would.
@@ -270,7 +247,8 @@ void TestFreezePlanIo::readsPlanFile()
 
 void TestFreezePlanIo::csv()
 {
-    const FreezePlan plan = makePlan(PipelineSchedule::generate(shapeOf(ScheduleKind::ZBH1, 2, 2)), false, false);
+    const FreezePlan plan
+        = makePlan(PipelineSchedule::generate(ScheduleShape { ScheduleKind::ZBH1, 2, 2 }), false, false);
     std::ostringstream out;
     writePlanCsv(plan, out);
     const QList<QByteArray> lines = QByteArray::fromStdString(out.str()).split('\n');

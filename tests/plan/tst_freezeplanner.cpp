@@ -4,6 +4,8 @@
 #include "core/plan/plan_error.h"
 #include "core/plan/synthetic_profile.h"
 
+#include "plan_test_support.h"
+
 #include <QtTest>
 
 #include <algorithm>
@@ -13,44 +15,15 @@
 #include <map>
 #include <numeric>
 #include <random>
-#include <sstream>
-#include <tuple>
 
 using namespace tfreeze;
+using namespace tfreeze::test;
 using namespace Qt::StringLiterals;
 
 Q_DECLARE_METATYPE(tfreeze::ScheduleKind)
 Q_DECLARE_METATYPE(std::vector<double>)
 
 namespace {
-
-ScheduleShape makeShape(ScheduleKind kind, int ranks, int microbatches, int stagesPerRank = 1)
-{
-    ScheduleShape shape;
-    shape.kind = kind;
-    shape.ranks = ranks;
-    shape.microbatches = microbatches;
-    shape.stagesPerRank = stagesPerRank;
-    return shape;
-}
-
-QString nameOf(const Action& action) { return QString::fromStdString(actionName(action)); }
-
-// Batch times are sums of tens of costs of order 1: relative 1e-9 is far above LP round-off and
-// far below any real difference.
-bool near(double got, double want, double tolerance = 1e-9)
-{
-    return std::abs(got - want) <= tolerance * std::max(1.0, std::abs(want));
-}
-
-QByteArray gotWant(const QString& what, double got, double want)
-{
-    return what.toUtf8() + ": got " + QByteArray::number(got, 'g', 15) + ", want " + QByteArray::number(want, 'g', 15);
-}
-
-#define VERIFY_NEAR(what, got, want) QVERIFY2(near((got), (want)), gotWant((what), (got), (want)).constData())
-#define VERIFY_NEAR_TOL(what, got, want, tol)                                                                          \
-    QVERIFY2(near((got), (want), (tol)), gotWant((what), (got), (want)).constData())
 
 // "0F0=1 0B0=3/1 ...": every action's max_ms, and "/min_ms" for a freezable one.
 Profile profileFromText(const PipelineSchedule& schedule, const QString& text)
@@ -78,9 +51,7 @@ std::vector<double> capsFromText(const Profile& profile, const QString& text)
 {
     if (text.isEmpty())
         return {};
-    std::map<QString, double> named;
-    for (const QString& item : text.split(u' ', Qt::SkipEmptyParts))
-        named[item.section(u'=', 0, 0)] = item.section(u'=', 1).toDouble();
+    const std::map<QString, double> named = parseNamed(text);
     std::vector<double> caps;
     for (const Action& action : profile.actions()) {
         const auto it = named.find(nameOf(action));
@@ -101,39 +72,10 @@ public:
         , m_minMs(profile.minDurations())
     {
         const PipelineSchedule& schedule = profile.schedule();
-        std::map<std::tuple<int, int, ActionKind>, std::size_t> index;
-        for (std::size_t v = 0; v < m_actions.size(); ++v)
-            index[{ m_actions[v].stage, m_actions[v].microbatch, m_actions[v].kind }] = v;
-        const auto find = [&](int stage, int microbatch, ActionKind kind, std::vector<std::size_t>& into) {
-            const auto it = index.find({ stage, microbatch, kind });
-            if (it == index.end())
-                return false;
-            into.push_back(it->second);
-            return true;
-        };
-        m_deps.resize(m_actions.size());
+        m_deps = ruleDependencies(schedule);
         m_succs.resize(m_actions.size());
         for (std::size_t v = 0; v < m_actions.size(); ++v) {
-            const Action& a = m_actions[v];
-            auto& deps = m_deps[v];
-            if (v > 0 && m_actions[v - 1].rank == a.rank)
-                deps.push_back(v - 1);
-            switch (a.kind) {
-            case ActionKind::Forward:
-                if (a.stage > 0)
-                    find(a.stage - 1, a.microbatch, ActionKind::Forward, deps);
-                break;
-            case ActionKind::Backward:
-            case ActionKind::BackwardInput:
-                find(a.stage, a.microbatch, ActionKind::Forward, deps);
-                if (a.stage + 1 < schedule.stageCount() && !find(a.stage + 1, a.microbatch, ActionKind::Backward, deps))
-                    find(a.stage + 1, a.microbatch, ActionKind::BackwardInput, deps);
-                break;
-            case ActionKind::BackwardWeight:
-                find(a.stage, a.microbatch, ActionKind::BackwardInput, deps);
-                break;
-            }
-            for (std::size_t u : deps)
+            for (std::size_t u : m_deps[v])
                 m_succs[u].push_back(v);
         }
         // Depth-first post-order: every action after its dependencies.
@@ -172,17 +114,7 @@ public:
         return d;
     }
 
-    std::vector<double> ends(const std::vector<double>& durations) const
-    {
-        std::vector<double> end(size(), 0.0);
-        for (std::size_t v : m_order) {
-            double start = 0.0;
-            for (std::size_t u : m_deps[v])
-                start = std::max(start, end[u]);
-            end[v] = start + durations[v];
-        }
-        return end;
-    }
+    std::vector<double> ends(const std::vector<double>& durations) const { return longestPathEnds(m_deps, durations); }
 
     double batch(const std::vector<double>& durations) const
     {
@@ -556,7 +488,8 @@ Profile syntheticProfile(ScheduleKind kind, int ranks, int microbatches, int sta
     costs.backwardFrozenMs = { 1.3 };
     costs.jitter = 0.3;
     costs.seed = seed;
-    return makeSyntheticProfile(PipelineSchedule::generate(makeShape(kind, ranks, microbatches, stagesPerRank)), costs);
+    return makeSyntheticProfile(
+        PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank }), costs);
 }
 
 } // namespace
@@ -624,7 +557,7 @@ void TestFreezePlanner::matchesExactOptimum()
     QFETCH(double, maxFreeze);
     QFETCH(std::vector<double>, stageMaxFreeze);
     QFETCH(QString, caps);
-    const Profile profile = profileFromText(PipelineSchedule::generate(makeShape(kind, 2, 2)), costs);
+    const Profile profile = profileFromText(PipelineSchedule::generate(ScheduleShape { kind, 2, 2 }), costs);
     FreezeBounds bounds = globalBound(maxFreeze);
     bounds.stageMaxFreeze = stageMaxFreeze;
     bounds.actionCap = capsFromText(profile, caps);
@@ -687,7 +620,7 @@ void TestFreezePlanner::singleRankClosedForm()
     QFETCH(QString, costs);
     QFETCH(double, maxFreeze);
     QFETCH(QString, caps);
-    const Profile profile = profileFromText(PipelineSchedule::generate(makeShape(kind, 1, microbatches)), costs);
+    const Profile profile = profileFromText(PipelineSchedule::generate(ScheduleShape { kind, 1, microbatches }), costs);
     FreezeBounds bounds = globalBound(maxFreeze);
     bounds.actionCap = capsFromText(profile, caps);
     FreezePlanner planner(profile);
@@ -869,7 +802,8 @@ void TestFreezePlanner::freezesOnlyWhereItHelps()
     QFETCH(int, microbatches);
     QFETCH(QString, costs);
     QFETCH(QString, ratios);
-    const Profile profile = profileFromText(PipelineSchedule::generate(makeShape(kind, ranks, microbatches)), costs);
+    const Profile profile
+        = profileFromText(PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches }), costs);
     const FreezeBounds bounds = globalBound(1.0);
     FreezePlanner planner(profile);
     const FreezePlan plan = planner.plan(bounds);
@@ -888,9 +822,7 @@ void TestFreezePlanner::freezesOnlyWhereItHelps()
     if (ratios.isEmpty())
         return;
     QCOMPARE(plan.batchMsAllFrozen, 22.0);
-    std::map<QString, double> want;
-    for (const QString& item : ratios.split(u' '))
-        want[item.section(u'=', 0, 0)] = item.section(u'=', 1).toDouble();
+    const std::map<QString, double> want = parseNamed(ratios);
     for (std::size_t v = 0; v < ref.size(); ++v) {
         const auto it = want.find(nameOf(ref.action(v)));
         VERIFY_NEAR_TOL(
@@ -1021,9 +953,7 @@ void TestFreezePlanner::jsonRoundTrip()
     FreezePlanner planner(profile);
     const FreezePlan plan = planner.plan(bounds);
     QVERIFY(totalRatio(plan) > 0.0);
-    std::stringstream json;
-    writePlanJson(plan, json);
-    const FreezePlan read = readPlanJson(json, "roundtrip.json");
+    const FreezePlan read = planThroughJson(plan, "roundtrip.json");
     QCOMPARE(read.actions.size(), plan.actions.size());
     for (std::size_t v = 0; v < plan.actions.size(); ++v) {
         QVERIFY(read.actions[v].ratio == plan.actions[v].ratio);

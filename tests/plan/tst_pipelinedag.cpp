@@ -2,32 +2,22 @@
 #include "core/plan/pipeline_schedule.h"
 #include "core/plan/plan_error.h"
 
+#include "plan_test_support.h"
+
 #include <QtTest>
 
 #include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
-#include <tuple>
 
 using namespace tfreeze;
+using namespace tfreeze::test;
 using namespace Qt::StringLiterals;
 
 Q_DECLARE_METATYPE(tfreeze::ScheduleKind)
 
 namespace {
-
-ScheduleShape makeShape(ScheduleKind kind, int ranks, int microbatches, int stagesPerRank = 1)
-{
-    ScheduleShape shape;
-    shape.kind = kind;
-    shape.ranks = ranks;
-    shape.microbatches = microbatches;
-    shape.stagesPerRank = stagesPerRank;
-    return shape;
-}
-
-QString nameOf(const Action& action) { return QString::fromStdString(actionName(action)); }
 
 // "0F0 0B0 | 1F0 1B0": one rank per '|'-separated group, actions by PyTorch name.
 std::vector<std::vector<Action>> parseOrders(const QString& text)
@@ -51,46 +41,23 @@ std::vector<std::vector<Action>> parseOrders(const QString& text)
     return orders;
 }
 
-// METHOD.md §2's dependencies of every action, by name, derived from the schedule alone (not from
-// PipelineDag) so that the DAG can be checked against them.
-std::map<QString, std::set<QString>> ruleDependencies(const PipelineSchedule& schedule)
+// METHOD.md §2's dependencies of every action, by name: the shared rule-derived dependencies
+// (not PipelineDag's) so that the DAG can be checked against them.
+std::map<QString, std::set<QString>> namedRuleDependencies(const PipelineSchedule& schedule)
 {
-    std::map<std::tuple<int, int, ActionKind>, QString> byKey;
+    std::vector<QString> names;
     for (const auto& order : schedule.rankOrders()) {
         for (const Action& a : order)
-            byKey[{ a.stage, a.microbatch, a.kind }] = nameOf(a);
+            names.push_back(nameOf(a));
     }
-    const auto find = [&](int stage, int microbatch, ActionKind kind) {
-        const auto it = byKey.find({ stage, microbatch, kind });
-        return it == byKey.end() ? QString() : it->second;
-    };
-    std::map<QString, std::set<QString>> deps;
-    for (const auto& order : schedule.rankOrders()) {
-        for (std::size_t i = 0; i < order.size(); ++i) {
-            const Action& a = order[i];
-            auto& mine = deps[nameOf(a)];
-            if (i > 0)
-                mine.insert(nameOf(order[i - 1]));
-            switch (a.kind) {
-            case ActionKind::Forward:
-                if (a.stage > 0)
-                    mine.insert(find(a.stage - 1, a.microbatch, ActionKind::Forward));
-                break;
-            case ActionKind::Backward:
-            case ActionKind::BackwardInput:
-                mine.insert(find(a.stage, a.microbatch, ActionKind::Forward));
-                if (a.stage + 1 < schedule.stageCount()) {
-                    const QString full = find(a.stage + 1, a.microbatch, ActionKind::Backward);
-                    mine.insert(!full.isEmpty() ? full : find(a.stage + 1, a.microbatch, ActionKind::BackwardInput));
-                }
-                break;
-            case ActionKind::BackwardWeight:
-                mine.insert(find(a.stage, a.microbatch, ActionKind::BackwardInput));
-                break;
-            }
-        }
+    const Dependencies deps = ruleDependencies(schedule);
+    std::map<QString, std::set<QString>> named;
+    for (std::size_t v = 0; v < names.size(); ++v) {
+        auto& mine = named[names[v]];
+        for (std::size_t u : deps[v])
+            mine.insert(names[u]);
     }
-    return deps;
+    return named;
 }
 
 QString joined(const std::set<QString>& names) { return QStringList(names.begin(), names.end()).join(u' '); }
@@ -198,7 +165,7 @@ void TestPipelineDag::handCheckedEdges()
     QFETCH(QString, orders);
     QFETCH(QString, expected);
     QFETCH(int, edges);
-    const ScheduleShape shape = makeShape(kind, ranks, microbatches, stagesPerRank);
+    const ScheduleShape shape = ScheduleShape { kind, ranks, microbatches, stagesPerRank };
     const PipelineSchedule schedule = orders.isEmpty() ? PipelineSchedule::generate(shape)
                                                        : PipelineSchedule::fromRankOrders(shape, parseOrders(orders));
     const PipelineDag dag(schedule);
@@ -238,9 +205,10 @@ void TestPipelineDag::edgesFollowRules()
     QFETCH(int, ranks);
     QFETCH(int, microbatches);
     QFETCH(int, stagesPerRank);
-    const PipelineSchedule schedule = PipelineSchedule::generate(makeShape(kind, ranks, microbatches, stagesPerRank));
+    const PipelineSchedule schedule
+        = PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank });
     const PipelineDag dag(schedule);
-    const auto rules = ruleDependencies(schedule);
+    const auto rules = namedRuleDependencies(schedule);
 
     QCOMPARE(dag.nodeCount(), schedule.actionCount());
     QCOMPARE(dag.rankCount(), ranks);
@@ -270,7 +238,7 @@ void TestPipelineDag::topologicalOrder()
     QFETCH(int, ranks);
     QFETCH(int, microbatches);
     QFETCH(int, stagesPerRank);
-    const PipelineDag dag(PipelineSchedule::generate(makeShape(kind, ranks, microbatches, stagesPerRank)));
+    const PipelineDag dag(PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank }));
     const auto& order = dag.topologicalOrder();
     QCOMPARE(order.size(), dag.nodeCount());
     std::vector<std::size_t> position(dag.nodeCount(), dag.nodeCount());
@@ -322,8 +290,8 @@ void TestPipelineDag::deadlockNamesCycle()
     QFETCH(QString, absent);
     // A valid schedule by construction rules: only the DAG can tell that it deadlocks.
     const PipelineSchedule schedule = PipelineSchedule::fromRankOrders(
-        makeShape(kind, ranks, microbatches, stagesPerRank), parseOrders(orders), "custom.json");
-    const auto rules = ruleDependencies(schedule);
+        ScheduleShape { kind, ranks, microbatches, stagesPerRank }, parseOrders(orders), "custom.json");
+    const auto rules = namedRuleDependencies(schedule);
 
     QString message;
     std::string field;

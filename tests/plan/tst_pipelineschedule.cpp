@@ -18,16 +18,6 @@ Q_DECLARE_METATYPE(tfreeze::ScheduleKind)
 
 namespace {
 
-ScheduleShape makeShape(ScheduleKind kind, int ranks, int microbatches, int stagesPerRank = 1)
-{
-    ScheduleShape shape;
-    shape.kind = kind;
-    shape.ranks = ranks;
-    shape.microbatches = microbatches;
-    shape.stagesPerRank = stagesPerRank;
-    return shape;
-}
-
 // Written out independently of the generator so that a placement bug there cannot hide.
 int expectedRank(const ScheduleShape& shape, int stage)
 {
@@ -92,7 +82,7 @@ QString messageOf(const std::function<void()>& call, std::string* field = nullpt
 // A valid 1F1B order at P=2, M=2 for the fromRankOrders tests to break.
 std::vector<std::vector<Action>> smallOrders()
 {
-    return PipelineSchedule::generate(makeShape(ScheduleKind::OneFOneB, 2, 2)).rankOrders();
+    return PipelineSchedule::generate(ScheduleShape { ScheduleKind::OneFOneB, 2, 2 }).rankOrders();
 }
 
 } // namespace
@@ -221,7 +211,7 @@ void TestPipelineSchedule::everyActionOnce()
     QFETCH(int, ranks);
     QFETCH(int, microbatches);
     QFETCH(int, stagesPerRank);
-    const ScheduleShape shape = makeShape(kind, ranks, microbatches, stagesPerRank);
+    const ScheduleShape shape = ScheduleShape { kind, ranks, microbatches, stagesPerRank };
     const PipelineSchedule schedule = PipelineSchedule::generate(shape);
     const bool split = kind == ScheduleKind::ZBH1 || kind == ScheduleKind::ZBV;
 
@@ -262,7 +252,8 @@ void TestPipelineSchedule::dagIsAcyclic()
     QFETCH(int, ranks);
     QFETCH(int, microbatches);
     QFETCH(int, stagesPerRank);
-    const PipelineSchedule schedule = PipelineSchedule::generate(makeShape(kind, ranks, microbatches, stagesPerRank));
+    const PipelineSchedule schedule
+        = PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank });
     try {
         const PipelineDag dag(schedule);
         QCOMPARE(dag.nodeCount(), schedule.actionCount());
@@ -279,7 +270,7 @@ void TestPipelineSchedule::acyclicOverRange()
     for (int P = 1; P <= 8; ++P) {
         for (int M = P; M <= 3 * P + 1; ++M) {
             for (ScheduleKind kind : { ScheduleKind::OneFOneB, ScheduleKind::ZBH1, ScheduleKind::ZBV }) {
-                const ScheduleShape shape = makeShape(kind, P, M, kind == ScheduleKind::ZBV ? 2 : 1);
+                const ScheduleShape shape = ScheduleShape { kind, P, M, kind == ScheduleKind::ZBV ? 2 : 1 };
                 try {
                     const PipelineDag dag(PipelineSchedule::generate(shape));
                     QCOMPARE(dag.topologicalOrder().size(), dag.nodeCount());
@@ -314,7 +305,7 @@ void TestPipelineSchedule::activationsBounded()
     QFETCH(int, microbatches);
     QFETCH(int, bound);
     const PipelineSchedule schedule
-        = PipelineSchedule::generate(makeShape(kind, ranks, microbatches, kind == ScheduleKind::ZBV ? 2 : 1));
+        = PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, kind == ScheduleKind::ZBV ? 2 : 1 });
     int peakAnywhere = 0;
     for (int r = 0; r < ranks; ++r) {
         int held = 0;
@@ -347,7 +338,7 @@ void TestPipelineSchedule::oneFOneBWarmup()
     QFETCH(int, ranks);
     QFETCH(int, microbatches);
     const PipelineSchedule schedule
-        = PipelineSchedule::generate(makeShape(ScheduleKind::OneFOneB, ranks, microbatches));
+        = PipelineSchedule::generate(ScheduleShape { ScheduleKind::OneFOneB, ranks, microbatches });
     for (int r = 0; r < ranks; ++r) {
         const auto& order = schedule.rankOrder(r);
         const int warmup = std::min(microbatches, ranks - r - 1);
@@ -379,7 +370,8 @@ void TestPipelineSchedule::oneFOneBWarmup()
 // rank 0 warms up with (P−1)·2 + (V−1)·P = 4 forwards, rank 1 with 2.
 void TestPipelineSchedule::interleavedOrder()
 {
-    const PipelineSchedule schedule = PipelineSchedule::generate(makeShape(ScheduleKind::Interleaved1F1B, 2, 4, 2));
+    const PipelineSchedule schedule
+        = PipelineSchedule::generate(ScheduleShape { ScheduleKind::Interleaved1F1B, 2, 4, 2 });
     const auto names = [&](int rank) {
         QStringList list;
         for (const Action& action : schedule.rankOrder(rank))
@@ -416,7 +408,7 @@ void TestPipelineSchedule::uniformTiming()
     Costs costs;
     costs.forward = forwardMs;
     costs.backward = backwardMs;
-    const Timeline timeline = simulate(PipelineSchedule::generate(makeShape(kind, ranks, microbatches)), costs);
+    const Timeline timeline = simulate(PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches }), costs);
     const double expectedBatch = (microbatches + ranks - 1) * (forwardMs + backwardMs);
     VERIFY_NEAR(timeline.batchMs, expectedBatch);
     VERIFY_NEAR(timeline.bubbleFraction, double(ranks - 1) / (microbatches + ranks - 1));
@@ -448,7 +440,7 @@ void TestPipelineSchedule::interleavedTiming()
     costs.forward = forwardMs / stagesPerRank;
     costs.backward = backwardMs / stagesPerRank;
     const Timeline timeline = simulate(
-        PipelineSchedule::generate(makeShape(ScheduleKind::Interleaved1F1B, ranks, microbatches, stagesPerRank)),
+        PipelineSchedule::generate(ScheduleShape { ScheduleKind::Interleaved1F1B, ranks, microbatches, stagesPerRank }),
         costs);
     const double idle = (ranks - 1) * (forwardMs + backwardMs) / stagesPerRank;
     VERIFY_NEAR(timeline.batchMs, (microbatches * (forwardMs + backwardMs) + idle));
@@ -482,7 +474,7 @@ void TestPipelineSchedule::zbh1Timing()
     costs.input = inputMs;
     costs.weight = weightMs;
     const Timeline timeline
-        = simulate(PipelineSchedule::generate(makeShape(ScheduleKind::ZBH1, ranks, microbatches)), costs);
+        = simulate(PipelineSchedule::generate(ScheduleShape { ScheduleKind::ZBH1, ranks, microbatches }), costs);
     const double idle = (ranks - 1) * (forwardMs + inputMs - weightMs);
     VERIFY_NEAR(timeline.batchMs, (microbatches * (forwardMs + inputMs + weightMs) + idle));
     for (double rankIdle : timeline.rankIdleMs)
@@ -509,10 +501,12 @@ void TestPipelineSchedule::methodTable()
     QFETCH(ScheduleKind, kind);
     QFETCH(int, stagesPerRank);
     QFETCH(double, tableFraction);
-    const Timeline timeline = simulate(PipelineSchedule::generate(makeShape(kind, 4, 8, stagesPerRank)), Costs {});
+    const Timeline timeline
+        = simulate(PipelineSchedule::generate(ScheduleShape { kind, 4, 8, stagesPerRank }), Costs {});
     QVERIFY2(qAbs(timeline.bubbleFraction - tableFraction) <= 0.0005 + 1e-12,
         qPrintable(u"idle fraction "_s + QString::number(timeline.bubbleFraction, 'f', 4)));
-    const Timeline oneFOneB = simulate(PipelineSchedule::generate(makeShape(ScheduleKind::OneFOneB, 4, 8)), Costs {});
+    const Timeline oneFOneB
+        = simulate(PipelineSchedule::generate(ScheduleShape { ScheduleKind::OneFOneB, 4, 8 }), Costs {});
     if (kind != ScheduleKind::GPipe && kind != ScheduleKind::OneFOneB)
         QVERIFY(timeline.bubbleFraction < oneFOneB.bubbleFraction);
 }
@@ -561,7 +555,7 @@ void TestPipelineSchedule::invalidShape()
     QFETCH(int, stagesPerRank);
     QFETCH(QString, field);
     QFETCH(QString, message);
-    const ScheduleShape shape = makeShape(kind, ranks, microbatches, stagesPerRank);
+    const ScheduleShape shape = ScheduleShape { kind, ranks, microbatches, stagesPerRank };
     std::string gotField;
     const QString fromValidate = messageOf([&] { validateScheduleShape(shape); }, &gotField);
     QVERIFY2(fromValidate.contains(message), qPrintable(fromValidate));
@@ -646,7 +640,10 @@ void TestPipelineSchedule::rejectsBadOrder()
     }
     std::string gotField;
     const QString got = messageOf(
-        [&] { PipelineSchedule::fromRankOrders(makeShape(kind, 2, 2), orders, "profile.json"); }, &gotField);
+        [&] {
+            PipelineSchedule::fromRankOrders(ScheduleShape { kind, 2, 2 }, orders, "profile.json");
+        },
+        &gotField);
     QVERIFY2(got.contains(message), qPrintable(got));
     QVERIFY2(got.startsWith(u"profile.json: "_s), qPrintable(got));
     QCOMPARE(QString::fromStdString(gotField), field);
@@ -657,13 +654,18 @@ void TestPipelineSchedule::rejectsWrongRankCount()
     auto orders = smallOrders();
     orders.pop_back();
     std::string field;
-    const QString got
-        = messageOf([&] { PipelineSchedule::fromRankOrders(makeShape(ScheduleKind::OneFOneB, 2, 2), orders); }, &field);
+    const QString got = messageOf(
+        [&] {
+            PipelineSchedule::fromRankOrders(ScheduleShape { ScheduleKind::OneFOneB, 2, 2 }, orders);
+        },
+        &field);
     QVERIFY2(got.contains(u"expected 2 rank orders, got 1"_s), qPrintable(got));
     QCOMPARE(field, std::string("ranks"));
 
     const QString tooFew = messageOf(
-        [&] { PipelineSchedule::fromRankOrders(makeShape(ScheduleKind::OneFOneB, 2, 1000000), smallOrders()); },
+        [&] {
+            PipelineSchedule::fromRankOrders(ScheduleShape { ScheduleKind::OneFOneB, 2, 1000000 }, smallOrders());
+        },
         &field);
     QVERIFY2(
         tooFew.contains(u"2 stages × 1000000 microbatches need at least 4000000 actions, got 8"_s), qPrintable(tooFew));
@@ -680,7 +682,7 @@ void TestPipelineSchedule::acceptsCustomOrder()
         { { 1, 0, 0, ActionKind::Forward }, { 1, 0, 0, ActionKind::Backward } },
     };
     const PipelineSchedule schedule
-        = PipelineSchedule::fromRankOrders(makeShape(ScheduleKind::Custom, 2, 1), orders, "custom.json");
+        = PipelineSchedule::fromRankOrders(ScheduleShape { ScheduleKind::Custom, 2, 1 }, orders, "custom.json");
     QCOMPARE(schedule.stageRank(0), 1);
     QCOMPARE(schedule.stageRank(1), 0);
     QVERIFY(schedule.splitBackward());
@@ -688,7 +690,7 @@ void TestPipelineSchedule::acceptsCustomOrder()
     QCOMPARE(schedule.rankOrder(0).size(), std::size_t(3));
 
     const PipelineSchedule plain
-        = PipelineSchedule::fromRankOrders(makeShape(ScheduleKind::OneFOneB, 2, 2), smallOrders());
+        = PipelineSchedule::fromRankOrders(ScheduleShape { ScheduleKind::OneFOneB, 2, 2 }, smallOrders());
     QVERIFY(!plain.splitBackward());
     QCOMPARE(plain.stageRank(1), 1);
 }

@@ -2,6 +2,8 @@
 #include "core/plan/profile_io.h"
 #include "core/plan/synthetic_profile.h"
 
+#include "plan_test_support.h"
+
 #include <QtTest>
 
 #include <cmath>
@@ -10,35 +12,11 @@
 #include <sstream>
 
 using namespace tfreeze;
-
-// QCOMPARE compares doubles fuzzily; a round trip must give back the very same bits.
-#define COMPARE_EXACTLY(actual, expected)                                                                              \
-    QVERIFY2((actual) == (expected),                                                                                   \
-        qPrintable(QStringLiteral("%1 != %2").arg(actual, 0, 'g', 17).arg(expected, 0, 'g', 17)))
+using namespace tfreeze::test;
 
 namespace {
 
 const std::string kDataDir = TFREEZE_TEST_DATA_DIR;
-
-template <typename Function> std::optional<InputError> inputErrorOf(Function&& function)
-{
-    try {
-        function();
-    } catch (const InputError& error) {
-        return error;
-    }
-    return std::nullopt;
-}
-
-ScheduleShape shapeOf(ScheduleKind kind, int ranks, int microbatches, int stagesPerRank = 1)
-{
-    ScheduleShape shape;
-    shape.kind = kind;
-    shape.ranks = ranks;
-    shape.microbatches = microbatches;
-    shape.stagesPerRank = stagesPerRank;
-    return shape;
-}
 
 // Costs that do not survive a round trip through fewer than 17 significant digits.
 std::vector<ActionCost> awkwardCosts(const PipelineSchedule& schedule)
@@ -59,7 +37,7 @@ std::vector<ActionCost> awkwardCosts(const PipelineSchedule& schedule)
 // Rank 0 of a GPipe order runs its backwards in reverse: a legal order no generator makes.
 PipelineSchedule customSchedule()
 {
-    const ScheduleShape gpipe = shapeOf(ScheduleKind::GPipe, 3, 4);
+    const ScheduleShape gpipe = ScheduleShape { ScheduleKind::GPipe, 3, 4 };
     std::vector<std::vector<Action>> orders = PipelineSchedule::generate(gpipe).rankOrders();
     std::reverse(orders[0].begin() + 4, orders[0].end());
     ScheduleShape custom = gpipe;
@@ -131,13 +109,10 @@ void TestProfileIo::roundTrip()
     const auto scheduleKind = static_cast<ScheduleKind>(kind);
     const PipelineSchedule schedule = scheduleKind == ScheduleKind::Custom
         ? customSchedule()
-        : PipelineSchedule::generate(shapeOf(scheduleKind, ranks, microbatches, stagesPerRank));
+        : PipelineSchedule::generate(ScheduleShape { scheduleKind, ranks, microbatches, stagesPerRank });
     const Profile written(schedule, awkwardCosts(schedule));
 
-    std::stringstream buffer;
-    writeProfileJson(written, buffer);
-    const Profile read = readProfileJson(buffer, "round trip");
-    compareProfiles(read, written);
+    compareProfiles(profileThroughJson(written, "round trip"), written);
 
     // And once more through a file: the file functions share the stream functions' format.
     QTemporaryDir dir;
@@ -149,7 +124,7 @@ void TestProfileIo::roundTrip()
 
 void TestProfileIo::writerLayout()
 {
-    const PipelineSchedule schedule = PipelineSchedule::generate(shapeOf(ScheduleKind::OneFOneB, 2, 2));
+    const PipelineSchedule schedule = PipelineSchedule::generate(ScheduleShape { ScheduleKind::OneFOneB, 2, 2 });
     const Profile profile(schedule, std::vector<ActionCost>(schedule.actionCount(), ActionCost { 2.0, 1.0 }));
     std::ostringstream out;
     writeProfileJson(profile, out);
@@ -203,9 +178,7 @@ void TestProfileIo::readsCustomSplitOrder()
     QCOMPARE(profile.costs()[9].maxMs, 1.5);
     QCOMPARE(profile.costs()[9].minMs, 0.0);
 
-    std::stringstream buffer;
-    writeProfileJson(profile, buffer);
-    compareProfiles(readProfileJson(buffer, "again"), profile);
+    compareProfiles(profileThroughJson(profile, "again"), profile);
 }
 
 void TestProfileIo::readsExampleResource()
@@ -345,7 +318,7 @@ void TestProfileIo::badProfile()
     QFETCH(QByteArray, field);
     QFETCH(QByteArray, message);
 
-    const PipelineSchedule schedule = PipelineSchedule::generate(shapeOf(ScheduleKind::GPipe, 1, 2));
+    const PipelineSchedule schedule = PipelineSchedule::generate(ScheduleShape { ScheduleKind::GPipe, 1, 2 });
     std::vector<ActionCost> costs = { { 1.0, 1.0 }, { 1.0, 1.0 }, { 2.0, 1.0 }, { 2.0, 1.0 } };
     costs[static_cast<std::size_t>(index)] = { maxMs, minMs };
     const auto error = inputErrorOf([&] { Profile(schedule, costs, "measured.json"); });
@@ -357,7 +330,7 @@ void TestProfileIo::badProfile()
 
 void TestProfileIo::nonFreezableMinIsMax()
 {
-    const PipelineSchedule schedule = PipelineSchedule::generate(shapeOf(ScheduleKind::GPipe, 1, 1));
+    const PipelineSchedule schedule = PipelineSchedule::generate(ScheduleShape { ScheduleKind::GPipe, 1, 1 });
     // Whatever a tracer measured for a "frozen" forward, nothing of it can be skipped.
     const Profile profile(schedule, { { 1.0, 0.25 }, { 2.0, 0.5 } });
     QCOMPARE(profile.costs()[0].minMs, 1.0);
@@ -388,7 +361,7 @@ void TestProfileIo::unreadableFile()
 
 void TestProfileIo::unwritableFile()
 {
-    const PipelineSchedule schedule = PipelineSchedule::generate(shapeOf(ScheduleKind::GPipe, 1, 1));
+    const PipelineSchedule schedule = PipelineSchedule::generate(ScheduleShape { ScheduleKind::GPipe, 1, 1 });
     const Profile profile(schedule, { { 1.0, 1.0 }, { 2.0, 1.0 } });
     const std::string path = kDataDir + "/no-such-directory/profile.json";
     const auto error = inputErrorOf([&] { writeProfileFile(profile, path); });

@@ -1,6 +1,8 @@
 #include "core/plan/plan_error.h"
 #include "core/plan/synthetic_profile.h"
 
+#include "plan_test_support.h"
+
 #include <QtTest>
 
 #include <cmath>
@@ -8,37 +10,13 @@
 #include <optional>
 
 using namespace tfreeze;
-
-// QCOMPARE compares doubles fuzzily; a round trip must give back the very same bits.
-#define COMPARE_EXACTLY(actual, expected)                                                                              \
-    QVERIFY2((actual) == (expected),                                                                                   \
-        qPrintable(QStringLiteral("%1 != %2").arg(actual, 0, 'g', 17).arg(expected, 0, 'g', 17)))
+using namespace tfreeze::test;
 
 Q_DECLARE_METATYPE(std::vector<double>)
 
 namespace {
 
 using Values = std::vector<double>;
-
-template <typename Function> std::optional<InputError> inputErrorOf(Function&& function)
-{
-    try {
-        function();
-    } catch (const InputError& error) {
-        return error;
-    }
-    return std::nullopt;
-}
-
-PipelineSchedule scheduleOf(ScheduleKind kind, int ranks, int microbatches, int stagesPerRank = 1)
-{
-    ScheduleShape shape;
-    shape.kind = kind;
-    shape.ranks = ranks;
-    shape.microbatches = microbatches;
-    shape.stagesPerRank = stagesPerRank;
-    return PipelineSchedule::generate(shape);
-}
 
 // The cost of the first action of `kind` on `stage`, which is what every such action costs
 // without jitter.
@@ -103,7 +81,8 @@ void TestSyntheticProfile::fullBackward()
     costs.forwardMs = forward;
     costs.backwardMs = backward;
     costs.backwardFrozenMs = backwardFrozen;
-    const Profile profile = makeSyntheticProfile(scheduleOf(ScheduleKind::OneFOneB, 4, 8), costs);
+    const Profile profile
+        = makeSyntheticProfile(PipelineSchedule::generate(ScheduleShape { ScheduleKind::OneFOneB, 4, 8 }), costs);
     QCOMPARE(profile.costs().size(), std::size_t(64));
     for (int stage = 0; stage < 4; ++stage) {
         const auto s = static_cast<std::size_t>(stage);
@@ -150,7 +129,8 @@ void TestSyntheticProfile::splitBackward()
     costs.backwardMs = backward;
     costs.backwardFrozenMs = backwardFrozen;
     costs.backwardInputMs = backwardInput;
-    const Profile profile = makeSyntheticProfile(scheduleOf(ScheduleKind::ZBH1, 2, 4), costs);
+    const Profile profile
+        = makeSyntheticProfile(PipelineSchedule::generate(ScheduleShape { ScheduleKind::ZBH1, 2, 4 }), costs);
     QVERIFY(profile.schedule().splitBackward());
     QCOMPARE(profile.costs().size(), std::size_t(2 * 4 * 3));
     for (int stage = 0; stage < 2; ++stage) {
@@ -168,7 +148,8 @@ void TestSyntheticProfile::everyActionOfAStageCostsTheSame()
     costs.forwardMs = { 1.0, 1.5 };
     costs.backwardMs = { 2.0, 3.5 };
     costs.backwardFrozenMs = { 1.0, 2.5 };
-    const Profile profile = makeSyntheticProfile(scheduleOf(ScheduleKind::Interleaved1F1B, 1, 2, 2), costs);
+    const Profile profile = makeSyntheticProfile(
+        PipelineSchedule::generate(ScheduleShape { ScheduleKind::Interleaved1F1B, 1, 2, 2 }), costs);
     const std::vector<Action> actions = profile.actions();
     for (std::size_t i = 0; i < actions.size(); ++i) {
         const ActionCost expected = costOf(profile, actions[i].stage, actions[i].kind);
@@ -241,7 +222,7 @@ void TestSyntheticProfile::badCosts()
     costs.backwardFrozenMs = backwardFrozen;
     costs.backwardInputMs = backwardInput;
     costs.jitter = jitter;
-    const PipelineSchedule schedule = scheduleOf(ScheduleKind::ZBH1, 4, 4);
+    const PipelineSchedule schedule = PipelineSchedule::generate(ScheduleShape { ScheduleKind::ZBH1, 4, 4 });
     const auto error = inputErrorOf([&] { makeSyntheticProfile(schedule, costs); });
     QVERIFY2(error, "no InputError");
     QCOMPARE(QByteArray::fromStdString(error->source()), flag);
@@ -258,7 +239,8 @@ void TestSyntheticProfile::jitterStaysInBounds()
     costs.backwardInputMs = { 1.0 };
     costs.jitter = 0.25;
     costs.seed = 7;
-    const Profile profile = makeSyntheticProfile(scheduleOf(ScheduleKind::ZBH1, 4, 32), costs);
+    const Profile profile
+        = makeSyntheticProfile(PipelineSchedule::generate(ScheduleShape { ScheduleKind::ZBH1, 4, 32 }), costs);
     double lowest = 2.0;
     double highest = 0.0;
     const std::vector<Action> actions = profile.actions();
@@ -281,7 +263,7 @@ void TestSyntheticProfile::jitterStaysInBounds()
 
 void TestSyntheticProfile::jitterIsDeterministic()
 {
-    const PipelineSchedule schedule = scheduleOf(ScheduleKind::OneFOneB, 4, 8);
+    const PipelineSchedule schedule = PipelineSchedule::generate(ScheduleShape { ScheduleKind::OneFOneB, 4, 8 });
     SyntheticCosts costs;
     costs.jitter = 0.1;
     costs.seed = 42;

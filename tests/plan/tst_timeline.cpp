@@ -3,117 +3,23 @@
 #include "core/plan/plan_error.h"
 #include "core/plan/timeline.h"
 
+#include "plan_test_support.h"
+
 #include <QtTest>
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <map>
 #include <random>
-#include <tuple>
 
 using namespace tfreeze;
+using namespace tfreeze::test;
 using namespace Qt::StringLiterals;
 
 Q_DECLARE_METATYPE(tfreeze::ScheduleKind)
 
 namespace {
-
-ScheduleShape makeShape(ScheduleKind kind, int ranks, int microbatches, int stagesPerRank = 1)
-{
-    ScheduleShape shape;
-    shape.kind = kind;
-    shape.ranks = ranks;
-    shape.microbatches = microbatches;
-    shape.stagesPerRank = stagesPerRank;
-    return shape;
-}
-
-QString nameOf(const Action& action) { return QString::fromStdString(actionName(action)); }
-
-// Sums of a few hundred costs: 1e-9 is far above rounding and far below any real difference.
-bool near(double got, double want) { return std::abs(got - want) <= 1e-9 * std::max(1.0, std::abs(want)); }
-
-QByteArray gotWant(const QString& what, double got, double want)
-{
-    return what.toUtf8() + ": got " + QByteArray::number(got, 'g', 15) + ", want " + QByteArray::number(want, 'g', 15);
-}
-
-#define VERIFY_NEAR(what, got, want) QVERIFY2(near((got), (want)), gotWant((what), (got), (want)).constData())
-
-// METHOD.md §2's dependencies of each action, as indices in rank-major order, derived from the
-// schedule by name lookup rather than taken from PipelineDag.
-std::vector<std::vector<std::size_t>> ruleDependencies(const PipelineSchedule& schedule)
-{
-    std::map<std::tuple<int, int, ActionKind>, std::size_t> index;
-    std::vector<Action> actions;
-    for (const auto& order : schedule.rankOrders()) {
-        for (const Action& a : order) {
-            index[{ a.stage, a.microbatch, a.kind }] = actions.size();
-            actions.push_back(a);
-        }
-    }
-    const auto find = [&](int stage, int microbatch, ActionKind kind, std::vector<std::size_t>& into) {
-        const auto it = index.find({ stage, microbatch, kind });
-        if (it == index.end())
-            return false;
-        into.push_back(it->second);
-        return true;
-    };
-    std::vector<std::vector<std::size_t>> deps(actions.size());
-    for (std::size_t v = 0; v < actions.size(); ++v) {
-        const Action& a = actions[v];
-        if (v > 0 && actions[v - 1].rank == a.rank)
-            deps[v].push_back(v - 1);
-        switch (a.kind) {
-        case ActionKind::Forward:
-            if (a.stage > 0)
-                find(a.stage - 1, a.microbatch, ActionKind::Forward, deps[v]);
-            break;
-        case ActionKind::Backward:
-        case ActionKind::BackwardInput:
-            find(a.stage, a.microbatch, ActionKind::Forward, deps[v]);
-            if (a.stage + 1 < schedule.stageCount() && !find(a.stage + 1, a.microbatch, ActionKind::Backward, deps[v]))
-                find(a.stage + 1, a.microbatch, ActionKind::BackwardInput, deps[v]);
-            break;
-        case ActionKind::BackwardWeight:
-            find(a.stage, a.microbatch, ActionKind::BackwardInput, deps[v]);
-            break;
-        }
-    }
-    return deps;
-}
-
-// Longest path to the end of each action by memoised recursion: a different algorithm (no
-// topological order, no DAG class) for the same earliest-finish times.
-std::vector<double> longestPathEnds(const PipelineSchedule& schedule, const std::vector<double>& durations)
-{
-    const auto deps = ruleDependencies(schedule);
-    std::vector<double> ends(durations.size(), -1.0);
-    std::function<double(std::size_t)> end = [&](std::size_t v) {
-        if (ends[v] < 0.0) {
-            double start = 0.0;
-            for (std::size_t u : deps[v])
-                start = std::max(start, end(u));
-            ends[v] = start + durations[v];
-        }
-        return ends[v];
-    };
-    for (std::size_t v = 0; v < durations.size(); ++v)
-        end(v);
-    return ends;
-}
-
-std::map<QString, double> parseNamed(const QString& text)
-{
-    std::map<QString, double> values;
-    for (const QString& item : text.split(u' ', Qt::SkipEmptyParts)) {
-        const QStringList parts = item.split(u'=');
-        values[parts[0]] = parts[1].toDouble();
-    }
-    return values;
-}
 
 std::vector<double> randomDurations(const PipelineDag& dag, unsigned seed)
 {
@@ -192,7 +98,7 @@ void TestTimeline::handComputed()
     QFETCH(double, batchMs);
     QFETCH(QString, busy);
     QFETCH(QString, criticalPath);
-    const PipelineDag dag(PipelineSchedule::generate(makeShape(kind, 2, 2)));
+    const PipelineDag dag(PipelineSchedule::generate(ScheduleShape { kind, 2, 2 }));
     const auto named = parseNamed(durations);
     std::vector<double> d;
     for (const Action& action : dag.actions())
@@ -257,12 +163,13 @@ void TestTimeline::matchesLongestPath()
     QFETCH(int, microbatches);
     QFETCH(int, stagesPerRank);
     QFETCH(unsigned, seed);
-    const PipelineSchedule schedule = PipelineSchedule::generate(makeShape(kind, ranks, microbatches, stagesPerRank));
+    const PipelineSchedule schedule
+        = PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank });
     const PipelineDag dag(schedule);
     for (unsigned draw = 0; draw < 5; ++draw) {
         const std::vector<double> d = randomDurations(dag, seed * 100 + draw);
         const Timeline t = simulateTimeline(dag, d);
-        const std::vector<double> ends = longestPathEnds(schedule, d);
+        const std::vector<double> ends = longestPathEnds(ruleDependencies(schedule), d);
         double batch = 0.0;
         for (std::size_t v = 0; v < d.size(); ++v) {
             VERIFY_NEAR(u"end of "_s + nameOf(dag.action(static_cast<PipelineDag::Node>(v))), t.endMs[v], ends[v]);
@@ -312,7 +219,7 @@ void TestTimeline::uniformPipeline()
     QFETCH(int, microbatches);
     QFETCH(double, forwardMs);
     QFETCH(double, backwardMs);
-    const PipelineDag dag(PipelineSchedule::generate(makeShape(kind, ranks, microbatches)));
+    const PipelineDag dag(PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches }));
     std::vector<double> d;
     for (const Action& action : dag.actions())
         d.push_back(action.kind == ActionKind::Forward ? forwardMs : backwardMs);
@@ -331,7 +238,7 @@ void TestTimeline::uniformPipeline()
 
 void TestTimeline::rejectsBadDurations()
 {
-    const PipelineSchedule schedule = PipelineSchedule::generate(makeShape(ScheduleKind::OneFOneB, 2, 2));
+    const PipelineSchedule schedule = PipelineSchedule::generate(ScheduleShape { ScheduleKind::OneFOneB, 2, 2 });
     const PipelineDag dag(schedule);
     std::vector<double> d(dag.nodeCount(), 1.0);
     QVERIFY_THROWS_EXCEPTION(PlannerError, simulateTimeline(dag, std::vector<double>(3, 1.0)));
@@ -345,7 +252,7 @@ void TestTimeline::rejectsBadDurations()
         }
     }
     d[5] = 0.0; // zero is a valid duration
-    const std::vector<double> ends = longestPathEnds(schedule, d);
+    const std::vector<double> ends = longestPathEnds(ruleDependencies(schedule), d);
     VERIFY_NEAR(u"batch"_s, simulateTimeline(dag, d).batchMs, *std::max_element(ends.begin(), ends.end()));
 }
 

@@ -7,12 +7,20 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 namespace tfreeze {
 
 namespace {
 
 std::string ratioText(double value) { return std::to_string(value); }
+
+std::string secondsText(double seconds)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", seconds);
+    return text;
+}
 
 void validateBounds(const FreezeBounds& bounds, int stages, std::size_t actions)
 {
@@ -49,11 +57,10 @@ void validateBounds(const FreezeBounds& bounds, int stages, std::size_t actions)
 // Same-rank edges that skip over other actions of that rank (F(s,m)→B(s,m) with work between
 // them) are implied by the device-order chain and left out.
 //
-// One model is kept between calls. A new ρ only changes budget right-hand sides, and the model is
-// left at a batch-time-optimal basis after every call, so the next solve is a warm dual simplex
-// (measured on a 1F1B 8×64 DAG: 20–140 ms instead of 430 ms cold). Changing objective, bounds
-// and right-hand sides in one go made warm starts slower than cold ones and sometimes fail, and
-// handing the basis to a second model with set_basis stalled the freezing step at 4,096 actions.
+// One model is kept between calls and only ever solved with one objective (batchObjective()).
+// A new ρ changes budget right-hand sides and caps alone, so lp_solve restarts from the last
+// optimal basis (measured on a 1F1B 8×64 DAG: 5–60 ms instead of 350 ms cold). Changing the
+// objective or T's bound between solves made warm starts slower than cold ones and sometimes fail.
 struct FreezePlanner::Private {
     Profile profile;
     PipelineDag dag;
@@ -219,7 +226,7 @@ struct FreezePlanner::Private {
     {
         switch (lastStatus) {
         case LpModel::Status::TimedOut:
-            throw PlannerError("the LP solver timed out after " + std::to_string(options.timeLimitSeconds) + " s while "
+            throw PlannerError("the LP solver timed out after " + secondsText(options.timeLimitSeconds) + " s while "
                 + what + " (" + std::to_string(dag.nodeCount()) + " actions)");
         case LpModel::Status::Infeasible:
             throw PlannerError("the freeze-planning LP is infeasible while " + what

@@ -98,20 +98,6 @@ LpModel::Status LpModel::solve()
     }
 }
 
-std::vector<int> LpModel::basis() const
-{
-    std::vector<int> result(1 + static_cast<std::size_t>(get_Nrows(d->lp) + get_Ncolumns(d->lp)), 0);
-    get_basis(d->lp, result.data(), TRUE);
-    return result;
-}
-
-bool LpModel::setBasis(const std::vector<int>& basis)
-{
-    if (basis.size() != 1 + static_cast<std::size_t>(get_Nrows(d->lp) + get_Ncolumns(d->lp)))
-        return false;
-    return set_basis(d->lp, const_cast<int*>(basis.data()), TRUE);
-}
-
 std::vector<double> LpModel::columnValues() const
 {
     std::vector<double> values(static_cast<std::size_t>(get_Ncolumns(d->lp)) + 1, 0.0);

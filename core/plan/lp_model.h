@@ -33,10 +33,6 @@ public:
 
     // Warm: lp_solve starts from the basis of the previous solve of this model.
     Status solve();
-    // The current basis in lp_solve's encoding, and a way to start another model of the same
-    // shape from it.
-    std::vector<int> basis() const;
-    bool setBasis(const std::vector<int>& basis);
     // Index c holds column c; index 0 is unused.
     std::vector<double> columnValues() const;
     double objectiveValue() const;

@@ -19,6 +19,7 @@
 #include <iostream>
 #include <limits>
 #include <optional>
+#include <utility>
 
 namespace tfreeze {
 
@@ -31,16 +32,14 @@ constexpr long long kMaxSimulatedActions = 4'000'000;
 // `tag` is what --help shows after the type, `requirement` completes "... is not <requirement>".
 CLI::Validator finiteNumberIn(double low, double high, const std::string& tag, const std::string& requirement)
 {
-    return CLI::Validator(
-        [low, high, requirement](std::string& text) -> std::string {
-            char* end = nullptr;
-            const double value = std::strtod(text.c_str(), &end);
-            if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value) || value < low
-                || value > high)
-                return "\"" + text + "\" is not " + requirement;
-            return {};
-        },
-        tag);
+    auto check = [low, high, requirement](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value) || value < low || value > high)
+            return "\"" + text + "\" is not " + requirement;
+        return {};
+    };
+    return { std::move(check), tag };
 }
 
 CLI::Validator unitInterval() { return finiteNumberIn(0.0, 1.0, "[0,1]", "a number in [0, 1]"); }
@@ -103,6 +102,16 @@ double median(std::vector<double> values)
     std::sort(values.begin(), values.end());
     const std::size_t middle = values.size() / 2;
     return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2.0;
+}
+
+// Our own shapes: if the core rejects one, that is our bug, not the user's input.
+Profile benchProfile(const ScheduleShape& shape, const SyntheticCosts& costs, const std::string& name)
+{
+    try {
+        return makeSyntheticProfile(PipelineSchedule::generate(shape), costs);
+    } catch (const InputError& error) {
+        throw PlannerError(std::string("bench plan: cannot build ") + name + ": " + error.what());
+    }
 }
 
 } // namespace
@@ -384,14 +393,7 @@ void runBenchPlan(const BenchPlanOptions& options)
         std::cerr << "bench plan: " << name << " P=" << shape.ranks << " M=" << shape.microbatches << " (" << actions
                   << " actions)..." << std::endl;
 
-        Profile profile = [&] {
-            // Our own shapes: if the core rejects one, that is our bug, not the user's input.
-            try {
-                return makeSyntheticProfile(PipelineSchedule::generate(shape), costs);
-            } catch (const InputError& error) {
-                throw PlannerError(std::string("bench plan: cannot build ") + name + ": " + error.what());
-            }
-        }();
+        const Profile profile = benchProfile(shape, costs, name);
 
         std::vector<double> coldSeconds;
         std::vector<double> sliderSeconds;
@@ -426,8 +428,8 @@ void runBenchPlan(const BenchPlanOptions& options)
             std::cerr << "bench plan: " << name << " " << actions << " actions: " << failure << std::endl;
             // The planner that timed out is gone, and with it the LP's size: print none.
             table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches),
-                std::to_string(actions), statistics.rows ? std::to_string(statistics.rows) : "-",
-                statistics.columns ? std::to_string(statistics.columns) : "-",
+                std::to_string(actions), statistics.rows != 0 ? std::to_string(statistics.rows) : "-",
+                statistics.columns != 0 ? std::to_string(statistics.columns) : "-",
                 "> " + formatFixed(options.timeLimitSeconds * 1000.0, 0), "-", "-", "-", "-", "-" });
             continue;
         }

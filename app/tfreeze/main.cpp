@@ -20,9 +20,7 @@ int reportError(const char* what, int exitCode)
     return exitCode;
 }
 
-} // namespace
-
-int main(int argc, char** argv)
+int run(int argc, char** argv)
 {
     CLI::App app { "TimelyFreeze: plan which weight-gradient work to freeze in pipeline-parallel training", "tfreeze" };
     app.require_subcommand(1);
@@ -58,6 +56,20 @@ int main(int argc, char** argv)
         return reportError(error.what(), kExitBadInput);
     } catch (const tfreeze::PlannerError& error) {
         return reportError(error.what(), kExitInternal);
+    } catch (const std::exception& error) {
+        return reportError(error.what(), kExitInternal);
+    } catch (...) {
+        return reportError("unknown internal failure", kExitInternal);
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    // Setting up the command line can throw as well (CLI11's construction errors): still an exit code.
+    try {
+        return run(argc, argv);
     } catch (const std::exception& error) {
         return reportError(error.what(), kExitInternal);
     } catch (...) {

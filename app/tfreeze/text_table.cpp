@@ -1,6 +1,7 @@
 #include "app/tfreeze/text_table.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <iomanip>
 #include <locale>
@@ -48,9 +49,9 @@ void TextTable::print(std::ostream& out, const std::string& indent) const
 
 std::string formatFixed(double value, int decimals)
 {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-    return buffer;
+    std::array<char, 64> buffer {};
+    std::snprintf(buffer.data(), buffer.size(), "%.*f", decimals, value);
+    return buffer.data();
 }
 
 std::string formatScientific(double value)

@@ -5,6 +5,7 @@
 #include "core/plan/timeline.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,9 +18,9 @@ std::string ratioText(double value) { return std::to_string(value); }
 
 std::string secondsText(double seconds)
 {
-    char text[32];
-    std::snprintf(text, sizeof text, "%g", seconds);
-    return text;
+    std::array<char, 32> text {};
+    std::snprintf(text.data(), text.size(), "%g", seconds);
+    return text.data();
 }
 
 void validateBounds(const FreezeBounds& bounds, int stages, std::size_t actions)
@@ -121,7 +122,7 @@ struct FreezePlanner::Private {
                     columns.push_back(endColumn(*pred));
                     values.push_back(-1.0);
                 }
-                if (ratioColumn[v]) {
+                if (ratioColumn[v] != 0) {
                     columns.push_back(ratioColumn[v]);
                     values.push_back(maxMs[v] - minMs[v]);
                 }
@@ -142,34 +143,42 @@ struct FreezePlanner::Private {
             lp->addRow({ kBatchColumn, endColumn(dag.rankEnd(rank) - 1) }, { 1.0, -1.0 },
                 LpModel::RowSense::GreaterEqual, 0.0);
         }
-        stageBudgetRow.assign(static_cast<std::size_t>(dag.stageCount()), 0);
-        for (int stage = 0; stage < dag.stageCount(); ++stage) {
-            columns.clear();
-            for (PipelineDag::Node v = 0; v < n; ++v) {
-                if (ratioColumn[v] && dag.action(v).stage == stage)
-                    columns.push_back(ratioColumn[v]);
-            }
-            if (columns.empty())
-                continue;
-            values.assign(columns.size(), 1.0);
-            stageBudgetRow[static_cast<std::size_t>(stage)]
-                = lp->addRow(columns, values, LpModel::RowSense::LessEqual, 0.0);
-        }
+        addStageBudgetRows(*lp);
         lp->endRows();
         lp->setTimeout(options.timeLimitSeconds);
         statistics = { lp->rowCount(), lp->columnCount(), lp->nonZeroCount() };
         return lp;
     }
 
+    // Σ_{v∈stage k} r_v ≤ ρ_k·n_k; the right-hand sides are set by applyBounds().
+    void addStageBudgetRows(LpModel& lp)
+    {
+        std::vector<int> columns;
+        std::vector<double> values;
+        stageBudgetRow.assign(static_cast<std::size_t>(dag.stageCount()), 0);
+        for (int stage = 0; stage < dag.stageCount(); ++stage) {
+            columns.clear();
+            for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
+                if (ratioColumn[v] != 0 && dag.action(v).stage == stage)
+                    columns.push_back(ratioColumn[v]);
+            }
+            if (columns.empty())
+                continue;
+            values.assign(columns.size(), 1.0);
+            stageBudgetRow[static_cast<std::size_t>(stage)]
+                = lp.addRow(columns, values, LpModel::RowSense::LessEqual, 0.0);
+        }
+    }
+
     void applyBounds(LpModel& lp, const FreezeBounds& bounds) const
     {
         for (int stage = 0; stage < dag.stageCount(); ++stage) {
             const auto k = static_cast<std::size_t>(stage);
-            if (stageBudgetRow[k])
+            if (stageBudgetRow[k] != 0)
                 lp.setRhs(stageBudgetRow[k], bounds.stageBound(stage) * stageFreezableCount[k]);
         }
         for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
-            if (ratioColumn[v])
+            if (ratioColumn[v] != 0)
                 lp.setBounds(ratioColumn[v], 0.0, bounds.actionCap.empty() ? 1.0 : bounds.actionCap[v]);
         }
     }
@@ -189,9 +198,9 @@ struct FreezePlanner::Private {
         std::vector<double> objective(static_cast<std::size_t>(columnCount) + 1, 0.0);
         objective[kBatchColumn] = 1.0;
         const double freezePrice
-            = options.priceFreezing && ratioColumnCount ? 1e-6 * noFreezeBatchMs / ratioColumnCount : 0.0;
+            = options.priceFreezing && ratioColumnCount > 0 ? 1e-6 * noFreezeBatchMs / ratioColumnCount : 0.0;
         for (int column : ratioColumn) {
-            if (column)
+            if (column != 0)
                 objective[static_cast<std::size_t>(column)] = freezePrice;
         }
         return objective;
@@ -274,7 +283,7 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
     plan.actions.resize(n);
     for (PipelineDag::Node v = 0; v < n; ++v) {
         double ratio = 0.0;
-        if (d->ratioColumn[v]) {
+        if (d->ratioColumn[v] != 0) {
             const double cap = bounds.actionCap.empty() ? 1.0 : bounds.actionCap[v];
             ratio = std::clamp(solution[static_cast<std::size_t>(d->ratioColumn[v])], 0.0, cap);
             if (ratio < 1e-9)
@@ -310,7 +319,7 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
     for (PipelineDag::Node v = 0; v < n; ++v)
         plan.stageMeanRatio[static_cast<std::size_t>(d->dag.action(v).stage)] += plan.actions[v].ratio;
     for (std::size_t k = 0; k < plan.stageMeanRatio.size(); ++k) {
-        if (d->stageFreezableCount[k])
+        if (d->stageFreezableCount[k] != 0)
             plan.stageMeanRatio[k] /= d->stageFreezableCount[k];
     }
     plan.solveSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -53,8 +53,9 @@ int LpModel::addRow(const std::vector<int>& columns, const std::vector<double>& 
 {
     const int type = sense == RowSense::LessEqual ? LE : sense == RowSense::GreaterEqual ? GE : EQ;
     // lp_solve takes non-const pointers but does not write through them.
-    if (!add_constraintex(d->lp, static_cast<int>(columns.size()), const_cast<double*>(values.data()),
-            const_cast<int*>(columns.data()), type, rhs))
+    if (add_constraintex(d->lp, static_cast<int>(columns.size()), const_cast<double*>(values.data()),
+            const_cast<int*>(columns.data()), type, rhs)
+        == FALSE)
         throw PlannerError("lp_solve could not add a constraint row");
     return get_Nrows(d->lp);
 }

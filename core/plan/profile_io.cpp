@@ -22,13 +22,46 @@ namespace detail {
 
 namespace {
 
+// Appends the compact JSON of `value` (as dump() writes it) to `text`, stopping once `text` is
+// longer than `limit`. Found while fuzzing the readers: dump() recurses once per nesting level,
+// so quoting a value of a 200 KB file of '[' (100 000 levels) overflowed the stack. Every level
+// here adds at least one character, so the recursion is at most `limit` deep.
+void appendShortDump(const Json& value, std::string& text, std::size_t limit)
+{
+    if (!value.is_structured()) {
+        text += value.dump();
+        return;
+    }
+    const bool object = value.is_object();
+    text += object ? '{' : '[';
+    bool first = true;
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        if (text.size() > limit)
+            return;
+        if (!first)
+            text += ',';
+        first = false;
+        if (object)
+            text += Json(it.key()).dump() + ':';
+        appendShortDump(*it, text, limit);
+    }
+    text += object ? '}' : ']';
+}
+
 // A short rendering of an offending value for "must be a number (got ...)".
 std::string shortDump(const Json& value)
 {
-    std::string text = value.dump();
     constexpr std::size_t kLimit = 40;
-    if (text.size() > kLimit)
-        text = text.substr(0, kLimit - 3) + "...";
+    std::string text;
+    appendShortDump(value, text, kLimit);
+    if (text.size() > kLimit) {
+        // Cut on a UTF-8 character boundary, never inside a continuation byte (caught by the fuzz
+        // targets' UTF-8 check: a cut inside a multi-byte character put invalid UTF-8 in the message).
+        std::size_t cut = kLimit - 3;
+        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+            --cut;
+        text = text.substr(0, cut) + "...";
+    }
     return text;
 }
 
@@ -36,6 +69,44 @@ std::string shortDump(const Json& value)
     const Json& value, const char* expected, const std::string& field, const std::string& source)
 {
     throw InputError(source, field, std::string("must be ") + expected + " (got " + shortDump(value) + ")");
+}
+
+// `text` with every byte that is not part of a well-formed UTF-8 sequence written as \xDE.
+// Found by fuzzing: nlohmann's parse errors quote the bytes last read ("last read: '"\xDE'"),
+// so a file with ill-formed UTF-8 put invalid UTF-8 into the message (garbled in the GUI).
+std::string validUtf8(const std::string& text)
+{
+    std::string result;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        std::size_t length = lead < 0x80 ? 1
+            : (lead & 0xE0) == 0xC0      ? 2
+            : (lead & 0xF0) == 0xE0      ? 3
+            : (lead & 0xF8) == 0xF0      ? 4
+                                         : 0;
+        unsigned int code = length == 1 ? lead : length == 2 ? lead & 0x1Fu : length == 3 ? lead & 0x0Fu : lead & 0x07u;
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto next = i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
+            if ((next & 0xC0) != 0x80) {
+                length = 0;
+                break;
+            }
+            code = (code << 6) | (next & 0x3Fu);
+        }
+        static const unsigned int kMinimum[] = { 0, 0, 0x80, 0x800, 0x10000 };
+        if (length == 0 || code < kMinimum[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+            static const char kHex[] = "0123456789ABCDEF";
+            result += "\\x";
+            result += kHex[lead >> 4];
+            result += kHex[lead & 0xF];
+            ++i;
+            continue;
+        }
+        result.append(text, i, length);
+        i += length;
+    }
+    return result;
 }
 
 std::string actionPath(std::size_t index) { return "actions[" + std::to_string(index) + "]"; }
@@ -46,7 +117,7 @@ Json parseJsonDocument(std::istream& in, const std::string& source)
 {
     // what() starts with "[json.exception.parse_error.101] "; the rest is the useful part.
     const auto withoutPrefix = [](const Json::exception& error) {
-        const std::string message = error.what();
+        const std::string message = validUtf8(error.what());
         const std::size_t prefixEnd = message.find("] ");
         return prefixEnd == std::string::npos ? message : message.substr(prefixEnd + 2);
     };

@@ -100,7 +100,7 @@ Profile makeSyntheticProfile(const PipelineSchedule& schedule, const SyntheticCo
             actionCosts.push_back(cost);
         }
     }
-    return Profile(schedule, std::move(actionCosts), "synthetic");
+    return { schedule, std::move(actionCosts), "synthetic" };
 }
 
 } // namespace tfreeze

@@ -34,7 +34,7 @@ Timeline simulateTimeline(const PipelineDag& dag, const std::vector<double>& dur
         if (t.endMs[node] > t.endMs[last])
             last = node;
     }
-    t.batchMs = n ? t.endMs[last] : 0.0;
+    t.batchMs = n > 0 ? t.endMs[last] : 0.0;
 
     const int ranks = dag.rankCount();
     t.rankBusyMs.assign(static_cast<std::size_t>(ranks), 0.0);

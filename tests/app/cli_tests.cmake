@@ -15,6 +15,7 @@ function(tfreeze_add_cli_test name)
         COMMAND ${CMAKE_COMMAND} ${definitions} -P ${CMAKE_CURRENT_SOURCE_DIR}/check_cli.cmake
                 -- $<TARGET_FILE:tfreeze> ${arg_ARGS})
     set_tests_properties(cli_${name} PROPERTIES TIMEOUT 30 LABELS cli)
+    tfreeze_set_test_environment(cli_${name})
 endfunction()
 
 set(tiny "${TFREEZE_CLI_DATA}/cli/tiny-1f1b.json")
@@ -102,3 +103,4 @@ add_test(NAME cli_simulate_plan_round_trip
     COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/cli_round_trip
             -P ${CMAKE_CURRENT_SOURCE_DIR}/cli_round_trip.cmake)
 set_tests_properties(cli_simulate_plan_round_trip PROPERTIES TIMEOUT 30 LABELS cli)
+tfreeze_set_test_environment(cli_simulate_plan_round_trip)

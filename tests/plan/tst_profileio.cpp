@@ -267,6 +267,18 @@ void TestProfileIo::badFile_data()
         << QByteArray("stage-on-wrong-rank.json") << QByteArray("rank 0") << QByteArray("stage 1 belongs to rank 1");
     QTest::newRow("microbatch without backward") << QByteArray("missing-backward.json") << QByteArray("actions")
                                                  << QByteArray("stage 0 microbatch 1 has no backward");
+    // Regressions found while fuzzing (tests/fuzz): a value nested 100 000 deep overflowed the
+    // stack when quoted in the message, the 40-byte cut of a quoted value could split a UTF-8
+    // character, and a parse error copied ill-formed UTF-8 from the file into the message.
+    QTest::newRow("deeply nested value") << QByteArray("deeply-nested.json") << QByteArray("schedule")
+                                         << QByteArray(
+                                                "must be an object (got [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[...)");
+    QTest::newRow("quoted value cut inside UTF-8")
+        << QByteArray("truncated-utf8.json") << QByteArray("format")
+        << QByteArray("expected \"tfreeze-profile/1\" (got \"aééééééééééééééééé...)");
+    // A parse error quotes the bytes last read: ill-formed UTF-8 is escaped, not copied.
+    QTest::newRow("ill-formed UTF-8") << QByteArray("ill-formed-utf8.json") << QByteArray()
+                                      << QByteArray("ill-formed UTF-8 byte; last read: '\"\\xDE\"'");
 }
 
 void TestProfileIo::badFile()

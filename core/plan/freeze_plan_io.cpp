@@ -149,7 +149,7 @@ FreezePlan readPlanJson(std::istream& in, const std::string& source)
     plan.actions.resize(count);
     bool anyCap = false;
     for (std::size_t i = 0; i < count; ++i)
-        anyCap = anyCap || detail::findMember(actions[parsed.fileIndex[i]], "cap");
+        anyCap = anyCap || detail::findMember(actions[parsed.fileIndex[i]], "cap") != nullptr;
     if (anyCap)
         plan.bounds.actionCap.assign(count, 1.0);
     for (std::size_t i = 0; i < count; ++i) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <ostream>
 #include <sstream>
+#include <string_view>
 #include <tuple>
 
 namespace tfreeze {
@@ -60,7 +61,8 @@ std::string shortDump(const Json& value)
         std::size_t cut = kLimit - 3;
         while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
             --cut;
-        text = text.substr(0, cut) + "...";
+        text.resize(cut);
+        text += "...";
     }
     return text;
 }
@@ -74,37 +76,60 @@ std::string shortDump(const Json& value)
 // `text` with every byte that is not part of a well-formed UTF-8 sequence written as \xDE.
 // Found by fuzzing: nlohmann's parse errors quote the bytes last read ("last read: '"\xDE'"),
 // so a file with ill-formed UTF-8 put invalid UTF-8 into the message (garbled in the GUI).
+// Length of the well-formed UTF-8 sequence that starts at text[i], or 0 when there is none
+// (a stray continuation byte, a truncated or overlong sequence, a surrogate, past U+10FFFF).
+std::size_t utf8SequenceLength(const std::string& text, std::size_t i)
+{
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80U)
+        return 1;
+    std::size_t length = 0;
+    unsigned int code = 0;
+    unsigned int minimum = 0;
+    if ((lead & 0xE0U) == 0xC0U) {
+        length = 2;
+        code = lead & 0x1FU;
+        minimum = 0x80U;
+    } else if ((lead & 0xF0U) == 0xE0U) {
+        length = 3;
+        code = lead & 0x0FU;
+        minimum = 0x800U;
+    } else if ((lead & 0xF8U) == 0xF0U) {
+        length = 4;
+        code = lead & 0x07U;
+        minimum = 0x10000U;
+    } else {
+        return 0;
+    }
+    if (i + length > text.size())
+        return 0;
+    for (std::size_t k = 1; k < length; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        if ((next & 0xC0U) != 0x80U)
+            return 0;
+        code = (code << 6U) | (next & 0x3FU);
+    }
+    const bool surrogate = code >= 0xD800U && code <= 0xDFFFU;
+    return code < minimum || code > 0x10FFFFU || surrogate ? 0 : length;
+}
+
 std::string validUtf8(const std::string& text)
 {
+    constexpr std::string_view kHex = "0123456789ABCDEF";
     std::string result;
     std::size_t i = 0;
     while (i < text.size()) {
-        const auto lead = static_cast<unsigned char>(text[i]);
-        std::size_t length = lead < 0x80 ? 1
-            : (lead & 0xE0) == 0xC0      ? 2
-            : (lead & 0xF0) == 0xE0      ? 3
-            : (lead & 0xF8) == 0xF0      ? 4
-                                         : 0;
-        unsigned int code = length == 1 ? lead : length == 2 ? lead & 0x1Fu : length == 3 ? lead & 0x0Fu : lead & 0x07u;
-        for (std::size_t k = 1; k < length; ++k) {
-            const auto next = i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
-            if ((next & 0xC0) != 0x80) {
-                length = 0;
-                break;
-            }
-            code = (code << 6) | (next & 0x3Fu);
-        }
-        static const unsigned int kMinimum[] = { 0, 0, 0x80, 0x800, 0x10000 };
-        if (length == 0 || code < kMinimum[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
-            static const char kHex[] = "0123456789ABCDEF";
+        const std::size_t length = utf8SequenceLength(text, i);
+        if (length == 0) {
+            const auto byte = static_cast<unsigned char>(text[i]);
             result += "\\x";
-            result += kHex[lead >> 4];
-            result += kHex[lead & 0xF];
+            result += kHex[byte >> 4U];
+            result += kHex[byte & 0xFU];
             ++i;
-            continue;
+        } else {
+            result.append(text, i, length);
+            i += length;
         }
-        result.append(text, i, length);
-        i += length;
     }
     return result;
 }
@@ -389,7 +414,7 @@ std::string inlineJson(const OrderedJson& value)
     if (value.is_array()) {
         text += '[';
         for (std::size_t i = 0; i < value.size(); ++i)
-            text += (i ? ", " : "") + inlineJson(value[i]);
+            text += (i > 0 ? ", " : "") + inlineJson(value[i]);
         return text + ']';
     }
     return value.dump();

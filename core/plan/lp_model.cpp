@@ -62,8 +62,6 @@ int LpModel::addRow(const std::vector<int>& columns, const std::vector<double>& 
 
 void LpModel::setBounds(int column, double lower, double upper) { set_bounds(d->lp, column, lower, upper); }
 
-void LpModel::setUpperBound(int column, double upper) { set_upbo(d->lp, column, upper); }
-
 void LpModel::setRhs(int row, double rhs) { set_rh(d->lp, row, rhs); }
 
 void LpModel::setObjective(const std::vector<double>& coefficients)
@@ -106,16 +104,10 @@ std::vector<double> LpModel::columnValues() const
     return values;
 }
 
-double LpModel::objectiveValue() const { return get_objective(d->lp); }
-
 int LpModel::rowCount() const { return get_Nrows(d->lp); }
 
 int LpModel::columnCount() const { return get_Ncolumns(d->lp); }
 
 long long LpModel::nonZeroCount() const { return get_nonzeros(d->lp); }
-
-long long LpModel::iterationCount() const { return static_cast<long long>(get_total_iter(d->lp)); }
-
-double LpModel::infinity() { return 1e30; }
 
 } // namespace tfreeze

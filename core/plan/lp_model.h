@@ -25,7 +25,6 @@ public:
     int addRow(const std::vector<int>& columns, const std::vector<double>& values, RowSense sense, double rhs);
 
     void setBounds(int column, double lower, double upper);
-    void setUpperBound(int column, double upper);
     void setRhs(int row, double rhs);
     // `coefficients[c]` for column c; index 0 is ignored. Minimised.
     void setObjective(const std::vector<double>& coefficients);
@@ -35,13 +34,10 @@ public:
     Status solve();
     // Index c holds column c; index 0 is unused.
     std::vector<double> columnValues() const;
-    double objectiveValue() const;
 
     int rowCount() const;
     int columnCount() const;
     long long nonZeroCount() const;
-    long long iterationCount() const;
-    static double infinity();
 
 private:
     struct Private;

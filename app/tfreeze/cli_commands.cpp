@@ -271,9 +271,6 @@ void runPlan(const PlanOptions& options)
 {
     const Profile profile = readProfileFile(options.profilePath);
     const PipelineSchedule& schedule = profile.schedule();
-    // The reader does not look for deadlocks and the planner does not know the file name: check
-    // here so that an order with a cycle is reported against the file it came from.
-    (void)PipelineDag(schedule, options.profilePath);
     if (!options.stageMaxFreeze.empty()
         && options.stageMaxFreeze.size() != static_cast<std::size_t>(schedule.stageCount()))
         throw InputError("--stage-max-freeze", "",
@@ -289,6 +286,7 @@ void runPlan(const PlanOptions& options)
 
     PlannerOptions plannerOptions;
     plannerOptions.timeLimitSeconds = options.timeLimitSeconds;
+    plannerOptions.profileSource = options.profilePath; // a deadlocking order is reported against the file
     FreezePlanner planner(profile, plannerOptions);
     const FreezePlan plan = planner.plan(bounds);
     if (!options.outPath.empty())

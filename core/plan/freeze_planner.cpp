@@ -73,6 +73,7 @@ struct FreezePlanner::Private {
     std::vector<double> maxMs;
     std::vector<double> minMs;
     double noFreezeBatchMs = 0.0;
+    double allFrozenBatchMs = 0.0;
     int columnCount = 0;
     int ratioColumnCount = 0;
     // Null when not built yet or after lp_solve gave up on it: it must not re-solve an aborted
@@ -86,7 +87,7 @@ struct FreezePlanner::Private {
 
     Private(Profile p, PlannerOptions o)
         : profile(std::move(p))
-        , dag(profile.schedule())
+        , dag(profile.schedule(), o.profileSource)
         , options(o)
         , maxMs(profile.maxDurations())
         , minMs(profile.minDurations())
@@ -105,6 +106,7 @@ struct FreezePlanner::Private {
             }
         }
         noFreezeBatchMs = simulateTimeline(dag, maxMs).batchMs;
+        allFrozenBatchMs = simulateTimeline(dag, minMs).batchMs;
     }
 
     std::unique_ptr<LpModel> buildModel()
@@ -293,15 +295,23 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
     }
     // lp_solve meets rows to within its feasibility tolerance (a stage bounded at 0 was seen
     // with a mean of 3.6e-9); the accuracy bound is a promise to the user, so hold it exactly.
-    std::vector<double> stageRatioSum(static_cast<std::size_t>(d->dag.stageCount()), 0.0);
+    const auto stages = static_cast<std::size_t>(d->dag.stageCount());
+    std::vector<double> stageRatioSum(stages, 0.0);
     for (PipelineDag::Node v = 0; v < n; ++v)
         stageRatioSum[static_cast<std::size_t>(d->dag.action(v).stage)] += plan.actions[v].ratio;
+    std::vector<double> stageScale(stages, 1.0);
+    plan.stageMeanRatio.assign(stages, 0.0);
+    for (std::size_t k = 0; k < stages; ++k) {
+        const double budget = bounds.stageBound(static_cast<int>(k)) * d->stageFreezableCount[k];
+        if (stageRatioSum[k] > budget) {
+            stageScale[k] = budget / stageRatioSum[k];
+            stageRatioSum[k] = budget;
+        }
+        if (d->stageFreezableCount[k] != 0)
+            plan.stageMeanRatio[k] = stageRatioSum[k] / d->stageFreezableCount[k];
+    }
     for (PipelineDag::Node v = 0; v < n; ++v) {
-        const int stage = d->dag.action(v).stage;
-        const double budget = bounds.stageBound(stage) * d->stageFreezableCount[static_cast<std::size_t>(stage)];
-        const double sum = stageRatioSum[static_cast<std::size_t>(stage)];
-        if (sum > budget)
-            plan.actions[v].ratio *= budget / sum;
+        plan.actions[v].ratio *= stageScale[static_cast<std::size_t>(d->dag.action(v).stage)];
         durations[v] = d->maxMs[v] - plan.actions[v].ratio * (d->maxMs[v] - d->minMs[v]);
     }
     // The predicted timeline is the earliest-start schedule under the planned durations; its
@@ -313,15 +323,7 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
     }
     plan.batchMsPlanned = timeline.batchMs;
     plan.batchMsNoFreeze = d->noFreezeBatchMs;
-    plan.batchMsAllFrozen = simulateTimeline(d->dag, d->minMs).batchMs;
-
-    plan.stageMeanRatio.assign(static_cast<std::size_t>(d->dag.stageCount()), 0.0);
-    for (PipelineDag::Node v = 0; v < n; ++v)
-        plan.stageMeanRatio[static_cast<std::size_t>(d->dag.action(v).stage)] += plan.actions[v].ratio;
-    for (std::size_t k = 0; k < plan.stageMeanRatio.size(); ++k) {
-        if (d->stageFreezableCount[k] != 0)
-            plan.stageMeanRatio[k] /= d->stageFreezableCount[k];
-    }
+    plan.batchMsAllFrozen = d->allFrozenBatchMs;
     plan.solveSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return plan;
 }

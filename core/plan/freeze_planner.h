@@ -4,6 +4,7 @@
 #include "core/plan/pipeline_dag.h"
 
 #include <memory>
+#include <string>
 
 namespace tfreeze {
 
@@ -13,6 +14,8 @@ struct PlannerOptions {
     // Price freezing slightly while minimising the batch time (see freeze_planner.cpp): without
     // it lp_solve stalls on degenerate DAGs. Off only to compare against a direct solve.
     bool priceFreezing = true;
+    // Where the profile came from (a file path), named in errors about it such as a deadlock.
+    std::string profileSource;
 };
 
 // Size of the LP actually handed to lp_solve, for `tfreeze bench plan`.

@@ -88,7 +88,7 @@ struct FreezePlanner::Private {
     Private(Profile p, PlannerOptions o)
         : profile(std::move(p))
         , dag(profile.schedule(), o.profileSource)
-        , options(o)
+        , options(std::move(o))
         , maxMs(profile.maxDurations())
         , minMs(profile.minDurations())
     {
@@ -251,7 +251,7 @@ struct FreezePlanner::Private {
 };
 
 FreezePlanner::FreezePlanner(Profile profile, PlannerOptions options)
-    : d(std::make_unique<Private>(std::move(profile), options))
+    : d(std::make_unique<Private>(std::move(profile), std::move(options)))
 {
 }
 

@@ -1,5 +1,7 @@
 #include "app/tfreeze/cli_commands.h"
 
+#include "app/tfreeze/cli_validators.h"
+#include "app/tfreeze/command_set.h"
 #include "app/tfreeze/text_table.h"
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/freeze_planner.h"
@@ -27,27 +29,6 @@ namespace {
 
 // Far beyond any real pipeline; stops a typo from allocating gigabytes before anything is printed.
 constexpr long long kMaxSimulatedActions = 4'000'000;
-
-// CLI11's Range lets NaN through (every comparison with NaN is false), so check finiteness here.
-// `tag` is what --help shows after the type, `requirement` completes "... is not <requirement>".
-CLI::Validator finiteNumberIn(double low, double high, const std::string& tag, const std::string& requirement)
-{
-    auto check = [low, high, requirement](std::string& text) -> std::string {
-        char* end = nullptr;
-        const double value = std::strtod(text.c_str(), &end);
-        if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value) || value < low || value > high)
-            return "\"" + text + "\" is not " + requirement;
-        return {};
-    };
-    return { std::move(check), tag };
-}
-
-CLI::Validator unitInterval() { return finiteNumberIn(0.0, 1.0, "[0,1]", "a number in [0, 1]"); }
-
-CLI::Validator nonNegativeMs()
-{
-    return finiteNumberIn(0.0, std::numeric_limits<double>::max(), ">=0", "a finite number of ms >= 0");
-}
 
 int defaultStagesPerRank(ScheduleKind kind)
 {
@@ -452,6 +433,17 @@ void runBenchPlan(const BenchPlanOptions& options)
             formatFixed(plan->batchMsPlanned, 3), versusDirect });
     }
     table.print(std::cout);
+}
+
+void addPlanningCommands(CommandSet& commands)
+{
+    auto simulate = CommandSet::makeOptions<SimulateOptions>();
+    commands.add(addSimulateCommand(commands.app(), *simulate), [simulate] { runSimulate(*simulate); });
+    auto plan = CommandSet::makeOptions<PlanOptions>();
+    commands.add(addPlanCommand(commands.app(), *plan), [plan] { runPlan(*plan); });
+    auto benchPlan = CommandSet::makeOptions<BenchPlanOptions>();
+    CLI::App& bench = commands.group("bench", "Measure the speed of parts of tfreeze");
+    commands.add(addBenchPlanCommand(bench, *benchPlan), [benchPlan] { runBenchPlan(*benchPlan); });
 }
 
 } // namespace tfreeze

@@ -1,6 +1,7 @@
-// tfreeze: the command-line front of TimelyFreeze Studio. Flags and work live in cli_commands.cpp;
-// this file maps every failure to an exit code: 0 ok, 2 bad input, 1 internal failure.
-#include "app/tfreeze/cli_commands.h"
+// tfreeze: the command-line front of TimelyFreeze Studio. Each area registers its commands in a
+// CommandSet (command_set.h); this file maps every failure to an exit code: 0 ok, 2 bad input,
+// 1 internal failure.
+#include "app/tfreeze/command_set.h"
 
 #include "core/plan/plan_error.h"
 
@@ -27,14 +28,8 @@ int run(int argc, char** argv)
     // Wide enough that the flags with a type tag keep their description on the same line.
     app.get_formatter()->column_width(36);
 
-    tfreeze::SimulateOptions simulateOptions;
-    tfreeze::PlanOptions planOptions;
-    tfreeze::BenchPlanOptions benchPlanOptions;
-    CLI::App* simulate = tfreeze::addSimulateCommand(app, simulateOptions);
-    CLI::App* plan = tfreeze::addPlanCommand(app, planOptions);
-    CLI::App* bench = app.add_subcommand("bench", "Measure the speed of parts of tfreeze");
-    bench->require_subcommand(1);
-    CLI::App* benchPlan = tfreeze::addBenchPlanCommand(*bench, benchPlanOptions);
+    tfreeze::CommandSet commands(app);
+    tfreeze::addPlanningCommands(commands);
 
     try {
         app.parse(argc, argv);
@@ -45,12 +40,7 @@ int run(int argc, char** argv)
     }
 
     try {
-        if (simulate->parsed())
-            tfreeze::runSimulate(simulateOptions);
-        else if (plan->parsed())
-            tfreeze::runPlan(planOptions);
-        else if (benchPlan->parsed())
-            tfreeze::runBenchPlan(benchPlanOptions);
+        commands.runParsed();
         return 0;
     } catch (const tfreeze::InputError& error) {
         return reportError(error.what(), kExitBadInput);

@@ -1,0 +1,123 @@
+#include "core/engine/action_time_profiler.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace tfreeze {
+
+namespace {
+
+constexpr std::size_t kNoAction = std::numeric_limits<std::size_t>::max();
+
+double median(std::vector<double> values)
+{
+    const std::size_t middle = values.size() / 2;
+    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(middle), values.end());
+    const double upper = values[middle];
+    if (values.size() % 2 == 1)
+        return upper;
+    const double lower = *std::max_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(middle));
+    return (lower + upper) / 2.0;
+}
+
+} // namespace
+
+ActionTimeProfiler::ActionTimeProfiler(PipelineSchedule schedule, std::size_t window)
+    : m_schedule(std::move(schedule))
+    , m_window(std::max<std::size_t>(window, 1))
+{
+    const std::size_t keys = static_cast<std::size_t>(m_schedule.stageCount()) * m_schedule.microbatchCount()
+        * static_cast<std::size_t>(kActionKindCount);
+    m_indexOf.assign(keys, kNoAction);
+    std::size_t index = 0;
+    for (const auto& order : m_schedule.rankOrders()) {
+        for (const Action& action : order) {
+            const std::size_t key
+                = (static_cast<std::size_t>(action.stage) * m_schedule.microbatchCount() + action.microbatch)
+                    * kActionKindCount
+                + static_cast<std::size_t>(action.kind);
+            m_indexOf[key] = index++;
+        }
+    }
+    clear();
+}
+
+void ActionTimeProfiler::clear()
+{
+    for (int bound = 0; bound < 2; ++bound) {
+        m_samples[bound].assign(m_schedule.actionCount(), {});
+        m_added[bound].assign(m_schedule.actionCount(), 0);
+    }
+}
+
+std::size_t ActionTimeProfiler::actionIndex(const ActionSpan& span) const
+{
+    const bool inRange = span.stage >= 0 && span.stage < m_schedule.stageCount() && span.microbatch >= 0
+        && span.microbatch < m_schedule.microbatchCount();
+    std::size_t index = kNoAction;
+    if (inRange) {
+        const std::size_t key
+            = (static_cast<std::size_t>(span.stage) * m_schedule.microbatchCount() + span.microbatch) * kActionKindCount
+            + static_cast<std::size_t>(span.kind);
+        index = m_indexOf[key];
+    }
+    if (index == kNoAction) {
+        throw std::logic_error("ActionTimeProfiler: a span of stage " + std::to_string(span.stage) + ", microbatch "
+            + std::to_string(span.microbatch) + " is not an action of the schedule");
+    }
+    return index;
+}
+
+void ActionTimeProfiler::addStep(const std::vector<ActionSpan>& spans, Bound bound)
+{
+    const int b = bound == Bound::Max ? 0 : 1;
+    for (const ActionSpan& span : spans) {
+        const std::size_t index = actionIndex(span);
+        const double ms = static_cast<double>(std::max<std::int64_t>(span.endUs - span.startUs, 0)) / 1000.0;
+        std::vector<double>& samples = m_samples[b][index];
+        if (samples.size() < m_window)
+            samples.push_back(ms);
+        else
+            samples[m_added[b][index] % m_window] = ms;
+        ++m_added[b][index];
+    }
+}
+
+std::size_t ActionTimeProfiler::sampleCount(Bound bound) const
+{
+    const auto& samples = m_samples[bound == Bound::Max ? 0 : 1];
+    std::size_t fewest = std::numeric_limits<std::size_t>::max();
+    for (const auto& perAction : samples)
+        fewest = std::min(fewest, perAction.size());
+    return samples.empty() ? 0 : fewest;
+}
+
+std::vector<double> ActionTimeProfiler::medianMs(Bound bound) const
+{
+    const auto& samples = m_samples[bound == Bound::Max ? 0 : 1];
+    std::vector<double> medians(samples.size(), 0.0);
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        if (!samples[i].empty())
+            medians[i] = median(samples[i]);
+    }
+    return medians;
+}
+
+Profile ActionTimeProfiler::profile() const
+{
+    if (sampleCount(Bound::Max) == 0 || sampleCount(Bound::Min) == 0)
+        throw std::logic_error("ActionTimeProfiler: an action has no measured duration yet");
+    const std::vector<double> maxMs = medianMs(Bound::Max);
+    const std::vector<double> minMs = medianMs(Bound::Min);
+    std::vector<ActionCost> costs(maxMs.size());
+    for (std::size_t i = 0; i < costs.size(); ++i) {
+        costs[i].maxMs = maxMs[i];
+        costs[i].minMs = std::min(minMs[i], maxMs[i]);
+    }
+    // Profile sets min = max for actions that cannot freeze.
+    return Profile(m_schedule, std::move(costs), "measured profile");
+}
+
+} // namespace tfreeze

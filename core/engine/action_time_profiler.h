@@ -1,0 +1,52 @@
+#pragma once
+
+// Torch-free: measures per-action durations for the planner (METHOD.md §6, phases 2 and 3).
+
+#include "core/plan/profile.h"
+#include "core/plan/telemetry.h"
+
+#include <cstddef>
+#include <vector>
+
+namespace tfreeze {
+
+// Windowed medians of every action's measured duration, kept separately for unfrozen steps
+// (w_max) and fully frozen steps (w_min). Medians, not means: one preempted action on a shared
+// machine must not move the plan.
+class ActionTimeProfiler {
+public:
+    enum class Bound { Max, Min };
+
+    // `window`: how many of the latest samples per action the medians use.
+    ActionTimeProfiler(PipelineSchedule schedule, std::size_t window);
+
+    // Adds one step's spans to the samples of `bound`. Spans of actions not in the schedule
+    // throw std::logic_error (the engine ran something else than it planned).
+    void addStep(const std::vector<ActionSpan>& spans, Bound bound);
+
+    // Samples held for `bound` by the action that has the fewest.
+    std::size_t sampleCount(Bound bound) const;
+
+    // The median durations in ms per action (rank-major, aligned with Profile::actions()).
+    std::vector<double> medianMs(Bound bound) const;
+
+    // w_max and w_min as a Profile; min is clamped to max (a frozen backward measured slower
+    // than an unfrozen one is noise) and, for actions that cannot freeze, equals max.
+    // Throws std::logic_error unless both bounds have at least one sample per action.
+    Profile profile() const;
+
+    void clear();
+
+private:
+    std::size_t actionIndex(const ActionSpan& span) const;
+
+    PipelineSchedule m_schedule;
+    std::size_t m_window;
+    // Per (stage, microbatch, kind): the rank-major action index.
+    std::vector<std::size_t> m_indexOf;
+    // Per action: ring buffers of the latest samples, and how many were ever added.
+    std::vector<std::vector<double>> m_samples[2];
+    std::vector<std::size_t> m_added[2];
+};
+
+} // namespace tfreeze

@@ -1,0 +1,173 @@
+#include "core/engine/timely_freeze_controller.h"
+
+#include "core/plan/plan_error.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tfreeze {
+
+namespace {
+
+double median(std::vector<double> values)
+{
+    std::sort(values.begin(), values.end());
+    const std::size_t middle = values.size() / 2;
+    return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2.0;
+}
+
+void checkBounds(const FreezeBounds& bounds, int stageCount)
+{
+    auto check = [](double value, const std::string& field) {
+        if (!(value >= 0.0 && value <= 1.0))
+            throw InputError("bounds", field, "max freeze ratio must be in [0, 1]");
+    };
+    check(bounds.maxFreeze, "max_freeze");
+    if (!bounds.stageMaxFreeze.empty() && static_cast<int>(bounds.stageMaxFreeze.size()) != stageCount)
+        throw InputError("bounds", "stage_max_freeze",
+            "expected one value per stage (" + std::to_string(stageCount) + "), got "
+                + std::to_string(bounds.stageMaxFreeze.size()));
+    for (std::size_t s = 0; s < bounds.stageMaxFreeze.size(); ++s)
+        check(bounds.stageMaxFreeze[s], "stage_max_freeze[" + std::to_string(s) + "]");
+}
+
+} // namespace
+
+TimelyFreezeController::TimelyFreezeController(PipelineSchedule schedule, TimelyFreezeOptions options)
+    : m_schedule(std::move(schedule))
+    , m_options(std::move(options))
+    , m_profiler(m_schedule, m_options.profileWindow)
+{
+    checkBounds(m_options.bounds, m_schedule.stageCount());
+    for (const auto& order : m_schedule.rankOrders()) {
+        for (const Action& action : order)
+            m_freezable.push_back(isFreezable(action.kind));
+    }
+}
+
+TimelyFreezeController::~TimelyFreezeController() = default;
+
+std::int64_t TimelyFreezeController::planStep() const
+{
+    return m_options.warmupSteps + m_options.monitorMaxSteps + m_options.monitorMinSteps;
+}
+
+TrainingPhase TimelyFreezeController::phaseAt(std::int64_t step) const
+{
+    if (step < m_options.warmupSteps)
+        return TrainingPhase::WarmUp;
+    if (step < m_options.warmupSteps + m_options.monitorMaxSteps)
+        return TrainingPhase::MonitorMax;
+    if (step < planStep())
+        return TrainingPhase::MonitorMin;
+    if (step < planStep() + m_options.rampSteps)
+        return TrainingPhase::Ramp;
+    return TrainingPhase::Stable;
+}
+
+std::vector<double> TimelyFreezeController::ratiosFor(std::int64_t step) const
+{
+    std::vector<double> ratios(m_freezable.size(), 0.0);
+    const TrainingPhase phase = phaseAt(step);
+    if (phase == TrainingPhase::MonitorMin) {
+        for (std::size_t i = 0; i < ratios.size(); ++i)
+            ratios[i] = m_freezable[i] ? 1.0 : 0.0;
+        return ratios;
+    }
+    if (!m_plan || (phase != TrainingPhase::Ramp && phase != TrainingPhase::Stable))
+        return ratios;
+    // Ramp: step planStep() already freezes 1/rampSteps of the plan; the last ramp step all of it.
+    double scale = 1.0;
+    if (phase == TrainingPhase::Ramp)
+        scale = static_cast<double>(step - planStep() + 1) / static_cast<double>(m_options.rampSteps);
+    for (std::size_t i = 0; i < ratios.size(); ++i)
+        ratios[i] = m_plan->actions[i].ratio * scale;
+    return ratios;
+}
+
+void TimelyFreezeController::setBounds(const FreezeBounds& bounds)
+{
+    checkBounds(bounds, m_schedule.stageCount());
+    m_options.bounds = bounds;
+    m_boundsChanged = true;
+}
+
+std::optional<PlanApplied> TimelyFreezeController::makePlan(std::int64_t step, PlanSource source)
+{
+    if (!m_planner)
+        m_planner = std::make_unique<FreezePlanner>(*m_profile, m_options.planner);
+    auto plan = std::make_shared<FreezePlan>(m_planner->plan(m_options.bounds));
+    m_plan = plan;
+    m_boundsChanged = false;
+    m_stableBatchMs.clear();
+    PlanApplied applied;
+    applied.createdAtStep = step;
+    applied.appliedAtStep = step + 1;
+    applied.source = source;
+    applied.plan = plan;
+    return applied;
+}
+
+bool TimelyFreezeController::drifted(double realisedMs) const
+{
+    return m_options.replanDrift > 0.0 && m_plan && m_plan->batchMsPlanned > 0.0
+        && std::abs(realisedMs / m_plan->batchMsPlanned - 1.0) > m_options.replanDrift;
+}
+
+void TimelyFreezeController::rescaleProfileToMeasured()
+{
+    // What a stable step measures is w(r) = w_max − r·(w_max − w_min) at the planned r; scaling
+    // both ends by measured / predicted keeps the shape of the profile and matches the measurement.
+    const std::vector<double> measured = m_profiler.medianMs(ActionTimeProfiler::Bound::Max);
+    std::vector<ActionCost> costs = m_profile->costs();
+    for (std::size_t i = 0; i < costs.size(); ++i) {
+        const double r = m_plan->actions[i].ratio;
+        const double predicted = costs[i].maxMs - r * (costs[i].maxMs - costs[i].minMs);
+        if (predicted > 0.0 && measured[i] > 0.0) {
+            const double scale = measured[i] / predicted;
+            costs[i].maxMs *= scale;
+            costs[i].minMs *= scale;
+        }
+    }
+    m_profile.emplace(m_schedule, std::move(costs), "measured profile");
+    m_planner.reset(); // a new profile is a new LP
+}
+
+std::optional<PlanApplied> TimelyFreezeController::endStep(
+    std::int64_t step, const std::vector<ActionSpan>& spans, double batchMs)
+{
+    const TrainingPhase phase = phaseAt(step);
+    if (phase == TrainingPhase::MonitorMax)
+        m_profiler.addStep(spans, ActionTimeProfiler::Bound::Max);
+    else if (phase == TrainingPhase::MonitorMin)
+        m_profiler.addStep(spans, ActionTimeProfiler::Bound::Min);
+
+    if (step + 1 == planStep() && !m_profile) {
+        m_profile = m_profiler.profile();
+        m_profiler.clear();
+        return makePlan(step, PlanSource::Engine);
+    }
+    if (!m_profile)
+        return std::nullopt;
+    if (m_boundsChanged)
+        return makePlan(step, PlanSource::User);
+
+    if (phase == TrainingPhase::Stable && m_options.replanDrift > 0.0) {
+        // Stable steps reuse the Max samples as "what the plan really costs".
+        m_profiler.addStep(spans, ActionTimeProfiler::Bound::Max);
+        m_stableBatchMs.push_back(batchMs);
+        if (static_cast<std::int64_t>(m_stableBatchMs.size()) >= m_options.driftWindow) {
+            const double realised = median(m_stableBatchMs);
+            if (drifted(realised)) {
+                rescaleProfileToMeasured();
+                m_profiler.clear();
+                return makePlan(step, PlanSource::Engine);
+            }
+            m_stableBatchMs.clear();
+            m_profiler.clear();
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace tfreeze

@@ -1,0 +1,250 @@
+// The TimelyFreeze phases and the profiler behind them, driven by spans simulated from a known
+// profile: what they measure, plan and ramp is checked against that profile and a direct solve.
+#include "core/engine/action_time_profiler.h"
+#include "core/engine/timely_freeze_controller.h"
+#include "core/plan/freeze_planner.h"
+#include "core/plan/pipeline_dag.h"
+#include "core/plan/plan_error.h"
+#include "core/plan/synthetic_profile.h"
+#include "core/plan/timeline.h"
+
+#include <QtTest>
+
+#include <cmath>
+
+using namespace tfreeze;
+
+namespace {
+
+// One step as the engine would time it: every action lasts w_max − r·(w_max − w_min), times
+// `scale`, and starts when the DAG lets it.
+struct SimulatedStep {
+    std::vector<ActionSpan> spans;
+    double batchMs = 0.0;
+};
+
+SimulatedStep simulateStep(
+    const Profile& profile, const std::vector<double>& ratios, std::int64_t step, double scale = 1.0)
+{
+    const PipelineDag dag(profile.schedule());
+    std::vector<double> durations(dag.nodeCount());
+    for (std::size_t i = 0; i < durations.size(); ++i) {
+        const ActionCost& cost = profile.costs()[i];
+        durations[i] = scale * (cost.maxMs - ratios[i] * (cost.maxMs - cost.minMs));
+    }
+    const Timeline timeline = simulateTimeline(dag, durations);
+    SimulatedStep result;
+    result.batchMs = timeline.batchMs;
+    for (std::size_t i = 0; i < durations.size(); ++i) {
+        const Action& action = dag.action(static_cast<PipelineDag::Node>(i));
+        ActionSpan span;
+        span.step = step;
+        span.rank = action.rank;
+        span.stage = action.stage;
+        span.microbatch = action.microbatch;
+        span.kind = action.kind;
+        span.startUs = std::llround(timeline.startMs[i] * 1000.0);
+        span.endUs = std::llround(timeline.endMs[i] * 1000.0);
+        result.spans.push_back(span);
+    }
+    return result;
+}
+
+Profile exampleProfile(ScheduleKind kind)
+{
+    ScheduleShape shape;
+    shape.kind = kind;
+    shape.ranks = 3;
+    shape.microbatches = 6;
+    shape.stagesPerRank = kind == ScheduleKind::ZBV ? 2 : 1;
+    SyntheticCosts costs;
+    costs.forwardMs = { 1.0 };
+    costs.backwardMs = { 2.0 };
+    costs.backwardFrozenMs = { 0.8 };
+    costs.jitter = 0.3; // every action its own cost, so a mix-up of actions shows
+    costs.seed = 7;
+    return makeSyntheticProfile(PipelineSchedule::generate(shape), costs);
+}
+
+TimelyFreezeOptions shortPhases(double maxFreeze)
+{
+    TimelyFreezeOptions options;
+    options.warmupSteps = 2;
+    options.monitorMaxSteps = 3;
+    options.monitorMinSteps = 3;
+    options.rampSteps = 4;
+    options.profileWindow = 3;
+    options.bounds.maxFreeze = maxFreeze;
+    return options;
+}
+
+} // namespace
+
+class TestTimelyFreezeController : public QObject {
+    Q_OBJECT
+
+private slots:
+    void profilerTakesMediansOverTheWindow()
+    {
+        const Profile truth = exampleProfile(ScheduleKind::OneFOneB);
+        ActionTimeProfiler profiler(truth.schedule(), 3);
+        const std::vector<double> none(truth.costs().size(), 0.0);
+        // Samples at scales 5 (an outlier, pushed out of the window), then 1.0, 3.0, 1.1:
+        // the median of the last three is the 1.1-scaled duration.
+        for (double scale : { 5.0, 1.0, 3.0, 1.1 })
+            profiler.addStep(simulateStep(truth, none, 0, scale).spans, ActionTimeProfiler::Bound::Max);
+        QCOMPARE(profiler.sampleCount(ActionTimeProfiler::Bound::Max), std::size_t(3));
+        QCOMPARE(profiler.sampleCount(ActionTimeProfiler::Bound::Min), std::size_t(0));
+        const std::vector<double> medians = profiler.medianMs(ActionTimeProfiler::Bound::Max);
+        for (std::size_t i = 0; i < medians.size(); ++i)
+            QVERIFY2(std::abs(medians[i] - 1.1 * truth.costs()[i].maxMs) <= 1e-3, qPrintable(QString::number(i)));
+        QVERIFY_THROWS_EXCEPTION(std::logic_error, profiler.profile()); // no w_min yet
+    }
+
+    void profilerRejectsActionsOutsideTheSchedule()
+    {
+        const Profile truth = exampleProfile(ScheduleKind::OneFOneB);
+        ActionTimeProfiler profiler(truth.schedule(), 3);
+        ActionSpan stray;
+        stray.stage = 99;
+        QVERIFY_THROWS_EXCEPTION(std::logic_error, profiler.addStep({ stray }, ActionTimeProfiler::Bound::Max));
+    }
+
+    void phasesFollowTheConfiguredLengths()
+    {
+        const Profile truth = exampleProfile(ScheduleKind::OneFOneB);
+        TimelyFreezeController controller(truth.schedule(), shortPhases(0.5));
+        const TrainingPhase expected[] = { TrainingPhase::WarmUp, TrainingPhase::WarmUp, TrainingPhase::MonitorMax,
+            TrainingPhase::MonitorMax, TrainingPhase::MonitorMax, TrainingPhase::MonitorMin, TrainingPhase::MonitorMin,
+            TrainingPhase::MonitorMin, TrainingPhase::Ramp, TrainingPhase::Ramp, TrainingPhase::Ramp,
+            TrainingPhase::Ramp, TrainingPhase::Stable };
+        for (std::int64_t step = 0; step < 13; ++step)
+            QCOMPARE(controller.phaseAt(step), expected[step]);
+        QCOMPARE(controller.planStep(), std::int64_t(8));
+    }
+
+    void plansWhatTheMeasuredProfileGivesAndRampsItIn_data()
+    {
+        QTest::addColumn<ScheduleKind>("kind");
+        QTest::newRow("1F1B") << ScheduleKind::OneFOneB;
+        QTest::newRow("ZBV") << ScheduleKind::ZBV;
+    }
+
+    void plansWhatTheMeasuredProfileGivesAndRampsItIn()
+    {
+        QFETCH(ScheduleKind, kind);
+        const Profile truth = exampleProfile(kind);
+        const TimelyFreezeOptions options = shortPhases(0.6);
+        TimelyFreezeController controller(truth.schedule(), options);
+
+        std::optional<PlanApplied> applied;
+        for (std::int64_t step = 0; step < controller.planStep(); ++step) {
+            const std::vector<double> ratios = controller.ratiosFor(step);
+            const TrainingPhase phase = controller.phaseAt(step);
+            const std::vector<Action> actions = truth.actions();
+            for (std::size_t i = 0; i < ratios.size(); ++i) {
+                const double expected = phase == TrainingPhase::MonitorMin && isFreezable(actions[i].kind) ? 1.0 : 0.0;
+                QCOMPARE(ratios[i], expected);
+            }
+            const SimulatedStep simulated = simulateStep(truth, ratios, step);
+            applied = controller.endStep(step, simulated.spans, simulated.batchMs);
+            QCOMPARE(applied.has_value(), step + 1 == controller.planStep());
+        }
+        QVERIFY(applied && applied->plan);
+        QCOMPARE(applied->source, PlanSource::Engine);
+        QCOMPARE(applied->appliedAtStep, controller.planStep());
+
+        // The measured profile is the true one (to the microsecond the spans are rounded to).
+        QVERIFY(controller.profile().has_value());
+        for (std::size_t i = 0; i < truth.costs().size(); ++i) {
+            QVERIFY(std::abs(controller.profile()->costs()[i].maxMs - truth.costs()[i].maxMs) <= 1e-3);
+            QVERIFY(std::abs(controller.profile()->costs()[i].minMs - truth.costs()[i].minMs) <= 1e-3);
+        }
+        // And its plan is the planner's on the true profile.
+        FreezePlanner direct(truth);
+        const FreezePlan expected = direct.plan(options.bounds);
+        QVERIFY(std::abs(applied->plan->batchMsPlanned - expected.batchMsPlanned) <= 1e-2);
+
+        // Ramp: 1/4, 2/4, 3/4, then all of the plan.
+        for (std::int64_t k = 0; k <= options.rampSteps; ++k) {
+            const std::int64_t step = controller.planStep() + k;
+            const double scale = std::min(1.0, static_cast<double>(k + 1) / static_cast<double>(options.rampSteps));
+            const std::vector<double> ratios = controller.ratiosFor(step);
+            for (std::size_t i = 0; i < ratios.size(); ++i)
+                QVERIFY(std::abs(ratios[i] - scale * applied->plan->actions[i].ratio) <= 1e-12);
+            const SimulatedStep simulated = simulateStep(truth, ratios, step);
+            QVERIFY(!controller.endStep(step, simulated.spans, simulated.batchMs));
+        }
+    }
+
+    void newBoundsReplanAtTheNextStep()
+    {
+        const Profile truth = exampleProfile(ScheduleKind::OneFOneB);
+        TimelyFreezeController controller(truth.schedule(), shortPhases(0.2));
+        std::int64_t step = 0;
+        for (; step < controller.planStep(); ++step) {
+            const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step);
+            controller.endStep(step, simulated.spans, simulated.batchMs);
+        }
+        const double before = controller.plan()->batchMsPlanned;
+        FreezeBounds looser;
+        looser.maxFreeze = 0.9;
+        controller.setBounds(looser);
+        const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step);
+        const std::optional<PlanApplied> applied = controller.endStep(step, simulated.spans, simulated.batchMs);
+        QVERIFY(applied.has_value());
+        QCOMPARE(applied->source, PlanSource::User);
+        QCOMPARE(applied->plan->bounds.maxFreeze, 0.9);
+        QVERIFY(applied->plan->batchMsPlanned < before); // more freezing allowed: a shorter batch
+        FreezePlanner direct(truth);
+        QVERIFY(std::abs(applied->plan->batchMsPlanned - direct.plan(looser).batchMsPlanned) <= 1e-2);
+
+        FreezeBounds bad;
+        bad.maxFreeze = 1.5;
+        QVERIFY_THROWS_EXCEPTION(InputError, controller.setBounds(bad));
+        bad.maxFreeze = 0.5;
+        bad.stageMaxFreeze = { 0.5 };
+        QVERIFY_THROWS_EXCEPTION(InputError, controller.setBounds(bad));
+    }
+
+    void driftRescalesTheProfileAndReplans()
+    {
+        const Profile truth = exampleProfile(ScheduleKind::OneFOneB);
+        TimelyFreezeOptions options = shortPhases(0.5);
+        options.rampSteps = 0;
+        options.replanDrift = 0.1;
+        options.driftWindow = 3;
+        TimelyFreezeController controller(truth.schedule(), options);
+        std::int64_t step = 0;
+        for (; step < controller.planStep(); ++step) {
+            const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step);
+            controller.endStep(step, simulated.spans, simulated.batchMs);
+        }
+        const double planned = controller.plan()->batchMsPlanned;
+        const std::vector<PlannedAction> ran = controller.plan()->actions;
+        // The machine gets 1.5× slower: after driftWindow stable steps the plan is redone on a
+        // profile that predicts what was measured.
+        std::optional<PlanApplied> applied;
+        for (int k = 0; k < options.driftWindow && !applied; ++k, ++step) {
+            const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step, 1.5);
+            applied = controller.endStep(step, simulated.spans, simulated.batchMs);
+        }
+        QVERIFY(applied.has_value());
+        QVERIFY(std::abs(applied->plan->batchMsPlanned / planned - 1.5) <= 1e-3);
+        // The rescaled profile predicts, at the ratios that ran, 1.5× the true durations (to the
+        // microsecond the spans are rounded to).
+        for (std::size_t i = 0; i < truth.costs().size(); ++i) {
+            auto at = [&](const ActionCost& cost) { return cost.maxMs - ran[i].ratio * (cost.maxMs - cost.minMs); };
+            QVERIFY(std::abs(at(controller.profile()->costs()[i]) - 1.5 * at(truth.costs()[i])) <= 2e-3);
+        }
+
+        // Steady times within the drift bound: no new plan.
+        for (int k = 0; k < 2 * options.driftWindow; ++k, ++step) {
+            const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step, 1.52);
+            QVERIFY(!controller.endStep(step, simulated.spans, simulated.batchMs));
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestTimelyFreezeController)
+#include "tst_timelyfreezecontroller.moc"

@@ -1,0 +1,57 @@
+#include "core/engine/apf_policy.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace tfreeze {
+
+ApfPolicy::ApfPolicy(std::size_t tensorCount, ApfOptions options)
+    : m_options(options)
+    , m_threshold(options.threshold)
+    , m_frozenUntil(tensorCount, -1)
+    , m_period(tensorCount, 0)
+{
+    if (m_options.checkInterval < 1)
+        throw std::invalid_argument("ApfPolicy: checkInterval must be at least 1");
+}
+
+bool ApfPolicy::isCheckStep(long long step) const { return step > 0 && step % m_options.checkInterval == 0; }
+
+void ApfPolicy::check(const std::vector<double>& instability)
+{
+    if (instability.size() != m_frozenUntil.size())
+        throw std::invalid_argument("ApfPolicy::check: one instability per tensor expected");
+    const long long now = m_checks; // the check being made
+    for (std::size_t t = 0; t < m_frozenUntil.size(); ++t) {
+        if (m_frozenUntil[t] > now)
+            continue; // still frozen: no update since the last check to judge it by
+        if (instability[t] < m_threshold) {
+            ++m_period[t];
+            // Frozen for the next m_period check intervals; tested again at check now + m_period.
+            m_frozenUntil[t] = now + m_period[t];
+        } else {
+            m_period[t] /= 2;
+        }
+    }
+    ++m_checks;
+    // Too many frozen: demand more stability before freezing more.
+    if (!m_frozenUntil.empty()
+        && static_cast<double>(frozenCount()) > m_options.crowdedFraction * static_cast<double>(m_frozenUntil.size()))
+        m_threshold /= 2.0;
+}
+
+std::vector<bool> ApfPolicy::frozen() const
+{
+    std::vector<bool> result(m_frozenUntil.size());
+    for (std::size_t t = 0; t < result.size(); ++t)
+        result[t] = isFrozen(t);
+    return result;
+}
+
+std::size_t ApfPolicy::frozenCount() const
+{
+    return static_cast<std::size_t>(std::count_if(
+        m_frozenUntil.begin(), m_frozenUntil.end(), [this](long long until) { return until >= m_checks; }));
+}
+
+} // namespace tfreeze

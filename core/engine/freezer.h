@@ -1,0 +1,62 @@
+#pragma once
+
+// Engine-internal (includes torch through pipeline_stage.h): the freezers a run can use.
+
+#include "core/engine/freeze_selector.h"
+#include "core/engine/pipeline_stage.h"
+#include "core/engine/run_config.h"
+#include "core/plan/freeze_plan.h"
+#include "core/plan/pipeline_schedule.h"
+#include "core/plan/telemetry.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace tfreeze {
+
+// What a freezer decides for one step: a freeze ratio per action (rank-major, the planner's
+// order) and the phase it is in.
+struct StepFreezing {
+    std::vector<double> ratios;
+    TrainingPhase phase = TrainingPhase::Stable;
+};
+
+// Decides what each step freezes: `none`, `timelyfreeze` (METHOD.md §6), `apf`, `autofreeze`
+// and the hybrids (§7). The training loop calls it between steps from one thread; its selector is
+// read by the pipeline's workers during a step, while the freezer itself does nothing.
+class Freezer {
+public:
+    virtual ~Freezer() = default;
+
+    virtual FreezerKind kind() const = 0;
+    virtual StepFreezing beginStep(std::int64_t step) = 0;
+    // The step's gradients are in the parameters' .grad (before clipping and the optimizer step).
+    virtual void afterBackward(std::int64_t step) { (void)step; }
+    // After the optimizer step: the step's measured spans and batch time. A plan made now (the
+    // LP after the monitoring phases, a re-plan) is returned, to apply from the next step.
+    virtual std::optional<PlanApplied> endStep(std::int64_t step, const std::vector<ActionSpan>& spans, double batchMs)
+    {
+        (void)step;
+        (void)spans;
+        (void)batchMs;
+        return std::nullopt;
+    }
+    // Which tensors an action freezes; null: FreezeSelection's random draw (METHOD.md §5).
+    virtual std::shared_ptr<const FreezeSelector> selector() const { return nullptr; }
+
+    // The accuracy bound changed (the user moved ρ). Only freezers that plan use it.
+    virtual void setBounds(const FreezeBounds& bounds) { (void)bounds; }
+    // The plan in force and the profile it came from, for freezers that plan.
+    virtual std::shared_ptr<const FreezePlan> plan() const { return nullptr; }
+    virtual std::optional<Profile> profile() const { return std::nullopt; }
+};
+
+// The freezer of `config.freezer` for a pipeline of `stages` (index = stage) running `schedule`.
+std::unique_ptr<Freezer> makeFreezer(
+    const RunConfig& config, const PipelineSchedule& schedule, const std::vector<PipelineStagePtr>& stages);
+
+FreezeBounds freezeBoundsOf(const BoundsConfig& bounds);
+
+} // namespace tfreeze

@@ -3,6 +3,7 @@
 #include "core/store/run_store.h"
 #include "core/store/sqlite_connection.h"
 
+#include <algorithm>
 #include <type_traits>
 #include <utility>
 
@@ -16,6 +17,8 @@ RunRecorder::RunRecorder(const std::string& dbPath, std::int64_t runId, RunRecor
     , m_retention(m_options.retention)
 {
     m_store->run(runId); // an unknown run is an error now, not on the writer thread later
+    if (m_options.maxDatabaseBytes > 0)
+        m_store->limitSize(m_options.maxDatabaseBytes);
     m_writer = std::thread([this] { writerLoop(); });
 }
 

@@ -23,6 +23,8 @@ struct RunRecorderOptions {
     // The most time between a publish and its commit; less when a batch fills first.
     std::chrono::milliseconds commitInterval { 250 };
     std::size_t maxBatchEvents = 50'000;
+    // A cap on the database file in bytes (0: none); past it writes fail as on a full disk.
+    std::int64_t maxDatabaseBytes = 0;
     // Called on the writer thread, once, when a write fails; the engine stops the run with the text.
     std::function<void(const std::string& error)> onError;
     // Called on the writer thread after each commit with the last step whose StepStats it committed.

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -334,6 +335,21 @@ std::vector<std::int64_t> RunStore::recoverInterruptedRuns()
         update.bind(1, isoTimeNow()).bind(2, reasons[i]).bind(3, gone[i]).run();
     transaction.commit();
     return gone;
+}
+
+void RunStore::limitSize(std::int64_t bytes)
+{
+    const std::int64_t pageSize = scalarInt(m_connection, "PRAGMA page_size");
+    const std::int64_t pages = std::max<std::int64_t>(scalarInt(m_connection, "PRAGMA page_count"), bytes / pageSize);
+    // PRAGMA takes no bound parameters; the value is a number computed here.
+    const std::string sql = "PRAGMA max_page_count = " + std::to_string(pages);
+    m_connection.execute(sql.c_str());
+}
+
+std::int64_t RunStore::sizeBytes()
+{
+    return static_cast<std::int64_t>(scalarInt(m_connection, "PRAGMA page_count"))
+        * scalarInt(m_connection, "PRAGMA page_size");
 }
 
 std::int64_t RunStore::beginRun(const NewRun& run)

@@ -54,6 +54,11 @@ public:
     // the constructor of a writable store.
     std::vector<std::int64_t> recoverInterruptedRuns();
 
+    // Caps the file at about `bytes` (never below its current size) for this connection: writes
+    // past it fail with SQLITE_FULL, as on a full disk.
+    void limitSize(std::int64_t bytes);
+    std::int64_t sizeBytes();
+
     SqliteConnection& connection() { return m_connection; }
 
     // --- reads ---

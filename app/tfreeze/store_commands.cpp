@@ -93,8 +93,7 @@ void runRunsShow(const RunIdOptions& options)
 {
     const auto store = openForReading(options.dbPath);
     const RunRecord run = store->run(options.run);
-    std::cout << "run " << run.id << ": " << run.name << '\n'
-              << "status: " << runStatusName(run.status) << '\n';
+    std::cout << "run " << run.id << ": " << run.name << '\n' << "status: " << runStatusName(run.status) << '\n';
     if (run.failureReason)
         std::cout << "reason: " << *run.failureReason << '\n';
     std::cout << "created: " << run.created << "\nfinished: " << orDash(run.finished) << '\n'
@@ -102,9 +101,9 @@ void runRunsShow(const RunIdOptions& options)
               << "steps: " << run.stepCount << '\n';
     const RunSummary summary = store->summarize(run.id);
     if (summary.finalLoss)
-        std::cout << "final loss: " << formatFixed(*summary.finalLoss, 4) << "\nmean tokens/s: "
-                  << formatFixed(summary.meanTokensPerSecond, 1) << "\nmean bubble: "
-                  << formatFixed(summary.meanBubbleFraction * 100.0, 1) << " %\n";
+        std::cout << "final loss: " << formatFixed(*summary.finalLoss, 4)
+                  << "\nmean tokens/s: " << formatFixed(summary.meanTokensPerSecond, 1)
+                  << "\nmean bubble: " << formatFixed(summary.meanBubbleFraction * 100.0, 1) << " %\n";
     std::cout << "steps with spans: " << store->spanSteps(run.id).size() << "\nconfig: " << run.configJson << '\n';
 
     const std::vector<PlanRecord> plans = store->plans(run.id);
@@ -161,9 +160,8 @@ void runRunsCompare(const RunsCompareOptions& options)
     table.addRow({ "steps", std::to_string(comparison.a.steps), std::to_string(comparison.b.steps),
         std::to_string(comparison.b.steps - comparison.a.steps) });
     table.addRow({ "final loss", optionalLoss(comparison.a), optionalLoss(comparison.b),
-        comparison.a.finalLoss && comparison.b.finalLoss
-            ? delta(*comparison.a.finalLoss, *comparison.b.finalLoss, 4)
-            : "-" });
+        comparison.a.finalLoss && comparison.b.finalLoss ? delta(*comparison.a.finalLoss, *comparison.b.finalLoss, 4)
+                                                         : "-" });
     table.addRow({ "tokens/s (mean)", formatFixed(comparison.a.meanTokensPerSecond, 1),
         formatFixed(comparison.b.meanTokensPerSecond, 1),
         delta(comparison.a.meanTokensPerSecond, comparison.b.meanTokensPerSecond, 1) });
@@ -320,7 +318,8 @@ void runBenchStore(const BenchStoreOptions& options)
     const int queries = std::max(1, options.queries);
     for (int i = 0; i < queries && !retained.empty(); ++i) {
         // Spread over the run: early steps (all kept) and late ones (every 10th).
-        const std::int64_t step = retained[static_cast<std::size_t>(i) * retained.size() / static_cast<std::size_t>(queries)];
+        const std::int64_t step
+            = retained[static_cast<std::size_t>(i) * retained.size() / static_cast<std::size_t>(queries)];
         const auto start = std::chrono::steady_clock::now();
         rows += reader.spans(big.run, step).size();
         queryMs.push_back(secondsSince(start) * 1000.0);
@@ -344,14 +343,16 @@ void runBenchStore(const BenchStoreOptions& options)
         std::to_string(small.fileBytes), "" });
     table.addRow({ "database bytes per 1,000 steps, " + std::to_string(options.steps) + "-step run",
         formatCount(static_cast<double>(big.fileBytes) * 1000.0 / static_cast<double>(options.steps)), "" });
-    table.addRow({ "database bytes, " + std::to_string(options.steps) + "-step run ("
-            + std::to_string(big.spansWritten) + " spans kept)",
+    table.addRow({ "database bytes, " + std::to_string(options.steps) + "-step run (" + std::to_string(big.spansWritten)
+            + " spans kept)",
         std::to_string(big.fileBytes), "" });
     table.addRow({ "one step's spans, mean of " + std::to_string(queryMs.size()) + " queries (ms)",
         formatFixed(meanMs, 3), "<= 10" });
-    table.addRow({ "one step's spans, slowest query (ms)", queryMs.empty() ? "-" : formatFixed(queryMs.back(), 3), "" });
+    table.addRow(
+        { "one step's spans, slowest query (ms)", queryMs.empty() ? "-" : formatFixed(queryMs.back(), 3), "" });
     table.addRow({ "spans per query (check)",
-        queryMs.empty() ? "-" : formatFixed(static_cast<double>(rows) / static_cast<double>(queryMs.size()), 1), "64" });
+        queryMs.empty() ? "-" : formatFixed(static_cast<double>(rows) / static_cast<double>(queryMs.size()), 1),
+        "64" });
     table.print(std::cout);
     if (options.keep) {
         std::cout << "\ndatabases kept in " << dir.string() << '\n';
@@ -379,7 +380,8 @@ void addStoreCommands(CommandSet& commands)
     auto list = CommandSet::makeOptions<RunsListOptions>();
     CLI::App* listCommand = runs.add_subcommand("list", "List runs, newest first: id, status, steps, created, name");
     addDbOption(listCommand, list->dbPath);
-    listCommand->add_option("--status", list->status, "Only runs in this status: running, finished, failed, interrupted");
+    listCommand->add_option(
+        "--status", list->status, "Only runs in this status: running, finished, failed, interrupted");
     listCommand->add_option("--limit", list->limit, "At most this many runs")->check(CLI::PositiveNumber);
     commands.add(listCommand, [list] { runRunsList(*list); });
 

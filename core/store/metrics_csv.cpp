@@ -3,8 +3,8 @@
 #include <iomanip>
 #include <limits>
 #include <map>
-#include <set>
 #include <ostream>
+#include <set>
 
 namespace tfreeze {
 

@@ -67,7 +67,8 @@ void RunRecorder::close()
     if (!m_finished && !m_error) {
         // Closed without RunFinished or RunFailed: the engine stopped or was torn down mid-run.
         try {
-            m_store->setRunStatus(m_runId, RunStatus::Interrupted, std::string("the recorder was closed before the run finished"));
+            m_store->setRunStatus(
+                m_runId, RunStatus::Interrupted, std::string("the recorder was closed before the run finished"));
         } catch (const std::exception& error) {
             m_error = error.what();
         }
@@ -102,9 +103,8 @@ void RunRecorder::writerLoop()
         bool closing = false;
         {
             std::unique_lock<std::mutex> lock(m_mutex);
-            m_wake.wait_for(lock, m_options.commitInterval, [this] {
-                return m_closing || m_flushRequested || m_queue.size() >= m_options.maxBatchEvents;
-            });
+            m_wake.wait_for(lock, m_options.commitInterval,
+                [this] { return m_closing || m_flushRequested || m_queue.size() >= m_options.maxBatchEvents; });
             closing = m_closing;
             m_flushRequested = false;
             batch.swap(m_queue);
@@ -157,8 +157,8 @@ void RunRecorder::writeBatch(std::deque<Queued>& batch)
                         m_store->setRunStatus(m_runId, RunStatus::Finished);
                         finished = true;
                     } else if constexpr (std::is_same_v<Event, RunFailed>) {
-                        m_store->setRunStatus(m_runId, RunStatus::Failed,
-                            "step " + std::to_string(event.step) + ": " + event.reason);
+                        m_store->setRunStatus(
+                            m_runId, RunStatus::Failed, "step " + std::to_string(event.step) + ": " + event.reason);
                         finished = true;
                     }
                 },
@@ -179,7 +179,8 @@ void RunRecorder::writeBatch(std::deque<Queued>& batch)
         // Best effort: with a full disk an update in place often still fits; if not, the next open
         // marks the run interrupted once this process is gone.
         try {
-            m_store->setRunStatus(m_runId, RunStatus::Failed, "the run history could not be written: " + std::string(error.what()));
+            m_store->setRunStatus(
+                m_runId, RunStatus::Failed, "the run history could not be written: " + std::string(error.what()));
         } catch (const std::exception&) {
         }
         if (onError)

@@ -218,16 +218,15 @@ RunStatus parseRunStatus(const std::string& name, const std::string& source, con
         if (name == runStatusName(status))
             return status;
     }
-    throw InputError(source, field,
-        "unknown run status \"" + name + "\" (expected one of running, finished, failed, interrupted)");
+    throw InputError(
+        source, field, "unknown run status \"" + name + "\" (expected one of running, finished, failed, interrupted)");
 }
 
 std::string isoTimeNow()
 {
     const auto now = std::chrono::system_clock::now();
     const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-    const auto millis
-        = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
     std::tm utc {};
     gmtime_r(&seconds, &utc);
     std::array<char, 32> buffer {};
@@ -250,11 +249,13 @@ RunStore::RunStore(std::string path, OpenMode mode)
         applicationId = scalarInt(m_connection, "PRAGMA application_id");
     } catch (const StoreError& error) {
         if (error.code() == SQLITE_NOTADB)
-            throw InputError(this->path(), "", "not an SQLite database (not a tfreeze run history); the file was left unchanged");
+            throw InputError(
+                this->path(), "", "not an SQLite database (not a tfreeze run history); the file was left unchanged");
         throw;
     }
     if (applicationId != 0 && applicationId != kApplicationId)
-        throw InputError(this->path(), "", "an SQLite database of another program, not a tfreeze run history; left unchanged");
+        throw InputError(
+            this->path(), "", "an SQLite database of another program, not a tfreeze run history; left unchanged");
     if (version > kSchemaVersion)
         throw InputError(this->path(), "user_version",
             "schema version " + std::to_string(version) + " is newer than this tfreeze understands ("
@@ -370,8 +371,8 @@ std::int64_t RunStore::beginRun(const NewRun& run)
 
 void RunStore::setRunStatus(std::int64_t run, RunStatus status, const std::optional<std::string>& failureReason)
 {
-    SqliteStatement& update = m_connection.cached(
-        "UPDATE runs SET status = ?1, finished = ?2, failure_reason = ?3 WHERE id = ?4");
+    SqliteStatement& update
+        = m_connection.cached("UPDATE runs SET status = ?1, finished = ?2, failure_reason = ?3 WHERE id = ?4");
     std::optional<std::string> finished;
     if (status != RunStatus::Running)
         finished = isoTimeNow();
@@ -404,9 +405,9 @@ std::int64_t RunStore::recordPlan(std::optional<std::int64_t> run, const PlanApp
         .run();
     const std::int64_t id = m_connection.lastInsertId();
 
-    SqliteStatement& action = m_connection.cached(
-        "INSERT INTO plan_actions (plan, rank, stage, microbatch, kind, ratio, start_ms, end_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    SqliteStatement& action
+        = m_connection.cached("INSERT INTO plan_actions (plan, rank, stage, microbatch, kind, ratio, start_ms, end_ms) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     const std::vector<Action> actions = plan.profile.actions();
     for (std::size_t i = 0; i < actions.size() && i < plan.actions.size(); ++i) {
         const char kind[2] = { actionKindLetter(actions[i].kind), '\0' };
@@ -658,8 +659,7 @@ std::int64_t RunStore::spanCount(std::int64_t run)
 
 std::vector<EventRecord> RunStore::events(std::int64_t run)
 {
-    SqliteStatement select
-        = m_connection.prepare("SELECT level, time, message FROM events WHERE run = ?1 ORDER BY id");
+    SqliteStatement select = m_connection.prepare("SELECT level, time, message FROM events WHERE run = ?1 ORDER BY id");
     select.bind(1, run);
     std::vector<EventRecord> events;
     while (select.step())
@@ -669,7 +669,8 @@ std::vector<EventRecord> RunStore::events(std::int64_t run)
 
 std::vector<PlanRecord> RunStore::plans(std::optional<std::int64_t> run)
 {
-    const std::string sql = std::string(kPlanColumns) + (run ? "WHERE run = ?1 ORDER BY id" : "WHERE run IS NULL ORDER BY id");
+    const std::string sql
+        = std::string(kPlanColumns) + (run ? "WHERE run = ?1 ORDER BY id" : "WHERE run IS NULL ORDER BY id");
     SqliteStatement select = m_connection.prepare(sql.c_str());
     if (run)
         select.bind(1, *run);
@@ -715,7 +716,8 @@ RunSummary RunStore::summarize(std::int64_t run)
         }
     }
     {
-        SqliteStatement select = m_connection.prepare("SELECT loss FROM steps WHERE run = ?1 ORDER BY step DESC LIMIT 1");
+        SqliteStatement select
+            = m_connection.prepare("SELECT loss FROM steps WHERE run = ?1 ORDER BY step DESC LIMIT 1");
         select.bind(1, run);
         if (select.step())
             summary.finalLoss = select.real(0);

@@ -67,8 +67,8 @@ public:
     // Throws InputError("run <id>") when there is no such run.
     RunRecord run(std::int64_t run);
     // Steps in [firstStep, lastStep], in order.
-    std::vector<StepStats> steps(std::int64_t run, std::int64_t firstStep = 0,
-        std::int64_t lastStep = std::numeric_limits<std::int64_t>::max());
+    std::vector<StepStats> steps(
+        std::int64_t run, std::int64_t firstStep = 0, std::int64_t lastStep = std::numeric_limits<std::int64_t>::max());
     std::vector<EvalStats> evals(std::int64_t run);
     // The retained spans of one step, ordered by rank and start.
     std::vector<ActionSpan> spans(std::int64_t run, std::int64_t step);

@@ -3,8 +3,8 @@
 #include "core/plan/telemetry.h"
 
 #include <cstdint>
-#include <map>
 #include <limits>
+#include <map>
 #include <vector>
 
 namespace tfreeze {

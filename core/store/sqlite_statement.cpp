@@ -73,8 +73,7 @@ SqliteStatement& SqliteStatement::bind(int index, double value)
 
 SqliteStatement& SqliteStatement::bind(int index, const std::string& value)
 {
-    const int code
-        = sqlite3_bind_text64(m_statement, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    const int code = sqlite3_bind_text64(m_statement, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
     if (code != SQLITE_OK)
         fail(m_db, m_dbPath, "cannot bind a parameter", code);
     return *this;
@@ -97,9 +96,8 @@ bool SqliteStatement::step()
         return false;
     // Reset first so a failed statement does not keep its read transaction open.
     sqlite3_reset(m_statement);
-    fail(m_db, m_dbPath, sqlite3_sql(m_statement) != nullptr && sqlite3_stmt_readonly(m_statement) != 0
-            ? "cannot read"
-            : "cannot write",
+    fail(m_db, m_dbPath,
+        sqlite3_sql(m_statement) != nullptr && sqlite3_stmt_readonly(m_statement) != 0 ? "cannot read" : "cannot write",
         code);
 }
 

@@ -50,7 +50,8 @@ int main(int argc, char** argv)
     if (argc == 3) {
         sqlite3* db = nullptr;
         const std::string sql = "PRAGMA user_version = " + std::to_string(std::stoi(argv[2]));
-        if (sqlite3_open(path.c_str(), &db) != SQLITE_OK || sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+        if (sqlite3_open(path.c_str(), &db) != SQLITE_OK
+            || sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
             std::fprintf(stderr, "%s: cannot set user_version\n", path.c_str());
             return 1;
         }

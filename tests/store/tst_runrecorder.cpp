@@ -25,8 +25,8 @@ void publishStep(TelemetrySink& sink, std::int64_t step)
     sink.publish(makeStep(step));
 }
 
-std::vector<std::int64_t> keptSteps(const SpanRetention& retention, std::int64_t steps,
-    const std::vector<std::int64_t>& planSteps)
+std::vector<std::int64_t> keptSteps(
+    const SpanRetention& retention, std::int64_t steps, const std::vector<std::int64_t>& planSteps)
 {
     SpanRetentionFilter filter(retention);
     std::vector<ActionSpan> keep;
@@ -75,13 +75,12 @@ void TestRunRecorder::retentionKeepsTheExpectedSteps_data()
                                       << std::int64_t { 1000 } << std::vector<std::int64_t> {};
     QTest::newRow("default, plan at 505") << std::int64_t { 200 } << std::int64_t { 10 } << std::int64_t { 1 }
                                           << std::int64_t { 1000 } << std::vector<std::int64_t> { 505 };
-    QTest::newRow("plan at 300 and 733, 2 around")
-        << std::int64_t { 200 } << std::int64_t { 10 } << std::int64_t { 2 } << std::int64_t { 1000 }
-        << std::vector<std::int64_t> { 300, 733 };
+    QTest::newRow("plan at 300 and 733, 2 around") << std::int64_t { 200 } << std::int64_t { 10 } << std::int64_t { 2 }
+                                                   << std::int64_t { 1000 } << std::vector<std::int64_t> { 300, 733 };
     QTest::newRow("plan at step 0") << std::int64_t { 0 } << std::int64_t { 25 } << std::int64_t { 1 }
                                     << std::int64_t { 100 } << std::vector<std::int64_t> { 0 };
-    QTest::newRow("every step") << std::int64_t { 0 } << std::int64_t { 1 } << std::int64_t { 1 }
-                                << std::int64_t { 50 } << std::vector<std::int64_t> { 20 };
+    QTest::newRow("every step") << std::int64_t { 0 } << std::int64_t { 1 } << std::int64_t { 1 } << std::int64_t { 50 }
+                                << std::vector<std::int64_t> { 20 };
 }
 
 void TestRunRecorder::retentionKeepsTheExpectedSteps()

@@ -28,7 +28,8 @@ void TestStoreKill::sigkillLosesNothingCommitted()
     // Enough commits that the kill lands mid-run, with uncommitted work queued.
     while (lastCommitted < 300) {
         if (!child.waitForReadyRead(30000))
-            QFAIL(qPrintable(QStringLiteral("the child stopped reporting: ") + QString::fromUtf8(child.readAllStandardError())));
+            QFAIL(qPrintable(
+                QStringLiteral("the child stopped reporting: ") + QString::fromUtf8(child.readAllStandardError())));
         pending += child.readAllStandardOutput();
         qsizetype newline = 0;
         while ((newline = pending.indexOf('\n')) >= 0) {

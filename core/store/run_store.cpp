@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <unistd.h>
 
 namespace tfreeze {
@@ -194,12 +195,12 @@ std::string preparePath(const std::string& path, RunStore::OpenMode mode)
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw InputError(path, "", "cannot read the file");
-    static constexpr char kHeader[] = "SQLite format 3"; // and a NUL: 16 bytes
-    std::array<char, sizeof(kHeader)> header {};
+    static constexpr std::string_view kHeader("SQLite format 3\0", 16);
+    std::array<char, kHeader.size()> header {};
     in.read(header.data(), header.size());
     const auto read = static_cast<std::size_t>(in.gcount());
     // An empty file is what a new database looks like to SQLite, so it is taken as one.
-    if (read != 0 && (read != header.size() || std::memcmp(header.data(), kHeader, header.size()) != 0))
+    if (read != 0 && (read != header.size() || std::memcmp(header.data(), kHeader.data(), header.size()) != 0))
         throw InputError(path, "", "not an SQLite database (not a tfreeze run history); the file was left unchanged");
     return path;
 }
@@ -236,7 +237,7 @@ std::string isoTimeNow()
     return std::string(buffer.data(), length) + fraction.data();
 }
 
-RunStore::RunStore(std::string path, OpenMode mode)
+RunStore::RunStore(const std::string& path, OpenMode mode)
     : m_connection(preparePath(path, mode), mode == OpenMode::ReadOnly)
 {
     // Nothing below writes before the schema version and the owner of the file were checked.
@@ -410,7 +411,7 @@ std::int64_t RunStore::recordPlan(std::optional<std::int64_t> run, const PlanApp
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     const std::vector<Action> actions = plan.profile.actions();
     for (std::size_t i = 0; i < actions.size() && i < plan.actions.size(); ++i) {
-        const char kind[2] = { actionKindLetter(actions[i].kind), '\0' };
+        const std::string kind(1, actionKindLetter(actions[i].kind));
         action.bind(1, id)
             .bind(2, actions[i].rank)
             .bind(3, actions[i].stage)
@@ -463,7 +464,7 @@ void RunStore::recordSpan(std::int64_t run, const ActionSpan& span)
     SqliteStatement& insert = m_connection.cached(
         "INSERT OR REPLACE INTO action_spans (run, step, rank, stage, microbatch, kind, start_us, end_us, frozen, "
         "total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-    const char kind[2] = { actionKindLetter(span.kind), '\0' };
+    const std::string kind(1, actionKindLetter(span.kind));
     insert.bind(1, run)
         .bind(2, span.step)
         .bind(3, span.rank)

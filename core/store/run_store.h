@@ -30,7 +30,7 @@ public:
         ReadOnly, // the file must exist with the current schema
     };
 
-    explicit RunStore(std::string path = kDefaultPath, OpenMode mode = OpenMode::ReadWrite);
+    explicit RunStore(const std::string& path = kDefaultPath, OpenMode mode = OpenMode::ReadWrite);
 
     const std::string& path() const { return m_connection.path(); }
     bool isReadOnly() const { return m_readOnly; }
@@ -43,7 +43,7 @@ public:
     std::int64_t beginRun(const NewRun& run);
     void setRunStatus(std::int64_t run, RunStatus status, const std::optional<std::string>& failureReason = {});
     // A plan of a run (source engine or user), or an offline one when `run` is empty; returns its id.
-    std::int64_t recordPlan(std::optional<std::int64_t> run, const PlanApplied& plan);
+    std::int64_t recordPlan(std::optional<std::int64_t> run, const PlanApplied& applied);
     void recordStep(std::int64_t run, const StepStats& step);
     void recordEval(std::int64_t run, const EvalStats& eval);
     void recordSpan(std::int64_t run, const ActionSpan& span);

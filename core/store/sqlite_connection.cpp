@@ -43,7 +43,7 @@ void SqliteConnection::execute(const char* sql)
     }
 }
 
-SqliteStatement SqliteConnection::prepare(const char* sql) const { return SqliteStatement(m_db, sql, m_path); }
+SqliteStatement SqliteConnection::prepare(const char* sql) const { return { m_db, sql, m_path }; }
 
 SqliteStatement& SqliteConnection::cached(const char* sql)
 {

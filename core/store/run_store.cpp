@@ -173,6 +173,13 @@ int scalarInt(SqliteConnection& connection, const char* sql)
     return statement.step() ? statement.integer(0) : 0;
 }
 
+// The kind's letter as a string literal, so the per-span insert binds it without a copy.
+const char* kindText(ActionKind kind)
+{
+    static constexpr std::array<const char*, kActionKindCount> kTexts = { "F", "B", "I", "W" };
+    return kTexts.at(static_cast<std::size_t>(kind));
+}
+
 std::string runSource(std::int64_t run) { return "run " + std::to_string(run); }
 
 // Opening must not touch a file that is not ours: check it before SQLite sees it, and make the
@@ -411,12 +418,11 @@ std::int64_t RunStore::recordPlan(std::optional<std::int64_t> run, const PlanApp
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     const std::vector<Action> actions = plan.profile.actions();
     for (std::size_t i = 0; i < actions.size() && i < plan.actions.size(); ++i) {
-        const std::string kind(1, actionKindLetter(actions[i].kind));
         action.bind(1, id)
             .bind(2, actions[i].rank)
             .bind(3, actions[i].stage)
             .bind(4, actions[i].microbatch)
-            .bind(5, kind)
+            .bindStatic(5, kindText(actions[i].kind))
             .bind(6, plan.actions[i].ratio)
             .bind(7, plan.actions[i].startMs)
             .bind(8, plan.actions[i].endMs)
@@ -464,13 +470,12 @@ void RunStore::recordSpan(std::int64_t run, const ActionSpan& span)
     SqliteStatement& insert = m_connection.cached(
         "INSERT OR REPLACE INTO action_spans (run, step, rank, stage, microbatch, kind, start_us, end_us, frozen, "
         "total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-    const std::string kind(1, actionKindLetter(span.kind));
     insert.bind(1, run)
         .bind(2, span.step)
         .bind(3, span.rank)
         .bind(4, span.stage)
         .bind(5, span.microbatch)
-        .bind(6, kind)
+        .bindStatic(6, kindText(span.kind))
         .bind(7, span.startUs)
         .bind(8, span.endUs)
         .bind(9, span.frozenTensors)

@@ -79,6 +79,14 @@ SqliteStatement& SqliteStatement::bind(int index, const std::string& value)
     return *this;
 }
 
+SqliteStatement& SqliteStatement::bindStatic(int index, const char* text)
+{
+    const int code = sqlite3_bind_text(m_statement, index, text, -1, SQLITE_STATIC);
+    if (code != SQLITE_OK)
+        fail(m_db, m_dbPath, "cannot bind a parameter", code);
+    return *this;
+}
+
 SqliteStatement& SqliteStatement::bindNull(int index)
 {
     const int code = sqlite3_bind_null(m_statement, index);

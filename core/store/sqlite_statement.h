@@ -27,6 +27,8 @@ public:
     SqliteStatement& bind(int index, const std::string& value);
     SqliteStatement& bind(int index, const char* value) { return bind(index, std::string(value)); }
     SqliteStatement& bindNull(int index);
+    // Text that outlives the statement's next step (a string literal): bound without a copy.
+    SqliteStatement& bindStatic(int index, const char* text);
     template <typename T> SqliteStatement& bind(int index, const std::optional<T>& value)
     {
         return value ? bind(index, *value) : bindNull(index);

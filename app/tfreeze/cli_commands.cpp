@@ -2,6 +2,7 @@
 
 #include "app/tfreeze/cli_validators.h"
 #include "app/tfreeze/command_set.h"
+#include "app/tfreeze/store_commands.h"
 #include "app/tfreeze/text_table.h"
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/freeze_planner.h"
@@ -156,6 +157,7 @@ CLI::App* addPlanCommand(CLI::App& parent, PlanOptions& options)
     stageMaxFreeze->excludes(maxFreeze);
     command->add_option("--out", options.outPath, "Write the plan (tfreeze-plan/1 JSON) to this file");
     command->add_option("--csv", options.csvPath, "Write the plan as CSV (one row per action) to this file");
+    command->add_option("--db", options.dbPath, "Record the plan as an offline plan in this run database");
     command->add_option("--time-limit", options.timeLimitSeconds, "Give up on a solve after this many seconds")
         ->check(CLI::Range(1.0, 86400.0))
         ->capture_default_str();
@@ -274,6 +276,9 @@ void runPlan(const PlanOptions& options)
         writePlanFile(plan, options.outPath);
     if (!options.csvPath.empty())
         writePlanCsvFile(plan, options.csvPath);
+    std::int64_t recordedId = 0;
+    if (!options.dbPath.empty())
+        recordedId = recordOfflinePlan(options.dbPath, plan);
 
     std::cout << options.profilePath << ": " << describeSchedule(schedule) << '\n';
     if (options.stageMaxFreeze.empty())
@@ -312,6 +317,8 @@ void runPlan(const PlanOptions& options)
         std::cout << "plan written to " << options.outPath << '\n';
     if (!options.csvPath.empty())
         std::cout << "CSV written to " << options.csvPath << '\n';
+    if (!options.dbPath.empty())
+        std::cout << "offline plan " << recordedId << " recorded in " << options.dbPath << '\n';
 }
 
 void runBenchPlan(const BenchPlanOptions& options)

@@ -30,6 +30,7 @@ struct PlanOptions {
     std::string outPath;
     std::string csvPath;
     double timeLimitSeconds = 120.0;
+    std::string dbPath; // empty: the plan is not recorded
 };
 
 struct BenchPlanOptions {

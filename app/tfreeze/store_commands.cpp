@@ -1,0 +1,445 @@
+#include "app/tfreeze/store_commands.h"
+
+#include "app/tfreeze/command_set.h"
+#include "app/tfreeze/text_table.h"
+#include "core/plan/freeze_plan_io.h"
+#include "core/plan/plan_error.h"
+#include "core/store/metrics_csv.h"
+#include "core/store/run_recorder.h"
+#include "core/store/run_store.h"
+
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+namespace tfreeze {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+void addDbOption(CLI::App* command, std::string& dbPath)
+{
+    dbPath = RunStore::kDefaultPath;
+    command->add_option("--db", dbPath, "Run database (SQLite)")->capture_default_str();
+}
+
+// Reading commands must not create a database, and must work on a file they may not write.
+std::unique_ptr<RunStore> openForReading(const std::string& path)
+{
+    if (!fs::exists(path))
+        throw InputError(path, "", "no such run database");
+    const bool writable = access(path.c_str(), W_OK) == 0;
+    // Writable: open read-write so that runs of crashed processes show as interrupted.
+    return std::make_unique<RunStore>(path, writable ? RunStore::OpenMode::ReadWrite : RunStore::OpenMode::ReadOnly);
+}
+
+std::string orDash(const std::optional<std::string>& text) { return text.value_or("-"); }
+
+double secondsSince(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string formatCount(double value) { return formatFixed(value, 0); }
+
+std::string delta(double a, double b, int decimals)
+{
+    std::string text = (b - a >= 0 ? "+" : "") + formatFixed(b - a, decimals);
+    if (a != 0.0)
+        text += " (" + std::string(b - a >= 0 ? "+" : "") + formatFixed((b - a) / a * 100.0, 1) + "%)";
+    return text;
+}
+
+void runRunsList(const RunsListOptions& options)
+{
+    RunFilter filter;
+    if (!options.status.empty())
+        filter.status = parseRunStatus(options.status, "--status");
+    if (options.limit > 0)
+        filter.limit = options.limit;
+    if (!fs::exists(options.dbPath)) {
+        std::cout << "no runs (" << options.dbPath << " does not exist yet)\n";
+        return;
+    }
+    const auto store = openForReading(options.dbPath);
+    const std::vector<RunRecord> runs = store->listRuns(filter);
+    if (runs.empty()) {
+        std::cout << "no runs" << (filter.status ? std::string(" with status ") + options.status : std::string())
+                  << " in " << options.dbPath << '\n';
+        return;
+    }
+    TextTable table;
+    table.addColumn("id");
+    table.addColumn("status", TextTable::Align::Left);
+    table.addColumn("steps");
+    table.addColumn("created (UTC)", TextTable::Align::Left);
+    table.addColumn("name", TextTable::Align::Left);
+    for (const RunRecord& run : runs)
+        table.addRow({ std::to_string(run.id), runStatusName(run.status), std::to_string(run.stepCount), run.created,
+            run.name });
+    table.print(std::cout);
+}
+
+void runRunsShow(const RunIdOptions& options)
+{
+    const auto store = openForReading(options.dbPath);
+    const RunRecord run = store->run(options.run);
+    std::cout << "run " << run.id << ": " << run.name << '\n' << "status: " << runStatusName(run.status) << '\n';
+    if (run.failureReason)
+        std::cout << "reason: " << *run.failureReason << '\n';
+    std::cout << "created: " << run.created << "\nfinished: " << orDash(run.finished) << '\n'
+              << "host: " << run.host << " (pid " << run.pid << ")\ntool version: " << run.toolVersion << '\n'
+              << "steps: " << run.stepCount << '\n';
+    const RunSummary summary = store->summarize(run.id);
+    if (summary.finalLoss)
+        std::cout << "final loss: " << formatFixed(*summary.finalLoss, 4)
+                  << "\nmean tokens/s: " << formatFixed(summary.meanTokensPerSecond, 1)
+                  << "\nmean bubble: " << formatFixed(summary.meanBubbleFraction * 100.0, 1) << " %\n";
+    std::cout << "steps with spans: " << store->spanSteps(run.id).size() << "\nconfig: " << run.configJson << '\n';
+
+    const std::vector<PlanRecord> plans = store->plans(run.id);
+    if (!plans.empty()) {
+        std::cout << "\nplans:\n";
+        TextTable table;
+        table.addColumn("id");
+        table.addColumn("source", TextTable::Align::Left);
+        table.addColumn("created at step");
+        table.addColumn("applied at step");
+        table.addColumn("no freeze (ms)");
+        table.addColumn("planned (ms)");
+        table.addColumn("all frozen (ms)");
+        for (const PlanRecord& plan : plans)
+            table.addRow({ std::to_string(plan.id), planSourceName(plan.source), std::to_string(plan.createdAtStep),
+                plan.appliedAtStep ? std::to_string(*plan.appliedAtStep) : "-", formatFixed(plan.batchMsNoFreeze, 3),
+                formatFixed(plan.batchMsPlanned, 3), formatFixed(plan.batchMsAllFrozen, 3) });
+        table.print(std::cout, "  ");
+    }
+    const std::vector<EventRecord> events = store->events(run.id);
+    if (!events.empty()) {
+        std::cout << "\nevents:\n";
+        for (const EventRecord& event : events)
+            std::cout << "  " << event.time << ' ' << eventLevelName(event.level) << ": " << event.message << '\n';
+    }
+}
+
+void runRunsDelete(const RunIdOptions& options)
+{
+    if (!fs::exists(options.dbPath))
+        throw InputError(options.dbPath, "", "no such run database");
+    RunStore store(options.dbPath);
+    if (!store.deleteRun(options.run))
+        throw InputError(options.dbPath, "", "no run with id " + std::to_string(options.run));
+    std::cout << "deleted run " << options.run << '\n';
+}
+
+void runRunsCompare(const RunsCompareOptions& options)
+{
+    const auto store = openForReading(options.dbPath);
+    const RunRecord a = store->run(options.a);
+    const RunRecord b = store->run(options.b);
+    const RunComparison comparison = store->compare(a.id, b.id);
+    std::cout << "A: run " << a.id << " " << a.name << " (" << runStatusName(a.status) << ")\n"
+              << "B: run " << b.id << " " << b.name << " (" << runStatusName(b.status) << ")\n\n";
+    TextTable table;
+    table.addColumn("", TextTable::Align::Left);
+    table.addColumn("A");
+    table.addColumn("B");
+    table.addColumn("B - A");
+    const auto optionalLoss = [](const RunSummary& summary) {
+        return summary.finalLoss ? formatFixed(*summary.finalLoss, 4) : std::string("-");
+    };
+    table.addRow({ "steps", std::to_string(comparison.a.steps), std::to_string(comparison.b.steps),
+        std::to_string(comparison.b.steps - comparison.a.steps) });
+    table.addRow({ "final loss", optionalLoss(comparison.a), optionalLoss(comparison.b),
+        comparison.a.finalLoss && comparison.b.finalLoss ? delta(*comparison.a.finalLoss, *comparison.b.finalLoss, 4)
+                                                         : "-" });
+    table.addRow({ "tokens/s (mean)", formatFixed(comparison.a.meanTokensPerSecond, 1),
+        formatFixed(comparison.b.meanTokensPerSecond, 1),
+        delta(comparison.a.meanTokensPerSecond, comparison.b.meanTokensPerSecond, 1) });
+    table.addRow({ "bubble % (mean)", formatFixed(comparison.a.meanBubbleFraction * 100.0, 2),
+        formatFixed(comparison.b.meanBubbleFraction * 100.0, 2),
+        delta(comparison.a.meanBubbleFraction * 100.0, comparison.b.meanBubbleFraction * 100.0, 2) });
+    const std::size_t stages = std::max(comparison.a.stageKindMeanMs.size(), comparison.b.stageKindMeanMs.size());
+    const auto mean = [](const RunSummary& summary, std::size_t stage, std::size_t kind) {
+        return stage < summary.stageKindMeanMs.size() ? summary.stageKindMeanMs[stage][kind] : -1.0;
+    };
+    for (std::size_t stage = 0; stage < stages; ++stage) {
+        for (std::size_t kind = 0; kind < static_cast<std::size_t>(kActionKindCount); ++kind) {
+            const double meanA = mean(comparison.a, stage, kind);
+            const double meanB = mean(comparison.b, stage, kind);
+            if (meanA < 0.0 && meanB < 0.0)
+                continue;
+            table.addRow({ "stage " + std::to_string(stage) + " " + actionKindLetter(static_cast<ActionKind>(kind))
+                    + " mean (ms)",
+                meanA < 0.0 ? "-" : formatFixed(meanA, 3), meanB < 0.0 ? "-" : formatFixed(meanB, 3),
+                meanA < 0.0 || meanB < 0.0 ? "-" : delta(meanA, meanB, 3) });
+        }
+    }
+    table.print(std::cout);
+}
+
+void runExportPlan(const ExportPlanOptions& options)
+{
+    const auto store = openForReading(options.dbPath);
+    const FreezePlan plan = store->plan(options.plan);
+    if (options.format == "csv")
+        writePlanCsvFile(plan, options.outPath);
+    else
+        writePlanFile(plan, options.outPath);
+    std::cout << "plan " << options.plan << " written to " << options.outPath << " (" << options.format << ")\n";
+}
+
+void runExportMetrics(const ExportMetricsOptions& options)
+{
+    const auto store = openForReading(options.dbPath);
+    store->run(options.run); // an unknown id is an error, not an empty file
+    const std::vector<StepStats> steps = store->steps(options.run);
+    const std::vector<EvalStats> evals = store->evals(options.run);
+    std::ofstream out(options.outPath);
+    if (!out)
+        throw InputError(options.outPath, "", "cannot write file");
+    writeMetricsCsv(steps, evals, out);
+    out.close();
+    if (!out)
+        throw InputError(options.outPath, "", "cannot write file");
+    std::cout << steps.size() << " steps of run " << options.run << " written to " << options.outPath << '\n';
+}
+
+// --- bench store ---
+
+constexpr int kBenchRanks = 4;
+constexpr int kBenchMicrobatches = 8;
+constexpr int kBenchSpansPerStep = kBenchRanks * kBenchMicrobatches * 2; // 1F1B: F and B
+
+void publishBenchStep(TelemetrySink& sink, std::int64_t step)
+{
+    ActionSpan span;
+    span.step = step;
+    span.totalTensors = 6;
+    for (int rank = 0; rank < kBenchRanks; ++rank) {
+        span.rank = rank;
+        span.stage = rank;
+        for (int microbatch = 0; microbatch < kBenchMicrobatches; ++microbatch) {
+            span.microbatch = microbatch;
+            for (ActionKind kind : { ActionKind::Forward, ActionKind::Backward }) {
+                span.kind = kind;
+                span.startUs = rank * 1000 + microbatch * 2000 + (kind == ActionKind::Backward ? 900 : 0);
+                span.endUs = span.startUs + (kind == ActionKind::Backward ? 1800 : 900);
+                span.frozenTensors = kind == ActionKind::Backward ? microbatch % 4 : 0;
+                sink.publish(span);
+            }
+        }
+    }
+    StepStats stats;
+    stats.step = step;
+    stats.loss = 5.0 / (1.0 + 0.001 * static_cast<double>(step));
+    stats.tokens = 2048;
+    stats.batchMs = 30.0;
+    stats.tokensPerSecond = 68000.0;
+    stats.bubbleFraction = 0.27;
+    stats.rankBubbleFraction = { 0.2, 0.25, 0.3, 0.33 };
+    stats.learningRate = 1e-3;
+    stats.stageMeanFreezeRatio = { 0.1, 0.2, 0.3, 0.4 };
+    sink.publish(stats);
+}
+
+struct BenchRun {
+    double seconds = 0.0;
+    std::uint64_t spansWritten = 0;
+    std::int64_t fileBytes = 0;
+    std::int64_t run = 0;
+};
+
+BenchRun recordBenchRun(const std::string& path, std::int64_t steps, const SpanRetention& retention)
+{
+    BenchRun result;
+    result.run = RunStore(path).beginRun({ "bench store", "{}", "bench" });
+    RunRecorderOptions options;
+    options.retention = retention;
+    const auto start = std::chrono::steady_clock::now();
+    {
+        RunRecorder recorder(path, result.run, options);
+        for (std::int64_t step = 0; step < steps; ++step)
+            publishBenchStep(recorder, step);
+        recorder.publish(RunFinished { steps });
+        recorder.close();
+        if (recorder.error())
+            throw std::runtime_error("bench store: " + *recorder.error());
+        result.spansWritten = recorder.committedSpanCount();
+    }
+    result.seconds = secondsSince(start);
+    // The last connection closed: the WAL was checkpointed into the file and removed.
+    result.fileBytes = static_cast<std::int64_t>(fs::file_size(path));
+    return result;
+}
+
+void runBenchStore(const BenchStoreOptions& options)
+{
+    fs::path dir = options.dir;
+    if (dir.empty()) {
+        std::string pattern = (fs::temp_directory_path() / "tfreeze-bench-store-XXXXXX").string();
+        if (mkdtemp(pattern.data()) == nullptr)
+            throw std::runtime_error("bench store: cannot create a folder under " + fs::temp_directory_path().string());
+        dir = pattern;
+    } else {
+        fs::create_directories(dir);
+    }
+    const auto stepsOf = [](std::int64_t spans) { return std::max<std::int64_t>(1, spans / kBenchSpansPerStep); };
+
+    std::cerr << "bench store: writing " << options.spans << " spans, every step kept..." << std::endl;
+    const std::string throughputPath = (dir / "throughput.sqlite").string();
+    fs::remove(throughputPath);
+    const BenchRun throughput = recordBenchRun(throughputPath, stepsOf(options.spans), SpanRetention::keepAll());
+
+    std::cerr << "bench store: 1,000 steps with the default retention..." << std::endl;
+    const std::string smallPath = (dir / "1k-steps.sqlite").string();
+    fs::remove(smallPath);
+    const BenchRun small = recordBenchRun(smallPath, 1000, SpanRetention {});
+
+    std::cerr << "bench store: " << options.steps << " steps with the default retention..." << std::endl;
+    const std::string bigPath = (dir / "retained.sqlite").string();
+    fs::remove(bigPath);
+    const BenchRun big = recordBenchRun(bigPath, options.steps, SpanRetention {});
+
+    // One step's spans, as the timeline view asks for them: a fresh read-only connection.
+    RunStore reader(bigPath, RunStore::OpenMode::ReadOnly);
+    const std::vector<std::int64_t> retained = reader.spanSteps(big.run);
+    std::vector<double> queryMs;
+    std::size_t rows = 0;
+    const int queries = std::max(1, options.queries);
+    for (int i = 0; i < queries && !retained.empty(); ++i) {
+        // Spread over the run: early steps (all kept) and late ones (every 10th).
+        const std::int64_t step
+            = retained[static_cast<std::size_t>(i) * retained.size() / static_cast<std::size_t>(queries)];
+        const auto start = std::chrono::steady_clock::now();
+        rows += reader.spans(big.run, step).size();
+        queryMs.push_back(secondsSince(start) * 1000.0);
+    }
+    std::sort(queryMs.begin(), queryMs.end());
+    double meanMs = 0.0;
+    for (double ms : queryMs)
+        meanMs += ms;
+    meanMs /= static_cast<double>(std::max<std::size_t>(1, queryMs.size()));
+
+    std::cout << "bench store: 4 ranks, 8 microbatches, 1F1B (" << kBenchSpansPerStep
+              << " spans a step) through RunRecorder, commits every 250 ms or 50,000 events\n"
+              << "default retention: every step below 200, then every 10th, and the steps around a plan change\n\n";
+    TextTable table;
+    table.addColumn("measure", TextTable::Align::Left);
+    table.addColumn("value");
+    table.addColumn("target", TextTable::Align::Left);
+    table.addRow({ "spans written per second (every step kept, " + std::to_string(throughput.spansWritten) + " spans)",
+        formatCount(static_cast<double>(throughput.spansWritten) / throughput.seconds), ">= 300000" });
+    table.addRow({ "database bytes, first 1,000 steps (" + std::to_string(small.spansWritten) + " spans kept)",
+        std::to_string(small.fileBytes), "" });
+    table.addRow({ "database bytes per 1,000 steps, " + std::to_string(options.steps) + "-step run",
+        formatCount(static_cast<double>(big.fileBytes) * 1000.0 / static_cast<double>(options.steps)), "" });
+    table.addRow({ "database bytes, " + std::to_string(options.steps) + "-step run (" + std::to_string(big.spansWritten)
+            + " spans kept)",
+        std::to_string(big.fileBytes), "" });
+    table.addRow({ "one step's spans, mean of " + std::to_string(queryMs.size()) + " queries (ms)",
+        formatFixed(meanMs, 3), "<= 10" });
+    table.addRow(
+        { "one step's spans, slowest query (ms)", queryMs.empty() ? "-" : formatFixed(queryMs.back(), 3), "" });
+    table.addRow({ "spans per query (check)",
+        queryMs.empty() ? "-" : formatFixed(static_cast<double>(rows) / static_cast<double>(queryMs.size()), 1),
+        "64" });
+    table.print(std::cout);
+    if (options.keep) {
+        std::cout << "\ndatabases kept in " << dir.string() << '\n';
+    } else if (options.dir.empty()) {
+        std::error_code ignored;
+        fs::remove_all(dir, ignored);
+    } else {
+        for (const std::string& path : { throughputPath, smallPath, bigPath })
+            fs::remove(path);
+    }
+}
+
+} // namespace
+
+std::int64_t recordOfflinePlan(const std::string& dbPath, const FreezePlan& plan)
+{
+    RunStore store(dbPath);
+    return store.recordPlan(std::nullopt, { 0, 0, PlanSource::Offline, std::make_shared<const FreezePlan>(plan) });
+}
+
+void addStoreCommands(CommandSet& commands)
+{
+    CLI::App& runs = commands.group("runs", "Browse the run history");
+
+    auto list = CommandSet::makeOptions<RunsListOptions>();
+    CLI::App* listCommand = runs.add_subcommand("list", "List runs, newest first: id, status, steps, created, name");
+    addDbOption(listCommand, list->dbPath);
+    listCommand->add_option(
+        "--status", list->status, "Only runs in this status: running, finished, failed, interrupted");
+    listCommand->add_option("--limit", list->limit, "At most this many runs")->check(CLI::PositiveNumber);
+    commands.add(listCommand, [list] { runRunsList(*list); });
+
+    auto show = CommandSet::makeOptions<RunIdOptions>();
+    CLI::App* showCommand = runs.add_subcommand("show", "Show one run: status, figures, plans, events");
+    addDbOption(showCommand, show->dbPath);
+    showCommand->add_option("ID", show->run, "Run id")->required();
+    commands.add(showCommand, [show] { runRunsShow(*show); });
+
+    auto remove = CommandSet::makeOptions<RunIdOptions>();
+    CLI::App* deleteCommand = runs.add_subcommand("delete", "Delete a run and everything recorded of it");
+    addDbOption(deleteCommand, remove->dbPath);
+    deleteCommand->add_option("ID", remove->run, "Run id")->required();
+    commands.add(deleteCommand, [remove] { runRunsDelete(*remove); });
+
+    auto compare = CommandSet::makeOptions<RunsCompareOptions>();
+    CLI::App* compareCommand = runs.add_subcommand(
+        "compare", "Compare two runs side by side: final loss, tokens/s, bubble %, per-stage mean action times");
+    addDbOption(compareCommand, compare->dbPath);
+    compareCommand->add_option("A", compare->a, "First run id")->required();
+    compareCommand->add_option("B", compare->b, "Second run id")->required();
+    commands.add(compareCommand, [compare] { runRunsCompare(*compare); });
+
+    CLI::App& exportGroup = commands.group("export", "Write plans, metrics and traces for other tools");
+    auto plan = CommandSet::makeOptions<ExportPlanOptions>();
+    CLI::App* planCommand = exportGroup.add_subcommand("plan", "Write a recorded plan as tfreeze-plan/1 JSON or CSV");
+    addDbOption(planCommand, plan->dbPath);
+    planCommand->add_option("ID", plan->plan, "Plan id")->required();
+    planCommand->add_option("--format", plan->format, "json or csv")
+        ->check(CLI::IsMember({ "json", "csv" }))
+        ->capture_default_str();
+    planCommand->add_option("--out", plan->outPath, "File to write")->required();
+    commands.add(planCommand, [plan] { runExportPlan(*plan); });
+
+    auto metrics = CommandSet::makeOptions<ExportMetricsOptions>();
+    CLI::App* metricsCommand = exportGroup.add_subcommand(
+        "metrics", "Write a run's per-step metrics as CSV: step,loss,val_loss,tokens_per_s,batch_ms,bubble,phase,lr");
+    addDbOption(metricsCommand, metrics->dbPath);
+    metricsCommand->add_option("RUN", metrics->run, "Run id")->required();
+    metricsCommand->add_option("--out", metrics->outPath, "CSV file to write")->required();
+    commands.add(metricsCommand, [metrics] { runExportMetrics(*metrics); });
+
+    auto bench = CommandSet::makeOptions<BenchStoreOptions>();
+    CLI::App& benchGroup = commands.group("bench", "Measure the speed of parts of tfreeze");
+    CLI::App* benchCommand = benchGroup.add_subcommand(
+        "store", "Time the run database: spans written per second, bytes per 1,000 steps, one step's spans query");
+    benchCommand->add_option("--spans", bench->spans, "Spans to write for the throughput figure")
+        ->check(CLI::Range(std::int64_t { 64 }, std::int64_t { 1'000'000'000 }))
+        ->capture_default_str();
+    benchCommand->add_option("--steps", bench->steps, "Steps of the retained run for the size and query figures")
+        ->check(CLI::Range(std::int64_t { 1 }, std::int64_t { 100'000'000 }))
+        ->capture_default_str();
+    benchCommand->add_option("--queries", bench->queries, "Queries of one step's spans")
+        ->check(CLI::Range(1, 1'000'000))
+        ->capture_default_str();
+    benchCommand->add_option("--dir", bench->dir, "Folder for the bench databases (default: a new one in /tmp)");
+    benchCommand->add_flag("--keep", bench->keep, "Keep the bench databases");
+    commands.add(benchCommand, [bench] { runBenchStore(*bench); });
+}
+
+} // namespace tfreeze

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tfreeze {
+
+// Options of the run-history commands: runs list|show|delete|compare, export plan|metrics, bench
+// store. Every command takes --db (default runs/history.sqlite).
+struct RunsListOptions {
+    std::string dbPath;
+    std::string status;
+    std::int64_t limit = 0; // 0: all
+};
+
+struct RunIdOptions {
+    std::string dbPath;
+    std::int64_t run = 0;
+};
+
+struct RunsCompareOptions {
+    std::string dbPath;
+    std::int64_t a = 0;
+    std::int64_t b = 0;
+};
+
+struct ExportPlanOptions {
+    std::string dbPath;
+    std::int64_t plan = 0;
+    std::string format = "json";
+    std::string outPath;
+};
+
+struct ExportMetricsOptions {
+    std::string dbPath;
+    std::int64_t run = 0;
+    std::string outPath;
+};
+
+struct BenchStoreOptions {
+    std::int64_t spans = 1'000'000; // written for the throughput figure
+    std::int64_t steps = 100'000; // of the retained database for the size and query figures
+    int queries = 200;
+    std::string dir; // where the bench databases go (default: a new folder under /tmp)
+    bool keep = false;
+};
+
+// Records `plan` (a tfreeze-plan/1 FreezePlan) as an offline plan; returns its id. For `tfreeze plan --db`.
+struct FreezePlan;
+std::int64_t recordOfflinePlan(const std::string& dbPath, const FreezePlan& plan);
+
+} // namespace tfreeze

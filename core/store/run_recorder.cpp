@@ -1,0 +1,201 @@
+#include "core/store/run_recorder.h"
+
+#include "core/store/run_store.h"
+#include "core/store/sqlite_connection.h"
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+
+namespace tfreeze {
+
+RunRecorder::RunRecorder(const std::string& dbPath, std::int64_t runId, RunRecorderOptions options)
+    : m_dbPath(dbPath)
+    , m_runId(runId)
+    , m_options(std::move(options))
+    , m_store(std::make_unique<RunStore>(dbPath))
+    , m_retention(m_options.retention)
+{
+    m_store->run(runId); // an unknown run is an error now, not on the writer thread later
+    if (m_options.maxDatabaseBytes > 0)
+        m_store->limitSize(m_options.maxDatabaseBytes);
+    m_writer = std::thread([this] { writerLoop(); });
+}
+
+RunRecorder::~RunRecorder() { close(); }
+
+void RunRecorder::publish(const TelemetryEvent& event)
+{
+    Queued queued { event, {} };
+    if (std::holds_alternative<RunEvent>(event) || std::holds_alternative<RunFinished>(event)
+        || std::holds_alternative<RunFailed>(event))
+        queued.time = isoTimeNow();
+    bool wake = false;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (m_error || m_closing)
+            return;
+        m_queue.push_back(std::move(queued));
+        ++m_published;
+        wake = m_queue.size() >= m_options.maxBatchEvents;
+    }
+    if (wake)
+        m_wake.notify_one();
+}
+
+void RunRecorder::flush()
+{
+    std::unique_lock<std::mutex> lock(m_mutex);
+    const std::uint64_t target = m_published;
+    m_flushRequested = true;
+    m_wake.notify_one();
+    m_committed.wait(lock, [&] { return m_written >= target || m_error || m_closed; });
+}
+
+void RunRecorder::close()
+{
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (m_closing)
+            return;
+        m_closing = true;
+    }
+    m_wake.notify_one();
+    if (m_writer.joinable())
+        m_writer.join();
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (!m_finished && !m_error) {
+        // Closed without RunFinished or RunFailed: the engine stopped or was torn down mid-run.
+        try {
+            m_store->setRunStatus(
+                m_runId, RunStatus::Interrupted, std::string("the recorder was closed before the run finished"));
+        } catch (const std::exception& error) {
+            m_error = error.what();
+        }
+    }
+    m_store.reset();
+    m_closed = true;
+    m_committed.notify_all();
+}
+
+std::optional<std::string> RunRecorder::error() const
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_error;
+}
+
+std::int64_t RunRecorder::lastCommittedStep() const
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_lastCommittedStep;
+}
+
+std::uint64_t RunRecorder::committedSpanCount() const
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_committedSpans;
+}
+
+void RunRecorder::writerLoop()
+{
+    std::deque<Queued> batch;
+    for (;;) {
+        bool closing = false;
+        {
+            std::unique_lock<std::mutex> lock(m_mutex);
+            m_wake.wait_for(lock, m_options.commitInterval,
+                [this] { return m_closing || m_flushRequested || m_queue.size() >= m_options.maxBatchEvents; });
+            closing = m_closing;
+            m_flushRequested = false;
+            batch.swap(m_queue);
+        }
+        const std::size_t count = batch.size();
+        if (count != 0)
+            writeBatch(batch);
+        batch.clear();
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_written += count;
+            if (m_error) {
+                // Nothing more is accepted; what was queued is given up on so flush() returns.
+                m_written += m_queue.size();
+                m_queue.clear();
+            }
+        }
+        m_committed.notify_all();
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if ((closing && m_queue.empty()) || m_error)
+            return;
+    }
+}
+
+void RunRecorder::writeBatch(std::deque<Queued>& batch)
+{
+    std::int64_t lastStep = -1;
+    std::uint64_t spans = 0;
+    bool finished = false;
+    std::vector<ActionSpan> keep;
+    try {
+        SqliteTransaction transaction(m_store->connection());
+        for (const Queued& queued : batch) {
+            std::visit(
+                [&](const auto& event) {
+                    using Event = std::decay_t<decltype(event)>;
+                    if constexpr (std::is_same_v<Event, ActionSpan>) {
+                        m_retention.add(event, keep);
+                    } else if constexpr (std::is_same_v<Event, StepStats>) {
+                        m_store->recordStep(m_runId, event);
+                        lastStep = std::max(lastStep, event.step);
+                    } else if constexpr (std::is_same_v<Event, EvalStats>) {
+                        m_store->recordEval(m_runId, event);
+                    } else if constexpr (std::is_same_v<Event, PlanApplied>) {
+                        m_store->recordPlan(m_runId, event);
+                        m_retention.planApplied(event.appliedAtStep, keep);
+                    } else if constexpr (std::is_same_v<Event, RunEvent>) {
+                        m_store->recordEvent(m_runId, event, queued.time);
+                    } else if constexpr (std::is_same_v<Event, RunFinished>) {
+                        m_store->setRunStatus(m_runId, RunStatus::Finished);
+                        finished = true;
+                    } else if constexpr (std::is_same_v<Event, RunFailed>) {
+                        m_store->setRunStatus(
+                            m_runId, RunStatus::Failed, "step " + std::to_string(event.step) + ": " + event.reason);
+                        finished = true;
+                    }
+                },
+                queued.event);
+            for (const ActionSpan& span : keep)
+                m_store->recordSpan(m_runId, span);
+            spans += keep.size();
+            keep.clear();
+        }
+        transaction.commit();
+    } catch (const std::exception& error) {
+        std::function<void(const std::string&)> onError;
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_error = error.what();
+            onError = m_options.onError;
+        }
+        // Best effort: with a full disk an update in place often still fits; if not, the next open
+        // marks the run interrupted once this process is gone.
+        try {
+            m_store->setRunStatus(
+                m_runId, RunStatus::Failed, "the run history could not be written: " + std::string(error.what()));
+        } catch (const std::exception&) {
+        }
+        if (onError)
+            onError(error.what());
+        return;
+    }
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_committedSpans += spans;
+        m_finished = m_finished || finished;
+        if (lastStep > m_lastCommittedStep)
+            m_lastCommittedStep = lastStep;
+    }
+    if (m_options.onCommitted && lastStep >= 0)
+        m_options.onCommitted(lastStep);
+}
+
+} // namespace tfreeze

@@ -1,0 +1,99 @@
+#pragma once
+
+#include "core/plan/freeze_plan.h"
+#include "core/plan/telemetry.h"
+#include "core/store/run_records.h"
+#include "core/store/sqlite_connection.h"
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tfreeze {
+
+// The run history: one SQLite file (WAL, foreign keys on, a busy timeout), its schema versioned in
+// PRAGMA user_version. One RunStore is one connection, for one thread; a reader on another thread
+// opens its own RunStore on the same file and reads while a RunRecorder writes.
+//
+// Opening throws InputError(path) for a file that is not a run database or comes from a newer
+// schema (the file is left untouched), StoreError when SQLite fails (e.g. the folder cannot be
+// created). Writes to a read-only store throw StoreError(SQLITE_READONLY).
+class RunStore {
+public:
+    static constexpr int kSchemaVersion = 1;
+    static constexpr const char* kDefaultPath = "runs/history.sqlite";
+
+    enum class OpenMode : std::uint8_t {
+        ReadWrite, // creates the file (and its folder) and the schema when missing
+        ReadOnly, // the file must exist with the current schema
+    };
+
+    explicit RunStore(const std::string& path = kDefaultPath, OpenMode mode = OpenMode::ReadWrite);
+
+    const std::string& path() const { return m_connection.path(); }
+    bool isReadOnly() const { return m_readOnly; }
+    int schemaVersion() const;
+    // Runs that this open marked interrupted (their process was gone).
+    const std::vector<std::int64_t>& recoveredRuns() const { return m_recoveredRuns; }
+
+    // --- writes ---
+    // A run in status running, owned by this process (host, pid, boot); returns its id (1, 2, ...).
+    std::int64_t beginRun(const NewRun& run);
+    void setRunStatus(std::int64_t run, RunStatus status, const std::optional<std::string>& failureReason = {});
+    // A plan of a run (source engine or user), or an offline one when `run` is empty; returns its id.
+    std::int64_t recordPlan(std::optional<std::int64_t> run, const PlanApplied& applied);
+    void recordStep(std::int64_t run, const StepStats& step);
+    void recordEval(std::int64_t run, const EvalStats& eval);
+    void recordSpan(std::int64_t run, const ActionSpan& span);
+    void recordEvent(std::int64_t run, const RunEvent& event, const std::string& time);
+    // Deletes the run and all its rows; false when there is no such run.
+    bool deleteRun(std::int64_t run);
+    // Marks runs still running whose process is gone as interrupted; returns their ids. Called by
+    // the constructor of a writable store.
+    std::vector<std::int64_t> recoverInterruptedRuns();
+
+    // Caps the file at about `bytes` (never below its current size) for this connection: writes
+    // past it fail with SQLITE_FULL, as on a full disk.
+    void limitSize(std::int64_t bytes);
+    std::int64_t sizeBytes();
+
+    SqliteConnection& connection() { return m_connection; }
+
+    // --- reads ---
+    std::vector<RunRecord> listRuns(const RunFilter& filter = {});
+    std::optional<RunRecord> findRun(std::int64_t run);
+    // Throws InputError("run <id>") when there is no such run.
+    RunRecord run(std::int64_t run);
+    // Steps in [firstStep, lastStep], in order.
+    std::vector<StepStats> steps(
+        std::int64_t run, std::int64_t firstStep = 0, std::int64_t lastStep = std::numeric_limits<std::int64_t>::max());
+    std::vector<EvalStats> evals(std::int64_t run);
+    // The retained spans of one step, ordered by rank and start.
+    std::vector<ActionSpan> spans(std::int64_t run, std::int64_t step);
+    // The steps whose spans were retained.
+    std::vector<std::int64_t> spanSteps(std::int64_t run);
+    std::int64_t spanCount(std::int64_t run);
+    std::vector<EventRecord> events(std::int64_t run);
+    // Plans of a run, or the offline plans when `run` is empty; in id order.
+    std::vector<PlanRecord> plans(std::optional<std::int64_t> run);
+    std::optional<PlanRecord> findPlanRecord(std::int64_t plan);
+    // The whole plan, rebuilt from its stored JSON. Throws InputError("plan <id>") when missing.
+    FreezePlan plan(std::int64_t plan);
+    RunSummary summarize(std::int64_t run);
+    RunComparison compare(std::int64_t a, std::int64_t b);
+
+private:
+    void checkHeader(OpenMode mode) const;
+    void migrate();
+
+    SqliteConnection m_connection;
+    bool m_readOnly = false;
+    std::vector<std::int64_t> m_recoveredRuns;
+};
+
+// The current time as ISO 8601 UTC with milliseconds.
+std::string isoTimeNow();
+
+} // namespace tfreeze

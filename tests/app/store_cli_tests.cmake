@@ -1,0 +1,30 @@
+# Tests of the run-history commands (runs, export plan|metrics, bench store, plan --db).
+set(storeCliDir "${CMAKE_CURRENT_BINARY_DIR}/store_cli")
+file(MAKE_DIRECTORY "${storeCliDir}")
+
+tfreeze_add_cli_test(runs_help EXIT 0 STDOUT "list.*show.*delete.*compare" ARGS runs --help)
+tfreeze_add_cli_test(runs_list_help EXIT 0 STDOUT "--db.*--status.*--limit" ARGS runs list --help)
+tfreeze_add_cli_test(export_plan_help EXIT 0 STDOUT "--format.*--out" ARGS export plan --help)
+tfreeze_add_cli_test(bench_store_help EXIT 0 STDOUT "--spans.*--steps.*--queries" ARGS bench store --help)
+tfreeze_add_cli_test(plan_help_db EXIT 0 STDOUT "--db" ARGS plan --help)
+
+# A database that does not exist: listing it is not an error, and creates nothing.
+tfreeze_add_cli_test(runs_list_no_database EXIT 0 STDOUT "^no runs \\(.*/store_cli/missing.sqlite does not exist yet\\)"
+    ARGS runs list --db ${storeCliDir}/missing.sqlite)
+tfreeze_add_cli_test(runs_show_no_database EXIT 2 STDERR "^tfreeze: error: .*/missing.sqlite: no such run database"
+    ARGS runs show 1 --db ${storeCliDir}/missing.sqlite)
+tfreeze_add_cli_test(runs_list_not_a_database EXIT 2
+    STDERR "^tfreeze: error: .*/not-a-database.sqlite: not an SQLite database"
+    ARGS runs list --db ${TFREEZE_CLI_DATA}/store/not-a-database.sqlite)
+tfreeze_add_cli_test(runs_show_bad_id EXIT 2 STDERR "^tfreeze: error: .*ID" ARGS runs show x1 --db ${storeCliDir}/x.sqlite)
+tfreeze_add_cli_test(runs_list_zero_limit EXIT 2 STDERR "^tfreeze: error: .*--limit" ARGS runs list --limit 0)
+tfreeze_add_cli_test(bench_store_small EXIT 0
+    STDOUT "spans written per second .*database bytes per 1,000 steps.*one step's spans, mean .*spans per query \\(check\\) +64\\.0"
+    ARGS bench store --spans 6400 --steps 2000 --queries 20 --dir ${storeCliDir}/bench)
+
+add_test(NAME cli_store_scenario
+    COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DFIXTURE=$<TARGET_FILE:make_store_fixture>
+            -DDATA=${TFREEZE_CLI_DATA} -DWORK_DIR=${storeCliDir}/scenario
+            -P ${CMAKE_CURRENT_SOURCE_DIR}/store_cli_scenario.cmake)
+set_tests_properties(cli_store_scenario PROPERTIES TIMEOUT 60 LABELS cli)
+tfreeze_set_test_environment(cli_store_scenario)

@@ -1,0 +1,479 @@
+#include "core/plan/freeze_plan_io.h"
+#include "core/plan/plan_error.h"
+#include "core/store/run_store.h"
+#include "core/store/store_error.h"
+
+#include "store_test_support.h"
+
+#include <QtTest>
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sstream>
+
+using namespace tfreeze;
+using namespace tfreeze::test;
+
+namespace {
+
+QByteArray bytes(const std::string& text) { return QByteArray::fromStdString(text); }
+
+// Runs one statement through SQLite directly, as another program (or an older tfreeze) would.
+void rawExecute(const std::string& path, const std::string& sql)
+{
+    sqlite3* db = nullptr;
+    QCOMPARE(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    char* message = nullptr;
+    const int code = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+    const std::string text = message != nullptr ? message : "";
+    sqlite3_free(message);
+    sqlite3_close(db);
+    QVERIFY2(code == SQLITE_OK, text.c_str());
+}
+
+std::int64_t rawCount(RunStore& store, const char* table)
+{
+    const std::string sql = std::string("SELECT COUNT(*) FROM ") + table;
+    SqliteStatement statement = store.connection().prepare(sql.c_str());
+    return statement.step() ? statement.int64(0) : -1;
+}
+
+std::string planJson(const FreezePlan& plan)
+{
+    std::ostringstream out;
+    writePlanJson(plan, out);
+    return out.str();
+}
+
+} // namespace
+
+class TestRunStore : public QObject {
+    Q_OBJECT
+
+private slots:
+    void newFileGetsTheSchemaInANewFolder();
+    void reopeningKeepsRunsAndVersion();
+    void runIdsCountFromOne();
+    void everyTableRoundTrips();
+    void offlinePlanRoundTrips();
+    void namesAreBoundNotSpliced_data();
+    void namesAreBoundNotSpliced();
+    void unknownStatusIsAnInputError();
+    void notADatabaseIsLeftUnchanged_data();
+    void notADatabaseIsLeftUnchanged();
+    void otherProgramsDatabaseIsLeftUnchanged();
+    void newerSchemaIsRefusedAndUnchanged();
+    void readOnlyOpenReadsButCannotWrite();
+    void writeProtectedFileOpensReadOnly();
+    void readOnlyOpenOfMissingFileFails();
+    void deleteRunCascades();
+    void unknownIdsAreInputErrors();
+    void runsOfGoneProcessesBecomeInterrupted();
+    void compareSummarizesBothRuns();
+};
+
+void TestRunStore::newFileGetsTheSchemaInANewFolder()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("nested/runs/history.sqlite")).toStdString();
+    RunStore store(path);
+    QCOMPARE(store.schemaVersion(), RunStore::kSchemaVersion);
+    QVERIFY(QFile::exists(QString::fromStdString(path)));
+    for (const char* table : { "runs", "steps", "evals", "action_spans", "plans", "plan_actions", "events" })
+        QCOMPARE(rawCount(store, table), std::int64_t { 0 });
+    SqliteStatement mode = store.connection().prepare("PRAGMA journal_mode");
+    QVERIFY(mode.step());
+    QCOMPARE(mode.text(0), std::string("wal"));
+    SqliteStatement keys = store.connection().prepare("PRAGMA foreign_keys");
+    QVERIFY(keys.step());
+    QCOMPARE(keys.int64(0), std::int64_t { 1 });
+}
+
+void TestRunStore::reopeningKeepsRunsAndVersion()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("h.sqlite")).toStdString();
+    {
+        RunStore store(path);
+        store.beginRun(newRun("first", "{}", "0.1"));
+    }
+    RunStore again(path);
+    QCOMPARE(again.schemaVersion(), 1);
+    const auto runs = again.listRuns();
+    QCOMPARE(runs.size(), std::size_t { 1 });
+    QCOMPARE(runs[0].name, std::string("first"));
+    QCOMPARE(runs[0].status, RunStatus::Running); // this process is alive: not interrupted
+}
+
+void TestRunStore::runIdsCountFromOne()
+{
+    QTemporaryDir dir;
+    RunStore store(dir.filePath(QStringLiteral("h.sqlite")).toStdString());
+    QCOMPARE(store.beginRun(newRun("a")), std::int64_t { 1 });
+    QCOMPARE(store.beginRun(newRun("b")), std::int64_t { 2 });
+    QVERIFY(store.deleteRun(2));
+    // AUTOINCREMENT: a deleted id is never handed out again, so "run 2" always meant one run.
+    QCOMPARE(store.beginRun(newRun("c")), std::int64_t { 3 });
+}
+
+void TestRunStore::everyTableRoundTrips()
+{
+    QTemporaryDir dir;
+    RunStore store(dir.filePath(QStringLiteral("h.sqlite")).toStdString());
+    const std::int64_t run = store.beginRun(newRun("round trip", R"({"ranks":4})", "0.1.0"));
+    const StepStats step = makeStep(12);
+    store.recordStep(run, step);
+    const EvalStats eval { 12, 2.25, 9.487735836358526, 0.4, -1.0 };
+    store.recordEval(run, eval);
+    const std::vector<ActionSpan> spans = makeSpans(12);
+    for (const ActionSpan& span : spans)
+        store.recordSpan(run, span);
+    store.recordEvent(run, { EventLevel::Warning, "phase plan → ramp" }, "2025-01-01T00:00:00.000Z");
+    PlanApplied applied { 10, 12, PlanSource::User, makePlan() };
+    const std::int64_t planId = store.recordPlan(run, applied);
+    store.setRunStatus(run, RunStatus::Failed, std::string("out of memory"));
+
+    const RunRecord record = store.run(run);
+    QCOMPARE(record.name, std::string("round trip"));
+    QCOMPARE(record.configJson, std::string(R"({"ranks":4})"));
+    QCOMPARE(record.toolVersion, std::string("0.1.0"));
+    QCOMPARE(record.pid, static_cast<std::int64_t>(getpid()));
+    QCOMPARE(record.status, RunStatus::Failed);
+    QCOMPARE(record.failureReason.value_or(""), std::string("out of memory"));
+    QVERIFY(record.finished.has_value());
+    QCOMPARE(record.stepCount, std::int64_t { 1 });
+
+    const auto steps = store.steps(run);
+    QCOMPARE(steps.size(), std::size_t { 1 });
+    QCOMPARE(steps[0].loss, step.loss); // exact: REAL keeps every bit
+    QCOMPARE(steps[0].tokens, step.tokens);
+    QCOMPARE(steps[0].batchMs, step.batchMs);
+    QCOMPARE(steps[0].tokensPerSecond, step.tokensPerSecond);
+    QCOMPARE(steps[0].bubbleFraction, step.bubbleFraction);
+    QCOMPARE(steps[0].rankBubbleFraction, step.rankBubbleFraction);
+    QCOMPARE(steps[0].phase, step.phase);
+    QCOMPARE(steps[0].learningRate, step.learningRate);
+    QCOMPARE(steps[0].stageMeanFreezeRatio, step.stageMeanFreezeRatio);
+
+    const auto evals = store.evals(run);
+    QCOMPARE(evals.size(), std::size_t { 1 });
+    QCOMPARE(evals[0].validationLoss, eval.validationLoss);
+    QCOMPARE(evals[0].perplexity, eval.perplexity);
+    QCOMPARE(evals[0].tokenAccuracy, eval.tokenAccuracy);
+    QCOMPARE(evals[0].exactMatch, eval.exactMatch);
+
+    const auto readSpans = store.spans(run, 12);
+    QCOMPARE(readSpans.size(), spans.size());
+    // makeSpans orders by rank then start time, the reader's order.
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+        QCOMPARE(readSpans[i].rank, spans[i].rank);
+        QCOMPARE(readSpans[i].stage, spans[i].stage);
+        QCOMPARE(readSpans[i].microbatch, spans[i].microbatch);
+        QCOMPARE(readSpans[i].kind, spans[i].kind);
+        QCOMPARE(readSpans[i].startUs, spans[i].startUs);
+        QCOMPARE(readSpans[i].endUs, spans[i].endUs);
+        QCOMPARE(readSpans[i].frozenTensors, spans[i].frozenTensors);
+        QCOMPARE(readSpans[i].totalTensors, spans[i].totalTensors);
+    }
+    QVERIFY(store.spans(run, 11).empty());
+    QCOMPARE(store.spanSteps(run), std::vector<std::int64_t> { 12 });
+
+    const auto events = store.events(run);
+    QCOMPARE(events.size(), std::size_t { 1 });
+    QCOMPARE(events[0].level, EventLevel::Warning);
+    QCOMPARE(events[0].message, std::string("phase plan → ramp"));
+
+    const auto plans = store.plans(run);
+    QCOMPARE(plans.size(), std::size_t { 1 });
+    QCOMPARE(plans[0].id, planId);
+    QCOMPARE(plans[0].run.value_or(-1), run);
+    QCOMPARE(plans[0].createdAtStep, std::int64_t { 10 });
+    QCOMPARE(plans[0].appliedAtStep.value_or(-1), std::int64_t { 12 });
+    QCOMPARE(plans[0].source, PlanSource::User);
+    QCOMPARE(plans[0].batchMsPlanned, applied.plan->batchMsPlanned);
+    QCOMPARE(plans[0].actionCount, static_cast<std::int64_t>(applied.plan->actions.size()));
+    QVERIFY(store.plans(std::nullopt).empty());
+    QCOMPARE(bytes(planJson(store.plan(planId))), bytes(planJson(*applied.plan)));
+
+    // plan_actions hold the same ratios as the plan.
+    SqliteStatement ratios = store.connection().prepare(
+        "SELECT ratio FROM plan_actions WHERE plan = ?1 ORDER BY rank, stage, microbatch, kind");
+    ratios.bind(1, planId);
+    int rows = 0;
+    while (ratios.step())
+        ++rows;
+    QCOMPARE(rows, static_cast<int>(applied.plan->actions.size()));
+}
+
+void TestRunStore::offlinePlanRoundTrips()
+{
+    QTemporaryDir dir;
+    RunStore store(dir.filePath(QStringLiteral("h.sqlite")).toStdString());
+    const auto plan = makePlan(0.3);
+    const std::int64_t id = store.recordPlan(std::nullopt, { 0, 0, PlanSource::Offline, plan });
+    const auto offline = store.plans(std::nullopt);
+    QCOMPARE(offline.size(), std::size_t { 1 });
+    QVERIFY(!offline[0].run.has_value());
+    QVERIFY(!offline[0].appliedAtStep.has_value());
+    QCOMPARE(offline[0].source, PlanSource::Offline);
+    QVERIFY(offline[0].boundsJson.find("\"max_freeze\":0.3") != std::string::npos);
+    const FreezePlan read = store.plan(id);
+    QCOMPARE(read.actions.size(), plan->actions.size());
+    for (std::size_t i = 0; i < read.actions.size(); ++i)
+        QCOMPARE(read.actions[i].ratio, plan->actions[i].ratio);
+    QCOMPARE(read.batchMsPlanned, plan->batchMsPlanned);
+}
+
+void TestRunStore::namesAreBoundNotSpliced_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::newRow("single quote") << QStringLiteral("it's");
+    QTest::newRow("double quote") << QStringLiteral("say \"hi\"");
+    QTest::newRow("injection") << QStringLiteral("'; DROP TABLE runs; --");
+    QTest::newRow("injection in parentheses") << QStringLiteral("x'); DELETE FROM runs; --");
+    QTest::newRow("unicode") << QStringLiteral("Läufe 実験 🚀");
+    QTest::newRow("empty") << QString();
+    QTest::newRow("NUL-free control chars") << QStringLiteral("a\tb\nc");
+}
+
+void TestRunStore::namesAreBoundNotSpliced()
+{
+    QFETCH(QString, name);
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("h.sqlite")).toStdString();
+    {
+        RunStore store(path);
+        store.beginRun(newRun("before"));
+        const std::int64_t id = store.beginRun(newRun(name.toStdString(), "{\"name\":\"'; --\"}"));
+        store.recordEvent(id, { EventLevel::Info, name.toStdString() }, "t");
+        store.beginRun(newRun("after"));
+    }
+    RunStore store(path);
+    const auto runs = store.listRuns();
+    QCOMPARE(runs.size(), std::size_t { 3 }); // nothing dropped or deleted
+    QCOMPARE(QString::fromStdString(runs[1].name), name);
+    QCOMPARE(runs[1].configJson, std::string("{\"name\":\"'; --\"}"));
+    QCOMPARE(QString::fromStdString(store.events(runs[1].id).at(0).message), name);
+}
+
+void TestRunStore::unknownStatusIsAnInputError()
+{
+    QVERIFY_THROWS_EXCEPTION(InputError, parseRunStatus("'; DROP TABLE runs; --", "--status"));
+    QCOMPARE(parseRunStatus("interrupted"), RunStatus::Interrupted);
+}
+
+void TestRunStore::notADatabaseIsLeftUnchanged_data()
+{
+    QTest::addColumn<QByteArray>("content");
+    QTest::newRow("text") << QByteArray("step,loss\n1,2.5\n");
+    QTest::newRow("one byte") << QByteArray("x");
+    QTest::newRow("truncated header") << QByteArray("SQLite form");
+    QByteArray binary;
+    for (int i = 0; i < 4096; ++i)
+        binary.append(static_cast<char>((i * 37) % 256));
+    QTest::newRow("binary") << binary;
+    QTest::newRow("header then garbage") << QByteArray("SQLite format 3\0", 16) + binary;
+}
+
+void TestRunStore::notADatabaseIsLeftUnchanged()
+{
+    QFETCH(QByteArray, content);
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("history.sqlite")).toStdString();
+    writeBytes(path, content.toStdString());
+    for (RunStore::OpenMode mode : { RunStore::OpenMode::ReadWrite, RunStore::OpenMode::ReadOnly }) {
+        try {
+            RunStore store(path, mode);
+            QFAIL("opened a file that is not a database");
+        } catch (const InputError& error) {
+            QCOMPARE(error.source(), path);
+            QVERIFY2(std::string(error.what()).find("not") != std::string::npos, error.what());
+        }
+    }
+    QCOMPARE(bytes(readBytes(path)), content);
+    QVERIFY(!QFile::exists(QString::fromStdString(path + "-wal")));
+}
+
+void TestRunStore::otherProgramsDatabaseIsLeftUnchanged()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("other.sqlite")).toStdString();
+    rawExecute(path, "CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('keep me')");
+    const std::string before = readBytes(path);
+    QVERIFY_THROWS_EXCEPTION(InputError, RunStore store(path));
+    QCOMPARE(bytes(readBytes(path)), bytes(before));
+}
+
+void TestRunStore::newerSchemaIsRefusedAndUnchanged()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("h.sqlite")).toStdString();
+    {
+        RunStore store(path);
+        store.beginRun(newRun("from the future"));
+    }
+    rawExecute(path, "PRAGMA user_version = 2");
+    const std::string before = readBytes(path);
+    for (RunStore::OpenMode mode : { RunStore::OpenMode::ReadWrite, RunStore::OpenMode::ReadOnly }) {
+        try {
+            RunStore store(path, mode);
+            QFAIL("opened a newer schema");
+        } catch (const InputError& error) {
+            QCOMPARE(error.source(), path);
+            QVERIFY2(std::string(error.what()).find("schema version 2 is newer") != std::string::npos, error.what());
+        }
+    }
+    QCOMPARE(bytes(readBytes(path)), bytes(before));
+}
+
+void TestRunStore::readOnlyOpenReadsButCannotWrite()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("h.sqlite")).toStdString();
+    {
+        RunStore store(path);
+        store.recordStep(store.beginRun(newRun("kept")), makeStep(0));
+    }
+    const std::string before = readBytes(path);
+    RunStore store(path, RunStore::OpenMode::ReadOnly);
+    QVERIFY(store.isReadOnly());
+    QCOMPARE(store.listRuns().size(), std::size_t { 1 });
+    QCOMPARE(store.steps(1).size(), std::size_t { 1 });
+    try {
+        store.beginRun(newRun("not written"));
+        QFAIL("wrote through a read-only store");
+    } catch (const StoreError& error) {
+        QCOMPARE(error.code(), SQLITE_READONLY);
+        QVERIFY2(std::string(error.what()).find("read-only") != std::string::npos, error.what());
+        QVERIFY2(std::string(error.what()).find(path) != std::string::npos, error.what());
+    }
+    QCOMPARE(store.listRuns().size(), std::size_t { 1 });
+    QCOMPARE(bytes(readBytes(path)), bytes(before));
+}
+
+void TestRunStore::writeProtectedFileOpensReadOnly()
+{
+    if (geteuid() == 0)
+        QSKIP("root writes through chmod 0444; readOnlyOpenReadsButCannotWrite covers the read-only path");
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("h.sqlite")).toStdString();
+    {
+        RunStore store(path);
+        store.beginRun(newRun("kept"));
+    }
+    QCOMPARE(chmod(path.c_str(), 0444), 0);
+    RunStore store(path);
+    QVERIFY(store.isReadOnly());
+    QCOMPARE(store.listRuns().size(), std::size_t { 1 });
+    QVERIFY_THROWS_EXCEPTION(StoreError, store.beginRun(newRun("not written")));
+}
+
+void TestRunStore::readOnlyOpenOfMissingFileFails()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("missing.sqlite")).toStdString();
+    QVERIFY_THROWS_EXCEPTION(InputError, RunStore(path, RunStore::OpenMode::ReadOnly));
+    QVERIFY(!QFile::exists(QString::fromStdString(path)));
+}
+
+void TestRunStore::deleteRunCascades()
+{
+    QTemporaryDir dir;
+    RunStore store(dir.filePath(QStringLiteral("h.sqlite")).toStdString());
+    std::int64_t ids[2] = {};
+    for (std::int64_t& run : ids) {
+        run = store.beginRun(newRun("run"));
+        store.recordStep(run, makeStep(0));
+        store.recordEval(run, { 0, 2.0, 7.4, 0.3, -1.0 });
+        for (const ActionSpan& span : makeSpans(0))
+            store.recordSpan(run, span);
+        store.recordEvent(run, { EventLevel::Info, "x" }, "t");
+        store.recordPlan(run, { 0, 1, PlanSource::Engine, makePlan() });
+    }
+    const std::int64_t planActions = rawCount(store, "plan_actions");
+    QVERIFY(store.deleteRun(ids[0]));
+    QVERIFY(!store.deleteRun(ids[0]));
+    QVERIFY(!store.deleteRun(99));
+    QCOMPARE(rawCount(store, "runs"), std::int64_t { 1 });
+    QCOMPARE(rawCount(store, "steps"), std::int64_t { 1 });
+    QCOMPARE(rawCount(store, "evals"), std::int64_t { 1 });
+    QCOMPARE(rawCount(store, "action_spans"), std::int64_t { kSpansPerStep });
+    QCOMPARE(rawCount(store, "events"), std::int64_t { 1 });
+    QCOMPARE(rawCount(store, "plans"), std::int64_t { 1 });
+    QCOMPARE(rawCount(store, "plan_actions"), planActions / 2);
+    QCOMPARE(store.steps(ids[1]).size(), std::size_t { 1 });
+}
+
+void TestRunStore::unknownIdsAreInputErrors()
+{
+    QTemporaryDir dir;
+    RunStore store(dir.filePath(QStringLiteral("h.sqlite")).toStdString());
+    try {
+        store.run(42);
+        QFAIL("found run 42");
+    } catch (const InputError& error) {
+        QVERIFY2(std::string(error.what()).find("no run with id 42") != std::string::npos, error.what());
+    }
+    QVERIFY(!store.findRun(42));
+    QVERIFY_THROWS_EXCEPTION(InputError, store.plan(7));
+    QVERIFY_THROWS_EXCEPTION(InputError, store.compare(1, 2));
+}
+
+void TestRunStore::runsOfGoneProcessesBecomeInterrupted()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("h.sqlite")).toStdString();
+    {
+        RunStore store(path);
+        for (const char* name : { "dead pid", "rebooted", "other host", "alive" })
+            store.beginRun(newRun(name));
+    }
+    // Above any pid_max Linux allows (2^22), so no process has it.
+    rawExecute(path, "UPDATE runs SET pid = 1073741823 WHERE id = 1");
+    rawExecute(path, "UPDATE runs SET boot_id = 'another boot' WHERE id = 2");
+    rawExecute(path, "UPDATE runs SET host = 'elsewhere', pid = 1073741823 WHERE id = 3");
+    RunStore store(path);
+    QCOMPARE(store.recoveredRuns(), (std::vector<std::int64_t> { 1, 2 }));
+    QCOMPARE(store.run(1).status, RunStatus::Interrupted);
+    QVERIFY(store.run(1).failureReason.value_or("").find("ended without finishing") != std::string::npos);
+    QCOMPARE(store.run(2).status, RunStatus::Interrupted);
+    QCOMPARE(store.run(3).status, RunStatus::Running); // cannot check another machine's processes
+    QCOMPARE(store.run(4).status, RunStatus::Running); // this process
+    QCOMPARE(store.listRuns({ RunStatus::Interrupted, std::nullopt }).size(), std::size_t { 2 });
+    QCOMPARE(store.listRuns({ std::nullopt, 1 }).at(0).id, std::int64_t { 4 }); // newest first
+}
+
+void TestRunStore::compareSummarizesBothRuns()
+{
+    QTemporaryDir dir;
+    RunStore store(dir.filePath(QStringLiteral("h.sqlite")).toStdString());
+    const std::int64_t a = store.beginRun(newRun("a"));
+    const std::int64_t b = store.beginRun(newRun("b"));
+    for (std::int64_t step = 0; step < 3; ++step) {
+        store.recordStep(a, makeStep(step));
+        for (const ActionSpan& span : makeSpans(step))
+            store.recordSpan(a, span);
+    }
+    StepStats fast = makeStep(0);
+    fast.tokensPerSecond = 5000.0;
+    fast.bubbleFraction = 0.1;
+    fast.loss = 1.5;
+    store.recordStep(b, fast);
+    const RunComparison comparison = store.compare(a, b);
+    QCOMPARE(comparison.a.steps, std::int64_t { 3 });
+    QCOMPARE(comparison.a.finalLoss.value_or(0), makeStep(2).loss);
+    QCOMPARE(comparison.a.meanTokensPerSecond, (3100.0 + 3100.1 + 3100.2) / 3.0);
+    // makeSpans: F of rank r lasts 20 + r µs, B 40 + r µs; stage == rank.
+    QCOMPARE(comparison.a.stageKindMeanMs.size(), std::size_t { kRanks });
+    QCOMPARE(comparison.a.stageKindMeanMs[3][0], 0.023);
+    QCOMPARE(comparison.a.stageKindMeanMs[3][1], 0.043);
+    QCOMPARE(comparison.a.stageKindMeanMs[3][2], -1.0);
+    QCOMPARE(comparison.b.meanBubbleFraction, 0.1);
+    QCOMPARE(comparison.b.finalLoss.value_or(0), 1.5);
+    QVERIFY(comparison.b.stageKindMeanMs.empty());
+}
+
+QTEST_GUILESS_MAIN(TestRunStore)
+#include "tst_runstore.moc"

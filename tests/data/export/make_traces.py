@@ -106,10 +106,10 @@ variant("bad-mismatched-e.json", [{"name": "0F0", "ph": "B", "pid": 0, "tid": 0,
                                   {"name": "0B0", "ph": "E", "pid": 0, "tid": 0, "ts": 5}])
 write("bad-events-not-array.json", {"traceEvents": {"name": "0F0"}})
 variant("bad-missing-backward.json", [x for x in good if x["name"] != "1B1"])
-# Rank 1 runs 1B0 before 1F0: a deadlock (its own forward must come first).
+# Rank 1 runs 1B1 before 1F1: a deadlock (its own forward must come first).
 e = [dict(x) for x in good]
-i, j = [k for k, x in enumerate(e) if x["name"] in ("1F0", "1B0")]
-e[i]["name"], e[j]["name"] = "1B0", "1F0"
+i, j = [k for k, x in enumerate(e) if x["name"] in ("1B0", "1B1")]
+e[i]["name"], e[j]["name"] = "1B1", "1B0"
 variant("bad-deadlock.json", e)
 # Stage 1's events on two processes and two threads: no way to tell ranks apart.
 e = [dict(x) for x in good]

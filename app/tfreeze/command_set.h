@@ -42,5 +42,6 @@ private:
 
 // The commands of each area, defined beside their work.
 void addPlanningCommands(CommandSet& commands); // simulate, plan, bench plan
+void addTraceCommands(CommandSet& commands); // import trace
 
 } // namespace tfreeze

@@ -30,6 +30,7 @@ int run(int argc, char** argv)
 
     tfreeze::CommandSet commands(app);
     tfreeze::addPlanningCommands(commands);
+    tfreeze::addTraceCommands(commands);
 
     try {
         app.parse(argc, argv);

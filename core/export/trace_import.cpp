@@ -612,7 +612,7 @@ const char* traceRankKeyName(TraceRankKey key)
 {
     switch (key) {
     case TraceRankKey::ProcessName:
-        return "process name";
+        return "process named \"rank N\"";
     case TraceRankKey::Process:
         return "process";
     case TraceRankKey::Thread:

@@ -65,7 +65,7 @@ TraceImport importTraceProfile(const std::string& path, const TraceImportOptions
 TraceImport importTraceProfileData(
     const std::string& bytes, const std::string& source, const TraceImportOptions& options = {});
 
-// "process name", "process" or "thread": for a summary line.
+// "process named "rank N"", "process" or "thread": for a summary line.
 const char* traceRankKeyName(TraceRankKey key);
 
 } // namespace tfreeze

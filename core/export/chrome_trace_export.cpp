@@ -262,6 +262,7 @@ void writePlanned(
         }
     }
     std::vector<std::int64_t> offsets;
+    offsets.reserve(layout.size() + 1);
     for (const auto& [number, step] : layout)
         offsets.push_back(step.offsetUs);
     if (offsets.empty())

@@ -15,6 +15,8 @@ namespace {
 
 // zlib counts in uInt: feed at most this much per call so that large inputs need no special case.
 constexpr std::size_t kChunk = std::size_t { 1 } << 20U;
+constexpr std::size_t kBufferBytes = std::size_t { 64 } * 1024;
+constexpr std::size_t kMiB = std::size_t { 1024 } * 1024;
 
 unsigned int chunkOf(std::size_t remaining) { return static_cast<unsigned int>(std::min(remaining, kChunk)); }
 
@@ -59,7 +61,7 @@ std::string gunzip(const std::string& bytes, const std::string& source, std::siz
     const InflateGuard guard(stream);
 
     std::string out;
-    std::array<char, 64 * 1024> buffer {};
+    std::array<char, kBufferBytes> buffer {};
     std::size_t consumed = 0;
     // zlib's API takes a non-const pointer to the input but never writes through it.
     auto* input = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
@@ -75,8 +77,8 @@ std::string gunzip(const std::string& bytes, const std::string& source, std::siz
         const int code = inflate(&stream, Z_NO_FLUSH);
         const std::size_t produced = buffer.size() - stream.avail_out;
         if (out.size() + produced > maxBytes)
-            throw InputError(source, "",
-                "gzip content is larger than " + std::to_string(maxBytes / (1024 * 1024)) + " MiB; not reading it");
+            throw InputError(
+                source, "", "gzip content is larger than " + std::to_string(maxBytes / kMiB) + " MiB; not reading it");
         out.append(buffer.data(), produced);
         if (code == Z_STREAM_END) {
             memberEnded = true;
@@ -115,7 +117,7 @@ std::string gzip(const std::string& text)
     if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         throw std::runtime_error("gzip: cannot initialise zlib");
     std::string out;
-    std::array<char, 64 * 1024> buffer {};
+    std::array<char, kBufferBytes> buffer {};
     auto* input = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
     std::size_t consumed = 0;
     int code = Z_OK;

@@ -304,6 +304,15 @@ double freezeRatioOf(const Json& event, std::size_t index, const EventReader& re
     return value;
 }
 
+// One key per (pid, tid); the separator cannot occur in a number and is unlikely in a name.
+std::string threadKey(const std::string& pid, const std::string& tid)
+{
+    std::string key = pid;
+    key += '\x1F';
+    key += tid;
+    return key;
+}
+
 struct OpenSlice {
     std::size_t index = 0;
     std::string name;
@@ -332,7 +341,7 @@ ParsedTrace readEvents(const Json& events, const EventReader& reader)
         const Json& phaseValue = reader.require(event, i, "ph");
         if (!phaseValue.is_string())
             reader.wrongType(phaseValue, "a string", reader.path(i, "ph"));
-        const std::string& phase = phaseValue.get_ref<const std::string&>();
+        const auto& phase = phaseValue.get_ref<const std::string&>();
 
         std::string name;
         if (const auto it = event.find("name"); it != event.end()) {
@@ -371,11 +380,11 @@ ParsedTrace readEvents(const Json& events, const EventReader& reader)
             trace.events.push_back({ *action, pid, tid, ts, dur, freezeRatioOf(event, i, reader), i });
         } else if (phase == "B") {
             // Every B is tracked, so that an E closes the right slice when actions nest in others.
-            open[pid + '\x1F' + tid].push_back({ i, name, ts, action });
+            open[threadKey(pid, tid)].push_back({ i, name, ts, action });
             if (action)
                 freezeRatioOf(event, i, reader); // checked here, read from the B below
         } else {
-            std::vector<OpenSlice>& stack = open[pid + '\x1F' + tid];
+            std::vector<OpenSlice>& stack = open[threadKey(pid, tid)];
             if (stack.empty())
                 reader.fail(
                     reader.path(i), "E event with no open B event on pid " + idLabel(pid) + ", tid " + idLabel(tid));
@@ -423,7 +432,7 @@ bool isRankName(const std::string& name)
 using GroupKey = std::string (*)(const ComputeEvent&);
 
 std::string byProcess(const ComputeEvent& event) { return event.pid; }
-std::string byThread(const ComputeEvent& event) { return event.pid + '\x1F' + event.tid; }
+std::string byThread(const ComputeEvent& event) { return threadKey(event.pid, event.tid); }
 
 // The first two events of one stage that `key` puts in different groups.
 std::optional<std::pair<const ComputeEvent*, const ComputeEvent*>> stageConflict(
@@ -525,13 +534,9 @@ using ActionKey = std::tuple<int, int, ActionKind>; // stage, microbatch, kind
 
 ActionKey keyOf(const Action& action) { return { action.stage, action.microbatch, action.kind }; }
 
-std::vector<Action> rankOrder(
-    std::vector<const ComputeEvent*>& events, int rank, const std::string& label, const EventReader& reader)
+void checkNoOverlap(
+    const std::vector<const ComputeEvent*>& events, const std::string& rankText, const EventReader& reader)
 {
-    std::sort(events.begin(), events.end(), [](const ComputeEvent* a, const ComputeEvent* b) {
-        return std::tie(a->tsUs, a->index) < std::tie(b->tsUs, b->index);
-    });
-    const std::string rankText = "rank " + std::to_string(rank) + " (" + label + ")";
     for (std::size_t i = 1; i < events.size(); ++i) {
         const ComputeEvent& before = *events[i - 1];
         const ComputeEvent& after = *events[i];
@@ -541,6 +546,16 @@ std::vector<Action> rankOrder(
                     + eventLabel(before, reader) + " at ts " + numberText(before.tsUs) + " for "
                     + numberText(before.durUs) + " µs on " + rankText + ": a rank runs one action at a time");
     }
+}
+
+std::vector<Action> rankOrder(
+    std::vector<const ComputeEvent*>& events, int rank, const std::string& label, const EventReader& reader)
+{
+    std::sort(events.begin(), events.end(), [](const ComputeEvent* a, const ComputeEvent* b) {
+        return std::tie(a->tsUs, a->index) < std::tie(b->tsUs, b->index);
+    });
+    const std::string rankText = "rank " + std::to_string(rank) + " (" + label + ")";
+    checkNoOverlap(events, rankText, reader);
 
     std::set<ActionKey> all;
     int firstStage = std::numeric_limits<int>::max();
@@ -696,6 +711,7 @@ TraceImport importTraceProfileData(
         stages.insert(event.action.stage);
     }
     std::vector<std::pair<int, std::string>> ranked;
+    ranked.reserve(groupFirstStage.size());
     for (const auto& [group, firstStage] : groupFirstStage)
         ranked.emplace_back(firstStage, group);
     std::sort(ranked.begin(), ranked.end());

@@ -16,7 +16,6 @@ namespace {
 // zlib counts in uInt: feed at most this much per call so that large inputs need no special case.
 constexpr std::size_t kChunk = std::size_t { 1 } << 20U;
 constexpr std::size_t kBufferBytes = std::size_t { 64 } * 1024;
-constexpr std::size_t kMiB = std::size_t { 1024 } * 1024;
 
 unsigned int chunkOf(std::size_t remaining) { return static_cast<unsigned int>(std::min(remaining, kChunk)); }
 
@@ -78,7 +77,7 @@ std::string gunzip(const std::string& bytes, const std::string& source, std::siz
         const std::size_t produced = buffer.size() - stream.avail_out;
         if (out.size() + produced > maxBytes)
             throw InputError(
-                source, "", "gzip content is larger than " + std::to_string(maxBytes / kMiB) + " MiB; not reading it");
+                source, "", "gzip content is larger than " + std::to_string(maxBytes) + " bytes; not reading it");
         out.append(buffer.data(), produced);
         if (code == Z_STREAM_END) {
             memberEnded = true;

@@ -165,6 +165,7 @@ public:
     {
     }
 
+    const std::string& source() const { return m_source; }
     const std::string& prefix() const { return m_prefix; }
     std::string path(std::size_t index) const { return m_prefix + "[" + std::to_string(index) + "]"; }
     std::string path(std::size_t index, const char* key) const { return path(index) + "." + key; }
@@ -470,7 +471,7 @@ TraceRankKey chooseRankKey(const ParsedTrace& trace, const EventReader& reader)
     if (!conflict)
         return TraceRankKey::Thread;
     const auto& [a, b] = *conflict;
-    reader.fail(reader.path(b->index),
+    throw InputError(reader.source(), reader.path(b->index),
         "cannot tell the ranks apart: stage " + std::to_string(a->action.stage) + " runs on " + placeLabel(*a) + " ("
             + reader.path(a->index) + ") and on " + placeLabel(*b)
             + "; expected one process or one thread per rank, each stage on one rank");

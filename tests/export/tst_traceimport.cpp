@@ -1,4 +1,5 @@
 #include "core/export/chrome_trace_export.h"
+#include "core/export/gzip_stream.h"
 #include "core/export/trace_import.h"
 #include "core/plan/pipeline_dag.h"
 
@@ -6,6 +7,8 @@
 
 #include <QtTest>
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -60,6 +63,7 @@ private slots:
     void badTrace_data();
     void badTrace();
     void badFrozenFraction();
+    void gzipStreams();
 };
 
 void TestTraceImport::importsTinyTrace_data()
@@ -269,6 +273,30 @@ void TestTraceImport::badFrozenFraction()
     const auto error = inputErrorOf([&] { importTraceProfile(dataFile("object-1f1b.json"), options); });
     QVERIFY(error.has_value());
     QCOMPARE(error->source(), std::string("--frozen-fraction"));
+}
+
+void TestTraceImport::gzipStreams()
+{
+    std::ifstream in(dataFile("object-1f1b.json"), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    QVERIFY(text.size() > 1000);
+    // Two members, as `cat a.gz b.gz` makes, then zero padding: one stream of the whole text.
+    const std::string twoMembers = gzip(text.substr(0, 700)) + gzip(text.substr(700)) + std::string(8, '\0');
+    QCOMPARE(actionNames(importTraceProfileData(twoMembers, "two.gz").profile), kTinyOrder);
+
+    const auto reasonOf = [](const std::string& bytes, std::size_t limit) {
+        TraceImportOptions options;
+        options.maxDecompressedBytes = limit;
+        const auto error = inputErrorOf([&] { importTraceProfileData(bytes, "t.gz", options); });
+        return error ? QString::fromStdString(error->reason()) : QString();
+    };
+    QVERIFY(reasonOf(gzip(text) + "junk", 1 << 20).startsWith(QStringLiteral("unexpected bytes after the end")));
+    QVERIFY(reasonOf(gzip(text), 1000).startsWith(QStringLiteral("gzip content is larger than")));
+    std::string corrupt = gzip(text);
+    corrupt[corrupt.size() / 2] = static_cast<char>(corrupt[corrupt.size() / 2] ^ 0x5A);
+    const QString corruptReason = reasonOf(corrupt, 1 << 20);
+    // A flipped bit shows as bad deflate data or, if the stream still decodes, a CRC mismatch.
+    QVERIFY2(corruptReason.startsWith(QStringLiteral("corrupt gzip data: ")), qPrintable(corruptReason));
 }
 
 QTEST_GUILESS_MAIN(TestTraceImport)

@@ -43,5 +43,6 @@ private:
 // The commands of each area, defined beside their work.
 void addPlanningCommands(CommandSet& commands); // simulate, plan, bench plan
 void addStoreCommands(CommandSet& commands); // runs list|show|delete|compare, export plan|metrics, bench store
+void addTraceCommands(CommandSet& commands); // import trace
 
 } // namespace tfreeze

@@ -31,6 +31,7 @@ int run(int argc, char** argv)
     tfreeze::CommandSet commands(app);
     tfreeze::addPlanningCommands(commands);
     tfreeze::addStoreCommands(commands);
+    tfreeze::addTraceCommands(commands);
 
     try {
         app.parse(argc, argv);

@@ -3,7 +3,7 @@
 #
 #   cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DTFREEZE_FUZZ=ON \
 #         -DTFREEZE_TESTS=OFF -DTFREEZE_GUI=OFF -DTFREEZE_CUDA=OFF
-#   cmake --build build-fuzz --target fuzz_profile_json fuzz_plan_json
+#   cmake --build build-fuzz --target fuzz_profile_json fuzz_plan_json fuzz_trace_import
 #   tests/fuzz/run_fuzzers.sh 60 build-fuzz
 #
 # The seed corpus is copied to a temporary directory, so the repository is not modified; crash
@@ -31,8 +31,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 failed=0
-for name in profile plan; do
-    target="$build_dir/tests/fuzz/fuzz_${name}_json"
+# target:corpus:dictionary, one entry per libFuzzer target.
+for entry in fuzz_profile_json:profile:tfreeze.dict fuzz_plan_json:plan:tfreeze.dict \
+    fuzz_trace_import:trace_import:trace_import.dict; do
+    IFS=: read -r fuzzer name dict <<<"$entry"
+    target="$build_dir/tests/fuzz/$fuzzer"
     if [[ ! -x $target ]]; then
         echo "missing $target (build with -DTFREEZE_FUZZ=ON)" >&2
         exit 2
@@ -40,16 +43,16 @@ for name in profile plan; do
     corpus="$work/corpus-$name"
     mkdir -p "$corpus"
     cp "$here/corpus/$name"/* "$corpus/"
-    log="$work/fuzz_${name}_json.log"
+    log="$work/$fuzzer.log"
     status=0
-    "$target" "$corpus" -dict="$here/tfreeze.dict" -max_total_time="$seconds" -timeout=10 \
+    "$target" "$corpus" -dict="$here/$dict" -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/${name}-" >"$log" 2>&1 || status=$?
     # The last status line, e.g. "#123456 DONE cov: 812 ft: 3021 corp: 410/60Kb exec/s: 2057 ...".
     stats=$(grep -aE '^#[0-9]+' "$log" | tail -n 1 || true)
-    echo "fuzz_${name}_json: ${stats:-no stats line}"
+    echo "$fuzzer: ${stats:-no stats line}"
     grep -aE '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb):' "$log" | sed 's/^/    /' || true
     if [[ $status -ne 0 ]]; then
-        echo "fuzz_${name}_json FAILED (exit $status):" >&2
+        echo "$fuzzer FAILED (exit $status):" >&2
         grep -aE 'FUZZ FINDING|ERROR: |SUMMARY: |runtime error|Test unit written' "$log" >&2 || tail -n 40 "$log" >&2
         failed=1
     fi

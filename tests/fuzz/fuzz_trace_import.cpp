@@ -1,0 +1,113 @@
+// libFuzzer target for importTraceProfileData (Chrome Trace Event JSON, plain or gzip, to a
+// profile). Invariants:
+// - the import returns a profile or throws InputError whose what() starts with the source name
+//   and is valid UTF-8; any other exception type, a crash or a sanitizer report is a finding;
+// - an imported profile is a valid Profile: costs finite with 0 ≤ min ≤ max, its DAG builds (the
+//   import already refuses deadlocks), and it survives writeProfileJson → readProfileJson exactly;
+// - exporting a simulated run of the imported profile and importing that trace gives back the
+//   same shape and rank orders (the export and the import agree on what a trace means).
+
+#include "fuzz_common.h"
+
+#include "core/export/chrome_trace_export.h"
+#include "core/export/trace_import.h"
+#include "core/plan/pipeline_dag.h"
+#include "core/plan/profile_io.h"
+#include "core/plan/timeline.h"
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <sstream>
+
+using namespace tfreeze;
+
+namespace {
+
+void checkCosts(const Profile& profile)
+{
+    const std::vector<Action> actions = profile.actions();
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        const ActionCost& cost = profile.costs()[i];
+        if (!std::isfinite(cost.maxMs) || !std::isfinite(cost.minMs) || cost.minMs < 0.0 || cost.minMs > cost.maxMs)
+            fuzz::finding("imported cost out of range", fuzz::actionText(actions[i]));
+    }
+}
+
+void checkThroughProfileJson(const Profile& profile)
+{
+    std::ostringstream out;
+    writeProfileJson(profile, out);
+    std::optional<Profile> reread;
+    try {
+        std::istringstream in(out.str());
+        reread.emplace(readProfileJson(in, "round-trip.json"));
+    } catch (const std::exception& error) {
+        fuzz::finding("an imported profile does not read back as tfreeze-profile/1", error.what());
+    }
+    fuzz::requireEqualProfiles(profile, *reread, "trace import");
+}
+
+// Spans of one simulated batch of `profile` at its max durations, exported and imported again.
+void checkThroughExport(const Profile& profile)
+{
+    // Far beyond real actions; keeps µs times of the simulated batch inside int64.
+    for (const ActionCost& cost : profile.costs()) {
+        if (cost.maxMs > 1e6)
+            return;
+    }
+    const PipelineDag dag(profile.schedule());
+    const Timeline timeline = simulateTimeline(dag, profile.maxDurations());
+    TraceExportInput input;
+    for (std::size_t v = 0; v < dag.nodeCount(); ++v) {
+        const Action& action = dag.action(static_cast<PipelineDag::Node>(v));
+        ActionSpan span;
+        span.rank = action.rank;
+        span.stage = action.stage;
+        span.microbatch = action.microbatch;
+        span.kind = action.kind;
+        span.startUs = std::llround(timeline.startMs[v] * 1000.0);
+        span.endUs = std::llround(timeline.endMs[v] * 1000.0);
+        input.spans.push_back(span);
+    }
+    std::ostringstream trace;
+    writeChromeTrace(input, trace);
+    std::optional<TraceImport> again;
+    try {
+        again.emplace(importTraceProfileData(trace.str(), "exported.json"));
+    } catch (const std::exception& error) {
+        fuzz::finding("the export of an imported profile does not import", error.what());
+    }
+    const ScheduleShape& a = profile.schedule().shape();
+    const ScheduleShape& b = again->profile.schedule().shape();
+    if (a.ranks != b.ranks || a.microbatches != b.microbatches || a.stagesPerRank != b.stagesPerRank)
+        fuzz::finding("export → import changed the schedule's shape");
+    if (profile.schedule().rankOrders() != again->profile.schedule().rankOrders())
+        fuzz::finding("export → import changed the rank orders");
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    TraceImportOptions options;
+    options.frozenFraction = 0.5;
+    // A small gzip file may expand a thousandfold; 64 MiB keeps runs inside -rss_limit_mb.
+    options.maxDecompressedBytes = std::size_t { 64 } << 20U;
+    std::optional<TraceImport> imported;
+    const bool parsed = fuzz::inputErrorOr("importTraceProfileData", fuzz::kSource, [&] {
+        imported.emplace(
+            importTraceProfileData(std::string(reinterpret_cast<const char*>(data), size), fuzz::kSource, options));
+    });
+    if (!parsed)
+        return 0;
+    const Profile& profile = imported->profile;
+    if (imported->rankLabels.size() != static_cast<std::size_t>(profile.schedule().rankCount()))
+        fuzz::finding("one rank label per rank expected");
+    checkCosts(profile);
+    fuzz::checkDag(profile, fuzz::kSource);
+    checkThroughProfileJson(profile);
+    checkThroughExport(profile);
+    return 0;
+}

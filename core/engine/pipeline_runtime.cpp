@@ -9,10 +9,23 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <dlfcn.h>
 #include <mutex>
 #include <thread>
 
 namespace tfreeze {
+
+namespace {
+
+// Looked up at run time: LibTorch may sit on another BLAS (MKL, reference), which has no such knob.
+void limitOpenBlasThreads(int threads)
+{
+    using SetThreads = void (*)(int);
+    if (void* symbol = dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))
+        reinterpret_cast<SetThreads>(symbol)(threads);
+}
+
+} // namespace
 
 struct PipelineRuntime::Impl {
     std::shared_ptr<Transport> transport;
@@ -33,8 +46,9 @@ struct PipelineRuntime::Impl {
     std::atomic<bool> abort { false };
     std::string error; // the first worker failure of the step, under `mutex`
 
-    void workerLoop(int rank)
+    void workerLoop(int rank, int threads)
     {
+        torch::set_num_threads(threads);
         std::uint64_t seen = 0;
         for (;;) {
             {
@@ -99,6 +113,8 @@ PipelineRuntime::PipelineRuntime(PipelineSchedule schedule, std::vector<Pipeline
     , m_options(options)
     , m_impl(std::make_unique<Impl>())
 {
+    if (m_options.threadsPerRank < 1)
+        throw InputError({}, "threads_per_rank", "must be ≥ 1 (got " + std::to_string(m_options.threadsPerRank) + ")");
     if (static_cast<int>(m_stages.size()) != m_schedule.stageCount())
         throw InputError({}, "stages",
             "the schedule has " + std::to_string(m_schedule.stageCount()) + " stages but the model "
@@ -114,6 +130,9 @@ PipelineRuntime::PipelineRuntime(PipelineSchedule schedule, std::vector<Pipeline
     m_impl->selector
         = selector ? std::move(selector) : std::make_shared<FreezeSelection>(options.seed, options.stabilityCheckFreq);
 
+    if (m_options.limitBlasThreads && m_schedule.rankCount() > 1)
+        limitOpenBlasThreads(m_options.threadsPerRank);
+
     std::size_t offset = 0;
     for (int r = 0; r < m_schedule.rankCount(); ++r) {
         m_impl->workers.push_back(
@@ -121,7 +140,7 @@ PipelineRuntime::PipelineRuntime(PipelineSchedule schedule, std::vector<Pipeline
         offset += m_schedule.rankOrder(r).size();
     }
     for (int r = 0; r < m_schedule.rankCount(); ++r)
-        m_impl->threads.emplace_back([this, r] { m_impl->workerLoop(r); });
+        m_impl->threads.emplace_back([this, r] { m_impl->workerLoop(r, m_options.threadsPerRank); });
 }
 
 PipelineRuntime::~PipelineRuntime()

@@ -50,6 +50,14 @@ struct RuntimeOptions {
     std::uint64_t seed = 0; // of the default FreezeSelection
     int stabilityCheckFreq = 10; // of the default FreezeSelection
     bool timing = true; // ActionSpans and bubble figures; off for the overhead benchmark
+    // Intra-op threads of each worker. OpenMP's thread count is per calling thread, so a worker
+    // would otherwise run with the default (every core) whatever the caller set: with 4 ranks on
+    // 2 cores that oversubscription made 1F1B 4× slower than the sequential loop.
+    int threadsPerRank = 1;
+    // Also cap OpenBLAS's own (process-wide) thread pool at threadsPerRank when there is more than
+    // one rank: OpenBLAS's pthread build serves concurrent callers badly (measured: 1F1B with
+    // 4 ranks 1036 ms/step with its default pool vs 228 ms capped; the sequential loop 180 ms).
+    bool limitBlasThreads = true;
 };
 
 // Executes a PipelineSchedule — the very action lists the planner uses — with one worker thread

@@ -559,6 +559,19 @@ void TestPipelineRuntime::backwardTimeFallsWithRatio()
         qInfo("freeze ratio %.1f: mean B stage 0 %.2f ms, stage 1 %.2f ms", ratio, meanMs(backwardMs[0]),
             meanMs(backwardMs[1]));
     }
+    // The split backward of the zero-bubble schedules: W re-walks the activation-gradient chain that
+    // I already walked (autograd keeps no intermediate gradients), so I + W costs more than B.
+    const PipelineSchedule zb = PipelineSchedule::generate(shapeOf(ScheduleKind::ZBH1, 2, 4));
+    PipelineRuntime split(zb, asPipelineStages(model), {});
+    std::map<ActionKind, std::vector<double>> splitMs;
+    for (int step = 0; step < 6; ++step) {
+        QCOMPARE(int(split.runStep(batch).status), int(StepStatus::Completed));
+        for (const ActionSpan& span : split.lastSpans())
+            if (step > 0 && span.stage == 1)
+                splitMs[span.kind].push_back(double(span.endUs - span.startUs) / 1000.0);
+    }
+    qInfo("ZBH1, nothing frozen, stage 1: mean I %.2f ms, W %.2f ms", meanMs(splitMs[ActionKind::BackwardInput]),
+        meanMs(splitMs[ActionKind::BackwardWeight]));
 }
 
 // Printed, not asserted: 1F1B with 4 ranks and 8 microbatches against the sequential loop, and the
@@ -610,6 +623,17 @@ void TestPipelineRuntime::wallTimeAndTimingOverhead()
             pipelineMs[timing] += elapsedMs(start) / steps / 4;
         }
     }
+    // The clock itself, which noise on a shared machine hides in the comparison above: two reads per
+    // action.
+    const int reads = 1000000;
+    start = Clock::now();
+    std::int64_t sink = 0;
+    for (int i = 0; i < reads; ++i)
+        sink += Clock::now().time_since_epoch().count() & 1;
+    const double readNs = elapsedMs(start) * 1e6 / reads;
+    qInfo("steady_clock read %.1f ns (%lld): %zu actions/step -> %.4f%% of a %.1f ms step", readNs,
+        static_cast<long long>(sink), schedule.actionCount(),
+        100.0 * 2 * readNs * schedule.actionCount() / (pipelineMs[1] * 1e6), pipelineMs[1]);
     qInfo("1F1B P4 M8 (width %d, %d blocks/stage, %d tokens/batch): sequential %.2f ms/step, pipeline %.2f ms/step "
           "(timing on), %.2f ms/step (timing off), timing overhead %+.1f%%, measured bubble %.1f%%",
         modelShape.width, modelShape.blocksPerStage, int(8 * 8 * 32), sequentialMs, pipelineMs[1], pipelineMs[0],

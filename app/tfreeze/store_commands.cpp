@@ -2,6 +2,7 @@
 
 #include "app/tfreeze/command_set.h"
 #include "app/tfreeze/text_table.h"
+#include "core/export/chrome_trace_export.h"
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
 #include "core/store/metrics_csv.h"
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 namespace tfreeze {
 
@@ -212,6 +214,83 @@ void runExportMetrics(const ExportMetricsOptions& options)
     if (!out)
         throw InputError(options.outPath, "", "cannot write file");
     std::cout << steps.size() << " steps of run " << options.run << " written to " << options.outPath << '\n';
+}
+
+struct ExportTraceOptions {
+    std::string dbPath;
+    std::int64_t run = 0;
+    std::string steps; // "A-B" or "A"; empty: the last kDefaultTraceSteps retained steps
+    std::optional<std::int64_t> plan;
+    std::string outPath;
+};
+
+constexpr std::size_t kDefaultTraceSteps = 10;
+
+// "--steps 10-20" or "--steps 15": an inclusive range of step numbers.
+std::pair<std::int64_t, std::int64_t> parseStepRange(const std::string& text)
+{
+    const std::size_t dash = text.find('-');
+    auto number = [&text](const std::string& part) {
+        std::size_t used = 0;
+        long long value = -1;
+        try {
+            value = std::stoll(part, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (part.empty() || used != part.size() || value < 0)
+            throw InputError("--steps", "", "\"" + text + "\" is not a step range such as 10-20 or 15");
+        return static_cast<std::int64_t>(value);
+    };
+    const std::int64_t first = number(text.substr(0, dash));
+    const std::int64_t last = dash == std::string::npos ? first : number(text.substr(dash + 1));
+    if (last < first)
+        throw InputError("--steps", "", "\"" + text + "\" ends before it starts");
+    return { first, last };
+}
+
+void runExportTrace(const ExportTraceOptions& options)
+{
+    const auto store = openForReading(options.dbPath);
+    store->run(options.run); // an unknown id is an error, not an empty trace
+    const std::vector<std::int64_t> retained = store->spanSteps(options.run);
+    if (retained.empty())
+        throw InputError("run " + std::to_string(options.run), "", "no action spans were recorded for this run");
+
+    std::vector<std::int64_t> chosen;
+    if (options.steps.empty()) {
+        const std::size_t first = retained.size() > kDefaultTraceSteps ? retained.size() - kDefaultTraceSteps : 0;
+        chosen.assign(retained.begin() + static_cast<std::ptrdiff_t>(first), retained.end());
+    } else {
+        const auto [first, last] = parseStepRange(options.steps);
+        for (std::int64_t step : retained) {
+            if (step >= first && step <= last)
+                chosen.push_back(step);
+        }
+        if (chosen.empty())
+            throw InputError("--steps", "",
+                "run " + std::to_string(options.run) + " has no spans in steps " + options.steps
+                    + " (spans were kept for " + std::to_string(retained.size()) + " steps between "
+                    + std::to_string(retained.front()) + " and " + std::to_string(retained.back()) + ")");
+    }
+
+    TraceExportInput input;
+    for (std::int64_t step : chosen) {
+        std::vector<ActionSpan> spans = store->spans(options.run, step);
+        input.spans.insert(input.spans.end(), spans.begin(), spans.end());
+        std::vector<StepStats> stats = store->steps(options.run, step, step);
+        input.steps.insert(input.steps.end(), stats.begin(), stats.end());
+    }
+    std::optional<FreezePlan> plan;
+    if (options.plan) {
+        plan = store->plan(*options.plan);
+        input.plan = &*plan;
+    }
+    writeChromeTraceFile(input, options.outPath);
+    std::cout << "steps " << chosen.front() << "-" << chosen.back() << " of run " << options.run << " ("
+              << chosen.size() << " steps, " << input.spans.size() << " actions"
+              << (options.plan ? ", plan " + std::to_string(*options.plan) : std::string()) << ") written to "
+              << options.outPath << "; open it in https://ui.perfetto.dev or chrome://tracing\n";
 }
 
 // --- bench store ---
@@ -423,6 +502,17 @@ void addStoreCommands(CommandSet& commands)
     metricsCommand->add_option("RUN", metrics->run, "Run id")->required();
     metricsCommand->add_option("--out", metrics->outPath, "CSV file to write")->required();
     commands.add(metricsCommand, [metrics] { runExportMetrics(*metrics); });
+
+    auto trace = CommandSet::makeOptions<ExportTraceOptions>();
+    CLI::App* traceCommand = exportGroup.add_subcommand("trace",
+        "Write a run's action timeline as Chrome Trace Event JSON (Perfetto, chrome://tracing); .gz compresses");
+    addDbOption(traceCommand, trace->dbPath);
+    traceCommand->add_option("RUN", trace->run, "Run id")->required();
+    traceCommand->add_option("--steps", trace->steps,
+        "Steps to export, e.g. 10-20 or 15 (default: the last 10 steps whose spans were kept)");
+    traceCommand->add_option("--plan", trace->plan, "Also draw this plan's predicted timeline (a plan id)");
+    traceCommand->add_option("--out", trace->outPath, "Trace file to write (.json or .json.gz)")->required();
+    commands.add(traceCommand, [trace] { runExportTrace(*trace); });
 
     auto bench = CommandSet::makeOptions<BenchStoreOptions>();
     CLI::App& benchGroup = commands.group("bench", "Measure the speed of parts of tfreeze");

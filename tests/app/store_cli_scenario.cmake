@@ -94,6 +94,30 @@ endforeach()
 expect(2 "" "^tfreeze: error: history.sqlite: no plan with id 99\n" export plan ${db} 99 --out none.json)
 expect(2 "" "^tfreeze: error: .*--format" export plan ${db} 1 --format xml --out none.xml)
 
+# export trace: a run's steps as a Chrome trace, with a plan drawn beside them; the trace reads
+# back through import trace to a profile of the fixture's schedule (4 ranks × 8 microbatches,
+# 1F1B, see make_store_fixture) that tfreeze plan accepts.
+expect(0 "^steps 3-5 of run 2 \\(3 steps, 192 actions, plan 2\\) written to trace.json" "" export trace ${db} 2 --steps 3-5
+    --plan ${planId} --out trace.json)
+file(READ "${WORK_DIR}/trace.json" traceText)
+string(JSON eventCount LENGTH "${traceText}" traceEvents)
+if(eventCount LESS 192)
+    message(FATAL_ERROR "trace.json has ${eventCount} events, fewer than its 192 actions")
+endif()
+expect(0 "4 ranks .*8 microbatches, 64 actions, 3 steps seen" "" import trace trace.json --out reimported.json)
+expect(0 "" "" plan --profile reimported.json --max-freeze 0.5)
+expect(0 "^steps 20-29 of run 2 \\(10 steps, 640 actions\\) written to trace.json.gz" "" export trace ${db} 2
+    --out trace.json.gz)
+expect(2 "" "^tfreeze: error: --steps: run 2 has no spans in steps 500-600" export trace ${db} 2 --steps 500-600
+    --out none.json)
+expect(2 "" "^tfreeze: error: --steps: \"5-x\" is not a step range" export trace ${db} 2 --steps 5-x --out none.json)
+expect(2 "" "^tfreeze: error: --steps: \"9-3\" ends before it starts" export trace ${db} 2 --steps 9-3 --out none.json)
+expect(2 "" "^tfreeze: error: history.sqlite: no run with id 42" export trace ${db} 42 --out none.json)
+expect(2 "" "no plan with id 99" export trace ${db} 2 --plan 99 --out none.json)
+if(EXISTS "${WORK_DIR}/none.json")
+    message(FATAL_ERROR "a refused export trace wrote a file")
+endif()
+
 # Deleting a run removes it and nothing else.
 expect(0 "^deleted run 1\n$" "" runs delete ${db} 1)
 expect(0 "^ *id .*\n +2 +finished .*frozen\n$" "" runs list ${db})

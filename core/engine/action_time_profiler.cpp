@@ -85,6 +85,32 @@ void ActionTimeProfiler::addStep(const std::vector<ActionSpan>& spans, Bound bou
     }
 }
 
+std::vector<std::vector<double>> ActionTimeProfiler::samples(Bound bound) const
+{
+    const int b = bound == Bound::Max ? 0 : 1;
+    std::vector<std::vector<double>> result(m_samples[b].size());
+    for (std::size_t i = 0; i < result.size(); ++i) {
+        const std::vector<double>& ring = m_samples[b][i];
+        // The ring's oldest sample sits where the next one will be written.
+        const std::size_t oldest = ring.size() < m_window ? 0 : m_added[b][i] % m_window;
+        for (std::size_t k = 0; k < ring.size(); ++k)
+            result[i].push_back(ring[(oldest + k) % ring.size()]);
+    }
+    return result;
+}
+
+void ActionTimeProfiler::restoreSamples(Bound bound, const std::vector<std::vector<double>>& samples)
+{
+    if (samples.size() != m_schedule.actionCount())
+        throw std::invalid_argument("ActionTimeProfiler: one sample list per action expected");
+    const int b = bound == Bound::Max ? 0 : 1;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        const std::size_t skip = samples[i].size() > m_window ? samples[i].size() - m_window : 0;
+        m_samples[b][i].assign(samples[i].begin() + static_cast<std::ptrdiff_t>(skip), samples[i].end());
+        m_added[b][i] = m_samples[b][i].size();
+    }
+}
+
 std::size_t ActionTimeProfiler::sampleCount(Bound bound) const
 {
     const auto& samples = m_samples[bound == Bound::Max ? 0 : 1];

@@ -37,6 +37,11 @@ public:
 
     void clear();
 
+    // Every sample held for `bound`, per action (oldest first), and how many were ever added:
+    // what a checkpoint stores to resume the measurement.
+    std::vector<std::vector<double>> samples(Bound bound) const;
+    void restoreSamples(Bound bound, const std::vector<std::vector<double>>& samples);
+
 private:
     std::size_t actionIndex(const ActionSpan& span) const;
 

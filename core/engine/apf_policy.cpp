@@ -40,6 +40,16 @@ void ApfPolicy::check(const std::vector<double>& instability)
         m_threshold /= 2.0;
 }
 
+void ApfPolicy::restore(const State& state)
+{
+    if (state.frozenUntil.size() != m_frozenUntil.size() || state.period.size() != m_period.size())
+        throw std::invalid_argument("ApfPolicy: the state is for another number of tensors");
+    m_threshold = state.threshold;
+    m_checks = state.checks;
+    m_frozenUntil = state.frozenUntil;
+    m_period = state.period;
+}
+
 std::vector<bool> ApfPolicy::frozen() const
 {
     std::vector<bool> result(m_frozenUntil.size());

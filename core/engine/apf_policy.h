@@ -39,6 +39,17 @@ public:
     double threshold() const { return m_threshold; }
     int period(std::size_t tensor) const { return m_period[tensor]; }
 
+    // Checkpoints.
+    struct State {
+        double threshold = 0.0;
+        long long checks = 0;
+        std::vector<long long> frozenUntil;
+        std::vector<int> period;
+    };
+    State state() const { return { m_threshold, m_checks, m_frozenUntil, m_period }; }
+    // Throws std::invalid_argument when the state is for another tensor count.
+    void restore(const State& state);
+
 private:
     ApfOptions m_options;
     double m_threshold;

@@ -30,6 +30,14 @@ double AutoFreezePolicy::percentileOf(std::vector<double> values, double percent
     return values[lower] + fraction * (values[upper] - values[lower]);
 }
 
+void AutoFreezePolicy::restore(const State& state)
+{
+    if (state.frozenLayers > m_layerCount || (!state.previousNorms.empty() && state.previousNorms.size() != m_layerCount))
+        throw std::invalid_argument("AutoFreezePolicy: the state is for another number of layers");
+    m_frozenLayers = state.frozenLayers;
+    m_previousNorms = state.previousNorms;
+}
+
 void AutoFreezePolicy::check(const std::vector<double>& gradientNorms)
 {
     if (gradientNorms.size() != m_layerCount)

@@ -34,6 +34,15 @@ public:
     // The p-th percentile (0–100) of `values`, linearly interpolated between order statistics.
     static double percentileOf(std::vector<double> values, double percentile);
 
+    // Checkpoints.
+    struct State {
+        std::size_t frozenLayers = 0;
+        std::vector<double> previousNorms;
+    };
+    State state() const { return { m_frozenLayers, m_previousNorms }; }
+    // Throws std::invalid_argument when the state is for another layer count.
+    void restore(const State& state);
+
 private:
     AutoFreezeOptions m_options;
     std::size_t m_layerCount;

@@ -7,21 +7,68 @@
 #include "core/engine/autofreeze_policy.h"
 #include "core/engine/freeze_selection.h"
 #include "core/engine/timely_freeze_controller.h"
+#include "core/plan/freeze_plan_io.h"
+#include "core/plan/plan_error.h"
+#include "core/plan/profile_io.h"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <sstream>
 #include <string>
 #include <type_traits>
 
 namespace tfreeze {
 
 namespace {
+
+using nlohmann::json;
+
+constexpr const char* kStateFile = "freezer_state.json";
+constexpr const char* kApfTensorsFile = "apf_tensors.pt";
+
+std::string statePath(const std::string& dir, const char* file) { return (std::filesystem::path(dir) / file).string(); }
+
+void writeJsonFile(const json& document, const std::string& path)
+{
+    std::ofstream out(path);
+    out << document.dump() << '\n';
+    if (!out)
+        throw InputError(path, "", "cannot write file");
+}
+
+json readJsonFile(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in)
+        throw InputError(path, "", "cannot open file");
+    try {
+        return json::parse(in);
+    } catch (const json::exception& error) {
+        throw InputError(path, "", std::string("not valid JSON: ") + error.what());
+    }
+}
+
+// A member of a checkpoint's state file, with the file and key named when it is missing or of
+// the wrong type.
+template <typename T>
+T stateValue(const json& document, const char* key, const std::string& path)
+{
+    try {
+        return document.at(key).get<T>();
+    } catch (const json::exception& error) {
+        throw InputError(path, key, std::string("missing or malformed: ") + error.what());
+    }
+}
 
 // Per stage, which tensors freeze first. Exact: an action with any ratio > 0 freezes exactly the
 // stage's set (APF and AutoFreeze alone). Ranked: it freezes the first round(r·n) of the stage's
@@ -167,6 +214,54 @@ public:
         return indices;
     }
 
+    json saveState(const std::string& dir) const
+    {
+        std::vector<torch::Tensor> tensors;
+        for (std::size_t i = 0; i < m_snapshots.size(); ++i) {
+            tensors.push_back(m_snapshots[i]);
+            tensors.push_back(m_expected[i]);
+            tensors.push_back(m_absolute[i]);
+        }
+        torch::save(tensors, statePath(dir, kApfTensorsFile));
+        const ApfPolicy::State state = m_policy->state();
+        std::vector<double> instability;
+        for (double value : m_instability)
+            instability.push_back(std::isfinite(value) ? value : -1.0); // JSON has no infinity
+        return { { "threshold", state.threshold }, { "checks", state.checks }, { "frozen_until", state.frozenUntil },
+            { "period", state.period }, { "instability", instability } };
+    }
+
+    void loadState(const json& document, const std::string& dir, const std::string& path)
+    {
+        ApfPolicy::State state;
+        state.threshold = stateValue<double>(document, "threshold", path);
+        state.checks = stateValue<long long>(document, "checks", path);
+        state.frozenUntil = stateValue<std::vector<long long>>(document, "frozen_until", path);
+        state.period = stateValue<std::vector<int>>(document, "period", path);
+        const auto instability = stateValue<std::vector<double>>(document, "instability", path);
+        const std::string tensorsPath = statePath(dir, kApfTensorsFile);
+        std::vector<torch::Tensor> tensors;
+        try {
+            torch::load(tensors, tensorsPath);
+        } catch (const c10::Error& error) {
+            throw InputError(tensorsPath, "", std::string("cannot read: ") + error.what_without_backtrace());
+        }
+        if (tensors.size() != 3 * m_snapshots.size() || instability.size() != m_instability.size())
+            throw InputError(tensorsPath, "", "holds the APF state of another model");
+        try {
+            m_policy->restore(state);
+        } catch (const std::invalid_argument&) {
+            throw InputError(path, "frozen_until", "holds the APF state of another model");
+        }
+        for (std::size_t i = 0; i < m_snapshots.size(); ++i) {
+            m_snapshots[i] = tensors[3 * i];
+            m_expected[i] = tensors[3 * i + 1];
+            m_absolute[i] = tensors[3 * i + 2];
+        }
+        for (std::size_t i = 0; i < instability.size(); ++i)
+            m_instability[i] = instability[i] < 0.0 ? std::numeric_limits<double>::infinity() : instability[i];
+    }
+
 private:
     const StageTensors& m_tensors;
     std::vector<std::size_t> m_offsets;
@@ -268,6 +363,24 @@ public:
 
     int layerCount() const { return m_layerCount; }
 
+    json saveState() const
+    {
+        const AutoFreezePolicy::State state = m_policy->state();
+        return { { "frozen_layers", state.frozenLayers }, { "previous_norms", state.previousNorms } };
+    }
+
+    void loadState(const json& document, const std::string& path)
+    {
+        AutoFreezePolicy::State state;
+        state.frozenLayers = stateValue<std::size_t>(document, "frozen_layers", path);
+        state.previousNorms = stateValue<std::vector<double>>(document, "previous_norms", path);
+        try {
+            m_policy->restore(state);
+        } catch (const std::invalid_argument&) {
+            throw InputError(path, "frozen_layers", "holds the AutoFreeze state of another model");
+        }
+    }
+
 private:
     const StageTensors& m_tensors;
     std::vector<std::vector<int>> m_layerOf; // per stage, per tensor
@@ -326,6 +439,28 @@ public:
         return std::nullopt;
     }
     std::shared_ptr<const FreezeSelector> selector() const override { return m_selector; }
+
+    void saveState(const std::string& dir) const override
+    {
+        json tracker;
+        if constexpr (std::is_same_v<Tracker, ApfTracker>)
+            tracker = m_tracker->saveState(dir);
+        else
+            tracker = m_tracker->saveState();
+        writeJsonFile({ { "tracker", tracker } }, statePath(dir, kStateFile));
+    }
+
+    void loadState(const std::string& dir) override
+    {
+        const std::string path = statePath(dir, kStateFile);
+        const json document = readJsonFile(path);
+        const json tracker = stateValue<json>(document, "tracker", path);
+        if constexpr (std::is_same_v<Tracker, ApfTracker>)
+            m_tracker->loadState(tracker, dir, path);
+        else
+            m_tracker->loadState(tracker, path);
+        refresh();
+    }
 
 private:
     void refresh()
@@ -406,6 +541,64 @@ public:
     void setBounds(const FreezeBounds& bounds) override { m_controller.setBounds(bounds); }
     std::shared_ptr<const FreezePlan> plan() const override { return m_controller.plan(); }
     std::optional<Profile> profile() const override { return m_controller.profile(); }
+
+    void saveState(const std::string& dir) const override
+    {
+        const TimelyFreezeController::State state = m_controller.state();
+        json document { { "max_samples", state.maxSamples }, { "min_samples", state.minSamples },
+            { "bounds", { { "max_freeze", m_controller.bounds().maxFreeze },
+                            { "stage_max_freeze", m_controller.bounds().stageMaxFreeze } } } };
+        if (state.plan) {
+            std::ostringstream plan;
+            writePlanJson(*state.plan, plan);
+            document["plan"] = json::parse(plan.str());
+        }
+        if (state.profile) {
+            std::ostringstream profile;
+            writeProfileJson(*state.profile, profile);
+            document["profile"] = json::parse(profile.str());
+        }
+        if (m_apf)
+            document["tracker"] = m_apf->saveState(dir);
+        if (m_autoFreeze)
+            document["tracker"] = m_autoFreeze->saveState();
+        writeJsonFile(document, statePath(dir, kStateFile));
+    }
+
+    void loadState(const std::string& dir) override
+    {
+        const std::string path = statePath(dir, kStateFile);
+        const json document = readJsonFile(path);
+        TimelyFreezeController::State state;
+        state.maxSamples = stateValue<std::vector<std::vector<double>>>(document, "max_samples", path);
+        state.minSamples = stateValue<std::vector<std::vector<double>>>(document, "min_samples", path);
+        if (document.contains("profile")) {
+            std::istringstream text(document["profile"].dump());
+            state.profile = readProfileJson(text, path + ": profile");
+        }
+        if (document.contains("plan")) {
+            std::istringstream text(document["plan"].dump());
+            state.plan = std::make_shared<FreezePlan>(readPlanJson(text, path + ": plan"));
+        }
+        try {
+            m_controller.restore(state);
+        } catch (const std::invalid_argument&) {
+            throw InputError(path, "max_samples", "holds the samples of another schedule");
+        }
+        FreezeBounds bounds;
+        const json boundsJson = stateValue<json>(document, "bounds", path);
+        bounds.maxFreeze = stateValue<double>(boundsJson, "max_freeze", path);
+        bounds.stageMaxFreeze = stateValue<std::vector<double>>(boundsJson, "stage_max_freeze", path);
+        if (bounds.maxFreeze != m_controller.bounds().maxFreeze
+            || bounds.stageMaxFreeze != m_controller.bounds().stageMaxFreeze)
+            m_controller.restoreBounds(bounds); // the user had moved ρ: keep their bound, no re-plan
+        if (m_apf)
+            m_apf->loadState(stateValue<json>(document, "tracker", path), dir, path);
+        if (m_autoFreeze)
+            m_autoFreeze->loadState(stateValue<json>(document, "tracker", path), path);
+        if (m_selector)
+            refreshOrder();
+    }
 
 private:
     static TimelyFreezeOptions controllerOptions(const RunConfig& config)

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace tfreeze {
@@ -51,6 +52,11 @@ public:
     // The plan in force and the profile it came from, for freezers that plan.
     virtual std::shared_ptr<const FreezePlan> plan() const { return nullptr; }
     virtual std::optional<Profile> profile() const { return std::nullopt; }
+
+    // Checkpoints: the freezer's state as files in `dir` (its plan and profile, APF's statistics,
+    // ...); loadState throws InputError naming a missing or malformed file.
+    virtual void saveState(const std::string& dir) const { (void)dir; }
+    virtual void loadState(const std::string& dir) { (void)dir; }
 };
 
 // The freezer of `config.freezer` for a pipeline of `stages` (index = stage) running `schedule`.

@@ -92,6 +92,28 @@ void TimelyFreezeController::setBounds(const FreezeBounds& bounds)
     m_boundsChanged = true;
 }
 
+TimelyFreezeController::State TimelyFreezeController::state() const
+{
+    State state;
+    state.maxSamples = m_profiler.samples(ActionTimeProfiler::Bound::Max);
+    state.minSamples = m_profiler.samples(ActionTimeProfiler::Bound::Min);
+    state.profile = m_profile;
+    state.plan = m_plan;
+    return state;
+}
+
+void TimelyFreezeController::restore(const State& state)
+{
+    m_profiler.clear();
+    m_profiler.restoreSamples(ActionTimeProfiler::Bound::Max, state.maxSamples);
+    m_profiler.restoreSamples(ActionTimeProfiler::Bound::Min, state.minSamples);
+    m_profile = state.profile;
+    m_plan = state.plan;
+    m_planner.reset();
+    m_boundsChanged = false;
+    m_stableBatchMs.clear();
+}
+
 std::optional<PlanApplied> TimelyFreezeController::makePlan(std::int64_t step, PlanSource source)
 {
     if (!m_planner)

@@ -50,6 +50,8 @@ public:
     // New bounds (the user moved ρ): re-planned at the next endStep once a profile exists.
     // Throws InputError for bounds out of [0, 1] or of the wrong length.
     void setBounds(const FreezeBounds& bounds);
+    // The bound a checkpointed run had, taken over without planning again.
+    void restoreBounds(const FreezeBounds& bounds) { m_options.bounds = bounds; }
     const FreezeBounds& bounds() const { return m_options.bounds; }
 
     // The plan in force; null before the first one.
@@ -58,6 +60,16 @@ public:
     const std::optional<Profile>& profile() const { return m_profile; }
 
     std::int64_t planStep() const; // the first step that runs the plan (ramp start)
+
+    // Checkpoints: the measured samples, the profile and the plan in force.
+    struct State {
+        std::vector<std::vector<double>> maxSamples;
+        std::vector<std::vector<double>> minSamples;
+        std::optional<Profile> profile;
+        std::shared_ptr<const FreezePlan> plan;
+    };
+    State state() const;
+    void restore(const State& state);
 
 private:
     std::optional<PlanApplied> makePlan(std::int64_t step, PlanSource source);

@@ -1,0 +1,386 @@
+#include "core/engine/training_session.h"
+
+#include "core/engine/batch_source.h"
+#include "core/engine/evaluation.h"
+#include "core/engine/freezer.h"
+#include "core/engine/lr_schedule.h"
+#include "core/engine/model_stage.h"
+#include "core/engine/optimizer_setup.h"
+#include "core/engine/pipeline_runtime.h"
+#include "core/engine/transformer_model.h"
+#include "core/plan/freeze_plan_io.h"
+#include "core/plan/plan_error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <utility>
+
+namespace tfreeze {
+
+namespace {
+
+constexpr const char* kCheckpointFormat = "tfreeze-checkpoint/1";
+
+double median(std::vector<double> values)
+{
+    if (values.empty())
+        return 0.0;
+    std::sort(values.begin(), values.end());
+    const std::size_t middle = values.size() / 2;
+    return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2.0;
+}
+
+// The last span's end: the batch time that a plan predicts (the optimizer step is not in the DAG).
+double makespanMs(const std::vector<ActionSpan>& spans)
+{
+    std::int64_t end = 0;
+    for (const ActionSpan& span : spans)
+        end = std::max(end, span.endUs);
+    return static_cast<double>(end) / 1000.0;
+}
+
+std::vector<double> planRatios(const FreezePlan& plan)
+{
+    std::vector<double> ratios;
+    ratios.reserve(plan.actions.size());
+    for (const PlannedAction& action : plan.actions)
+        ratios.push_back(action.ratio);
+    return ratios;
+}
+
+bool sameOrders(const PipelineSchedule& a, const PipelineSchedule& b) { return a.rankOrders() == b.rankOrders(); }
+
+} // namespace
+
+struct TrainingSession::Private {
+    explicit Private(RunConfig runConfig)
+        : config(std::move(runConfig))
+        , schedule(PipelineSchedule::generate(config.schedule))
+        , data(makeBatchSource(config))
+        , model(config.model, config.seed)
+        , stages(partitionModel(model, resolvePartition(config)))
+        , parameters(model->parameters())
+        , optimizer(makeOptimizer(parameters, config.optimizer))
+    {
+        if (config.device == DeviceKind::Cuda)
+            throw InputError("config", "device", "this build of tfreeze runs on the CPU only (device \"cpu\")");
+        freezer = makeFreezer(config, schedule, asPipelineStages(stages));
+        RuntimeOptions options;
+        options.seed = config.seed;
+        options.stabilityCheckFreq = config.freezer.stabilityCheckFreq;
+        options.threadsPerRank = config.threadsPerRank;
+        runtime = std::make_unique<PipelineRuntime>(
+            schedule, asPipelineStages(stages), [this] { optimizerStep(); }, options, nullptr, freezer->selector());
+    }
+
+    // On the training thread, after every worker finished the step's backward passes.
+    void optimizerStep()
+    {
+        freezer->afterBackward(currentStep);
+        clipGradientNorm(parameters, config.optimizer.gradClip);
+        setLearningRate(*optimizer, learningRate);
+        optimizer->step();
+    }
+
+    void publish(const TelemetryEvent& event)
+    {
+        for (const auto& sink : sinks)
+            sink->publish(event);
+    }
+
+    torch::Tensor logits(const torch::Tensor& tokens)
+    {
+        torch::Tensor x = tokens;
+        for (const auto& stage : stages)
+            x = stage->forward(x);
+        return x;
+    }
+
+    EvalStats evaluateNow(std::int64_t step)
+    {
+        return evaluate([this](const torch::Tensor& tokens) { return logits(tokens); }, *data, config.evalBatches, step);
+    }
+
+    // Commands that wait for the next step boundary.
+    struct Pending {
+        std::optional<FreezeBounds> bounds;
+        std::shared_ptr<const FreezePlan> plan;
+    };
+    Pending takePending()
+    {
+        const std::lock_guard lock(pendingMutex);
+        return std::exchange(pending, {});
+    }
+
+    RunConfig config;
+    PipelineSchedule schedule;
+    std::unique_ptr<BatchSource> data;
+    TransformerModel model;
+    std::vector<std::shared_ptr<ModelStage>> stages;
+    std::vector<torch::Tensor> parameters;
+    std::unique_ptr<torch::optim::AdamW> optimizer;
+    std::unique_ptr<Freezer> freezer;
+    std::unique_ptr<PipelineRuntime> runtime;
+    std::vector<std::shared_ptr<TelemetrySink>> sinks;
+
+    std::mutex pendingMutex;
+    Pending pending;
+
+    std::shared_ptr<const FreezePlan> userPlan; // set by applyPlan: overrides the freezer
+    std::int64_t currentStep = 0;
+    double learningRate = 0.0;
+};
+
+TrainingSession::TrainingSession(RunConfig config)
+    : d(std::make_unique<Private>(std::move(config)))
+{
+}
+
+TrainingSession::~TrainingSession() = default;
+
+const RunConfig& TrainingSession::config() const { return d->config; }
+
+void TrainingSession::addSink(std::shared_ptr<TelemetrySink> sink)
+{
+    d->runtime->addSink(sink);
+    d->sinks.push_back(std::move(sink));
+}
+
+RunControl& TrainingSession::control() { return *d->runtime->control(); }
+
+void TrainingSession::setBounds(const FreezeBounds& bounds)
+{
+    const std::lock_guard lock(d->pendingMutex);
+    d->pending.bounds = bounds;
+}
+
+void TrainingSession::applyPlan(std::shared_ptr<const FreezePlan> plan)
+{
+    if (!plan || !sameOrders(plan->profile.schedule(), d->schedule))
+        throw InputError("plan", "schedule", "the plan is for another schedule than this run's");
+    const std::lock_guard lock(d->pendingMutex);
+    d->pending.plan = std::move(plan);
+}
+
+void TrainingSession::setTimingEnabled(bool enabled) { d->runtime->setTimingEnabled(enabled); }
+
+std::int64_t TrainingSession::nextStep() const { return d->runtime->nextStep(); }
+
+TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProgress&)>& onStep)
+{
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point start = Clock::now();
+    TrainingOutcome outcome;
+    double tokensPerSecondSum = 0.0;
+    double freezeSum = 0.0;
+    std::int64_t stepsRun = 0;
+    std::vector<double> realisedMs; // steps that ran the whole plan in force
+    std::shared_ptr<const FreezePlan> planInForce = d->userPlan ? d->userPlan : d->freezer->plan();
+
+    while (d->runtime->nextStep() < d->config.steps) {
+        const std::int64_t step = d->runtime->nextStep();
+        d->currentStep = step;
+
+        Private::Pending pending = d->takePending();
+        if (pending.bounds) {
+            d->freezer->setBounds(*pending.bounds);
+            d->publish(RunEvent { EventLevel::Info, "accuracy bound changed at step " + std::to_string(step) });
+        }
+        if (pending.plan) {
+            d->userPlan = pending.plan;
+            planInForce = d->userPlan;
+            realisedMs.clear();
+            d->publish(PlanApplied { step, step, PlanSource::User, d->userPlan });
+        }
+
+        StepFreezing freezing = d->freezer->beginStep(step);
+        if (d->userPlan) {
+            freezing.ratios = planRatios(*d->userPlan);
+            freezing.phase = TrainingPhase::Stable;
+        }
+        d->learningRate = learningRateAt(step, d->config.optimizer, d->config.steps);
+
+        StepBatch batch;
+        for (const Batch& part : d->data->trainingBatch(step).split(d->config.schedule.microbatches)) {
+            batch.inputs.push_back(part.inputs);
+            batch.targets.push_back(part.targets);
+        }
+        StepContext context;
+        context.freezeRatios = freezing.ratios;
+        context.phase = freezing.phase;
+        context.learningRate = d->learningRate;
+
+        StepResult result;
+        try {
+            result = d->runtime->runStep(batch, context);
+        } catch (const InputError& error) {
+            // Ours, not the user's: the freezer produced ratios the runtime refused.
+            result.status = StepStatus::Failed;
+            result.error = error.what();
+            d->publish(RunFailed { step, result.error });
+        }
+        if (result.status == StepStatus::Stopped) {
+            outcome.status = TrainingOutcome::Status::Stopped;
+            d->publish(RunEvent { EventLevel::Info, "stopped by the user before step " + std::to_string(step) });
+            break;
+        }
+        if (result.status == StepStatus::Failed) {
+            outcome.status = TrainingOutcome::Status::Failed;
+            outcome.error = result.error;
+            break;
+        }
+
+        ++stepsRun;
+        tokensPerSecondSum += result.stats.tokensPerSecond;
+        double stageSum = 0.0;
+        for (double ratio : result.stats.stageMeanFreezeRatio)
+            stageSum += ratio;
+        if (!result.stats.stageMeanFreezeRatio.empty())
+            freezeSum += stageSum / static_cast<double>(result.stats.stageMeanFreezeRatio.size());
+
+        const std::vector<ActionSpan>& spans = d->runtime->lastSpans();
+        if (planInForce && freezing.phase == TrainingPhase::Stable && !spans.empty())
+            realisedMs.push_back(makespanMs(spans));
+
+        std::optional<PlanApplied> applied;
+        try {
+            applied = d->freezer->endStep(step, spans, result.stats.batchMs);
+        } catch (const std::exception& error) {
+            outcome.status = TrainingOutcome::Status::Failed;
+            outcome.error = std::string("planning failed at step ") + std::to_string(step) + ": " + error.what();
+            d->publish(RunFailed { step, outcome.error });
+            break;
+        }
+        if (applied && !d->userPlan) {
+            planInForce = applied->plan;
+            realisedMs.clear();
+            d->publish(*applied);
+            d->publish(RunEvent { EventLevel::Info,
+                "plan made at step " + std::to_string(step) + ": predicted batch "
+                    + std::to_string(applied->plan->batchMsPlanned) + " ms (no freezing "
+                    + std::to_string(applied->plan->batchMsNoFreeze) + " ms)" });
+        }
+
+        const bool evalStep = d->config.evalInterval > 0 && (step + 1) % d->config.evalInterval == 0
+            && step + 1 < d->config.steps;
+        if (evalStep)
+            d->publish(d->evaluateNow(step));
+
+        if (onStep) {
+            TrainingProgress progress;
+            progress.stats = result.stats;
+            progress.totalSteps = d->config.steps;
+            progress.elapsedSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+            progress.etaSeconds = progress.elapsedSeconds / static_cast<double>(stepsRun)
+                * static_cast<double>(d->config.steps - step - 1);
+            onStep(progress);
+        }
+    }
+
+    outcome.stepsDone = d->runtime->nextStep();
+    if (stepsRun > 0) {
+        outcome.meanTokensPerSecond = tokensPerSecondSum / static_cast<double>(stepsRun);
+        outcome.meanFreezeRatio = freezeSum / static_cast<double>(stepsRun);
+    }
+    if (planInForce && !realisedMs.empty()) {
+        outcome.predictedBatchMs = planInForce->batchMsPlanned;
+        outcome.realisedBatchMs = median(realisedMs);
+    }
+    if (outcome.status != TrainingOutcome::Status::Failed) {
+        const EvalStats final = d->evaluateNow(outcome.stepsDone - 1);
+        outcome.finalEval = final;
+        d->publish(final);
+        d->runtime->finish();
+    }
+    return outcome;
+}
+
+void TrainingSession::saveCheckpoint(const std::string& dir) const
+{
+    namespace fs = std::filesystem;
+    std::error_code error;
+    fs::create_directories(dir, error);
+    if (error)
+        throw InputError(dir, "", "cannot create the checkpoint folder: " + error.message());
+    torch::save(d->parameters, (fs::path(dir) / "model.pt").string());
+    torch::save(*d->optimizer, (fs::path(dir) / "optimizer.pt").string());
+    d->freezer->saveState(dir);
+    nlohmann::json state;
+    state["format"] = kCheckpointFormat;
+    state["next_step"] = d->runtime->nextStep();
+    state["config"] = nlohmann::json::parse(writeRunConfigJson(d->config));
+    if (d->userPlan) {
+        std::ostringstream plan;
+        writePlanJson(*d->userPlan, plan);
+        state["user_plan"] = nlohmann::json::parse(plan.str());
+    }
+    const std::string path = (fs::path(dir) / "checkpoint.json").string();
+    const std::string temporary = path + ".tmp";
+    {
+        std::ofstream out(temporary);
+        out << state.dump(2) << '\n';
+        if (!out)
+            throw InputError(temporary, "", "cannot write file");
+    }
+    // Written last, and atomically: a checkpoint.json means the files beside it are complete.
+    fs::rename(temporary, path, error);
+    if (error)
+        throw InputError(path, "", "cannot write file: " + error.message());
+}
+
+void TrainingSession::loadCheckpoint(const std::string& dir)
+{
+    namespace fs = std::filesystem;
+    const std::string path = (fs::path(dir) / "checkpoint.json").string();
+    std::ifstream in(path);
+    if (!in)
+        throw InputError(path, "", "cannot open file (not a checkpoint folder?)");
+    nlohmann::json state;
+    try {
+        state = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& error) {
+        throw InputError(path, "", std::string("not valid JSON: ") + error.what());
+    }
+    if (!state.is_object() || state.value("format", std::string()) != kCheckpointFormat)
+        throw InputError(path, "format", std::string("expected \"") + kCheckpointFormat + "\"");
+    if (!state.contains("next_step") || !state["next_step"].is_number_integer() || state["next_step"].get<std::int64_t>() < 0)
+        throw InputError(path, "next_step", "expected a step number");
+    if (!state.contains("config"))
+        throw InputError(path, "config", "missing");
+    RunConfig saved = parseRunConfigJson(state["config"].dump(), path);
+    // What the user may change on resume: the length of the run and where its outputs go.
+    saved.steps = d->config.steps;
+    saved.output = d->config.output;
+    if (saved != d->config)
+        throw InputError(path, "config", "the checkpoint is of a run with another config (model, data, schedule, "
+                                         "optimizer, freezer, bounds or seed differ)");
+    try {
+        std::vector<torch::Tensor> loaded;
+        torch::load(loaded, (fs::path(dir) / "model.pt").string());
+        if (loaded.size() != d->parameters.size())
+            throw InputError((fs::path(dir) / "model.pt").string(), "", "holds another model's parameters");
+        const torch::NoGradGuard noGrad;
+        for (std::size_t i = 0; i < loaded.size(); ++i) {
+            if (!loaded[i].sizes().equals(d->parameters[i].sizes()))
+                throw InputError((fs::path(dir) / "model.pt").string(), "", "holds another model's parameters");
+            d->parameters[i].copy_(loaded[i]);
+        }
+        torch::load(*d->optimizer, (fs::path(dir) / "optimizer.pt").string());
+    } catch (const c10::Error& error) {
+        throw InputError(dir, "", std::string("cannot read the checkpoint: ") + error.what_without_backtrace());
+    }
+    d->freezer->loadState(dir);
+    if (state.contains("user_plan")) {
+        std::istringstream plan(state["user_plan"].dump());
+        d->userPlan = std::make_shared<FreezePlan>(readPlanJson(plan, path + ": user_plan"));
+    }
+    d->runtime->setNextStep(state["next_step"].get<std::int64_t>());
+}
+
+} // namespace tfreeze

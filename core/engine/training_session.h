@@ -1,0 +1,82 @@
+#pragma once
+
+// Torch-free (the engine stays behind a pimpl): the CLI's `tfreeze train` and the studio run
+// training through this class.
+
+#include "core/engine/run_config.h"
+#include "core/engine/run_control.h"
+#include "core/plan/freeze_plan.h"
+#include "core/plan/telemetry.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace tfreeze {
+
+// After each completed step, for progress lines and progress bars.
+struct TrainingProgress {
+    StepStats stats;
+    std::int64_t totalSteps = 0;
+    double elapsedSeconds = 0.0; // since run() started
+    double etaSeconds = 0.0; // at the mean step time so far
+};
+
+struct TrainingOutcome {
+    enum class Status { Finished, Stopped, Failed };
+    Status status = Status::Finished;
+    std::string error; // Failed: the reason
+    std::int64_t stepsDone = 0; // the next step to run
+    std::optional<EvalStats> finalEval; // evaluated after the last step (not after a failure)
+    double meanTokensPerSecond = 0.0; // over the steps this run() took
+    double meanFreezeRatio = 0.0; // over those steps and every stage
+    // When a plan was in force at the end: its predicted batch time, and the median of the
+    // realised ones (the last span's end, which is what the plan predicts) over the steps that ran
+    // the whole plan; both 0 otherwise.
+    double predictedBatchMs = 0.0;
+    double realisedBatchMs = 0.0;
+};
+
+// One training run: the model of the config split into the schedule's stages, its data, the
+// pipeline runtime, the freezer, evaluation and checkpoints. Commands (control(), setBounds,
+// applyPlan) may come from any thread and take effect at the next step boundary.
+class TrainingSession {
+public:
+    // Throws InputError for a config the engine cannot run (e.g. device cuda on a CPU build).
+    explicit TrainingSession(RunConfig config);
+    ~TrainingSession();
+    TrainingSession(const TrainingSession&) = delete;
+    TrainingSession& operator=(const TrainingSession&) = delete;
+
+    const RunConfig& config() const;
+
+    // Telemetry of every step (ActionSpan, StepStats), evaluation, plans, events and the end.
+    void addSink(std::shared_ptr<TelemetrySink> sink);
+    // Pause, resume, stop.
+    RunControl& control();
+    // A new accuracy bound: freezers that plan re-plan with it (METHOD.md §6, ours).
+    void setBounds(const FreezeBounds& bounds);
+    // A plan chosen by the user: from the next step on, every action runs at its ratio, whatever
+    // the freezer would do. Throws InputError when the plan is for another schedule.
+    void applyPlan(std::shared_ptr<const FreezePlan> plan);
+    // Timing on (default) or off: the overhead benchmark compares the two.
+    void setTimingEnabled(bool enabled);
+
+    // Trains from the current step to config().steps, or until stopped or failed.
+    TrainingOutcome run(const std::function<void(const TrainingProgress&)>& onStep = {});
+
+    // Model, optimizer, freezer and step into `dir` (created if needed); between steps only.
+    void saveCheckpoint(const std::string& dir) const;
+    // The state saveCheckpoint wrote; the config must be the one of the checkpointed run. Throws
+    // InputError naming the file for a missing or mismatched checkpoint.
+    void loadCheckpoint(const std::string& dir);
+    std::int64_t nextStep() const;
+
+private:
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+} // namespace tfreeze

@@ -1,0 +1,257 @@
+#include "core/engine/run_config.h"
+#include "core/plan/plan_error.h"
+
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+
+using namespace tfreeze;
+
+namespace {
+
+const std::string kConfigDir = std::string(TFREEZE_RESOURCES_DIR) + "/configs";
+
+QByteArray bytes(const std::string& text) { return QByteArray::fromStdString(text); }
+
+// A config where every member differs from its default, so a member the writer or the reader
+// forgets cannot survive the round trip by luck.
+RunConfig unusualConfig()
+{
+    RunConfig config;
+    config.model = ModelConfig { 300, 96, 6, 3, 48, 200, 5000.5, 1e-6 };
+    config.data.kind = DataKind::Add;
+    config.data.path = "some/file.txt";
+    config.data.validationFraction = 0.25;
+    config.data.batchSize = 24;
+    config.data.sortLength = 7;
+    config.data.addDigits = 3;
+    config.data.heldOutExamples = 100;
+    config.schedule = ScheduleShape { ScheduleKind::Interleaved1F1B, 2, 6, 3 };
+    config.partition = { 1, 1, 1, 1, 1, 1 };
+    config.optimizer = OptimizerConfig { 1.0 / 3.0, 0.8, 0.9, 1e-7, 0.05, 7, LearningRateDecay::Constant, 0.2, 0.5 };
+    config.freezer.kind = FreezerKind::TimelyAutoFreeze;
+    config.freezer.stabilityCheckFreq = 3;
+    config.freezer.timely = TimelyFreezeConfig { 11, 12, 13, 14 };
+    config.freezer.apf = ApfConfig { 1e-4, 5, 0.9 };
+    config.freezer.autoFreeze = AutoFreezeConfig { 7, 80.0 };
+    config.freezer.replanDrift = 0.15;
+    config.bounds.maxFreezePerStage = { 0.1, 0.2, 0.3, 0.4, 0.5, 0.6 };
+    config.steps = 12345678901LL;
+    config.evalInterval = 9;
+    config.evalBatches = 3;
+    config.checkpointInterval = 100;
+    config.seed = 18446744073709551615ULL;
+    config.threadsPerRank = 2;
+    config.device = DeviceKind::Cuda;
+    config.output = OutputConfig { "out/dir", "my.sqlite" };
+    return config;
+}
+
+} // namespace
+
+class TestRunConfig : public QObject {
+    Q_OBJECT
+
+private slots:
+    void defaultsOfEmptyDocument();
+    void shippedConfigsParse_data();
+    void shippedConfigsParse();
+    void roundTrip();
+    void dataPathRelativeToConfigFile();
+    void badConfig_data();
+    void badConfig();
+    void validateAfterOverride();
+};
+
+void TestRunConfig::defaultsOfEmptyDocument()
+{
+    const RunConfig config = parseRunConfigJson("{}");
+    QVERIFY(config == RunConfig {});
+    QCOMPARE(config.schedule.ranks, 4);
+    QCOMPARE(config.schedule.microbatches, 8);
+    QCOMPARE(bytes(scheduleKindName(config.schedule.kind)), QByteArray("1F1B"));
+    QCOMPARE(config.model.resolvedMlpHidden(), 352); // 8·128/3 = 341.3, rounded up to a multiple of 32
+}
+
+void TestRunConfig::shippedConfigsParse_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<int>("ranks");
+    QTest::addColumn<int>("stages");
+    QTest::newRow("default") << QStringLiteral("default.json") << 4 << 4;
+    QTest::newRow("p2") << QStringLiteral("p2.json") << 2 << 2;
+    QTest::newRow("zbv") << QStringLiteral("zbv.json") << 4 << 8;
+    QTest::newRow("sort") << QStringLiteral("sort.json") << 4 << 4;
+    QTest::newRow("add") << QStringLiteral("add.json") << 4 << 4;
+}
+
+void TestRunConfig::shippedConfigsParse()
+{
+    QFETCH(QString, file);
+    QFETCH(int, ranks);
+    QFETCH(int, stages);
+    const RunConfig config = readRunConfigFile(kConfigDir + "/" + file.toStdString());
+    QCOMPARE(config.schedule.ranks, ranks);
+    QCOMPARE(config.schedule.stageCount(), stages);
+    if (config.data.kind == DataKind::Text)
+        QVERIFY2(std::filesystem::exists(config.data.path), config.data.path.c_str());
+}
+
+void TestRunConfig::roundTrip()
+{
+    const RunConfig config = unusualConfig();
+    validateRunConfig(config);
+    const std::string text = writeRunConfigJson(config);
+    const RunConfig back = parseRunConfigJson(text);
+    QVERIFY(back == config);
+    QCOMPARE(back.optimizer.lr, 1.0 / 3.0); // bit for bit
+    QCOMPARE(back.seed, config.seed);
+    QCOMPARE(back.steps, config.steps);
+    QCOMPARE(back.bounds.maxFreezePerStage, config.bounds.maxFreezePerStage);
+    QVERIFY(back != RunConfig {});
+
+    // The shipped default is the code's default but for the resolved corpus path.
+    RunConfig shipped = readRunConfigFile(kConfigDir + "/default.json");
+    QVERIFY(!shipped.data.path.empty());
+    shipped.data.path.clear();
+    QVERIFY2(shipped == RunConfig {}, writeRunConfigJson(shipped).c_str());
+}
+
+void TestRunConfig::dataPathRelativeToConfigFile()
+{
+    const RunConfig config = readRunConfigFile(kConfigDir + "/p2.json");
+    QCOMPARE(std::filesystem::path(config.data.path).filename().string(), std::string("kjv.txt"));
+    QVERIFY(std::filesystem::equivalent(
+        config.data.path, std::filesystem::path(TFREEZE_RESOURCES_DIR) / "corpus" / "kjv.txt"));
+}
+
+void TestRunConfig::badConfig_data()
+{
+    QTest::addColumn<QString>("json");
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QString>("reason"); // a part of the message
+
+    const auto row = [](const char* name, const char* json, const char* field, const char* reason) {
+        QTest::newRow(name) << QString::fromUtf8(json) << QString::fromUtf8(field) << QString::fromUtf8(reason);
+    };
+    row("not json", "{", "", "not valid JSON");
+    row("not an object", "[1]", "", "must be an object");
+    row("wrong format", R"({"format": "tfreeze-profile/1"})", "format", "expected");
+    row("unknown top-level key", R"({"stepz": 3})", "stepz", "unknown key");
+    row("unknown model key", R"({"model": {"depth": 3}})", "model.depth", "unknown key");
+    row("unknown nested key", R"({"freezer": {"apf": {"treshold": 0.1}}})", "freezer.apf.treshold", "unknown key");
+    row("unknown timely key", R"({"freezer": {"timely": {"warmup": 1}}})", "freezer.timely.warmup", "unknown key");
+    row("unknown autofreeze key", R"({"freezer": {"autofreeze": {"p": 1}}})", "freezer.autofreeze.p", "unknown key");
+    row("unknown schedule key", R"({"schedule": {"microbatch": 4}})", "schedule.microbatch", "unknown key");
+    row("unknown optimizer key", R"({"optimizer": {"learning_rate": 1}})", "optimizer.learning_rate", "unknown");
+    row("unknown data key", R"({"data": {"file": "x"}})", "data.file", "unknown key");
+    row("unknown bounds key", R"({"bounds": {"rho": 0.5}})", "bounds.rho", "unknown key");
+    row("unknown output key", R"({"output": {"csv": "x"}})", "output.csv", "unknown key");
+    row("model not an object", R"({"model": 3})", "model", "must be an object");
+    row("vocabulary too small", R"({"model": {"vocabulary": 255}})", "model.vocabulary", "[256,");
+    row("width not an integer", R"({"model": {"width": 12.5}})", "model.width", "integer");
+    row("width a string", R"({"model": {"width": "128"}})", "model.width", "integer");
+    row("blocks zero", R"({"model": {"blocks": 0}})", "model.blocks", "[1, 4096]");
+    row("heads not dividing width", R"({"model": {"heads": 3}})", "model.heads", "divide");
+    row("odd head dimension", R"({"model": {"width": 120, "heads": 8}})", "model.heads", "even");
+    row("rope base", R"({"model": {"rope_base": 1}})", "model.rope_base", "(1,");
+    row("norm eps zero", R"({"model": {"norm_eps": 0}})", "model.norm_eps", "(0, 1)");
+    row("data kind", R"({"data": {"kind": "images"}})", "data.kind", "text, sort or add");
+    row("validation fraction one", R"({"data": {"validation_fraction": 1}})", "data.validation_fraction", "(0, 1)");
+    row("validation fraction zero", R"({"data": {"validation_fraction": 0}})", "data.validation_fraction", "(0, 1)");
+    row("batch size zero", R"({"data": {"batch_size": 0}})", "data.batch_size", "[1,");
+    row("batch size not a multiple", R"({"data": {"batch_size": 12}})", "data.batch_size", "multiple");
+    row("sort length too long", R"({"data": {"kind": "sort", "sort_length": 40}})", "data.sort_length", "sequence");
+    row("add digits too many", R"({"data": {"kind": "add", "add_digits": 19}})", "data.add_digits", "[1, 18]");
+    row("held out too many", R"({"data": {"kind": "sort", "sort_length": 2, "held_out_examples": 60}})",
+        "data.held_out_examples", "half");
+    row("path not a string", R"({"data": {"path": 3}})", "data.path", "string");
+    row("schedule kind", R"({"schedule": {"kind": "2F2B"}})", "schedule.kind", "unknown schedule");
+    row("schedule custom", R"({"schedule": {"kind": "Custom"}})", "schedule.kind", "profile file");
+    row("ranks zero", R"({"schedule": {"ranks": 0}})", "schedule.ranks", "[1, 1024]");
+    row("microbatches negative", R"({"schedule": {"microbatches": -8}})", "schedule.microbatches", "[1,");
+    row("1F1B with two stages per rank", R"({"schedule": {"stages_per_rank": 2}})", "schedule.stages_per_rank",
+        "stages_per_rank = 1");
+    row("interleaved microbatches", R"({"schedule": {"kind": "Interleaved1F1B", "stages_per_rank": 2,
+        "microbatches": 6, "ranks": 4}, "data": {"batch_size": 30}})",
+        "schedule.microbatches", "multiple of ranks");
+    row("more stages than blocks", R"({"schedule": {"ranks": 9, "microbatches": 16}})", "schedule.ranks",
+        "model.blocks");
+    row("more virtual stages than blocks", R"({"schedule": {"kind": "ZBV", "stages_per_rank": 2, "ranks": 5,
+        "microbatches": 8}})",
+        "schedule.stages_per_rank", "model.blocks");
+    row("partition not an array", R"({"partition": {"blocks": [2, 2, 2, 2]}})", "partition", "array");
+    row("partition wrong count", R"({"partition": [4, 4]})", "partition", "one block count per stage");
+    row("partition zero blocks", R"({"partition": [0, 4, 2, 2]})", "partition[0]", "[1, 4096]");
+    row("partition wrong sum", R"({"partition": [2, 2, 2, 3]})", "partition", "model.blocks = 8");
+    row("lr zero", R"({"optimizer": {"lr": 0}})", "optimizer.lr", "(0, 10]");
+    row("beta one", R"({"optimizer": {"beta2": 1}})", "optimizer.beta2", "[0, 1)");
+    row("eps", R"({"optimizer": {"eps": -1}})", "optimizer.eps", "(0, 1)");
+    row("weight decay", R"({"optimizer": {"weight_decay": -0.1}})", "optimizer.weight_decay", "[0, 10]");
+    row("warmup negative", R"({"optimizer": {"warmup_steps": -1}})", "optimizer.warmup_steps", "[0,");
+    row("decay", R"({"optimizer": {"decay": "linear"}})", "optimizer.decay", "cosine or constant");
+    row("min lr ratio", R"({"optimizer": {"min_lr_ratio": 1.5}})", "optimizer.min_lr_ratio", "[0, 1]");
+    row("grad clip", R"({"optimizer": {"grad_clip": -1}})", "optimizer.grad_clip", "[0, ∞)");
+    row("freezer name", R"({"freezer": {"name": "egeria"}})", "freezer.name", "timely+autofreeze");
+    row("stability check", R"({"freezer": {"stability_check_freq": 0}})", "freezer.stability_check_freq", "[1,");
+    row("monitor steps", R"({"freezer": {"timely": {"monitor_min_steps": 0}}})", "freezer.timely.monitor_min_steps",
+        "[1,");
+    row("apf threshold", R"({"freezer": {"apf": {"threshold": 0}}})", "freezer.apf.threshold", "(0, 1]");
+    row("apf threshold string", R"({"freezer": {"apf": {"threshold": "0.1"}}})", "freezer.apf.threshold", "number");
+    row("apf window", R"({"freezer": {"apf": {"window": 0}}})", "freezer.apf.window", "[1,");
+    row("apf alpha", R"({"freezer": {"apf": {"alpha": 1}}})", "freezer.apf.alpha", "[0, 1)");
+    row("autofreeze percentile", R"({"freezer": {"autofreeze": {"percentile": 100}}})", "freezer.autofreeze.percentile",
+        "(0, 100)");
+    row("replan drift", R"({"freezer": {"replan_drift": -0.5}})", "freezer.replan_drift", "[0, 100]");
+    row("max freeze above one", R"({"bounds": {"max_freeze": 1.2}})", "bounds.max_freeze", "[0, 1]");
+    row("max freeze per stage count", R"({"bounds": {"max_freeze": [0.5, 0.5]}})", "bounds.max_freeze",
+        "one value per stage");
+    row("max freeze per stage value", R"({"bounds": {"max_freeze": [0.5, 0.5, -0.1, 0.5]}})", "bounds.max_freeze[2]",
+        "[0, 1]");
+    row("steps zero", R"({"steps": 0})", "steps", "[1,");
+    row("eval interval", R"({"eval_interval": -1})", "eval_interval", "[0,");
+    row("eval batches", R"({"eval_batches": 0})", "eval_batches", "[1,");
+    row("checkpoint interval", R"({"checkpoint_interval": 1.5})", "checkpoint_interval", "integer");
+    row("seed negative", R"({"seed": -1})", "seed", "[0, 2^64)");
+    row("threads", R"({"threads_per_rank": 0})", "threads_per_rank", "[1, 1024]");
+    row("device", R"({"device": "tpu"})", "device", "cpu or cuda");
+    row("output dir", R"({"output": {"dir": false}})", "output.dir", "string");
+}
+
+void TestRunConfig::badConfig()
+{
+    QFETCH(QString, json);
+    QFETCH(QString, field);
+    QFETCH(QString, reason);
+    try {
+        parseRunConfigJson(json.toStdString(), "run.json");
+        QFAIL("no InputError");
+    } catch (const InputError& error) {
+        QCOMPARE(QString::fromStdString(error.source()), QStringLiteral("run.json"));
+        QCOMPARE(QString::fromStdString(error.field()), field);
+        QVERIFY2(QString::fromStdString(error.reason()).contains(reason), error.what());
+    }
+}
+
+void TestRunConfig::validateAfterOverride()
+{
+    RunConfig config;
+    config.bounds.maxFreeze = 1.5; // as a --max-freeze flag might set it
+    QVERIFY_THROWS_EXCEPTION(InputError, validateRunConfig(config, "--max-freeze"));
+    config.bounds.maxFreeze = 0.5;
+    config.schedule.ranks = 3; // the batch splits into microbatches, whatever the ranks
+    validateRunConfig(config);
+    config.schedule.microbatches = 5;
+    try {
+        validateRunConfig(config, "cli");
+        QFAIL("no InputError");
+    } catch (const InputError& error) {
+        QCOMPARE(bytes(error.field()), QByteArray("data.batch_size"));
+    }
+}
+
+QTEST_APPLESS_MAIN(TestRunConfig)
+#include "tst_runconfig.moc"

@@ -2,6 +2,9 @@
 // CommandSet (command_set.h); this file maps every failure to an exit code: 0 ok, 2 bad input,
 // 1 internal failure.
 #include "app/tfreeze/command_set.h"
+#ifdef TFREEZE_WITH_ENGINE
+#include "app/tfreeze/train_commands.h"
+#endif
 
 #include "core/plan/plan_error.h"
 
@@ -32,6 +35,9 @@ int run(int argc, char** argv)
     tfreeze::addPlanningCommands(commands);
     tfreeze::addStoreCommands(commands);
     tfreeze::addTraceCommands(commands);
+#ifdef TFREEZE_WITH_ENGINE
+    tfreeze::addTrainCommands(commands);
+#endif
 
     try {
         app.parse(argc, argv);

@@ -32,7 +32,8 @@ double AutoFreezePolicy::percentileOf(std::vector<double> values, double percent
 
 void AutoFreezePolicy::restore(const State& state)
 {
-    if (state.frozenLayers > m_layerCount || (!state.previousNorms.empty() && state.previousNorms.size() != m_layerCount))
+    if (state.frozenLayers > m_layerCount
+        || (!state.previousNorms.empty() && state.previousNorms.size() != m_layerCount))
         throw std::invalid_argument("AutoFreezePolicy: the state is for another number of layers");
     m_frozenLayers = state.frozenLayers;
     m_previousNorms = state.previousNorms;

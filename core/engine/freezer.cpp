@@ -60,8 +60,7 @@ json readJsonFile(const std::string& path)
 
 // A member of a checkpoint's state file, with the file and key named when it is missing or of
 // the wrong type.
-template <typename T>
-T stateValue(const json& document, const char* key, const std::string& path)
+template <typename T> T stateValue(const json& document, const char* key, const std::string& path)
 {
     try {
         return document.at(key).get<T>();
@@ -94,13 +93,15 @@ public:
         m_exactCounts[static_cast<std::size_t>(stage)] = exactCount;
     }
 
-    std::vector<int> frozenTensors(const Action& action, int tensorCount, double ratio, std::int64_t step) const override
+    std::vector<int> frozenTensors(
+        const Action& action, int tensorCount, double ratio, std::int64_t step) const override
     {
         (void)step;
         const std::lock_guard lock(m_mutex);
         const auto stage = static_cast<std::size_t>(action.stage);
         const std::vector<int>& order = m_orders[stage];
-        const int count = m_mode == Mode::Exact ? m_exactCounts[stage] : FreezeSelection::frozenCount(tensorCount, ratio);
+        const int count
+            = m_mode == Mode::Exact ? m_exactCounts[stage] : FreezeSelection::frozenCount(tensorCount, ratio);
         const auto take = static_cast<std::size_t>(std::clamp(count, 0, static_cast<int>(order.size())));
         std::vector<int> frozen(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(take));
         std::sort(frozen.begin(), frozen.end());
@@ -403,8 +404,7 @@ private:
 
 // APF or AutoFreeze alone: the tracker decides a frozen set per stage; every backward of the
 // stage freezes exactly that set.
-template <typename Tracker>
-class TrackerFreezer : public Freezer {
+template <typename Tracker> class TrackerFreezer : public Freezer {
 public:
     TrackerFreezer(FreezerKind kind, const PipelineSchedule& schedule, std::unique_ptr<StageTensors> tensors,
         std::function<std::unique_ptr<Tracker>(const StageTensors&)> makeTracker)
@@ -412,8 +412,8 @@ public:
         , m_schedule(schedule)
         , m_tensors(std::move(tensors))
         , m_tracker(makeTracker(*m_tensors))
-        , m_selector(std::make_shared<RankedFreezeSelector>(
-              RankedFreezeSelector::Mode::Exact, m_tensors->tensors.size()))
+        , m_selector(
+              std::make_shared<RankedFreezeSelector>(RankedFreezeSelector::Mode::Exact, m_tensors->tensors.size()))
     {
         refresh();
     }
@@ -485,7 +485,8 @@ private:
 // TimelyFreeze (METHOD.md §6), alone or with APF/AutoFreeze choosing which tensors.
 class TimelyFreezer : public Freezer {
 public:
-    TimelyFreezer(const RunConfig& config, const PipelineSchedule& schedule, const std::vector<PipelineStagePtr>& stages)
+    TimelyFreezer(
+        const RunConfig& config, const PipelineSchedule& schedule, const std::vector<PipelineStagePtr>& stages)
         : m_kind(config.freezer.kind)
         , m_schedule(schedule)
         , m_tensors(std::make_unique<StageTensors>(stages))
@@ -496,8 +497,8 @@ public:
         if (m_kind == FreezerKind::TimelyAutoFreeze)
             m_autoFreeze = std::make_unique<AutoFreezeTracker>(stages, *m_tensors, config.freezer.autoFreeze);
         if (m_apf || m_autoFreeze) {
-            m_selector = std::make_shared<RankedFreezeSelector>(
-                RankedFreezeSelector::Mode::Ranked, m_tensors->tensors.size());
+            m_selector
+                = std::make_shared<RankedFreezeSelector>(RankedFreezeSelector::Mode::Ranked, m_tensors->tensors.size());
             refreshOrder();
         }
         // METHOD.md §6: measuring w_min freezes everything freezable, except that the last stage
@@ -546,8 +547,9 @@ public:
     {
         const TimelyFreezeController::State state = m_controller.state();
         json document { { "max_samples", state.maxSamples }, { "min_samples", state.minSamples },
-            { "bounds", { { "max_freeze", m_controller.bounds().maxFreeze },
-                            { "stage_max_freeze", m_controller.bounds().stageMaxFreeze } } } };
+            { "bounds",
+                { { "max_freeze", m_controller.bounds().maxFreeze },
+                    { "stage_max_freeze", m_controller.bounds().stageMaxFreeze } } } };
         if (state.plan) {
             std::ostringstream plan;
             writePlanJson(*state.plan, plan);
@@ -618,8 +620,8 @@ private:
     {
         for (std::size_t s = 0; s < m_tensors->tensors.size(); ++s) {
             int frozen = 0;
-            std::vector<int> order = m_apf ? m_apf->order(static_cast<int>(s), frozen)
-                                           : m_autoFreeze->order(static_cast<int>(s), frozen);
+            std::vector<int> order
+                = m_apf ? m_apf->order(static_cast<int>(s), frozen) : m_autoFreeze->order(static_cast<int>(s), frozen);
             m_selector->setStage(static_cast<int>(s), std::move(order), frozen);
         }
     }
@@ -651,8 +653,8 @@ std::unique_ptr<Freezer> makeFreezer(
     case FreezerKind::None:
         return std::make_unique<NoFreezer>(schedule);
     case FreezerKind::Apf:
-        return std::make_unique<TrackerFreezer<ApfTracker>>(FreezerKind::Apf, schedule,
-            std::make_unique<StageTensors>(stages), [&config](const StageTensors& tensors) {
+        return std::make_unique<TrackerFreezer<ApfTracker>>(
+            FreezerKind::Apf, schedule, std::make_unique<StageTensors>(stages), [&config](const StageTensors& tensors) {
                 return std::make_unique<ApfTracker>(tensors, config.freezer.apf);
             });
     case FreezerKind::AutoFreeze:

@@ -103,7 +103,7 @@ enum class DeviceKind { Cpu, Cuda };
 
 struct OutputConfig {
     std::string dir; // run artifacts (metrics.csv, profile.json, plan.json); empty: none written
-    std::string db = "runs/runs.sqlite"; // the run database; empty: not recorded
+    std::string db = "runs/history.sqlite"; // the run database; empty: not recorded
 };
 
 struct RunConfig {

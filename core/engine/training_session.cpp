@@ -104,7 +104,8 @@ struct TrainingSession::Private {
 
     EvalStats evaluateNow(std::int64_t step)
     {
-        return evaluate([this](const torch::Tensor& tokens) { return logits(tokens); }, *data, config.evalBatches, step);
+        return evaluate(
+            [this](const torch::Tensor& tokens) { return logits(tokens); }, *data, config.evalBatches, step);
     }
 
     // Commands that wait for the next step boundary.
@@ -267,8 +268,8 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
                     + std::to_string(applied->plan->batchMsNoFreeze) + " ms)" });
         }
 
-        const bool evalStep = d->config.evalInterval > 0 && (step + 1) % d->config.evalInterval == 0
-            && step + 1 < d->config.steps;
+        const bool evalStep
+            = d->config.evalInterval > 0 && (step + 1) % d->config.evalInterval == 0 && step + 1 < d->config.steps;
         if (evalStep)
             d->publish(d->evaluateNow(step));
 
@@ -349,7 +350,8 @@ void TrainingSession::loadCheckpoint(const std::string& dir)
     }
     if (!state.is_object() || state.value("format", std::string()) != kCheckpointFormat)
         throw InputError(path, "format", std::string("expected \"") + kCheckpointFormat + "\"");
-    if (!state.contains("next_step") || !state["next_step"].is_number_integer() || state["next_step"].get<std::int64_t>() < 0)
+    if (!state.contains("next_step") || !state["next_step"].is_number_integer()
+        || state["next_step"].get<std::int64_t>() < 0)
         throw InputError(path, "next_step", "expected a step number");
     if (!state.contains("config"))
         throw InputError(path, "config", "missing");
@@ -358,8 +360,9 @@ void TrainingSession::loadCheckpoint(const std::string& dir)
     saved.steps = d->config.steps;
     saved.output = d->config.output;
     if (saved != d->config)
-        throw InputError(path, "config", "the checkpoint is of a run with another config (model, data, schedule, "
-                                         "optimizer, freezer, bounds or seed differ)");
+        throw InputError(path, "config",
+            "the checkpoint is of a run with another config (model, data, schedule, "
+            "optimizer, freezer, bounds or seed differ)");
     try {
         std::vector<torch::Tensor> loaded;
         torch::load(loaded, (fs::path(dir) / "model.pt").string());

@@ -1,0 +1,439 @@
+// tfreeze train and tfreeze bench train: the LibTorch engine driven from the command line.
+#include "app/tfreeze/train_commands.h"
+
+#include "app/tfreeze/cli_validators.h"
+#include "app/tfreeze/command_set.h"
+#include "app/tfreeze/text_table.h"
+#include "core/engine/run_config.h"
+#include "core/engine/training_session.h"
+#include "core/plan/freeze_plan_io.h"
+#include "core/plan/plan_error.h"
+#include "core/plan/profile_io.h"
+#include "core/store/metrics_csv.h"
+#include "core/store/run_recorder.h"
+#include "core/store/run_store.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+
+namespace tfreeze {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string defaultConfigPath() { return std::string(TFREEZE_RESOURCES_DIR) + "/configs/default.json"; }
+
+// --- the run's files in --out DIR ---
+
+// metrics.csv (rewritten at every evaluation and at the end, so an interrupted run still has
+// one), profile.json and plan.json as soon as a plan exists.
+class RunArtifacts : public TelemetrySink {
+public:
+    explicit RunArtifacts(std::string dir)
+        : m_dir(std::move(dir))
+    {
+        std::error_code error;
+        fs::create_directories(m_dir, error);
+        if (error)
+            throw InputError(m_dir, "", "cannot create the output folder: " + error.message());
+    }
+
+    void publish(const TelemetryEvent& event) override
+    {
+        const std::lock_guard lock(m_mutex);
+        if (const auto* step = std::get_if<StepStats>(&event)) {
+            m_steps.push_back(*step);
+        } else if (const auto* eval = std::get_if<EvalStats>(&event)) {
+            m_evals.push_back(*eval);
+            writeMetrics();
+        } else if (const auto* plan = std::get_if<PlanApplied>(&event)) {
+            writePlanFile(*plan->plan, path("plan.json"));
+            writeProfileFile(plan->plan->profile, path("profile.json"));
+        } else if (std::holds_alternative<RunFinished>(event) || std::holds_alternative<RunFailed>(event)) {
+            writeMetrics();
+        }
+    }
+
+    std::string path(const char* name) const { return (fs::path(m_dir) / name).string(); }
+
+private:
+    void writeMetrics()
+    {
+        const std::string file = path("metrics.csv");
+        std::ofstream out(file);
+        writeMetricsCsv(m_steps, m_evals, out);
+        if (!out)
+            throw InputError(file, "", "cannot write file");
+    }
+
+    std::string m_dir;
+    std::mutex m_mutex;
+    std::vector<StepStats> m_steps;
+    std::vector<EvalStats> m_evals;
+};
+
+// --- Ctrl-C: finish the step in flight, record the run, exit ---
+
+std::atomic<bool> g_interrupted { false };
+
+extern "C" void onInterrupt(int /*signal*/)
+{
+    g_interrupted = true;
+    std::signal(SIGINT, SIG_DFL); // a second Ctrl-C ends the process at once
+}
+
+std::string formatDuration(double seconds)
+{
+    const long long total = std::llround(std::max(0.0, seconds));
+    char text[32];
+    if (total >= 3600)
+        std::snprintf(text, sizeof text, "%lldh%02lldm", total / 3600, total / 60 % 60);
+    else
+        std::snprintf(text, sizeof text, "%lldm%02llds", total / 60, total % 60);
+    return text;
+}
+
+void printProgress(const TrainingProgress& progress)
+{
+    const StepStats& s = progress.stats;
+    std::printf("step %lld/%lld  loss %.4f  %.0f tokens/s  bubble %.1f%%  phase %s  ETA %s\n",
+        static_cast<long long>(s.step + 1), static_cast<long long>(progress.totalSteps), s.loss, s.tokensPerSecond,
+        s.bubbleFraction * 100.0, trainingPhaseName(s.phase), formatDuration(progress.etaSeconds).c_str());
+    std::fflush(stdout);
+}
+
+// Prints plans and evaluations as they happen (between the progress lines).
+class ConsoleEvents : public TelemetrySink {
+public:
+    void publish(const TelemetryEvent& event) override
+    {
+        if (const auto* eval = std::get_if<EvalStats>(&event)) {
+            std::printf("eval at step %lld: validation loss %.4f, perplexity %.2f, token accuracy %.3f",
+                static_cast<long long>(eval->step + 1), eval->validationLoss, eval->perplexity, eval->tokenAccuracy);
+            if (eval->exactMatch >= 0.0)
+                std::printf(", exact match %.3f", eval->exactMatch);
+            std::printf("\n");
+        } else if (const auto* plan = std::get_if<PlanApplied>(&event)) {
+            std::printf("plan (%s) from step %lld: predicted batch %.2f ms (no freezing %.2f ms, all frozen %.2f ms)\n",
+                planSourceName(plan->source), static_cast<long long>(plan->appliedAtStep + 1),
+                plan->plan->batchMsPlanned, plan->plan->batchMsNoFreeze, plan->plan->batchMsAllFrozen);
+        }
+        std::fflush(stdout);
+    }
+};
+
+// --- tfreeze train ---
+
+struct TrainOptions {
+    std::string configPath;
+    std::optional<std::int64_t> steps;
+    std::string freezer;
+    std::optional<double> maxFreeze;
+    std::optional<std::string> dbPath;
+    std::string outDir;
+    std::string resumeDir;
+    std::string name;
+    int progressEvery = 0; // 0: about 100 lines per run
+};
+
+RunConfig loadConfig(const TrainOptions& options)
+{
+    const std::string path = options.configPath.empty() ? defaultConfigPath() : options.configPath;
+    RunConfig config = readRunConfigFile(path);
+    if (options.steps)
+        config.steps = *options.steps;
+    if (!options.freezer.empty())
+        config.freezer.kind = parseFreezerKind(options.freezer, "--freezer");
+    if (options.maxFreeze) {
+        config.bounds.maxFreeze = *options.maxFreeze;
+        config.bounds.maxFreezePerStage.clear();
+    }
+    if (options.dbPath)
+        config.output.db = *options.dbPath;
+    if (!options.outDir.empty())
+        config.output.dir = options.outDir;
+    validateRunConfig(config, path);
+    return config;
+}
+
+std::string checkpointDir(const std::string& outDir) { return (fs::path(outDir) / "checkpoint").string(); }
+
+void runTrain(const TrainOptions& options)
+{
+    const RunConfig config = loadConfig(options);
+    if (config.checkpointInterval > 0 && config.output.dir.empty())
+        throw InputError("--out", "", "checkpoint_interval is set: give an output folder for the checkpoints");
+
+    TrainingSession session(config);
+    if (!options.resumeDir.empty()) {
+        // Either the checkpoint folder itself or the --out folder of the run that wrote it.
+        const std::string dir = fs::exists(fs::path(options.resumeDir) / "checkpoint.json")
+            ? options.resumeDir
+            : checkpointDir(options.resumeDir);
+        session.loadCheckpoint(dir);
+        std::printf("resuming from %s at step %lld\n", dir.c_str(), static_cast<long long>(session.nextStep() + 1));
+    }
+
+    std::shared_ptr<RunArtifacts> artifacts;
+    if (!config.output.dir.empty()) {
+        artifacts = std::make_shared<RunArtifacts>(config.output.dir);
+        session.addSink(artifacts);
+    }
+    session.addSink(std::make_shared<ConsoleEvents>());
+
+    std::shared_ptr<RunRecorder> recorder;
+    std::int64_t runId = 0;
+    std::mutex storeErrorMutex;
+    std::optional<std::string> storeError;
+    if (!config.output.db.empty()) {
+        NewRun run;
+        run.name = !options.name.empty()
+            ? options.name
+            : fs::path(options.configPath.empty() ? defaultConfigPath() : options.configPath).stem().string() + " "
+                + freezerKindName(config.freezer.kind);
+        run.configJson = writeRunConfigJson(config);
+        run.toolVersion = TFREEZE_VERSION;
+        runId = RunStore(config.output.db).beginRun(run);
+        RunRecorderOptions recorderOptions;
+        // A database that cannot take more (disk full, read-only) stops the run: losing its
+        // history silently is worse than stopping.
+        recorderOptions.onError = [&session, &storeErrorMutex, &storeError](const std::string& error) {
+            {
+                const std::lock_guard lock(storeErrorMutex);
+                storeError = error;
+            }
+            session.control().requestStop();
+        };
+        recorder = std::make_shared<RunRecorder>(config.output.db, runId, recorderOptions);
+        session.addSink(recorder);
+        std::printf("run %lld recorded in %s\n", static_cast<long long>(runId), config.output.db.c_str());
+    }
+
+    const std::int64_t every
+        = options.progressEvery > 0 ? options.progressEvery : std::max<std::int64_t>(1, config.steps / 100);
+    g_interrupted = false;
+    std::signal(SIGINT, onInterrupt);
+    const TrainingOutcome outcome = session.run([&](const TrainingProgress& progress) {
+        const std::int64_t done = progress.stats.step + 1;
+        if (done % every == 0 || done == progress.totalSteps || done == 1)
+            printProgress(progress);
+        if (config.checkpointInterval > 0 && done % config.checkpointInterval == 0)
+            session.saveCheckpoint(checkpointDir(config.output.dir));
+        if (g_interrupted.exchange(false)) {
+            std::printf("interrupted: stopping after this step (Ctrl-C again to quit at once)\n");
+            session.control().requestStop();
+        }
+    });
+    std::signal(SIGINT, SIG_DFL);
+    if (config.checkpointInterval > 0 && outcome.status != TrainingOutcome::Status::Failed)
+        session.saveCheckpoint(checkpointDir(config.output.dir));
+    if (recorder) {
+        recorder->close();
+        if (recorder->error())
+            storeError = recorder->error();
+    }
+
+    if (outcome.finalEval) {
+        std::printf("final: validation loss %.4f, perplexity %.2f, token accuracy %.3f",
+            outcome.finalEval->validationLoss, outcome.finalEval->perplexity, outcome.finalEval->tokenAccuracy);
+        if (outcome.finalEval->exactMatch >= 0.0)
+            std::printf(", exact match %.3f", outcome.finalEval->exactMatch);
+        std::printf("; %.0f tokens/s, mean freeze ratio %.3f\n", outcome.meanTokensPerSecond, outcome.meanFreezeRatio);
+    }
+    if (outcome.predictedBatchMs > 0.0)
+        std::printf("plan: predicted batch %.2f ms, realised %.2f ms (%+.1f%%)\n", outcome.predictedBatchMs,
+            outcome.realisedBatchMs, (outcome.realisedBatchMs / outcome.predictedBatchMs - 1.0) * 100.0);
+    if (artifacts)
+        std::printf("outputs in %s\n", config.output.dir.c_str());
+    if (storeError)
+        throw std::runtime_error("the run database failed, so the run stopped: " + *storeError);
+    if (outcome.status == TrainingOutcome::Status::Failed)
+        throw std::runtime_error("training failed: " + outcome.error);
+    if (outcome.status == TrainingOutcome::Status::Stopped)
+        std::printf("stopped at step %lld of %lld\n", static_cast<long long>(outcome.stepsDone),
+            static_cast<long long>(config.steps));
+}
+
+// --- tfreeze bench train ---
+
+struct BenchTrainOptions {
+    std::string configPath;
+    std::optional<std::int64_t> steps;
+    std::vector<std::string> freezers { "none", "apf", "autofreeze", "timelyfreeze", "timely+apf" };
+    std::string jsonPath;
+    bool overhead = false;
+};
+
+struct BenchRow {
+    std::string freezer;
+    TrainingOutcome outcome;
+    double seconds = 0.0;
+};
+
+TrainingOutcome benchRun(const RunConfig& config, bool timing, double& seconds)
+{
+    TrainingSession session(config);
+    session.setTimingEnabled(timing);
+    const auto start = std::chrono::steady_clock::now();
+    TrainingOutcome outcome = session.run([](const TrainingProgress& progress) {
+        if ((progress.stats.step + 1) % 10 == 0) {
+            std::fprintf(stderr, "  step %lld/%lld, %.0f tokens/s\r", static_cast<long long>(progress.stats.step + 1),
+                static_cast<long long>(progress.totalSteps), progress.stats.tokensPerSecond);
+            std::fflush(stderr);
+        }
+    });
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (outcome.status == TrainingOutcome::Status::Failed)
+        throw std::runtime_error("bench train: the run failed: " + outcome.error);
+    return outcome;
+}
+
+void runBenchTrain(const BenchTrainOptions& options)
+{
+    TrainOptions trainOptions;
+    trainOptions.configPath = options.configPath;
+    trainOptions.steps = options.steps;
+    trainOptions.dbPath = std::string(); // benchmarks are not recorded
+    RunConfig base = loadConfig(trainOptions);
+    base.output.dir.clear();
+    base.checkpointInterval = 0;
+
+    if (options.overhead) {
+        base.freezer.kind = FreezerKind::None;
+        double onSeconds = 0.0;
+        double offSeconds = 0.0;
+        std::printf("timing overhead: %lld steps with timing off, then on (freezer none)\n",
+            static_cast<long long>(base.steps));
+        const TrainingOutcome off = benchRun(base, false, offSeconds);
+        const TrainingOutcome on = benchRun(base, true, onSeconds);
+        TextTable table;
+        table.addColumn("timing", TextTable::Align::Left);
+        table.addColumn("wall s");
+        table.addColumn("tokens/s");
+        table.addRow({ "off", formatFixed(offSeconds, 2), formatFixed(off.meanTokensPerSecond, 0) });
+        table.addRow({ "on", formatFixed(onSeconds, 2), formatFixed(on.meanTokensPerSecond, 0) });
+        table.print(std::cout);
+        std::printf("overhead of timing: %+.2f%% of step time (wall time on / off − 1)\n",
+            (onSeconds / offSeconds - 1.0) * 100.0);
+        return;
+    }
+
+    std::vector<BenchRow> rows;
+    for (const std::string& name : options.freezers) {
+        RunConfig config = base;
+        config.freezer.kind = parseFreezerKind(name, "--freezers");
+        std::fprintf(stderr, "%s: %lld steps\n", name.c_str(), static_cast<long long>(config.steps));
+        BenchRow row;
+        row.freezer = name;
+        row.outcome = benchRun(config, true, row.seconds);
+        std::fprintf(stderr, "%s: %.1f s%40s\n", name.c_str(), row.seconds, "");
+        rows.push_back(row);
+    }
+
+    const double noneTokens = [&rows] {
+        for (const BenchRow& row : rows)
+            if (row.freezer == "none")
+                return row.outcome.meanTokensPerSecond;
+        return 0.0;
+    }();
+    TextTable table;
+    table.addColumn("freezer", TextTable::Align::Left);
+    table.addColumn("tokens/s");
+    table.addColumn("vs none");
+    table.addColumn("mean freeze");
+    table.addColumn("val loss");
+    table.addColumn("val accuracy");
+    table.addColumn("predicted ms");
+    table.addColumn("realised ms");
+    nlohmann::json json;
+    json["config"] = options.configPath.empty() ? defaultConfigPath() : options.configPath;
+    json["steps"] = base.steps;
+    json["rows"] = nlohmann::json::array();
+    for (const BenchRow& row : rows) {
+        const TrainingOutcome& o = row.outcome;
+        const double ratio = noneTokens > 0.0 ? o.meanTokensPerSecond / noneTokens : 0.0;
+        const double valLoss = o.finalEval ? o.finalEval->validationLoss : 0.0;
+        const double valAccuracy = o.finalEval
+            ? (o.finalEval->exactMatch >= 0.0 ? o.finalEval->exactMatch : o.finalEval->tokenAccuracy)
+            : 0.0;
+        const bool planned = o.predictedBatchMs > 0.0;
+        table.addRow({ row.freezer, formatFixed(o.meanTokensPerSecond, 0),
+            noneTokens > 0.0 ? formatFixed(ratio, 3) + "x" : "-", formatFixed(o.meanFreezeRatio, 3),
+            formatFixed(valLoss, 4), formatFixed(valAccuracy, 4), planned ? formatFixed(o.predictedBatchMs, 1) : "-",
+            planned ? formatFixed(o.realisedBatchMs, 1) : "-" });
+        nlohmann::json entry { { "freezer", row.freezer }, { "tokens_per_s", o.meanTokensPerSecond },
+            { "ratio_vs_none", ratio }, { "mean_freeze_ratio", o.meanFreezeRatio }, { "val_loss", valLoss },
+            { "val_accuracy", valAccuracy }, { "wall_seconds", row.seconds } };
+        entry["predicted_batch_ms"] = planned ? nlohmann::json(o.predictedBatchMs) : nlohmann::json(nullptr);
+        entry["realised_batch_ms"] = planned ? nlohmann::json(o.realisedBatchMs) : nlohmann::json(nullptr);
+        json["rows"].push_back(entry);
+    }
+    std::printf("%lld steps each, same config and seed; tokens/s over the whole run; val accuracy is exact match "
+                "for sort/add, token accuracy for text\n",
+        static_cast<long long>(base.steps));
+    table.print(std::cout);
+    if (!options.jsonPath.empty()) {
+        std::ofstream out(options.jsonPath);
+        out << json.dump(2) << '\n';
+        if (!out)
+            throw InputError(options.jsonPath, "", "cannot write file");
+    }
+}
+
+} // namespace
+
+void addTrainCommands(CommandSet& commands)
+{
+    auto train = CommandSet::makeOptions<TrainOptions>();
+    CLI::App* trainCommand = commands.app().add_subcommand("train",
+        "Train a model through a pipeline schedule with a freezer, timing every action (Ctrl-C stops cleanly)");
+    trainCommand->add_option(
+        "--config", train->configPath, "Run config JSON (default: resources/configs/default.json)");
+    trainCommand->add_option("--steps", train->steps, "Optimizer steps (overrides the config)")
+        ->check(CLI::Range(std::int64_t { 1 }, std::int64_t { 100'000'000 }));
+    trainCommand->add_option("--freezer", train->freezer,
+        "none, timelyfreeze, apf, autofreeze, timely+apf or timely+autofreeze (overrides the config)");
+    trainCommand->add_option("--max-freeze", train->maxFreeze, "Accuracy bound: max mean freeze ratio of every stage")
+        ->check(unitInterval());
+    trainCommand->add_option("--db", train->dbPath,
+        "Run database to record into (default: the config's, "
+        "runs/history.sqlite; \"\" records nothing)");
+    trainCommand->add_option("--out", train->outDir,
+        "Folder for metrics.csv, profile.json, plan.json and checkpoints (overrides the config)");
+    trainCommand->add_option(
+        "--resume", train->resumeDir, "Continue from a checkpoint folder (or the --out of its run)");
+    trainCommand->add_option("--name", train->name, "Name of the run in the database (default: config and freezer)");
+    trainCommand
+        ->add_option("--progress-every", train->progressEvery, "A progress line every N steps (default: ~100 lines)")
+        ->check(CLI::PositiveNumber);
+    commands.add(trainCommand, [train] { runTrain(*train); });
+
+    auto bench = CommandSet::makeOptions<BenchTrainOptions>();
+    CLI::App& benchGroup = commands.group("bench", "Measure the speed of parts of tfreeze");
+    CLI::App* benchCommand = benchGroup.add_subcommand("train",
+        "Train the same config and seed under several freezers back to back and compare throughput and accuracy");
+    benchCommand->add_option(
+        "--config", bench->configPath, "Run config JSON (default: resources/configs/default.json)");
+    benchCommand->add_option("--steps", bench->steps, "Steps per run (overrides the config)")
+        ->check(CLI::Range(std::int64_t { 1 }, std::int64_t { 100'000'000 }));
+    benchCommand->add_option("--freezers", bench->freezers, "Freezers to compare, in order")
+        ->delimiter(',')
+        ->capture_default_str();
+    benchCommand->add_option("--json", bench->jsonPath, "Also write the table as JSON");
+    benchCommand->add_flag("--overhead", bench->overhead, "Instead: the cost of timing every action (on vs off)");
+    commands.add(benchCommand, [bench] { runBenchTrain(*bench); });
+}
+
+} // namespace tfreeze

@@ -26,16 +26,24 @@ RunRecorder::~RunRecorder() { close(); }
 
 void RunRecorder::publish(const TelemetryEvent& event)
 {
-    Queued queued { event, {} };
-    if (std::holds_alternative<RunEvent>(event) || std::holds_alternative<RunFinished>(event)
-        || std::holds_alternative<RunFailed>(event))
-        queued.time = isoTimeNow();
     bool wake = false;
-    {
+    if (const auto* span = std::get_if<ActionSpan>(&event)) {
         std::lock_guard<std::mutex> lock(m_mutex);
         if (m_error || m_closing)
             return;
-        m_queue.push_back(std::move(queued));
+        m_queue.spans.push_back(*span);
+        ++m_published;
+        wake = m_queue.size() >= m_options.maxBatchEvents;
+    } else {
+        Queued queued { event, {}, 0 };
+        if (std::holds_alternative<RunEvent>(event) || std::holds_alternative<RunFinished>(event)
+            || std::holds_alternative<RunFailed>(event))
+            queued.time = isoTimeNow();
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (m_error || m_closing)
+            return;
+        queued.spansBefore = m_queue.spans.size();
+        m_queue.events.push_back(std::move(queued));
         ++m_published;
         wake = m_queue.size() >= m_options.maxBatchEvents;
     }
@@ -98,7 +106,7 @@ std::uint64_t RunRecorder::committedSpanCount() const
 
 void RunRecorder::writerLoop()
 {
-    std::deque<Queued> batch;
+    Batch batch;
     for (;;) {
         bool closing = false;
         {
@@ -107,7 +115,8 @@ void RunRecorder::writerLoop()
                 [this] { return m_closing || m_flushRequested || m_queue.size() >= m_options.maxBatchEvents; });
             closing = m_closing;
             m_flushRequested = false;
-            batch.swap(m_queue);
+            // The emptied buffers of the last batch go back to publish(), capacity and all.
+            std::swap(batch, m_queue);
         }
         const std::size_t count = batch.size();
         if (count != 0)
@@ -129,20 +138,28 @@ void RunRecorder::writerLoop()
     }
 }
 
-void RunRecorder::writeBatch(std::deque<Queued>& batch)
+void RunRecorder::writeBatch(const Batch& batch)
 {
     std::int64_t lastStep = -1;
-    std::uint64_t spans = 0;
     bool finished = false;
-    std::vector<ActionSpan> keep;
+    // The spans to write, in publish order (held spans a plan rescues join at the plan): written
+    // together after the other rows, in the same transaction, so the order between tables is moot.
+    std::vector<ActionSpan>& keep = m_keep;
+    keep.clear();
+    std::size_t nextSpan = 0;
+    const auto filterSpansUpTo = [&](std::size_t end) {
+        for (; nextSpan < end; ++nextSpan)
+            m_retention.add(batch.spans[nextSpan], keep);
+    };
     try {
         SqliteTransaction transaction(m_store->connection());
-        for (const Queued& queued : batch) {
+        for (const Queued& queued : batch.events) {
+            filterSpansUpTo(queued.spansBefore);
             std::visit(
                 [&](const auto& event) {
                     using Event = std::decay_t<decltype(event)>;
                     if constexpr (std::is_same_v<Event, ActionSpan>) {
-                        m_retention.add(event, keep);
+                        m_retention.add(event, keep); // not reached: publish() queues spans apart
                     } else if constexpr (std::is_same_v<Event, StepStats>) {
                         m_store->recordStep(m_runId, event);
                         lastStep = std::max(lastStep, event.step);
@@ -163,11 +180,13 @@ void RunRecorder::writeBatch(std::deque<Queued>& batch)
                     }
                 },
                 queued.event);
-            for (const ActionSpan& span : keep)
-                m_store->recordSpan(m_runId, span);
-            spans += keep.size();
-            keep.clear();
         }
+        filterSpansUpTo(batch.spans.size());
+        // In key order, the inserts append to the B-tree's last page. Stable: of two spans with one
+        // key, the later still replaces the earlier.
+        if (!std::is_sorted(keep.begin(), keep.end(), spanKeyLess))
+            std::stable_sort(keep.begin(), keep.end(), spanKeyLess);
+        m_store->recordSpans(m_runId, keep.data(), keep.size());
         transaction.commit();
     } catch (const std::exception& error) {
         std::function<void(const std::string&)> onError;
@@ -189,7 +208,7 @@ void RunRecorder::writeBatch(std::deque<Queued>& batch)
     }
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        m_committedSpans += spans;
+        m_committedSpans += keep.size();
         m_finished = m_finished || finished;
         if (lastStep > m_lastCommittedStep)
             m_lastCommittedStep = lastStep;

@@ -138,6 +138,39 @@ void RunRecorder::writerLoop()
     }
 }
 
+namespace {
+
+// Stable, so of two spans with one key the later still replaces the earlier. A batch holds steps
+// in order, each step's spans in the order the ranks reported them: each step is sorted on its own
+// (a few dozen spans, in cache), unless a step comes again later in the batch (a late report),
+// which takes a sort of the whole batch.
+void sortSpansByKey(std::vector<ActionSpan>& spans)
+{
+    const auto less = [](const ActionSpan& a, const ActionSpan& b) { return spanKeyLess(a, b); };
+    const auto begin = spans.begin();
+    const auto end = spans.end();
+    bool stepsAscend = true;
+    for (auto segment = begin; segment != end && stepsAscend;) {
+        const std::int64_t step = segment->step;
+        const auto next = std::find_if(segment, end, [step](const ActionSpan& span) { return span.step != step; });
+        stepsAscend = next == end || next->step > step;
+        segment = next;
+    }
+    if (!stepsAscend) {
+        std::stable_sort(begin, end, less);
+        return;
+    }
+    for (auto segment = begin; segment != end;) {
+        const std::int64_t step = segment->step;
+        const auto next = std::find_if(segment, end, [step](const ActionSpan& span) { return span.step != step; });
+        if (!std::is_sorted(segment, next, less))
+            std::stable_sort(segment, next, less);
+        segment = next;
+    }
+}
+
+} // namespace
+
 void RunRecorder::writeBatch(const Batch& batch)
 {
     std::int64_t lastStep = -1;
@@ -184,8 +217,7 @@ void RunRecorder::writeBatch(const Batch& batch)
         filterSpansUpTo(batch.spans.size());
         // In key order, the inserts append to the B-tree's last page. Stable: of two spans with one
         // key, the later still replaces the earlier.
-        if (!std::is_sorted(keep.begin(), keep.end(), spanKeyLess))
-            std::stable_sort(keep.begin(), keep.end(), spanKeyLess);
+        sortSpansByKey(keep);
         m_store->recordSpans(m_runId, keep.data(), keep.size());
         transaction.commit();
     } catch (const std::exception& error) {

@@ -180,6 +180,10 @@ const char* kindText(ActionKind kind)
     return kTexts.at(static_cast<std::size_t>(kind));
 }
 
+static_assert(static_cast<int>(ActionKind::Forward) == 0 && static_cast<int>(ActionKind::Backward) == 1
+        && static_cast<int>(ActionKind::BackwardInput) == 2 && static_cast<int>(ActionKind::BackwardWeight) == 3,
+    "spanKeyLess orders the kinds by their letters F, B, I, W");
+
 std::string runSource(std::int64_t run) { return "run " + std::to_string(run); }
 
 // Opening must not touch a file that is not ours: check it before SQLite sees it, and make the
@@ -228,19 +232,6 @@ RunStatus parseRunStatus(const std::string& name, const std::string& source, con
     }
     throw InputError(
         source, field, "unknown run status \"" + name + "\" (expected one of running, finished, failed, interrupted)");
-}
-
-bool spanKeyLess(const ActionSpan& a, const ActionSpan& b)
-{
-    if (a.step != b.step)
-        return a.step < b.step;
-    if (a.rank != b.rank)
-        return a.rank < b.rank;
-    if (a.stage != b.stage)
-        return a.stage < b.stage;
-    if (a.microbatch != b.microbatch)
-        return a.microbatch < b.microbatch;
-    return std::strcmp(kindText(a.kind), kindText(b.kind)) < 0;
 }
 
 std::string isoTimeNow()

@@ -106,7 +106,21 @@ private:
 // The order of the action_spans primary key within a run: step, rank, stage, microbatch, then the
 // kind's letter (B < F < I < W, as SQLite compares the text). Spans written in this order append to
 // the table's last page instead of searching the B-tree from its root.
-bool spanKeyLess(const ActionSpan& a, const ActionSpan& b);
+// Inline: the recorder sorts every batch with it.
+inline bool spanKeyLess(const ActionSpan& a, const ActionSpan& b)
+{
+    if (a.step != b.step)
+        return a.step < b.step;
+    if (a.rank != b.rank)
+        return a.rank < b.rank;
+    if (a.stage != b.stage)
+        return a.stage < b.stage;
+    if (a.microbatch != b.microbatch)
+        return a.microbatch < b.microbatch;
+    // The letters F, B, I, W in SQLite's text order: B < F < I < W.
+    constexpr int kLetterOrder[kActionKindCount] = { 1, 0, 2, 3 };
+    return kLetterOrder[static_cast<int>(a.kind)] < kLetterOrder[static_cast<int>(b.kind)];
+}
 
 // The current time as ISO 8601 UTC with milliseconds.
 std::string isoTimeNow();

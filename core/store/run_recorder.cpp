@@ -122,6 +122,11 @@ void RunRecorder::writerLoop()
         if (count != 0)
             writeBatch(batch);
         batch.clear();
+        // A batch that grew far past the usual size (the writer fell behind) gives its memory back.
+        if (batch.spans.capacity() > 4 * std::max<std::size_t>(m_options.maxBatchEvents, 1024)) {
+            batch.spans = {};
+            m_keep = {};
+        }
         {
             std::lock_guard<std::mutex> lock(m_mutex);
             m_written += count;

@@ -39,6 +39,7 @@ struct ExportMetricsOptions {
 
 struct BenchStoreOptions {
     std::int64_t spans = 1'000'000; // written for the throughput figure
+    int repeat = 3; // throughput runs; the figure is their median
     std::int64_t steps = 100'000; // of the retained database for the size and query figures
     int queries = 200;
     std::string dir; // where the bench databases go (default: a new folder under /tmp)

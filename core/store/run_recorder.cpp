@@ -26,16 +26,24 @@ RunRecorder::~RunRecorder() { close(); }
 
 void RunRecorder::publish(const TelemetryEvent& event)
 {
-    Queued queued { event, {} };
-    if (std::holds_alternative<RunEvent>(event) || std::holds_alternative<RunFinished>(event)
-        || std::holds_alternative<RunFailed>(event))
-        queued.time = isoTimeNow();
     bool wake = false;
-    {
+    if (const auto* span = std::get_if<ActionSpan>(&event)) {
         std::lock_guard<std::mutex> lock(m_mutex);
         if (m_error || m_closing)
             return;
-        m_queue.push_back(std::move(queued));
+        m_queue.spans.push_back(*span);
+        ++m_published;
+        wake = m_queue.size() >= m_options.maxBatchEvents;
+    } else {
+        Queued queued { event, {}, 0 };
+        if (std::holds_alternative<RunEvent>(event) || std::holds_alternative<RunFinished>(event)
+            || std::holds_alternative<RunFailed>(event))
+            queued.time = isoTimeNow();
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (m_error || m_closing)
+            return;
+        queued.spansBefore = m_queue.spans.size();
+        m_queue.events.push_back(std::move(queued));
         ++m_published;
         wake = m_queue.size() >= m_options.maxBatchEvents;
     }
@@ -98,7 +106,7 @@ std::uint64_t RunRecorder::committedSpanCount() const
 
 void RunRecorder::writerLoop()
 {
-    std::deque<Queued> batch;
+    Batch batch;
     for (;;) {
         bool closing = false;
         {
@@ -107,12 +115,18 @@ void RunRecorder::writerLoop()
                 [this] { return m_closing || m_flushRequested || m_queue.size() >= m_options.maxBatchEvents; });
             closing = m_closing;
             m_flushRequested = false;
-            batch.swap(m_queue);
+            // The emptied buffers of the last batch go back to publish(), capacity and all.
+            std::swap(batch, m_queue);
         }
         const std::size_t count = batch.size();
         if (count != 0)
             writeBatch(batch);
         batch.clear();
+        // A batch that grew far past the usual size (the writer fell behind) gives its memory back.
+        if (batch.spans.capacity() > 4 * std::max<std::size_t>(m_options.maxBatchEvents, 1024)) {
+            batch.spans = {};
+            m_keep = {};
+        }
         {
             std::lock_guard<std::mutex> lock(m_mutex);
             m_written += count;
@@ -129,20 +143,61 @@ void RunRecorder::writerLoop()
     }
 }
 
-void RunRecorder::writeBatch(std::deque<Queued>& batch)
+namespace {
+
+// Stable, so of two spans with one key the later still replaces the earlier. A batch holds steps
+// in order, each step's spans in the order the ranks reported them: each step is sorted on its own
+// (a few dozen spans, in cache), unless a step comes again later in the batch (a late report),
+// which takes a sort of the whole batch.
+void sortSpansByKey(std::vector<ActionSpan>& spans)
+{
+    const auto less = [](const ActionSpan& a, const ActionSpan& b) { return spanKeyLess(a, b); };
+    const auto begin = spans.begin();
+    const auto end = spans.end();
+    bool stepsAscend = true;
+    for (auto segment = begin; segment != end && stepsAscend;) {
+        const std::int64_t step = segment->step;
+        const auto next = std::find_if(segment, end, [step](const ActionSpan& span) { return span.step != step; });
+        stepsAscend = next == end || next->step > step;
+        segment = next;
+    }
+    if (!stepsAscend) {
+        std::stable_sort(begin, end, less);
+        return;
+    }
+    for (auto segment = begin; segment != end;) {
+        const std::int64_t step = segment->step;
+        const auto next = std::find_if(segment, end, [step](const ActionSpan& span) { return span.step != step; });
+        if (!std::is_sorted(segment, next, less))
+            std::stable_sort(segment, next, less);
+        segment = next;
+    }
+}
+
+} // namespace
+
+void RunRecorder::writeBatch(const Batch& batch)
 {
     std::int64_t lastStep = -1;
-    std::uint64_t spans = 0;
     bool finished = false;
-    std::vector<ActionSpan> keep;
+    // The spans to write, in publish order (held spans a plan rescues join at the plan): written
+    // together after the other rows, in the same transaction, so the order between tables is moot.
+    std::vector<ActionSpan>& keep = m_keep;
+    keep.clear();
+    std::size_t nextSpan = 0;
+    const auto filterSpansUpTo = [&](std::size_t end) {
+        for (; nextSpan < end; ++nextSpan)
+            m_retention.add(batch.spans[nextSpan], keep);
+    };
     try {
         SqliteTransaction transaction(m_store->connection());
-        for (const Queued& queued : batch) {
+        for (const Queued& queued : batch.events) {
+            filterSpansUpTo(queued.spansBefore);
             std::visit(
                 [&](const auto& event) {
                     using Event = std::decay_t<decltype(event)>;
                     if constexpr (std::is_same_v<Event, ActionSpan>) {
-                        m_retention.add(event, keep);
+                        m_retention.add(event, keep); // not reached: publish() queues spans apart
                     } else if constexpr (std::is_same_v<Event, StepStats>) {
                         m_store->recordStep(m_runId, event);
                         lastStep = std::max(lastStep, event.step);
@@ -163,11 +218,12 @@ void RunRecorder::writeBatch(std::deque<Queued>& batch)
                     }
                 },
                 queued.event);
-            for (const ActionSpan& span : keep)
-                m_store->recordSpan(m_runId, span);
-            spans += keep.size();
-            keep.clear();
         }
+        filterSpansUpTo(batch.spans.size());
+        // In key order, the inserts append to the B-tree's last page. Stable: of two spans with one
+        // key, the later still replaces the earlier.
+        sortSpansByKey(keep);
+        m_store->recordSpans(m_runId, keep.data(), keep.size());
         transaction.commit();
     } catch (const std::exception& error) {
         std::function<void(const std::string&)> onError;
@@ -189,7 +245,7 @@ void RunRecorder::writeBatch(std::deque<Queued>& batch)
     }
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        m_committedSpans += spans;
+        m_committedSpans += keep.size();
         m_finished = m_finished || finished;
         if (lastStep > m_lastCommittedStep)
             m_lastCommittedStep = lastStep;

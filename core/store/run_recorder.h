@@ -6,13 +6,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace tfreeze {
 
@@ -59,24 +59,41 @@ public:
     std::uint64_t committedSpanCount() const;
 
 private:
+    // Every event but spans, with its place in the span stream: the spans published before it.
     struct Queued {
         TelemetryEvent event;
         std::string time; // for events and status changes; empty for the rest
+        std::size_t spansBefore = 0;
+    };
+    // What publish() queued since the writer last took it. Spans, nearly all of the telemetry, are
+    // kept apart as plain structs; the writer swaps the whole batch for an empty one under the lock,
+    // so neither side allocates once the buffers have grown.
+    struct Batch {
+        std::vector<ActionSpan> spans;
+        std::vector<Queued> events;
+        std::size_t size() const { return spans.size() + events.size(); }
+        bool empty() const { return spans.empty() && events.empty(); }
+        void clear()
+        {
+            spans.clear();
+            events.clear();
+        }
     };
 
     void writerLoop();
-    void writeBatch(std::deque<Queued>& batch);
+    void writeBatch(const Batch& batch);
 
     std::string m_dbPath;
     std::int64_t m_runId = 0;
     RunRecorderOptions m_options;
     std::unique_ptr<RunStore> m_store; // used by the writer thread only
-    SpanRetentionFilter m_retention;
+    SpanRetentionFilter m_retention; // writer thread only
+    std::vector<ActionSpan> m_keep; // writer thread only: the spans of a batch that are written
 
     mutable std::mutex m_mutex;
     std::condition_variable m_wake; // to the writer: work, a flush or close
     std::condition_variable m_committed; // to flush(): a batch is done
-    std::deque<Queued> m_queue;
+    Batch m_queue;
     std::uint64_t m_published = 0; // events queued so far
     std::uint64_t m_written = 0; // events committed (or given up on) so far
     bool m_flushRequested = false;

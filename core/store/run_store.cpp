@@ -180,6 +180,10 @@ const char* kindText(ActionKind kind)
     return kTexts.at(static_cast<std::size_t>(kind));
 }
 
+static_assert(static_cast<int>(ActionKind::Forward) == 0 && static_cast<int>(ActionKind::Backward) == 1
+        && static_cast<int>(ActionKind::BackwardInput) == 2 && static_cast<int>(ActionKind::BackwardWeight) == 3,
+    "spanKeyLess orders the kinds by their letters F, B, I, W");
+
 std::string runSource(std::int64_t run) { return "run " + std::to_string(run); }
 
 // Opening must not touch a file that is not ours: check it before SQLite sees it, and make the
@@ -465,22 +469,56 @@ void RunStore::recordEval(std::int64_t run, const EvalStats& eval)
         .run();
 }
 
-void RunStore::recordSpan(std::int64_t run, const ActionSpan& span)
+void RunStore::recordSpan(std::int64_t run, const ActionSpan& span) { recordSpans(run, &span, 1); }
+
+SqliteStatement& RunStore::spanInsert(std::size_t rows)
 {
-    SqliteStatement& insert = m_connection.cached(
-        "INSERT OR REPLACE INTO action_spans (run, step, rank, stage, microbatch, kind, start_us, end_us, frozen, "
-        "total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-    insert.bind(1, run)
-        .bind(2, span.step)
-        .bind(3, span.rank)
-        .bind(4, span.stage)
-        .bind(5, span.microbatch)
-        .bindStatic(6, kindText(span.kind))
-        .bind(7, span.startUs)
-        .bind(8, span.endUs)
-        .bind(9, span.frozenTensors)
-        .bind(10, span.totalTensors)
-        .run();
+    if (m_spanInserts.size() <= rows)
+        m_spanInserts.resize(rows + 1);
+    std::unique_ptr<SqliteStatement>& statement = m_spanInserts[rows];
+    if (!statement) {
+        // Built from constants and row numbers only: every value is a bound parameter. ?1 is the
+        // run, shared by every row; row i binds ?(2 + 9i) to ?(10 + 9i).
+        std::string sql = "INSERT OR REPLACE INTO action_spans (run, step, rank, stage, microbatch, kind, start_us, "
+                          "end_us, frozen, total) VALUES ";
+        for (std::size_t row = 0; row < rows; ++row) {
+            sql += row == 0 ? "(?1" : ",(?1";
+            for (std::size_t column = 0; column < kSpanRowParameters; ++column)
+                sql += ",?" + std::to_string(2 + row * kSpanRowParameters + column);
+            sql += ')';
+        }
+        statement = std::make_unique<SqliteStatement>(m_connection.prepare(sql.c_str()));
+    }
+    return *statement;
+}
+
+void RunStore::recordSpans(std::int64_t run, const ActionSpan* spans, std::size_t count)
+{
+    // Many rows a statement: the cost of a statement (bind, step, reset, its savepoint) is paid once
+    // a chunk instead of once a span. Rows go in publish order, so a span published twice keeps
+    // its latest figures, as with one statement a row.
+    while (count != 0) {
+        const std::size_t rows = std::min(count, kSpanRowsPerInsert);
+        SqliteStatement& insert = spanInsert(rows);
+        insert.bind(1, run);
+        int parameter = 2;
+        for (std::size_t row = 0; row < rows; ++row) {
+            const ActionSpan& span = spans[row];
+            insert.bind(parameter, span.step)
+                .bind(parameter + 1, span.rank)
+                .bind(parameter + 2, span.stage)
+                .bind(parameter + 3, span.microbatch)
+                .bindStatic(parameter + 4, kindText(span.kind))
+                .bind(parameter + 5, span.startUs)
+                .bind(parameter + 6, span.endUs)
+                .bind(parameter + 7, span.frozenTensors)
+                .bind(parameter + 8, span.totalTensors);
+            parameter += static_cast<int>(kSpanRowParameters);
+        }
+        insert.run();
+        spans += rows;
+        count -= rows;
+    }
 }
 
 void RunStore::recordEvent(std::int64_t run, const RunEvent& event, const std::string& time)

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ public:
     void recordStep(std::int64_t run, const StepStats& step);
     void recordEval(std::int64_t run, const EvalStats& eval);
     void recordSpan(std::int64_t run, const ActionSpan& span);
+    // The spans in order, kSpanRowsPerInsert rows a statement; a span with the key (step, rank,
+    // stage, microbatch, kind) of one already stored, or earlier in `spans`, replaces it.
+    void recordSpans(std::int64_t run, const ActionSpan* spans, std::size_t count);
+    static constexpr std::size_t kSpanRowsPerInsert = 64;
     void recordEvent(std::int64_t run, const RunEvent& event, const std::string& time);
     // Deletes the run and all its rows; false when there is no such run.
     bool deleteRun(std::int64_t run);
@@ -87,11 +92,35 @@ public:
 private:
     void checkHeader(OpenMode mode) const;
     void migrate();
+    // The span insert of `rows` rows, prepared on first use.
+    SqliteStatement& spanInsert(std::size_t rows);
+    static constexpr std::size_t kSpanRowParameters = 9; // a span's columns besides the run
 
     SqliteConnection m_connection;
     bool m_readOnly = false;
     std::vector<std::int64_t> m_recoveredRuns;
+    // Declared after the connection, so they are finalized before it closes.
+    std::vector<std::unique_ptr<SqliteStatement>> m_spanInserts; // by row count
 };
+
+// The order of the action_spans primary key within a run: step, rank, stage, microbatch, then the
+// kind's letter (B < F < I < W, as SQLite compares the text). Spans written in this order append to
+// the table's last page instead of searching the B-tree from its root.
+// Inline: the recorder sorts every batch with it.
+inline bool spanKeyLess(const ActionSpan& a, const ActionSpan& b)
+{
+    if (a.step != b.step)
+        return a.step < b.step;
+    if (a.rank != b.rank)
+        return a.rank < b.rank;
+    if (a.stage != b.stage)
+        return a.stage < b.stage;
+    if (a.microbatch != b.microbatch)
+        return a.microbatch < b.microbatch;
+    // The letters F, B, I, W in SQLite's text order: B < F < I < W.
+    constexpr int kLetterOrder[kActionKindCount] = { 1, 0, 2, 3 };
+    return kLetterOrder[static_cast<int>(a.kind)] < kLetterOrder[static_cast<int>(b.kind)];
+}
 
 // The current time as ISO 8601 UTC with milliseconds.
 std::string isoTimeNow();

@@ -5,7 +5,7 @@ file(MAKE_DIRECTORY "${storeCliDir}")
 tfreeze_add_cli_test(runs_help EXIT 0 STDOUT "list.*show.*delete.*compare" ARGS runs --help)
 tfreeze_add_cli_test(runs_list_help EXIT 0 STDOUT "--db.*--status.*--limit" ARGS runs list --help)
 tfreeze_add_cli_test(export_plan_help EXIT 0 STDOUT "--format.*--out" ARGS export plan --help)
-tfreeze_add_cli_test(bench_store_help EXIT 0 STDOUT "--spans.*--steps.*--queries" ARGS bench store --help)
+tfreeze_add_cli_test(bench_store_help EXIT 0 STDOUT "--spans.*--repeat.*--steps.*--queries" ARGS bench store --help)
 tfreeze_add_cli_test(plan_help_db EXIT 0 STDOUT "--db" ARGS plan --help)
 
 # A database that does not exist: listing it is not an error, and creates nothing.
@@ -19,8 +19,8 @@ tfreeze_add_cli_test(runs_list_not_a_database EXIT 2
 tfreeze_add_cli_test(runs_show_bad_id EXIT 2 STDERR "^tfreeze: error: .*ID" ARGS runs show x1 --db ${storeCliDir}/x.sqlite)
 tfreeze_add_cli_test(runs_list_zero_limit EXIT 2 STDERR "^tfreeze: error: .*--limit" ARGS runs list --limit 0)
 tfreeze_add_cli_test(bench_store_small EXIT 0
-    STDOUT "spans written per second .*database bytes per 1,000 steps.*one step's spans, mean .*spans per query \\(check\\) +64\\.0"
-    ARGS bench store --spans 6400 --steps 2000 --queries 20 --dir ${storeCliDir}/bench)
+    STDOUT "spans written per second .*median of 2 runs.*run 2, load average [0-9.]+ to [0-9.]+ on [0-9]+ CPUs.*database bytes per 1,000 steps.*one step's spans, mean .*spans per query \\(check\\) +64\\.0"
+    ARGS bench store --spans 6400 --repeat 2 --steps 2000 --queries 20 --dir ${storeCliDir}/bench)
 
 add_test(NAME cli_store_scenario
     COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DFIXTURE=$<TARGET_FILE:make_store_fixture>

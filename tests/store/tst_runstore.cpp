@@ -11,7 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
 #include <sstream>
+#include <tuple>
 
 using namespace tfreeze;
 using namespace tfreeze::test;
@@ -57,6 +60,9 @@ private slots:
     void reopeningKeepsRunsAndVersion();
     void runIdsCountFromOne();
     void everyTableRoundTrips();
+    void spansInChunksArriveExactlyOnce_data();
+    void spansInChunksArriveExactlyOnce();
+    void aLaterSpanWithTheSameKeyReplacesTheEarlier();
     void offlinePlanRoundTrips();
     void namesAreBoundNotSpliced_data();
     void namesAreBoundNotSpliced();
@@ -116,6 +122,87 @@ void TestRunStore::runIdsCountFromOne()
     QVERIFY(store.deleteRun(2));
     // AUTOINCREMENT: a deleted id is never handed out again, so "run 2" always meant one run.
     QCOMPARE(store.beginRun(newRun("c")), std::int64_t { 3 });
+}
+
+void TestRunStore::spansInChunksArriveExactlyOnce_data()
+{
+    QTest::addColumn<int>("count");
+    const int chunk = static_cast<int>(RunStore::kSpanRowsPerInsert);
+    for (int count : { 1, chunk - 1, chunk, chunk + 1, 3 * chunk + 17, 10 * kSpansPerStep + 5 })
+        QTest::addRow("%d spans", count) << count;
+}
+
+// recordSpans writes kSpanRowsPerInsert rows a statement and a shorter statement for the rest:
+// every span lands once, with its own values, whatever the count.
+void TestRunStore::spansInChunksArriveExactlyOnce()
+{
+    QFETCH(int, count);
+    QTemporaryDir dir;
+    RunStore store(dir.filePath(QStringLiteral("h.sqlite")).toStdString());
+    const std::int64_t run = store.beginRun(newRun("chunks"));
+    const std::int64_t other = store.beginRun(newRun("other"));
+    std::vector<ActionSpan> spans;
+    for (std::int64_t step = 0; static_cast<int>(spans.size()) < count; ++step) {
+        const std::vector<ActionSpan> stepSpans = makeSpans(step);
+        spans.insert(spans.end(), stepSpans.begin(), stepSpans.end());
+    }
+    spans.resize(static_cast<std::size_t>(count));
+    store.recordSpans(run, spans.data(), spans.size());
+    store.recordSpans(other, spans.data(), 3);
+
+    QCOMPARE(store.spanCount(run), static_cast<std::int64_t>(count));
+    QCOMPARE(store.spanCount(other), std::int64_t { 3 });
+    std::map<std::int64_t, std::vector<ActionSpan>> byStep;
+    for (const ActionSpan& span : spans)
+        byStep[span.step].push_back(span);
+    std::vector<std::int64_t> steps;
+    for (const auto& [step, expected] : byStep) {
+        steps.push_back(step);
+        std::vector<ActionSpan> stored = store.spans(run, step);
+        QCOMPARE(stored.size(), expected.size());
+        const auto key = [](const ActionSpan& span) {
+            return std::make_tuple(span.rank, span.stage, span.microbatch, static_cast<int>(span.kind));
+        };
+        std::vector<ActionSpan> sortedExpected = expected;
+        const auto byKey = [&key](const ActionSpan& a, const ActionSpan& b) { return key(a) < key(b); };
+        std::sort(stored.begin(), stored.end(), byKey);
+        std::sort(sortedExpected.begin(), sortedExpected.end(), byKey);
+        for (std::size_t i = 0; i < stored.size(); ++i) {
+            QCOMPARE(key(stored[i]), key(sortedExpected[i]));
+            QCOMPARE(stored[i].step, step);
+            QCOMPARE(stored[i].startUs, sortedExpected[i].startUs);
+            QCOMPARE(stored[i].endUs, sortedExpected[i].endUs);
+            QCOMPARE(stored[i].frozenTensors, sortedExpected[i].frozenTensors);
+            QCOMPARE(stored[i].totalTensors, sortedExpected[i].totalTensors);
+        }
+    }
+    QCOMPARE(store.spanSteps(run), steps);
+}
+
+void TestRunStore::aLaterSpanWithTheSameKeyReplacesTheEarlier()
+{
+    QTemporaryDir dir;
+    RunStore store(dir.filePath(QStringLiteral("h.sqlite")).toStdString());
+    const std::int64_t run = store.beginRun(newRun("replace"));
+    // The first span's key again in the middle of the first chunk, and four times more across the
+    // chunk boundary: the last one published wins.
+    std::vector<ActionSpan> spans = makeSpans(4);
+    ActionSpan again = spans.front();
+    again.startUs = 7;
+    spans.insert(spans.begin() + 2, again);
+    for (std::int64_t i = 0; i < 4; ++i) {
+        again.startUs = 1000 + i;
+        spans.push_back(again);
+    }
+    QVERIFY(spans.size() > RunStore::kSpanRowsPerInsert);
+    store.recordSpans(run, spans.data(), spans.size());
+    QCOMPARE(store.spanCount(run), std::int64_t { kSpansPerStep });
+    const std::vector<ActionSpan> stored = store.spans(run, 4);
+    const auto first = std::find_if(stored.begin(), stored.end(), [&](const ActionSpan& span) {
+        return span.rank == spans[0].rank && span.microbatch == spans[0].microbatch && span.kind == spans[0].kind;
+    });
+    QVERIFY(first != stored.end());
+    QCOMPARE(first->startUs, spans.back().startUs);
 }
 
 void TestRunStore::everyTableRoundTrips()

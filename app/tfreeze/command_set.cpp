@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+
 namespace tfreeze {
 
 CommandSet::CommandSet(CLI::App& app)
@@ -27,13 +29,12 @@ void CommandSet::add(CLI::App* command, std::function<void()> work)
 
 bool CommandSet::runParsed() const
 {
-    for (const auto& [command, work] : m_commands) {
-        if (command->parsed()) {
-            work();
-            return true;
-        }
-    }
-    return false;
+    const auto parsed
+        = std::find_if(m_commands.begin(), m_commands.end(), [](const auto& entry) { return entry.first->parsed(); });
+    if (parsed == m_commands.end())
+        return false;
+    parsed->second();
+    return true;
 }
 
 } // namespace tfreeze

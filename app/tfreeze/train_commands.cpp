@@ -18,6 +18,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -97,19 +98,19 @@ extern "C" void onInterrupt(int /*signal*/)
 std::string formatDuration(double seconds)
 {
     const long long total = std::llround(std::max(0.0, seconds));
-    char text[32];
+    std::array<char, 32> text {};
     if (total >= 3600)
-        std::snprintf(text, sizeof text, "%lldh%02lldm", total / 3600, total / 60 % 60);
+        std::snprintf(text.data(), text.size(), "%lldh%02lldm", total / 3600, total / 60 % 60);
     else
-        std::snprintf(text, sizeof text, "%lldm%02llds", total / 60, total % 60);
-    return text;
+        std::snprintf(text.data(), text.size(), "%lldm%02llds", total / 60, total % 60);
+    return text.data();
 }
 
 void printProgress(const TrainingProgress& progress)
 {
     const StepStats& s = progress.stats;
     std::printf("step %lld/%lld  loss %.4f  %.0f tokens/s  bubble %.1f%%  phase %s  ETA %s\n",
-        static_cast<long long>(s.step + 1), static_cast<long long>(progress.totalSteps), s.loss, s.tokensPerSecond,
+        static_cast<long long>(s.step) + 1, static_cast<long long>(progress.totalSteps), s.loss, s.tokensPerSecond,
         s.bubbleFraction * 100.0, trainingPhaseName(s.phase), formatDuration(progress.etaSeconds).c_str());
     std::fflush(stdout);
 }
@@ -121,13 +122,13 @@ public:
     {
         if (const auto* eval = std::get_if<EvalStats>(&event)) {
             std::printf("eval at step %lld: validation loss %.4f, perplexity %.2f, token accuracy %.3f",
-                static_cast<long long>(eval->step + 1), eval->validationLoss, eval->perplexity, eval->tokenAccuracy);
+                static_cast<long long>(eval->step) + 1, eval->validationLoss, eval->perplexity, eval->tokenAccuracy);
             if (eval->exactMatch >= 0.0)
                 std::printf(", exact match %.3f", eval->exactMatch);
             std::printf("\n");
         } else if (const auto* plan = std::get_if<PlanApplied>(&event)) {
             std::printf("plan (%s) from step %lld: predicted batch %.2f ms (no freezing %.2f ms, all frozen %.2f ms)\n",
-                planSourceName(plan->source), static_cast<long long>(plan->appliedAtStep + 1),
+                planSourceName(plan->source), static_cast<long long>(plan->appliedAtStep) + 1,
                 plan->plan->batchMsPlanned, plan->plan->batchMsNoFreeze, plan->plan->batchMsAllFrozen);
         }
         std::fflush(stdout);
@@ -170,6 +171,58 @@ RunConfig loadConfig(const TrainOptions& options)
 
 std::string checkpointDir(const std::string& outDir) { return (fs::path(outDir) / "checkpoint").string(); }
 
+std::string runName(const TrainOptions& options, const RunConfig& config)
+{
+    if (!options.name.empty())
+        return options.name;
+    const std::string configPath = options.configPath.empty() ? defaultConfigPath() : options.configPath;
+    return fs::path(configPath).stem().string() + " " + freezerKindName(config.freezer.kind);
+}
+
+// The run in the database: a RunRecorder that a failed write (disk full, read-only file) turns
+// into a stop, since losing the run's history silently is worse than stopping it.
+class RunRecording {
+public:
+    void start(TrainingSession& session, const RunConfig& config, const std::string& name)
+    {
+        NewRun run;
+        run.name = name;
+        run.configJson = writeRunConfigJson(config);
+        run.toolVersion = TFREEZE_VERSION;
+        const std::int64_t runId = RunStore(config.output.db).beginRun(run);
+        RunRecorderOptions options;
+        options.onError = [this, &session](const std::string& error) {
+            {
+                const std::lock_guard lock(m_mutex);
+                m_error = error;
+            }
+            session.control().requestStop();
+        };
+        m_recorder = std::make_shared<RunRecorder>(config.output.db, runId, options);
+        session.addSink(m_recorder);
+        std::printf("run %lld recorded in %s\n", static_cast<long long>(runId), config.output.db.c_str());
+    }
+
+    // Flushes and closes; the write error, if any.
+    std::optional<std::string> finish()
+    {
+        if (!m_recorder)
+            return std::nullopt;
+        m_recorder->close();
+        const std::lock_guard lock(m_mutex);
+        if (!m_error && m_recorder->error())
+            m_error = m_recorder->error();
+        return m_error;
+    }
+
+private:
+    std::shared_ptr<RunRecorder> m_recorder;
+    std::mutex m_mutex;
+    std::optional<std::string> m_error;
+};
+
+void printOutcome(const TrainingOutcome& outcome);
+
 void runTrain(const TrainOptions& options)
 {
     const RunConfig config = loadConfig(options);
@@ -183,7 +236,7 @@ void runTrain(const TrainOptions& options)
             ? options.resumeDir
             : checkpointDir(options.resumeDir);
         session.loadCheckpoint(dir);
-        std::printf("resuming from %s at step %lld\n", dir.c_str(), static_cast<long long>(session.nextStep() + 1));
+        std::printf("resuming from %s at step %lld\n", dir.c_str(), static_cast<long long>(session.nextStep()) + 1);
     }
 
     std::shared_ptr<RunArtifacts> artifacts;
@@ -193,33 +246,9 @@ void runTrain(const TrainOptions& options)
     }
     session.addSink(std::make_shared<ConsoleEvents>());
 
-    std::shared_ptr<RunRecorder> recorder;
-    std::int64_t runId = 0;
-    std::mutex storeErrorMutex;
-    std::optional<std::string> storeError;
-    if (!config.output.db.empty()) {
-        NewRun run;
-        run.name = !options.name.empty()
-            ? options.name
-            : fs::path(options.configPath.empty() ? defaultConfigPath() : options.configPath).stem().string() + " "
-                + freezerKindName(config.freezer.kind);
-        run.configJson = writeRunConfigJson(config);
-        run.toolVersion = TFREEZE_VERSION;
-        runId = RunStore(config.output.db).beginRun(run);
-        RunRecorderOptions recorderOptions;
-        // A database that cannot take more (disk full, read-only) stops the run: losing its
-        // history silently is worse than stopping.
-        recorderOptions.onError = [&session, &storeErrorMutex, &storeError](const std::string& error) {
-            {
-                const std::lock_guard lock(storeErrorMutex);
-                storeError = error;
-            }
-            session.control().requestStop();
-        };
-        recorder = std::make_shared<RunRecorder>(config.output.db, runId, recorderOptions);
-        session.addSink(recorder);
-        std::printf("run %lld recorded in %s\n", static_cast<long long>(runId), config.output.db.c_str());
-    }
+    RunRecording recording;
+    if (!config.output.db.empty())
+        recording.start(session, config, runName(options, config));
 
     const std::int64_t every
         = options.progressEvery > 0 ? options.progressEvery : std::max<std::int64_t>(1, config.steps / 100);
@@ -239,12 +268,21 @@ void runTrain(const TrainOptions& options)
     std::signal(SIGINT, SIG_DFL);
     if (config.checkpointInterval > 0 && outcome.status != TrainingOutcome::Status::Failed)
         session.saveCheckpoint(checkpointDir(config.output.dir));
-    if (recorder) {
-        recorder->close();
-        if (recorder->error())
-            storeError = recorder->error();
-    }
+    const std::optional<std::string> storeError = recording.finish();
+    printOutcome(outcome);
+    if (artifacts)
+        std::printf("outputs in %s\n", config.output.dir.c_str());
+    if (storeError)
+        throw std::runtime_error("the run database failed, so the run stopped: " + *storeError);
+    if (outcome.status == TrainingOutcome::Status::Failed)
+        throw std::runtime_error("training failed: " + outcome.error);
+    if (outcome.status == TrainingOutcome::Status::Stopped)
+        std::printf("stopped at step %lld of %lld\n", static_cast<long long>(outcome.stepsDone),
+            static_cast<long long>(config.steps));
+}
 
+void printOutcome(const TrainingOutcome& outcome)
+{
     if (outcome.finalEval) {
         std::printf("final: validation loss %.4f, perplexity %.2f, token accuracy %.3f",
             outcome.finalEval->validationLoss, outcome.finalEval->perplexity, outcome.finalEval->tokenAccuracy);
@@ -255,15 +293,6 @@ void runTrain(const TrainOptions& options)
     if (outcome.predictedBatchMs > 0.0)
         std::printf("plan: predicted batch %.2f ms, realised %.2f ms (%+.1f%%)\n", outcome.predictedBatchMs,
             outcome.realisedBatchMs, (outcome.realisedBatchMs / outcome.predictedBatchMs - 1.0) * 100.0);
-    if (artifacts)
-        std::printf("outputs in %s\n", config.output.dir.c_str());
-    if (storeError)
-        throw std::runtime_error("the run database failed, so the run stopped: " + *storeError);
-    if (outcome.status == TrainingOutcome::Status::Failed)
-        throw std::runtime_error("training failed: " + outcome.error);
-    if (outcome.status == TrainingOutcome::Status::Stopped)
-        std::printf("stopped at step %lld of %lld\n", static_cast<long long>(outcome.stepsDone),
-            static_cast<long long>(config.steps));
 }
 
 // --- tfreeze bench train ---
@@ -289,7 +318,7 @@ TrainingOutcome benchRun(const RunConfig& config, bool timing, double& seconds)
     const auto start = std::chrono::steady_clock::now();
     TrainingOutcome outcome = session.run([](const TrainingProgress& progress) {
         if ((progress.stats.step + 1) % 10 == 0) {
-            std::fprintf(stderr, "  step %lld/%lld, %.0f tokens/s\r", static_cast<long long>(progress.stats.step + 1),
+            std::fprintf(stderr, "  step %lld/%lld, %.0f tokens/s\r", static_cast<long long>(progress.stats.step) + 1,
                 static_cast<long long>(progress.totalSteps), progress.stats.tokensPerSecond);
             std::fflush(stderr);
         }
@@ -299,6 +328,9 @@ TrainingOutcome benchRun(const RunConfig& config, bool timing, double& seconds)
         throw std::runtime_error("bench train: the run failed: " + outcome.error);
     return outcome;
 }
+
+void runBenchOverhead(RunConfig base);
+void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base);
 
 void runBenchTrain(const BenchTrainOptions& options)
 {
@@ -311,6 +343,15 @@ void runBenchTrain(const BenchTrainOptions& options)
     base.checkpointInterval = 0;
 
     if (options.overhead) {
+        runBenchOverhead(base);
+        return;
+    }
+    runBenchFreezers(options, base);
+}
+
+void runBenchOverhead(RunConfig base)
+{
+    {
         base.freezer.kind = FreezerKind::None;
         double onSeconds = 0.0;
         double offSeconds = 0.0;
@@ -327,9 +368,11 @@ void runBenchTrain(const BenchTrainOptions& options)
         table.print(std::cout);
         std::printf("overhead of timing: %+.2f%% of step time (wall time on / off − 1)\n",
             (onSeconds / offSeconds - 1.0) * 100.0);
-        return;
     }
+}
 
+void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
+{
     std::vector<BenchRow> rows;
     for (const std::string& name : options.freezers) {
         RunConfig config = base;

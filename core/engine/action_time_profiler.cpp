@@ -47,8 +47,8 @@ ActionTimeProfiler::ActionTimeProfiler(PipelineSchedule schedule, std::size_t wi
 void ActionTimeProfiler::clear()
 {
     for (int bound = 0; bound < 2; ++bound) {
-        m_samples[bound].assign(m_schedule.actionCount(), {});
-        m_added[bound].assign(m_schedule.actionCount(), 0);
+        m_samples[static_cast<std::size_t>(bound)].assign(m_schedule.actionCount(), {});
+        m_added[static_cast<std::size_t>(bound)].assign(m_schedule.actionCount(), 0);
     }
 }
 
@@ -76,23 +76,23 @@ void ActionTimeProfiler::addStep(const std::vector<ActionSpan>& spans, Bound bou
     for (const ActionSpan& span : spans) {
         const std::size_t index = actionIndex(span);
         const double ms = static_cast<double>(std::max<std::int64_t>(span.endUs - span.startUs, 0)) / 1000.0;
-        std::vector<double>& samples = m_samples[b][index];
+        std::vector<double>& samples = m_samples[static_cast<std::size_t>(b)][index];
         if (samples.size() < m_window)
             samples.push_back(ms);
         else
-            samples[m_added[b][index] % m_window] = ms;
-        ++m_added[b][index];
+            samples[m_added[static_cast<std::size_t>(b)][index] % m_window] = ms;
+        ++m_added[static_cast<std::size_t>(b)][index];
     }
 }
 
 std::vector<std::vector<double>> ActionTimeProfiler::samples(Bound bound) const
 {
     const int b = bound == Bound::Max ? 0 : 1;
-    std::vector<std::vector<double>> result(m_samples[b].size());
+    std::vector<std::vector<double>> result(m_samples[static_cast<std::size_t>(b)].size());
     for (std::size_t i = 0; i < result.size(); ++i) {
-        const std::vector<double>& ring = m_samples[b][i];
+        const std::vector<double>& ring = m_samples[static_cast<std::size_t>(b)][i];
         // The ring's oldest sample sits where the next one will be written.
-        const std::size_t oldest = ring.size() < m_window ? 0 : m_added[b][i] % m_window;
+        const std::size_t oldest = ring.size() < m_window ? 0 : m_added[static_cast<std::size_t>(b)][i] % m_window;
         for (std::size_t k = 0; k < ring.size(); ++k)
             result[i].push_back(ring[(oldest + k) % ring.size()]);
     }
@@ -106,8 +106,9 @@ void ActionTimeProfiler::restoreSamples(Bound bound, const std::vector<std::vect
     const int b = bound == Bound::Max ? 0 : 1;
     for (std::size_t i = 0; i < samples.size(); ++i) {
         const std::size_t skip = samples[i].size() > m_window ? samples[i].size() - m_window : 0;
-        m_samples[b][i].assign(samples[i].begin() + static_cast<std::ptrdiff_t>(skip), samples[i].end());
-        m_added[b][i] = m_samples[b][i].size();
+        m_samples[static_cast<std::size_t>(b)][i].assign(
+            samples[i].begin() + static_cast<std::ptrdiff_t>(skip), samples[i].end());
+        m_added[static_cast<std::size_t>(b)][i] = m_samples[static_cast<std::size_t>(b)][i].size();
     }
 }
 
@@ -143,7 +144,7 @@ Profile ActionTimeProfiler::profile() const
         costs[i].minMs = std::min(minMs[i], maxMs[i]);
     }
     // Profile sets min = max for actions that cannot freeze.
-    return Profile(m_schedule, std::move(costs), "measured profile");
+    return { m_schedule, std::move(costs), "measured profile" };
 }
 
 } // namespace tfreeze

@@ -5,6 +5,7 @@
 #include "core/plan/profile.h"
 #include "core/plan/telemetry.h"
 
+#include <array>
 #include <cstddef>
 #include <vector>
 
@@ -50,8 +51,8 @@ private:
     // Per (stage, microbatch, kind): the rank-major action index.
     std::vector<std::size_t> m_indexOf;
     // Per action: ring buffers of the latest samples, and how many were ever added.
-    std::vector<std::vector<double>> m_samples[2];
-    std::vector<std::size_t> m_added[2];
+    std::array<std::vector<std::vector<double>>, 2> m_samples;
+    std::array<std::vector<std::size_t>, 2> m_added;
 };
 
 } // namespace tfreeze

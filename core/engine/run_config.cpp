@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -136,7 +137,7 @@ public:
     void finish() const
     {
         for (auto it = m_object.begin(); it != m_object.end(); ++it) {
-            if (m_known.count(it.key()))
+            if (m_known.count(it.key()) != 0)
                 continue;
             std::string accepted;
             for (const std::string& key : m_known)
@@ -339,7 +340,7 @@ int longestExample(const DataConfig& data)
 }
 
 template <typename Kind, std::size_t N>
-Kind parseName(const std::string& text, const Kind (&kinds)[N], const char* (*name)(Kind), const char* what,
+Kind parseName(const std::string& text, const std::array<Kind, N>& kinds, const char* (*name)(Kind), const char* what,
     const std::string& source, const std::string& field)
 {
     std::string accepted;
@@ -394,24 +395,26 @@ const char* deviceKindName(DeviceKind kind) { return kind == DeviceKind::Cpu ? "
 
 DataKind parseDataKind(const std::string& text, const std::string& source, const std::string& field)
 {
-    static constexpr DataKind kinds[] = { DataKind::Text, DataKind::Sort, DataKind::Add };
+    static constexpr std::array kinds { DataKind::Text, DataKind::Sort, DataKind::Add };
     return parseName(text, kinds, dataKindName, "data kind", source, field);
 }
 
 FreezerKind parseFreezerKind(const std::string& text, const std::string& source, const std::string& field)
 {
-    static constexpr FreezerKind kinds[] = { FreezerKind::None, FreezerKind::TimelyFreeze, FreezerKind::Apf,
+    static constexpr std::array kinds { FreezerKind::None, FreezerKind::TimelyFreeze, FreezerKind::Apf,
         FreezerKind::AutoFreeze, FreezerKind::TimelyApf, FreezerKind::TimelyAutoFreeze };
     return parseName(text, kinds, freezerKindName, "freezer", source, field);
 }
 
 DeviceKind parseDeviceKind(const std::string& text, const std::string& source, const std::string& field)
 {
-    static constexpr DeviceKind kinds[] = { DeviceKind::Cpu, DeviceKind::Cuda };
+    static constexpr std::array kinds { DeviceKind::Cpu, DeviceKind::Cuda };
     return parseName(text, kinds, deviceKindName, "device", source, field);
 }
 
-void validateRunConfig(const RunConfig& config, const std::string& source)
+namespace {
+
+void validateModelAndSchedule(const RunConfig& config, const std::string& source)
 {
     const ModelConfig& model = config.model;
     if (model.width % model.heads != 0)
@@ -433,7 +436,12 @@ void validateRunConfig(const RunConfig& config, const std::string& source)
         throw InputError(source, schedule.stagesPerRank > 1 ? "schedule.stages_per_rank" : "schedule.ranks",
             std::to_string(stages) + " pipeline stages need at least as many model.blocks (got "
                 + std::to_string(model.blocks) + ")");
+}
 
+void validateData(const RunConfig& config, const std::string& source)
+{
+    const ModelConfig& model = config.model;
+    const ScheduleShape& schedule = config.schedule;
     if (config.data.batchSize % schedule.microbatches != 0)
         throw InputError(source, "data.batch_size",
             "must be a multiple of schedule.microbatches (got " + std::to_string(config.data.batchSize) + " and "
@@ -452,7 +460,12 @@ void validateRunConfig(const RunConfig& config, const std::string& source)
                     + std::to_string(
                         config.data.kind == DataKind::Sort ? config.data.sortLength : config.data.addDigits));
     }
+}
 
+void validatePartitionAndBounds(const RunConfig& config, const std::string& source)
+{
+    const ModelConfig& model = config.model;
+    const int stages = config.schedule.stageCount();
     if (!config.partition.empty()) {
         if (static_cast<int>(config.partition.size()) != stages)
             throw InputError(source, "partition",
@@ -482,6 +495,15 @@ void validateRunConfig(const RunConfig& config, const std::string& source)
     if (!(config.bounds.maxFreeze >= 0.0 && config.bounds.maxFreeze <= 1.0))
         throw InputError(source, "bounds.max_freeze",
             "must be a number in [0, 1] (got " + numberText(config.bounds.maxFreeze) + ")");
+}
+
+} // namespace
+
+void validateRunConfig(const RunConfig& config, const std::string& source)
+{
+    validateModelAndSchedule(config, source);
+    validateData(config, source);
+    validatePartitionAndBounds(config, source);
     if (config.steps < 1)
         throw InputError(source, "steps", "must be at least 1 (got " + std::to_string(config.steps) + ")");
 }

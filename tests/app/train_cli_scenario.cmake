@@ -53,7 +53,7 @@ function(check_metrics file rows)
 endfunction()
 
 # A plain run: a progress line per step (4 steps), evaluations, the final line; metrics.csv.
-expect(0 "step 1/4  loss [0-9.]+  [0-9]+ tokens/s  bubble [0-9.]+%  phase stable  ETA .*step 4/4 .*eval at step 2: .*final: validation loss [0-9.]+"
+expect(0 "^step 1/4  loss [0-9.]+  [0-9]+ tokens/s  bubble [0-9.]+%  phase stable  ETA [0-9]+m[0-9]+s\n.*eval at step 2: .*step 4/4 .*final: validation loss [0-9.]+"
     "" train --config ${engine}/tiny-1f1b.json --out plain)
 check_metrics("${WORK_DIR}/plain/metrics.csv" 4)
 if(EXISTS "${WORK_DIR}/plain/plan.json")

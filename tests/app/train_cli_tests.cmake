@@ -5,13 +5,14 @@ endif()
 set(trainCliDir "${CMAKE_CURRENT_BINARY_DIR}/train_cli")
 file(MAKE_DIRECTORY "${trainCliDir}")
 set(engineData "${TFREEZE_CLI_DATA}/engine")
-set(trainCliTests)
 
-# tfreeze_add_train_cli_test: tfreeze_add_cli_test with the engine's label and time-out.
-macro(tfreeze_add_train_cli_test name)
+# tfreeze_add_train_cli_test: tfreeze_add_cli_test with the engine's label and time-out (a
+# function, not a macro: a macro would evaluate the regexes' escapes twice).
+function(tfreeze_add_train_cli_test name)
     tfreeze_add_cli_test(${name} ${ARGN})
-    list(APPEND trainCliTests cli_${name})
-endmacro()
+    set_tests_properties(cli_${name} PROPERTIES TIMEOUT 120 LABELS engine)
+    set_property(TEST cli_${name} APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")
+endfunction()
 
 tfreeze_add_train_cli_test(train_help EXIT 0
     STDOUT "--config.*--steps.*--freezer.*--max-freeze.*--db.*--out.*--resume" ARGS train --help)
@@ -36,6 +37,7 @@ tfreeze_add_train_cli_test(train_max_freeze_above_one EXIT 2
     ARGS train --config ${engineData}/tiny-1f1b.json --max-freeze 1.5)
 tfreeze_add_train_cli_test(train_checkpoint_without_out EXIT 2 STDERR "^tfreeze: error: --out: checkpoint_interval"
     ARGS train --config ${engineData}/tiny-checkpoint.json)
+# Every name is checked before the first run starts (nothing on stderr but the error).
 tfreeze_add_train_cli_test(bench_train_bad_freezer EXIT 2 STDERR "^tfreeze: error: --freezers: unknown freezer \"fast\""
     ARGS bench train --config ${engineData}/tiny-1f1b.json --steps 1 --freezers none,fast)
 
@@ -50,8 +52,6 @@ add_test(NAME cli_train_scenario
     COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DDATA=${TFREEZE_CLI_DATA}
             -DWORK_DIR=${trainCliDir}/scenario -P ${CMAKE_CURRENT_SOURCE_DIR}/train_cli_scenario.cmake)
 tfreeze_set_test_environment(cli_train_scenario)
-list(APPEND trainCliTests cli_train_scenario)
-
-set_tests_properties(${trainCliTests} PROPERTIES TIMEOUT 120 LABELS engine)
+set_tests_properties(cli_train_scenario PROPERTIES TIMEOUT 120 LABELS engine)
 # Torch's OpenMP threads spin when idle by default: slow on a shared 2-core machine.
-set_property(TEST ${trainCliTests} APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")
+set_property(TEST cli_train_scenario APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")

@@ -27,6 +27,7 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 
 namespace tfreeze {
 
@@ -42,13 +43,27 @@ std::string defaultConfigPath() { return std::string(TFREEZE_RESOURCES_DIR) + "/
 // one), profile.json and plan.json as soon as a plan exists.
 class RunArtifacts : public TelemetrySink {
 public:
-    explicit RunArtifacts(std::string dir)
+    // `resumedAt` > 0: a resumed run; the rows of earlier steps already in DIR/metrics.csv (written
+    // by the run that made the checkpoint) are kept, so that the file still has one row per step.
+    explicit RunArtifacts(std::string dir, std::int64_t resumedAt = 0)
         : m_dir(std::move(dir))
     {
         std::error_code error;
         fs::create_directories(m_dir, error);
         if (error)
             throw InputError(m_dir, "", "cannot create the output folder: " + error.message());
+        std::ifstream previous(path("metrics.csv"));
+        std::string line;
+        if (resumedAt > 0 && std::getline(previous, line)) {
+            while (std::getline(previous, line)) {
+                try {
+                    if (std::stoll(line) < resumedAt)
+                        m_keptRows += line + '\n';
+                } catch (const std::exception&) {
+                    // Not a row of ours: dropped.
+                }
+            }
+        }
     }
 
     void publish(const TelemetryEvent& event) override
@@ -73,8 +88,15 @@ private:
     void writeMetrics()
     {
         const std::string file = path("metrics.csv");
+        std::ostringstream text;
+        writeMetricsCsv(m_steps, m_evals, text);
+        std::string csv = text.str();
+        if (!m_keptRows.empty()) {
+            const std::size_t newline = csv.find('\n');
+            csv.insert(newline == std::string::npos ? csv.size() : newline + 1, m_keptRows);
+        }
         std::ofstream out(file);
-        writeMetricsCsv(m_steps, m_evals, out);
+        out << csv;
         if (!out)
             throw InputError(file, "", "cannot write file");
     }
@@ -83,6 +105,7 @@ private:
     std::mutex m_mutex;
     std::vector<StepStats> m_steps;
     std::vector<EvalStats> m_evals;
+    std::string m_keptRows; // of the steps before a resume
 };
 
 // --- Ctrl-C: finish the step in flight, record the run, exit ---
@@ -241,7 +264,8 @@ void runTrain(const TrainOptions& options)
 
     std::shared_ptr<RunArtifacts> artifacts;
     if (!config.output.dir.empty()) {
-        artifacts = std::make_shared<RunArtifacts>(config.output.dir);
+        artifacts
+            = std::make_shared<RunArtifacts>(config.output.dir, options.resumeDir.empty() ? 0 : session.nextStep());
         session.addSink(artifacts);
     }
     session.addSink(std::make_shared<ConsoleEvents>());
@@ -334,6 +358,9 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base);
 
 void runBenchTrain(const BenchTrainOptions& options)
 {
+    // Every name before the first run: a typo must not cost the runs in front of it.
+    for (const std::string& name : options.freezers)
+        parseFreezerKind(name, "--freezers");
     TrainOptions trainOptions;
     trainOptions.configPath = options.configPath;
     trainOptions.steps = options.steps;

@@ -157,6 +157,20 @@ RunControl& TrainingSession::control() { return *d->runtime->control(); }
 
 void TrainingSession::setBounds(const FreezeBounds& bounds)
 {
+    // Checked here, on the caller's thread: the freezer takes the bound inside run(), where a bad
+    // one would escape run() without ending the run.
+    auto check = [](double value, const std::string& field) {
+        if (!(value >= 0.0 && value <= 1.0))
+            throw InputError("bounds", field, "max freeze ratio must be in [0, 1] (got " + std::to_string(value) + ")");
+    };
+    check(bounds.maxFreeze, "max_freeze");
+    const auto stages = static_cast<std::size_t>(d->schedule.stageCount());
+    if (!bounds.stageMaxFreeze.empty() && bounds.stageMaxFreeze.size() != stages)
+        throw InputError("bounds", "stage_max_freeze",
+            "expected one value per stage (" + std::to_string(stages) + "), got "
+                + std::to_string(bounds.stageMaxFreeze.size()));
+    for (std::size_t s = 0; s < bounds.stageMaxFreeze.size(); ++s)
+        check(bounds.stageMaxFreeze[s], "stage_max_freeze[" + std::to_string(s) + "]");
     const std::lock_guard lock(d->pendingMutex);
     d->pending.bounds = bounds;
 }

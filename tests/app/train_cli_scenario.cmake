@@ -1,0 +1,143 @@
+# tfreeze train and bench train end to end on tiny configs (tests/data/engine): outputs in --out,
+# recording in a run database, checkpoints and --resume, and bench train --json.
+#   cmake -DTFREEZE=<tfreeze> -DDATA=<tests/data> -DWORK_DIR=<dir> -P train_cli_scenario.cmake
+cmake_minimum_required(VERSION 3.25)
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+set(engine "${DATA}/engine")
+
+# expect(<exit code> <stdout regex> <stderr regex> <tfreeze arguments>...); sets LAST_STDOUT.
+function(expect exitExpected stdoutRegex stderrRegex)
+    execute_process(COMMAND "${TFREEZE}" ${ARGN}
+        WORKING_DIRECTORY "${WORK_DIR}"
+        RESULT_VARIABLE exitCode
+        OUTPUT_VARIABLE stdout
+        ERROR_VARIABLE stderr)
+    list(JOIN ARGN " " commandText)
+    set(report "tfreeze ${commandText}\nexit code: ${exitCode}\n--- stdout ---\n${stdout}--- stderr ---\n${stderr}")
+    message(STATUS "${report}")
+    if(NOT exitCode STREQUAL exitExpected)
+        message(FATAL_ERROR "expected exit code ${exitExpected}\n${report}")
+    endif()
+    if(NOT stdout MATCHES "${stdoutRegex}")
+        message(FATAL_ERROR "stdout does not match \"${stdoutRegex}\"\n${report}")
+    endif()
+    if(NOT stderr MATCHES "${stderrRegex}")
+        message(FATAL_ERROR "stderr does not match \"${stderrRegex}\"\n${report}")
+    endif()
+    set(LAST_STDOUT "${stdout}" PARENT_SCOPE)
+endfunction()
+
+# check_metrics(<file> <rows>): the header, one row per step 0..rows-1 in order, a phase on each.
+function(check_metrics file rows)
+    file(STRINGS "${file}" lines)
+    list(LENGTH lines count)
+    math(EXPR expected "${rows} + 1")
+    if(NOT count EQUAL expected)
+        message(FATAL_ERROR "${file}: ${count} lines, expected ${expected}:\n${lines}")
+    endif()
+    list(GET lines 0 header)
+    if(NOT header MATCHES "^step,loss,val_loss,tokens_per_s,batch_ms,bubble,phase")
+        message(FATAL_ERROR "${file}: header \"${header}\"")
+    endif()
+    math(EXPR last "${rows} - 1")
+    foreach(step RANGE ${last})
+        math(EXPR line "${step} + 1")
+        list(GET lines ${line} row)
+        if(NOT row MATCHES "^${step},[0-9.e+-]+,[0-9.e+-]*,[0-9.e+-]+,[0-9.e+-]+,[0-9.e+-]+,[a-z_]+")
+            message(FATAL_ERROR "${file}: row of step ${step} is \"${row}\"")
+        endif()
+    endforeach()
+    set(LAST_METRICS "${lines}" PARENT_SCOPE)
+endfunction()
+
+# A plain run: a progress line per step (4 steps), evaluations, the final line; metrics.csv.
+expect(0 "^step 1/4  loss [0-9.]+  [0-9]+ tokens/s  bubble [0-9.]+%  phase stable  ETA [0-9]+m[0-9]+s\n.*eval at step 2: .*step 4/4 .*final: validation loss [0-9.]+"
+    "" train --config ${engine}/tiny-1f1b.json --out plain)
+check_metrics("${WORK_DIR}/plain/metrics.csv" 4)
+if(EXISTS "${WORK_DIR}/plain/plan.json")
+    message(FATAL_ERROR "freezer none wrote a plan.json")
+endif()
+
+# TimelyFreeze with short phases: the phases in order, a plan, plan.json and profile.json.
+expect(0 "phase warmup .*phase monitor_max .*phase monitor_min .*plan \\(engine\\) from step 6: predicted batch .*phase ramp .*phase stable .*plan: predicted batch [0-9.]+ ms, realised [0-9.]+ ms"
+    "" train --config ${engine}/tiny-timely.json --out timely)
+check_metrics("${WORK_DIR}/timely/metrics.csv" 8)
+list(GET LAST_METRICS 5 step4)
+list(GET LAST_METRICS 8 step7)
+if(NOT step4 MATCHES ",monitor_min" OR NOT step7 MATCHES ",stable")
+    message(FATAL_ERROR "timely/metrics.csv: step 4 \"${step4}\", step 7 \"${step7}\"")
+endif()
+foreach(name plan.json profile.json)
+    if(NOT EXISTS "${WORK_DIR}/timely/${name}")
+        message(FATAL_ERROR "timely/${name} was not written")
+    endif()
+endforeach()
+file(READ "${WORK_DIR}/timely/plan.json" planText)
+string(JSON planFormat GET "${planText}" format)
+file(READ "${WORK_DIR}/timely/profile.json" profileText)
+string(JSON profileFormat GET "${profileText}" format)
+if(NOT planFormat STREQUAL "tfreeze-plan/1" OR NOT profileFormat STREQUAL "tfreeze-profile/1")
+    message(FATAL_ERROR "plan.json format \"${planFormat}\", profile.json format \"${profileFormat}\"")
+endif()
+# The profile the engine measured plans offline too.
+expect(0 "planned " "" plan --profile timely/profile.json --max-freeze 0.5)
+
+# --freezer and --max-freeze override the config; --db records the run.
+expect(0 "run 1 recorded in history.sqlite.*final: " "" train --config ${engine}/tiny-1f1b.json --freezer timelyfreeze
+    --max-freeze 0.5 --steps 3 --db history.sqlite --name "tiny recorded")
+expect(0 "^ *id +status +steps.*\n +1 +finished +3 .*tiny recorded" "" runs list --db history.sqlite)
+expect(0 "written to trace.json" "" export trace --db history.sqlite 1 --out trace.json)
+file(READ "${WORK_DIR}/trace.json" traceText)
+string(JSON eventCount LENGTH "${traceText}" traceEvents)
+# 3 steps × (2 stages × 4 microbatches × 2 actions) = 48 spans at least.
+if(eventCount LESS 48)
+    message(FATAL_ERROR "trace.json has ${eventCount} events, fewer than the run's 48 actions")
+endif()
+
+# Checkpoints every 2 steps; a run of 4 steps resumes to 6 and the steps add up.
+expect(0 "final: validation loss" "" train --config ${engine}/tiny-checkpoint.json --out straight)
+check_metrics("${WORK_DIR}/straight/metrics.csv" 6)
+expect(0 "step 4/4 .*final: " "" train --config ${engine}/tiny-checkpoint.json --steps 4 --out first)
+if(NOT EXISTS "${WORK_DIR}/first/checkpoint/checkpoint.json")
+    message(FATAL_ERROR "no checkpoint in first/checkpoint")
+endif()
+# (--steps 4 gave the first part a shorter learning-rate schedule: exact resumption is
+# tst_trainingsession's; here the steps add up.) metrics.csv keeps the first part's rows.
+expect(0 "resuming from .*first.* at step 5.*step 6/6 .*final: " "" train --config ${engine}/tiny-checkpoint.json
+    --resume first --out first)
+check_metrics("${WORK_DIR}/first/metrics.csv" 6)
+# A resumed run that is already complete runs no step.
+expect(0 "resuming from .* at step 7" "" train --config ${engine}/tiny-checkpoint.json --resume straight --out straight2)
+# A checkpoint of another config is refused, naming the file.
+expect(2 "" "^tfreeze: error: .*checkpoint.json: config: the checkpoint is of a run with another config"
+    train --config ${engine}/tiny-timely.json --resume straight --out other)
+expect(2 "" "^tfreeze: error: .*no-such-run.*checkpoint.json: cannot open file" train --config ${engine}/tiny-1f1b.json
+    --resume no-such-run)
+
+# bench train: one row per freezer with the documented keys.
+expect(0 "freezer +tokens/s +vs none .*\n *none .*\n *timelyfreeze " "" bench train --config ${engine}/tiny-timely.json
+    --steps 8 --freezers none,timelyfreeze --json bench.json)
+file(READ "${WORK_DIR}/bench.json" benchText)
+string(JSON rowCount LENGTH "${benchText}" rows)
+if(NOT rowCount EQUAL 2)
+    message(FATAL_ERROR "bench.json has ${rowCount} rows")
+endif()
+foreach(index 0 1)
+    foreach(key freezer tokens_per_s ratio_vs_none mean_freeze_ratio val_loss val_accuracy predicted_batch_ms
+            realised_batch_ms)
+        string(JSON value ERROR_VARIABLE missing GET "${benchText}" rows ${index} ${key})
+        if(missing)
+            message(FATAL_ERROR "bench.json row ${index} has no ${key}: ${missing}")
+        endif()
+    endforeach()
+endforeach()
+string(JSON first GET "${benchText}" rows 0 freezer)
+string(JSON ratio GET "${benchText}" rows 0 ratio_vs_none)
+string(JSON timelyPredicted GET "${benchText}" rows 1 predicted_batch_ms)
+string(JSON timelyFreeze GET "${benchText}" rows 1 mean_freeze_ratio)
+if(NOT first STREQUAL "none" OR NOT ratio EQUAL 1 OR timelyPredicted STREQUAL "null" OR NOT timelyFreeze GREATER 0)
+    message(FATAL_ERROR "bench.json: first row ${first} (ratio ${ratio}), timelyfreeze predicted ${timelyPredicted}, "
+                        "mean freeze ${timelyFreeze}")
+endif()

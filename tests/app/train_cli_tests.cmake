@@ -1,0 +1,57 @@
+# Tests of tfreeze train and bench train (the LibTorch engine) on tiny configs in tests/data/engine.
+if(NOT TFREEZE_ENGINE)
+    return()
+endif()
+set(trainCliDir "${CMAKE_CURRENT_BINARY_DIR}/train_cli")
+file(MAKE_DIRECTORY "${trainCliDir}")
+set(engineData "${TFREEZE_CLI_DATA}/engine")
+
+# tfreeze_add_train_cli_test: tfreeze_add_cli_test with the engine's label and time-out (a
+# function, not a macro: a macro would evaluate the regexes' escapes twice).
+function(tfreeze_add_train_cli_test name)
+    tfreeze_add_cli_test(${name} ${ARGN})
+    set_tests_properties(cli_${name} PROPERTIES TIMEOUT 120 LABELS engine)
+    set_property(TEST cli_${name} APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")
+endfunction()
+
+tfreeze_add_train_cli_test(train_help EXIT 0
+    STDOUT "--config.*--steps.*--freezer.*--max-freeze.*--db.*--out.*--resume" ARGS train --help)
+tfreeze_add_train_cli_test(bench_train_help EXIT 0 STDOUT "--config.*--steps.*--freezers.*--json.*--overhead"
+    ARGS bench train --help)
+
+# Bad input: exit 2 naming the key, file or flag.
+tfreeze_add_train_cli_test(train_unknown_key EXIT 2
+    STDERR "^tfreeze: error: .*bad-unknown-key.json: model.widht: unknown key"
+    ARGS train --config ${engineData}/bad-unknown-key.json)
+tfreeze_add_train_cli_test(train_out_of_range EXIT 2
+    STDERR "^tfreeze: error: .*bad-out-of-range.json: optimizer.lr: must be"
+    ARGS train --config ${engineData}/bad-out-of-range.json)
+tfreeze_add_train_cli_test(train_missing_config EXIT 2 STDERR "^tfreeze: error: .*/no-such-config.json: cannot open file"
+    ARGS train --config ${engineData}/no-such-config.json)
+tfreeze_add_train_cli_test(train_missing_corpus EXIT 2 STDERR "^tfreeze: error: .*no-such-corpus.txt"
+    ARGS train --config ${engineData}/bad-missing-corpus.json)
+tfreeze_add_train_cli_test(train_bad_freezer EXIT 2 STDERR "^tfreeze: error: --freezer: unknown freezer \"frozen\""
+    ARGS train --config ${engineData}/tiny-1f1b.json --freezer frozen)
+tfreeze_add_train_cli_test(train_max_freeze_above_one EXIT 2
+    STDERR "^tfreeze: error: --max-freeze: \"1.5\" is not a number in \\[0, 1\\]"
+    ARGS train --config ${engineData}/tiny-1f1b.json --max-freeze 1.5)
+tfreeze_add_train_cli_test(train_checkpoint_without_out EXIT 2 STDERR "^tfreeze: error: --out: checkpoint_interval"
+    ARGS train --config ${engineData}/tiny-checkpoint.json)
+# Every name is checked before the first run starts (nothing on stderr but the error).
+tfreeze_add_train_cli_test(bench_train_bad_freezer EXIT 2 STDERR "^tfreeze: error: --freezers: unknown freezer \"fast\""
+    ARGS bench train --config ${engineData}/tiny-1f1b.json --steps 1 --freezers none,fast)
+
+# Working runs (no database: the tiny configs set output.db to "").
+tfreeze_add_train_cli_test(train_tiny EXIT 0
+    STDOUT "step 1/4 .*step 4/4  loss [0-9.]+ .*final: validation loss [0-9.]+, perplexity [0-9.]+, token accuracy"
+    ARGS train --config ${engineData}/tiny-1f1b.json)
+tfreeze_add_train_cli_test(bench_train_tiny EXIT 0 STDOUT "freezer .*\n *none .*\n *timelyfreeze "
+    ARGS bench train --config ${engineData}/tiny-1f1b.json --steps 3 --freezers none,timelyfreeze)
+
+add_test(NAME cli_train_scenario
+    COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DDATA=${TFREEZE_CLI_DATA}
+            -DWORK_DIR=${trainCliDir}/scenario -P ${CMAKE_CURRENT_SOURCE_DIR}/train_cli_scenario.cmake)
+tfreeze_set_test_environment(cli_train_scenario)
+set_tests_properties(cli_train_scenario PROPERTIES TIMEOUT 120 LABELS engine)
+# Torch's OpenMP threads spin when idle by default: slow on a shared 2-core machine.
+set_property(TEST cli_train_scenario APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")

@@ -23,8 +23,10 @@ void ApfPolicy::check(const std::vector<double>& instability)
         throw std::invalid_argument("ApfPolicy::check: one instability per tensor expected");
     const long long now = m_checks; // the check being made
     for (std::size_t t = 0; t < m_frozenUntil.size(); ++t) {
-        if (m_frozenUntil[t] > now)
-            continue; // still frozen: no update since the last check to judge it by
+        // Still frozen, or its period ends now: it thaws and is tested at the next check, once a
+        // window of updates gives it a fresh instability (while frozen it had no update to judge).
+        if (m_frozenUntil[t] >= now)
+            continue;
         if (instability[t] < m_threshold) {
             ++m_period[t];
             // Frozen for the next m_period check intervals; tested again at check now + m_period.

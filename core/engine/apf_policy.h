@@ -17,7 +17,7 @@ struct ApfOptions {
 
 // Per tensor: frozen or not, and for how long. A tensor found stable freezes for a period that
 // grows by one check each time; found unstable, its period halves. When the period ends it thaws
-// and is tested again at the next check.
+// and trains for one check window, and the check after that tests it again.
 class ApfPolicy {
 public:
     ApfPolicy(std::size_t tensorCount, ApfOptions options);

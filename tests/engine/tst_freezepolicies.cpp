@@ -21,13 +21,15 @@ private slots:
         ApfPolicy policy(2, options);
         const double stable = 0.01;
         const double unstable = 0.5;
-        // Tensor 0 is always stable, tensor 1 never. Check by check, tensor 0 is frozen for 1, 2, 3
-        // intervals, being tested again only when its period has run out:
-        //   check 0: stable → period 1, frozen during interval 0, tested at check 1
-        //   check 1: stable → period 2, frozen during intervals 1, 2, tested at check 3
-        //   check 3: stable → period 3, frozen during intervals 3, 4, 5, tested at check 6
-        const bool expectedFrozen[] = { true, true, true, true, true, true };
-        const int expectedPeriod[] = { 1, 2, 2, 3, 3, 3 };
+        // Tensor 0 is always stable, tensor 1 never. Tensor 0 freezes for 1, then 2, then 3 check
+        // intervals; when a period ends it thaws, trains one interval, and is tested again:
+        //   check 0: stable → period 1, frozen during interval 0
+        //   check 1: period over → thawed during interval 1
+        //   check 2: stable → period 2, frozen during intervals 2, 3
+        //   check 4: period over → thawed during interval 4
+        //   check 5: stable → period 3, frozen during intervals 5, 6, 7
+        const bool expectedFrozen[] = { true, false, true, true, false, true };
+        const int expectedPeriod[] = { 1, 1, 2, 2, 2, 3 };
         for (int check = 0; check < 6; ++check) {
             policy.check({ stable, unstable });
             QCOMPARE(policy.isFrozen(0), expectedFrozen[check]);
@@ -38,12 +40,15 @@ private slots:
 
         // Thawed and found unstable: the period halves and the tensor trains.
         ApfPolicy flipping(1, options);
-        flipping.check({ stable }); // period 1, tested again at check 1
-        flipping.check({ stable }); // period 2, tested at check 3
-        flipping.check({ unstable }); // ignored: frozen
+        flipping.check({ stable }); // check 0: period 1
+        flipping.check({ unstable }); // check 1: ignored, the period ends: thawed
+        QVERIFY(!flipping.isFrozen(0));
+        flipping.check({ stable }); // check 2: period 2, frozen until check 4
+        flipping.check({ unstable }); // check 3: ignored: frozen
         QCOMPARE(flipping.period(0), 2);
         QVERIFY(flipping.isFrozen(0));
-        flipping.check({ unstable }); // check 3: tested, unstable → period 1, thawed
+        flipping.check({ unstable }); // check 4: ignored, thawed
+        flipping.check({ unstable }); // check 5: tested, unstable → period 1, stays thawed
         QCOMPARE(flipping.period(0), 1);
         QVERIFY(!flipping.isFrozen(0));
     }
@@ -57,7 +62,9 @@ private slots:
         policy.check({ 0.05, 0.05, 0.5, 0.5 }); // half frozen: not more than 50%
         QCOMPARE(policy.threshold(), 0.1);
         QCOMPARE(policy.frozenCount(), std::size_t(2));
-        policy.check({ 0.0, 0.0, 0.09, 0.5 }); // tensors 0, 1 frozen (ignored); 2 now stable: 3 of 4
+        policy.check({ 0.0, 0.0, 0.5, 0.5 }); // tensors 0, 1: periods over, thawed (P ignored)
+        QCOMPARE(policy.frozenCount(), std::size_t(0));
+        policy.check({ 0.05, 0.05, 0.09, 0.5 }); // 0, 1, 2 stable: 3 of 4 frozen, more than 50%
         QCOMPARE(policy.frozenCount(), std::size_t(3));
         QCOMPARE(policy.threshold(), 0.05);
         // A tensor with no update yet reports +inf and never freezes.

@@ -11,8 +11,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <limits>
+#include <map>
 #include <numeric>
 
 using namespace tfreeze;
@@ -104,8 +104,8 @@ public:
                 m_expected[i] = m_alpha * m_expected[i] + (1.0 - m_alpha) * delta;
                 m_absolute[i] = m_alpha * m_absolute[i] + (1.0 - m_alpha) * delta.abs();
                 const double a = m_absolute[i].sum().item<double>();
-                m_instability[i] = a > 0.0 ? m_expected[i].abs().sum().item<double>() / a
-                                           : std::numeric_limits<double>::infinity();
+                m_instability[i]
+                    = a > 0.0 ? m_expected[i].abs().sum().item<double>() / a : std::numeric_limits<double>::infinity();
             }
             m_snapshots[i] = now;
         }
@@ -207,6 +207,7 @@ void TestFreezers::apfMatchesIndependentStatistics()
         directions.push_back(torch::randn(tensor.sizes(), generator).sign());
 
     std::size_t maxFrozen = 0;
+    std::vector<bool> everFrozen(fixture.flat.size(), false);
     for (std::int64_t step = 0; step < 16; ++step) {
         const StepFreezing freezing = fixture.freezer->beginStep(step);
         QCOMPARE(freezing.ratios.size(), fixture.schedule.actionCount());
@@ -233,18 +234,22 @@ void TestFreezers::apfMatchesIndependentStatistics()
                                    .arg(describe(actual), describe(expected))));
             }
         }
-        updateWeights(fixture.flat, step, fixture.config.freezer.apf.window, reference.policy().frozen(), generator, directions);
+        updateWeights(
+            fixture.flat, step, fixture.config.freezer.apf.window, reference.policy().frozen(), generator, directions);
         fixture.freezer->afterBackward(step);
         QVERIFY(!fixture.freezer->endStep(step, {}, 0.0));
         reference.endStep(step, fixture.flat);
         maxFrozen = std::max(maxFrozen, reference.policy().frozenCount());
+        for (std::size_t i = 0; i < fixture.flat.size(); ++i)
+            everFrozen[i] = everFrozen[i] || reference.policy().isFrozen(i);
         for (std::size_t i = 1; i < fixture.flat.size(); i += 3)
             QVERIFY2(!reference.policy().isFrozen(i), "a drifting tensor froze");
     }
     QVERIFY2(maxFrozen > 0, "nothing froze: the test checks nothing");
-    // Every oscillating tensor is found stable (P below 1/3 < 0.4 from the second check on).
+    // Every oscillating tensor is found stable at some check (frozen periods end, so a tensor
+    // thaws, trains a window and is tested again: it need not be frozen at the end).
     for (std::size_t i = 0; i < fixture.flat.size(); i += 3)
-        QVERIFY2(reference.instability(i) < 0.4, qPrintable(QString::number(reference.instability(i))));
+        QVERIFY2(everFrozen[i], qPrintable(QStringLiteral("oscillating tensor %1 never froze").arg(i)));
 }
 
 // Gradient norms whose change rate grows with depth: layer l changes by 10·l % per check. With
@@ -338,6 +343,7 @@ void TestFreezers::timelyApfFreezesRoundedCountInTrackerOrder()
     for (const auto& tensor : fixture.flat)
         directions.push_back(torch::randn(tensor.sizes(), generator).sign());
     std::vector<bool> nothingFrozen(fixture.flat.size(), false);
+    std::size_t everFrozenCount = 0;
 
     for (std::int64_t step = 0; step < 8; ++step) {
         const StepFreezing freezing = fixture.freezer->beginStep(step);
@@ -360,8 +366,8 @@ void TestFreezers::timelyApfFreezesRoundedCountInTrackerOrder()
                 });
                 for (double ratio : { 0.1, 0.25, 0.5, 0.77, 1.0 }) {
                     const auto count = static_cast<std::size_t>(std::floor(ratio * n + 0.5));
-                    const std::vector<int> expected
-                        = sorted(std::vector<int>(ranking.begin(), ranking.begin() + static_cast<std::ptrdiff_t>(count)));
+                    const std::vector<int> expected = sorted(
+                        std::vector<int>(ranking.begin(), ranking.begin() + static_cast<std::ptrdiff_t>(count)));
                     const std::vector<int> actual = sorted(selector->frozenTensors(action, n, ratio, step));
                     QVERIFY2(actual == expected,
                         qPrintable(QStringLiteral("step %1 stage %2 r %3: selector %4, reference %5")
@@ -377,8 +383,9 @@ void TestFreezers::timelyApfFreezesRoundedCountInTrackerOrder()
         fixture.freezer->afterBackward(step);
         QVERIFY(!fixture.freezer->endStep(step, {}, 0.0));
         reference.endStep(step, fixture.flat);
+        everFrozenCount = std::max(everFrozenCount, reference.policy().frozenCount());
     }
-    QVERIFY(reference.policy().frozenCount() > 0);
+    QVERIFY2(everFrozenCount > 0, "APF froze nothing: the order was never tested with frozen tensors first");
 }
 
 void TestFreezers::timelyAutoFreezeFreezesFrontTensorsFirst()

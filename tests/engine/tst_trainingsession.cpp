@@ -77,8 +77,8 @@ private:
 
 std::string temporaryDir(const char* name)
 {
-    const auto dir = std::filesystem::temp_directory_path()
-        / ("tst_trainingsession_" + std::to_string(::getpid()) + "_" + name);
+    const auto dir
+        = std::filesystem::temp_directory_path() / ("tst_trainingsession_" + std::to_string(::getpid()) + "_" + name);
     std::filesystem::remove_all(dir);
     return dir.string();
 }
@@ -435,7 +435,9 @@ void TestTrainingSession::timelyFreezeTelemetry()
     for (std::size_t i = 0; i < stats.size(); ++i) {
         QCOMPARE(stats[i].step, static_cast<std::int64_t>(i));
         QVERIFY2(stats[i].phase == expectedPhases[i],
-            qPrintable(QStringLiteral("step %1: phase %2").arg(i).arg(QString::fromLatin1(trainingPhaseName(stats[i].phase)))));
+            qPrintable(QStringLiteral("step %1: phase %2")
+                           .arg(i)
+                           .arg(QString::fromLatin1(trainingPhaseName(stats[i].phase)))));
     }
 
     const auto plans = sink->all<PlanApplied>();

@@ -398,6 +398,28 @@ void runBenchOverhead(RunConfig base)
     }
 }
 
+// One row of the bench table, as text cells and as JSON.
+void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohmann::json& rows)
+{
+    const TrainingOutcome& o = row.outcome;
+    const double ratio = noneTokens > 0.0 ? o.meanTokensPerSecond / noneTokens : 0.0;
+    const double valLoss = o.finalEval ? o.finalEval->validationLoss : 0.0;
+    double valAccuracy = 0.0;
+    if (o.finalEval)
+        valAccuracy = o.finalEval->exactMatch >= 0.0 ? o.finalEval->exactMatch : o.finalEval->tokenAccuracy;
+    const bool planned = o.predictedBatchMs > 0.0;
+    table.addRow(
+        { row.freezer, formatFixed(o.meanTokensPerSecond, 0), noneTokens > 0.0 ? formatFixed(ratio, 3) + "x" : "-",
+            formatFixed(o.meanFreezeRatio, 3), formatFixed(valLoss, 4), formatFixed(valAccuracy, 4),
+            planned ? formatFixed(o.predictedBatchMs, 1) : "-", planned ? formatFixed(o.realisedBatchMs, 1) : "-" });
+    nlohmann::json entry { { "freezer", row.freezer }, { "tokens_per_s", o.meanTokensPerSecond },
+        { "ratio_vs_none", ratio }, { "mean_freeze_ratio", o.meanFreezeRatio }, { "val_loss", valLoss },
+        { "val_accuracy", valAccuracy }, { "wall_seconds", row.seconds } };
+    entry["predicted_batch_ms"] = planned ? nlohmann::json(o.predictedBatchMs) : nlohmann::json(nullptr);
+    entry["realised_batch_ms"] = planned ? nlohmann::json(o.realisedBatchMs) : nlohmann::json(nullptr);
+    rows.push_back(std::move(entry));
+}
+
 void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
 {
     std::vector<BenchRow> rows;
@@ -420,36 +442,15 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
     }();
     TextTable table;
     table.addColumn("freezer", TextTable::Align::Left);
-    table.addColumn("tokens/s");
-    table.addColumn("vs none");
-    table.addColumn("mean freeze");
-    table.addColumn("val loss");
-    table.addColumn("val accuracy");
-    table.addColumn("predicted ms");
-    table.addColumn("realised ms");
+    for (const char* header :
+        { "tokens/s", "vs none", "mean freeze", "val loss", "val accuracy", "predicted ms", "realised ms" })
+        table.addColumn(header);
     nlohmann::json json;
     json["config"] = options.configPath.empty() ? defaultConfigPath() : options.configPath;
     json["steps"] = base.steps;
     json["rows"] = nlohmann::json::array();
-    for (const BenchRow& row : rows) {
-        const TrainingOutcome& o = row.outcome;
-        const double ratio = noneTokens > 0.0 ? o.meanTokensPerSecond / noneTokens : 0.0;
-        const double valLoss = o.finalEval ? o.finalEval->validationLoss : 0.0;
-        const double valAccuracy = o.finalEval
-            ? (o.finalEval->exactMatch >= 0.0 ? o.finalEval->exactMatch : o.finalEval->tokenAccuracy)
-            : 0.0;
-        const bool planned = o.predictedBatchMs > 0.0;
-        table.addRow({ row.freezer, formatFixed(o.meanTokensPerSecond, 0),
-            noneTokens > 0.0 ? formatFixed(ratio, 3) + "x" : "-", formatFixed(o.meanFreezeRatio, 3),
-            formatFixed(valLoss, 4), formatFixed(valAccuracy, 4), planned ? formatFixed(o.predictedBatchMs, 1) : "-",
-            planned ? formatFixed(o.realisedBatchMs, 1) : "-" });
-        nlohmann::json entry { { "freezer", row.freezer }, { "tokens_per_s", o.meanTokensPerSecond },
-            { "ratio_vs_none", ratio }, { "mean_freeze_ratio", o.meanFreezeRatio }, { "val_loss", valLoss },
-            { "val_accuracy", valAccuracy }, { "wall_seconds", row.seconds } };
-        entry["predicted_batch_ms"] = planned ? nlohmann::json(o.predictedBatchMs) : nlohmann::json(nullptr);
-        entry["realised_batch_ms"] = planned ? nlohmann::json(o.realisedBatchMs) : nlohmann::json(nullptr);
-        json["rows"].push_back(entry);
-    }
+    for (const BenchRow& row : rows)
+        addBenchRow(row, noneTokens, table, json["rows"]);
     std::printf("%lld steps each, same config and seed; tokens/s over the whole run; val accuracy is exact match "
                 "for sort/add, token accuracy for text\n",
         static_cast<long long>(base.steps));

@@ -5,7 +5,7 @@
 
 namespace tfreeze {
 
-ApfPolicy::ApfPolicy(std::size_t tensorCount, ApfOptions options)
+ApfPolicy::ApfPolicy(std::size_t tensorCount, const ApfOptions& options)
     : m_options(options)
     , m_threshold(options.threshold)
     , m_frozenUntil(tensorCount, -1)

@@ -20,7 +20,7 @@ struct ApfOptions {
 // and trains for one check window, and the check after that tests it again.
 class ApfPolicy {
 public:
-    ApfPolicy(std::size_t tensorCount, ApfOptions options);
+    ApfPolicy(std::size_t tensorCount, const ApfOptions& options);
 
     const ApfOptions& options() const { return m_options; }
     std::size_t tensorCount() const { return m_frozenUntil.size(); }

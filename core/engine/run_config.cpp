@@ -38,7 +38,7 @@ std::string shortDump(const Json& value)
 {
     std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
     if (text.size() > 40)
-        text = text.substr(0, 37) + "...";
+        text.replace(37, std::string::npos, "...");
     return text;
 }
 

@@ -27,9 +27,9 @@ torch::Tensor applyRotary(const torch::Tensor& x, const RotaryTables& tables)
 }
 
 RmsNormImpl::RmsNormImpl(std::int64_t width, double epsilon)
-    : m_epsilon(epsilon)
+    : weight(register_parameter("weight", torch::ones({ width })))
+    , m_epsilon(epsilon)
 {
-    weight = register_parameter("weight", torch::ones({ width }));
 }
 
 torch::Tensor RmsNormImpl::forward(const torch::Tensor& x)
@@ -86,12 +86,13 @@ torch::Tensor SwiGluMlpImpl::forward(const torch::Tensor& x)
     return down->forward(torch::silu(gate->forward(x)) * up->forward(x));
 }
 
+// Members are initialised, hence registered, in declaration order: the model's parameter order.
 TransformerBlockImpl::TransformerBlockImpl(const ModelConfig& config)
+    : attentionNorm(register_module("attention_norm", RmsNorm(config.width, config.normEpsilon)))
+    , attention(register_module("attention", CausalSelfAttention(config)))
+    , mlpNorm(register_module("mlp_norm", RmsNorm(config.width, config.normEpsilon)))
+    , mlp(register_module("mlp", SwiGluMlp(config)))
 {
-    attentionNorm = register_module("attention_norm", RmsNorm(config.width, config.normEpsilon));
-    attention = register_module("attention", CausalSelfAttention(config));
-    mlpNorm = register_module("mlp_norm", RmsNorm(config.width, config.normEpsilon));
-    mlp = register_module("mlp", SwiGluMlp(config));
 }
 
 torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x)

@@ -17,6 +17,9 @@ bool endsWith(const std::string& text, const std::string& suffix)
 TransformerModelImpl::TransformerModelImpl(const ModelConfig& config, std::uint64_t seed)
     : m_config(config)
 {
+    // Registered in the body, not the initialiser list: registration order is the parameter order
+    // (embedding, blocks, final norm, head), and the blocks cannot be registered in that list.
+    // cppcheck-suppress useInitializationList
     embedding = register_module("embedding", torch::nn::Embedding(config.vocabulary, config.width));
     torch::nn::ModuleList list;
     for (int i = 0; i < config.blocks; ++i) {

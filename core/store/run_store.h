@@ -5,6 +5,7 @@
 #include "core/store/run_records.h"
 #include "core/store/sqlite_connection.h"
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -118,8 +119,8 @@ inline bool spanKeyLess(const ActionSpan& a, const ActionSpan& b)
     if (a.microbatch != b.microbatch)
         return a.microbatch < b.microbatch;
     // The letters F, B, I, W in SQLite's text order: B < F < I < W.
-    constexpr int kLetterOrder[kActionKindCount] = { 1, 0, 2, 3 };
-    return kLetterOrder[static_cast<int>(a.kind)] < kLetterOrder[static_cast<int>(b.kind)];
+    constexpr std::array<int, kActionKindCount> kLetterOrder { 1, 0, 2, 3 };
+    return kLetterOrder.at(static_cast<std::size_t>(a.kind)) < kLetterOrder.at(static_cast<std::size_t>(b.kind));
 }
 
 // The current time as ISO 8601 UTC with milliseconds.

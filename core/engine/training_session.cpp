@@ -196,6 +196,7 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
     double freezeSum = 0.0;
     std::int64_t stepsRun = 0;
     std::vector<double> realisedMs; // steps that ran the whole plan in force
+    std::vector<double> planTokensPerSecond; // of those steps
     std::shared_ptr<const FreezePlan> planInForce = d->userPlan ? d->userPlan : d->freezer->plan();
 
     while (d->runtime->nextStep() < d->config.steps) {
@@ -211,6 +212,7 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
             d->userPlan = pending.plan;
             planInForce = d->userPlan;
             realisedMs.clear();
+            planTokensPerSecond.clear();
             d->publish(PlanApplied { step, step, PlanSource::User, d->userPlan });
         }
 
@@ -260,8 +262,10 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
             freezeSum += stageSum / static_cast<double>(result.stats.stageMeanFreezeRatio.size());
 
         const std::vector<ActionSpan>& spans = d->runtime->lastSpans();
-        if (planInForce && freezing.phase == TrainingPhase::Stable && !spans.empty())
+        if (planInForce && freezing.phase == TrainingPhase::Stable && !spans.empty()) {
             realisedMs.push_back(makespanMs(spans));
+            planTokensPerSecond.push_back(result.stats.tokensPerSecond);
+        }
 
         std::optional<PlanApplied> applied;
         try {
@@ -275,6 +279,7 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
         if (applied && !d->userPlan) {
             planInForce = applied->plan;
             realisedMs.clear();
+            planTokensPerSecond.clear();
             d->publish(*applied);
             d->publish(RunEvent { EventLevel::Info,
                 "plan made at step " + std::to_string(step) + ": predicted batch "
@@ -306,6 +311,10 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
     if (planInForce && !realisedMs.empty()) {
         outcome.predictedBatchMs = planInForce->batchMsPlanned;
         outcome.realisedBatchMs = median(realisedMs);
+        double sum = 0.0;
+        for (double value : planTokensPerSecond)
+            sum += value;
+        outcome.planTokensPerSecond = sum / static_cast<double>(planTokensPerSecond.size());
     }
     if (outcome.status != TrainingOutcome::Status::Failed) {
         const EvalStats final = d->evaluateNow(outcome.stepsDone - 1);

@@ -37,6 +37,8 @@ struct TrainingOutcome {
     // the whole plan; both 0 otherwise.
     double predictedBatchMs = 0.0;
     double realisedBatchMs = 0.0;
+    // Mean tokens/s over those same steps (the steady state a plan buys); 0 without a plan.
+    double planTokensPerSecond = 0.0;
 };
 
 // One training run: the model of the config split into the schedule's stages, its data, the

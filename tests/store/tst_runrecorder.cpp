@@ -220,12 +220,10 @@ void TestRunRecorder::spansInAnyOrderAndRepeatedKeysKeepTheLatest()
             std::rotate(spans.begin(), spans.begin() + 21, spans.end());
             ActionSpan first = makeSpans(step).front();
             latestStartOfFirstSpan[step] = first.startUs;
-            const auto firstAt = static_cast<std::size_t>(std::find_if(spans.begin(), spans.end(),
-                                                               [](const ActionSpan& span) {
-                                                                   return span.rank == 0 && span.microbatch == 0
-                                                                       && span.kind == ActionKind::Forward;
-                                                               })
-                - spans.begin());
+            const auto firstAt
+                = static_cast<std::size_t>(std::find_if(spans.begin(), spans.end(), [](const ActionSpan& span) {
+                      return span.rank == 0 && span.microbatch == 0 && span.kind == ActionKind::Forward;
+                  }) - spans.begin());
             for (std::size_t i = 0; i < spans.size(); ++i) {
                 recorder.publish(spans[i]);
                 if (step % 3 == 0 && i == firstAt + 5) {

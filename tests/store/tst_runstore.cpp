@@ -8,7 +8,6 @@
 #include <QtTest>
 
 #include <sqlite3.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,7 +71,6 @@ private slots:
     void otherProgramsDatabaseIsLeftUnchanged();
     void newerSchemaIsRefusedAndUnchanged();
     void readOnlyOpenReadsButCannotWrite();
-    void writeProtectedFileOpensReadOnly();
     void readOnlyOpenOfMissingFileFails();
     void deleteRunCascades();
     void unknownIdsAreInputErrors();
@@ -438,23 +436,6 @@ void TestRunStore::readOnlyOpenReadsButCannotWrite()
     }
     QCOMPARE(store.listRuns().size(), std::size_t { 1 });
     QCOMPARE(bytes(readBytes(path)), bytes(before));
-}
-
-void TestRunStore::writeProtectedFileOpensReadOnly()
-{
-    if (geteuid() == 0)
-        QSKIP("root writes through chmod 0444; readOnlyOpenReadsButCannotWrite covers the read-only path");
-    QTemporaryDir dir;
-    const std::string path = dir.filePath(QStringLiteral("h.sqlite")).toStdString();
-    {
-        RunStore store(path);
-        store.beginRun(newRun("kept"));
-    }
-    QCOMPARE(chmod(path.c_str(), 0444), 0);
-    RunStore store(path);
-    QVERIFY(store.isReadOnly());
-    QCOMPARE(store.listRuns().size(), std::size_t { 1 });
-    QVERIFY_THROWS_EXCEPTION(StoreError, store.beginRun(newRun("not written")));
 }
 
 void TestRunStore::readOnlyOpenOfMissingFileFails()

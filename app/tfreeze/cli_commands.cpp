@@ -52,20 +52,6 @@ std::string describeSchedule(const PipelineSchedule& schedule)
         + std::to_string(shape.stagesPerRank) + " per rank), " + std::to_string(schedule.actionCount()) + " actions";
 }
 
-// The stages a rank holds, e.g. "0,7" for rank 0 of a 4-rank ZBV.
-std::string rankStages(const PipelineSchedule& schedule, int rank)
-{
-    std::string text;
-    for (int stage = 0; stage < schedule.stageCount(); ++stage) {
-        if (schedule.stageRank(stage) != rank)
-            continue;
-        if (!text.empty())
-            text += ',';
-        text += std::to_string(stage);
-    }
-    return text;
-}
-
 // Throughput gain of running a batch in `batchMs` instead of `baselineMs`.
 double speedUpPercent(double baselineMs, double batchMs)
 {
@@ -241,7 +227,7 @@ void runSimulate(const SimulateOptions& options)
     ranks.addColumn("bubble (%)");
     for (int rank = 0; rank < schedule.rankCount(); ++rank) {
         const auto r = static_cast<std::size_t>(rank);
-        ranks.addRow({ std::to_string(rank), rankStages(schedule, rank),
+        ranks.addRow({ std::to_string(rank), rankStagesText(schedule, rank),
             std::to_string(schedule.rankOrder(rank).size()), formatFixed(unfrozen.rankBusyMs[r], 3),
             formatFixed(unfrozen.rankIdleMs[r], 3), formatFixed(unfrozen.rankBubbleFraction[r] * 100.0, 1) });
     }

@@ -1,5 +1,7 @@
 #include "app/tfreeze/text_table.h"
 
+#include "core/plan/pipeline_schedule.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -60,6 +62,19 @@ std::string formatScientific(double value)
     text.imbue(std::locale::classic());
     text << std::scientific << std::setprecision(1) << value;
     return text.str();
+}
+
+std::string rankStagesText(const PipelineSchedule& schedule, int rank)
+{
+    std::string text;
+    for (int stage = 0; stage < schedule.stageCount(); ++stage) {
+        if (schedule.stageRank(stage) != rank)
+            continue;
+        if (!text.empty())
+            text += ',';
+        text += std::to_string(stage);
+    }
+    return text;
 }
 
 } // namespace tfreeze

@@ -6,6 +6,8 @@
 
 namespace tfreeze {
 
+class PipelineSchedule;
+
 // An aligned plain-text table for the CLI: headers carry the units, numbers are right-aligned so
 // that their decimal points line up.
 class TextTable {
@@ -26,6 +28,9 @@ private:
     std::vector<Column> m_columns;
     std::vector<std::vector<std::string>> m_rows;
 };
+
+// The stages a rank holds, e.g. "0,7" for rank 0 of a 4-rank ZBV.
+std::string rankStagesText(const PipelineSchedule& schedule, int rank);
 
 // Fixed-point text of a value, e.g. formatFixed(27.25, 2) == "27.25".
 std::string formatFixed(double value, int decimals);

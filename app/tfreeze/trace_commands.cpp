@@ -16,20 +16,6 @@ namespace tfreeze {
 
 namespace {
 
-// The stages a rank holds, e.g. "0,7" for rank 0 of a 4-rank ZBV.
-std::string rankStages(const PipelineSchedule& schedule, int rank)
-{
-    std::string text;
-    for (int stage = 0; stage < schedule.stageCount(); ++stage) {
-        if (schedule.stageRank(stage) != rank)
-            continue;
-        if (!text.empty())
-            text += ',';
-        text += std::to_string(stage);
-    }
-    return text;
-}
-
 } // namespace
 
 CLI::App* addImportTraceCommand(CLI::App& importGroup, ImportTraceOptions& options)
@@ -82,9 +68,9 @@ void runImportTrace(const ImportTraceOptions& options, std::ostream& out)
     for (std::size_t i = 0; i < actions.size(); ++i)
         busyMs[actions[i].rank] += imported.profile.costs()[i].maxMs;
     for (int rank = 0; rank < schedule.rankCount(); ++rank) {
-        table.addRow(
-            { std::to_string(rank), imported.rankLabels.at(static_cast<std::size_t>(rank)), rankStages(schedule, rank),
-                std::to_string(schedule.rankOrder(rank).size()), formatFixed(busyMs[rank], 3) });
+        table.addRow({ std::to_string(rank), imported.rankLabels.at(static_cast<std::size_t>(rank)),
+            rankStagesText(schedule, rank), std::to_string(schedule.rankOrder(rank).size()),
+            formatFixed(busyMs[rank], 3) });
     }
     table.print(out);
 

@@ -8,6 +8,7 @@
 #include "core/store/metrics_csv.h"
 #include "core/store/run_recorder.h"
 #include "core/store/run_store.h"
+#include "core/store/synthetic_run.h"
 
 #include <CLI/CLI.hpp>
 
@@ -307,42 +308,6 @@ void runExportTrace(const ExportTraceOptions& options)
 
 // --- bench store ---
 
-constexpr int kBenchRanks = 4;
-constexpr int kBenchMicrobatches = 8;
-constexpr int kBenchSpansPerStep = kBenchRanks * kBenchMicrobatches * 2; // 1F1B: F and B
-
-void publishBenchStep(TelemetrySink& sink, std::int64_t step)
-{
-    ActionSpan span;
-    span.step = step;
-    span.totalTensors = 6;
-    for (int rank = 0; rank < kBenchRanks; ++rank) {
-        span.rank = rank;
-        span.stage = rank;
-        for (int microbatch = 0; microbatch < kBenchMicrobatches; ++microbatch) {
-            span.microbatch = microbatch;
-            for (ActionKind kind : { ActionKind::Forward, ActionKind::Backward }) {
-                span.kind = kind;
-                span.startUs = rank * 1000 + microbatch * 2000 + (kind == ActionKind::Backward ? 900 : 0);
-                span.endUs = span.startUs + (kind == ActionKind::Backward ? 1800 : 900);
-                span.frozenTensors = kind == ActionKind::Backward ? microbatch % 4 : 0;
-                sink.publish(span);
-            }
-        }
-    }
-    StepStats stats;
-    stats.step = step;
-    stats.loss = 5.0 / (1.0 + 0.001 * static_cast<double>(step));
-    stats.tokens = 2048;
-    stats.batchMs = 30.0;
-    stats.tokensPerSecond = 68000.0;
-    stats.bubbleFraction = 0.27;
-    stats.rankBubbleFraction = { 0.2, 0.25, 0.3, 0.33 };
-    stats.learningRate = 1e-3;
-    stats.stageMeanFreezeRatio = { 0.1, 0.2, 0.3, 0.4 };
-    sink.publish(stats);
-}
-
 struct BenchRun {
     double seconds = 0.0;
     std::uint64_t spansWritten = 0;
@@ -360,7 +325,7 @@ BenchRun recordBenchRun(const std::string& path, std::int64_t steps, const SpanR
     {
         RunRecorder recorder(path, result.run, options);
         for (std::int64_t step = 0; step < steps; ++step)
-            publishBenchStep(recorder, step);
+            publishSyntheticStep(recorder, step);
         recorder.publish(RunFinished { steps });
         recorder.close();
         if (recorder.error())
@@ -384,7 +349,8 @@ void runBenchStore(const BenchStoreOptions& options)
     } else {
         fs::create_directories(dir);
     }
-    const auto stepsOf = [](std::int64_t spans) { return std::max<std::int64_t>(1, spans / kBenchSpansPerStep); };
+    const auto stepsOf
+        = [](std::int64_t spans) { return std::max<std::int64_t>(1, spans / kSyntheticRunSpansPerStep); };
 
     // The figure depends on the CPU time the machine leaves the writer thread: each run prints the
     // load average beside its figure, and the median of the runs is the figure.
@@ -441,7 +407,7 @@ void runBenchStore(const BenchStoreOptions& options)
         meanMs += ms;
     meanMs /= static_cast<double>(std::max<std::size_t>(1, queryMs.size()));
 
-    std::cout << "bench store: 4 ranks, 8 microbatches, 1F1B (" << kBenchSpansPerStep
+    std::cout << "bench store: 4 ranks, 8 microbatches, 1F1B (" << kSyntheticRunSpansPerStep
               << " spans a step) through RunRecorder, commits every 250 ms or 50,000 events\n"
               << "default retention: every step below 200, then every 10th, and the steps around a plan change\n\n";
     TextTable table;

@@ -409,4 +409,9 @@ void TrainingSession::loadCheckpoint(const std::string& dir)
     d->runtime->setNextStep(state["next_step"].get<std::int64_t>());
 }
 
+std::string libtorchVersion()
+{
+    return std::string(TORCH_VERSION) + (torch::cuda::is_available() ? " (CUDA)" : " (CPU)");
+}
+
 } // namespace tfreeze

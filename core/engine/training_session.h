@@ -81,4 +81,7 @@ private:
     std::unique_ptr<Private> d;
 };
 
+// The LibTorch the engine was built against, e.g. "1.13.0", and its device support ("CPU" or "CUDA").
+std::string libtorchVersion();
+
 } // namespace tfreeze

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 
 namespace tfreeze {
 
@@ -109,5 +110,16 @@ int LpModel::rowCount() const { return get_Nrows(d->lp); }
 int LpModel::columnCount() const { return get_Ncolumns(d->lp); }
 
 long long LpModel::nonZeroCount() const { return get_nonzeros(d->lp); }
+
+std::string lpSolveVersion()
+{
+    int major = 0;
+    int minor = 0;
+    int release = 0;
+    int build = 0;
+    lp_solve_version(&major, &minor, &release, &build);
+    return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release) + "."
+        + std::to_string(build);
+}
 
 } // namespace tfreeze

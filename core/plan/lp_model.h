@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace tfreeze {
@@ -43,5 +44,8 @@ private:
     struct Private;
     std::unique_ptr<Private> d;
 };
+
+// "5.5.2.11": the lp_solve library linked in, for About boxes and bug reports.
+std::string lpSolveVersion();
 
 } // namespace tfreeze

@@ -79,4 +79,6 @@ void SqliteTransaction::commit()
     m_open = false;
 }
 
+std::string sqliteLibraryVersion() { return sqlite3_libversion(); }
+
 } // namespace tfreeze

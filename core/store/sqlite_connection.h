@@ -53,4 +53,7 @@ private:
     bool m_open = true;
 };
 
+// The SQLite library linked in, e.g. "3.40.1".
+std::string sqliteLibraryVersion();
+
 } // namespace tfreeze

@@ -75,8 +75,7 @@ RunHistoryBrowser::RunHistoryBrowser(QWidget* parent)
         = makeAction(tr("Rename"), QKeySequence(Qt::Key_F2), [this] { editCurrent(RunHistoryModel::NameColumn); });
     m_notesAction = makeAction(tr("Notes"), QKeySequence(), [this] { editCurrent(RunHistoryModel::NotesColumn); });
     m_compareAction = makeAction(tr("Compare"), QKeySequence(), [this] { compareSelected(); });
-    m_refreshAction = makeAction(tr("Refresh"), QKeySequence(QKeySequence::Refresh), [this] { reload(); });
-    m_refreshAction->setShortcuts({ QKeySequence(QKeySequence::Refresh), QKeySequence(Qt::Key_F5) });
+    m_refreshAction = makeAction(tr("Refresh"), QKeySequence(Qt::Key_F5), [this] { reload(); });
 
     auto* toolBar = new QToolBar(this);
     toolBar->addWidget(m_filter);

@@ -9,6 +9,9 @@
 
 #include <exception>
 #include <filesystem>
+#include <memory>
+
+#include <unistd.h>
 
 namespace tfreeze {
 
@@ -22,6 +25,23 @@ std::optional<RunConfig> tryParseConfig(const RunRecord& record)
         // A config this version cannot read (older keys, hand-made runs): its columns stay empty.
         return std::nullopt;
     }
+}
+
+// A read-only store, after upgrading an older schema in place when the file may be written: a
+// read-only open cannot migrate, and the CLI's first writable open would do the same upgrade.
+std::unique_ptr<RunStore> openForReading(const std::string& path)
+{
+    try {
+        return std::make_unique<RunStore>(path, RunStore::OpenMode::ReadOnly);
+    } catch (const InputError& error) {
+        if (error.field() != "user_version" || access(path.c_str(), W_OK) != 0)
+            throw;
+    }
+    // A newer schema throws here again, with the same message, and leaves the file unchanged.
+    {
+        RunStore upgrade(path, RunStore::OpenMode::ReadWrite);
+    }
+    return std::make_unique<RunStore>(path, RunStore::OpenMode::ReadOnly);
 }
 
 // Writes must not create a database: a typo in the path would otherwise make an empty one.
@@ -102,7 +122,8 @@ void RunHistoryLoader::loadRuns()
 {
     const quint64 generation = ++m_runsGeneration;
     submit(QStringLiteral("runs"), [this, generation](const std::string& path) {
-        RunStore store(path, RunStore::OpenMode::ReadOnly);
+        const auto opened = openForReading(path);
+        RunStore& store = *opened;
         QVector<RunHistoryRow> rows;
         for (const RunRecord& record : store.listRuns())
             rows.append(makeRow(record, store.summarizeSteps(record.id)));
@@ -120,7 +141,8 @@ void RunHistoryLoader::loadReplay(qint64 runId)
 {
     const quint64 generation = ++m_replayGeneration;
     submit(QStringLiteral("run %1").arg(runId), [this, generation, runId](const std::string& path) {
-        RunStore store(path, RunStore::OpenMode::ReadOnly);
+        const auto opened = openForReading(path);
+        RunStore& store = *opened;
         RunReplay replay;
         replay.record = store.run(runId);
         replay.steps = store.steps(runId);
@@ -143,7 +165,8 @@ void RunHistoryLoader::loadSpans(qint64 runId, qint64 step)
 {
     submit(
         QStringLiteral("spans of run %1, step %2").arg(runId).arg(step), [this, runId, step](const std::string& path) {
-            RunStore store(path, RunStore::OpenMode::ReadOnly);
+            const auto opened = openForReading(path);
+            RunStore& store = *opened;
             std::vector<ActionSpan> spans = store.spans(runId, step);
             QMetaObject::invokeMethod(
                 this, [this, runId, step, spans = std::move(spans)] { emit spansLoaded(runId, step, spans); },
@@ -154,7 +177,8 @@ void RunHistoryLoader::loadSpans(qint64 runId, qint64 step)
 void RunHistoryLoader::loadPlan(qint64 planId)
 {
     submit(QStringLiteral("plan %1").arg(planId), [this, planId](const std::string& path) {
-        RunStore store(path, RunStore::OpenMode::ReadOnly);
+        const auto opened = openForReading(path);
+        RunStore& store = *opened;
         auto plan = std::make_shared<const FreezePlan>(store.plan(planId));
         QMetaObject::invokeMethod(
             this, [this, planId, plan] { emit planLoaded(planId, plan); }, Qt::QueuedConnection);
@@ -166,7 +190,8 @@ void RunHistoryLoader::loadComparison(qint64 a, qint64 b)
     const quint64 generation = ++m_comparisonGeneration;
     submit(QStringLiteral("comparison of runs %1 and %2").arg(a).arg(b),
         [this, generation, a, b](const std::string& path) {
-            RunStore store(path, RunStore::OpenMode::ReadOnly);
+            const auto opened = openForReading(path);
+            RunStore& store = *opened;
             RunComparison comparison = store.compare(a, b);
             QMetaObject::invokeMethod(
                 this,

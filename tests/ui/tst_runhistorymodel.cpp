@@ -1,4 +1,5 @@
 #include "core/engine/run_config.h"
+#include "core/plan/plan_error.h"
 #include "core/store/run_store.h"
 #include "ui/run_history_browser.h"
 #include "ui/run_history_loader.h"
@@ -150,6 +151,7 @@ private slots:
     void openAndCompareEmitTheRuns();
     void replaySpansPlanAndComparisonLoad();
     void olderRunListIsDropped();
+    void olderSchemaIsUpgradedAndListed();
     void badDatabaseReportsTheFile_data();
     void badDatabaseReportsTheFile();
 };
@@ -458,6 +460,22 @@ void TestRunHistoryModel::olderRunListIsDropped()
     QCoreApplication::processEvents();
     QCoreApplication::processEvents();
     QCOMPARE(loaded.count(), 1);
+}
+
+// A schema-1 file (the fixture with runs.notes dropped) lists after its upgrade to the current schema.
+void TestRunHistoryModel::olderSchemaIsUpgradedAndListed()
+{
+    Fixture fixture;
+    {
+        RunStore store(fixture.path.toStdString());
+        store.connection().execute("ALTER TABLE runs DROP COLUMN notes; PRAGMA user_version = 1");
+    }
+    QVERIFY_THROWS_EXCEPTION(InputError, RunStore(fixture.path.toStdString(), RunStore::OpenMode::ReadOnly));
+    const QVector<RunHistoryRow> rows = loadRows(fixture.path);
+    QCOMPARE(rows.size(), 4);
+    QCOMPARE(rows[3].record.name, std::string("baseline"));
+    QCOMPARE(
+        RunStore(fixture.path.toStdString(), RunStore::OpenMode::ReadOnly).schemaVersion(), RunStore::kSchemaVersion);
 }
 
 void TestRunHistoryModel::badDatabaseReportsTheFile_data()

@@ -114,6 +114,8 @@ void runRunsShow(const RunIdOptions& options)
     std::cout << "created: " << run.created << "\nfinished: " << orDash(run.finished) << '\n'
               << "host: " << run.host << " (pid " << run.pid << ")\ntool version: " << run.toolVersion << '\n'
               << "steps: " << run.stepCount << '\n';
+    if (!run.notes.empty())
+        std::cout << "notes: " << run.notes << '\n';
     const RunSummary summary = store->summarize(run.id);
     if (summary.finalLoss)
         std::cout << "final loss: " << formatFixed(*summary.finalLoss, 4)
@@ -154,6 +156,30 @@ void runRunsDelete(const RunIdOptions& options)
     if (!store.deleteRun(options.run))
         throw InputError(options.dbPath, "", "no run with id " + std::to_string(options.run));
     std::cout << "deleted run " << options.run << '\n';
+}
+
+// Writes need a database that exists: renaming in a new empty file would only hide a typo in --db.
+RunStore openForWriting(const std::string& path)
+{
+    if (!fs::exists(path))
+        throw InputError(path, "", "no such run database");
+    return RunStore(path);
+}
+
+void runRunsRename(const RunTextOptions& options)
+{
+    RunStore store = openForWriting(options.dbPath);
+    if (!store.renameRun(options.run, options.text))
+        throw InputError(options.dbPath, "", "no run with id " + std::to_string(options.run));
+    std::cout << "renamed run " << options.run << " to " << options.text << '\n';
+}
+
+void runRunsNotes(const RunTextOptions& options)
+{
+    RunStore store = openForWriting(options.dbPath);
+    if (!store.setRunNotes(options.run, options.text))
+        throw InputError(options.dbPath, "", "no run with id " + std::to_string(options.run));
+    std::cout << (options.text.empty() ? "cleared the notes of run " : "set the notes of run ") << options.run << '\n';
 }
 
 void runRunsCompare(const RunsCompareOptions& options)
@@ -478,6 +504,20 @@ void addStoreCommands(CommandSet& commands)
     addDbOption(deleteCommand, remove->dbPath);
     deleteCommand->add_option("ID", remove->run, "Run id")->required();
     commands.add(deleteCommand, [remove] { runRunsDelete(*remove); });
+
+    auto rename = CommandSet::makeOptions<RunTextOptions>();
+    CLI::App* renameCommand = runs.add_subcommand("rename", "Give a run a new name");
+    addDbOption(renameCommand, rename->dbPath);
+    renameCommand->add_option("ID", rename->run, "Run id")->required();
+    renameCommand->add_option("NAME", rename->text, "The new name")->required();
+    commands.add(renameCommand, [rename] { runRunsRename(*rename); });
+
+    auto notes = CommandSet::makeOptions<RunTextOptions>();
+    CLI::App* notesCommand = runs.add_subcommand("notes", "Set a run's notes (free text; \"\" clears them)");
+    addDbOption(notesCommand, notes->dbPath);
+    notesCommand->add_option("ID", notes->run, "Run id")->required();
+    notesCommand->add_option("TEXT", notes->text, "The notes")->required();
+    commands.add(notesCommand, [notes] { runRunsNotes(*notes); });
 
     auto compare = CommandSet::makeOptions<RunsCompareOptions>();
     CLI::App* compareCommand = runs.add_subcommand(

@@ -5,7 +5,7 @@
 
 namespace tfreeze {
 
-// Options of the run-history commands: runs list|show|delete|compare, export plan|metrics, bench
+// Options of the run-history commands: runs list|show|delete|rename|notes|compare, export plan|metrics, bench
 // store. Every command takes --db (default runs/history.sqlite).
 struct RunsListOptions {
     std::string dbPath;
@@ -16,6 +16,13 @@ struct RunsListOptions {
 struct RunIdOptions {
     std::string dbPath;
     std::int64_t run = 0;
+};
+
+// runs rename ID NAME, runs notes ID TEXT.
+struct RunTextOptions {
+    std::string dbPath;
+    std::int64_t run = 0;
+    std::string text;
 };
 
 struct RunsCompareOptions {

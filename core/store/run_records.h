@@ -37,6 +37,7 @@ struct RunRecord {
     std::string host;
     std::int64_t pid = 0;
     std::int64_t stepCount = 0; // rows in steps
+    std::string notes; // the user's, free text; empty when none
 };
 
 struct RunFilter {

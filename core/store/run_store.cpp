@@ -121,6 +121,10 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_run ON events (run, id);
 )sql",
+    // 1 -> 2: the user's notes on a run. A default keeps every existing row valid.
+    R"sql(
+ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 std::string hostName()
@@ -528,6 +532,20 @@ void RunStore::recordEvent(std::int64_t run, const RunEvent& event, const std::s
     insert.bind(1, run).bind(2, eventLevelName(event.level)).bind(3, time).bind(4, event.message).run();
 }
 
+bool RunStore::renameRun(std::int64_t run, const std::string& name)
+{
+    SqliteStatement update = m_connection.prepare("UPDATE runs SET name = ?1 WHERE id = ?2");
+    update.bind(1, name).bind(2, run).run();
+    return m_connection.changes() > 0;
+}
+
+bool RunStore::setRunNotes(std::int64_t run, const std::string& notes)
+{
+    SqliteStatement update = m_connection.prepare("UPDATE runs SET notes = ?1 WHERE id = ?2");
+    update.bind(1, notes).bind(2, run).run();
+    return m_connection.changes() > 0;
+}
+
 bool RunStore::deleteRun(std::int64_t run)
 {
     SqliteTransaction transaction(m_connection);
@@ -542,7 +560,7 @@ namespace {
 
 constexpr const char* kRunColumns
     = "SELECT id, name, created, finished, status, failure_reason, config_json, tool_version, host, pid, "
-      "(SELECT COUNT(*) FROM steps WHERE steps.run = runs.id) FROM runs ";
+      "(SELECT COUNT(*) FROM steps WHERE steps.run = runs.id), notes FROM runs ";
 
 RunRecord readRun(const SqliteStatement& row, const std::string& path)
 {
@@ -558,6 +576,7 @@ RunRecord readRun(const SqliteStatement& row, const std::string& path)
     run.host = row.text(8);
     run.pid = row.int64(9);
     run.stepCount = row.int64(10);
+    run.notes = row.text(11);
     return run;
 }
 
@@ -746,6 +765,22 @@ FreezePlan RunStore::plan(std::int64_t plan)
 
 RunSummary RunStore::summarize(std::int64_t run)
 {
+    RunSummary summary = summarizeSteps(run);
+    SqliteStatement select = m_connection.prepare(
+        "SELECT stage, kind, AVG(end_us - start_us) FROM action_spans WHERE run = ?1 GROUP BY stage, kind");
+    select.bind(1, run);
+    while (select.step()) {
+        const auto stage = static_cast<std::size_t>(select.integer(0));
+        const ActionKind kind = parseActionKind(select.text(1), path(), "action_spans.kind");
+        if (summary.stageKindMeanMs.size() <= stage)
+            summary.stageKindMeanMs.resize(stage + 1, std::vector<double>(kActionKindCount, -1.0));
+        summary.stageKindMeanMs[stage][static_cast<std::size_t>(kind)] = select.real(2) / 1000.0;
+    }
+    return summary;
+}
+
+RunSummary RunStore::summarizeSteps(std::int64_t run)
+{
     this->run(run); // throws for an unknown id
     RunSummary summary;
     summary.run = run;
@@ -765,16 +800,6 @@ RunSummary RunStore::summarize(std::int64_t run)
         select.bind(1, run);
         if (select.step())
             summary.finalLoss = select.real(0);
-    }
-    SqliteStatement select = m_connection.prepare(
-        "SELECT stage, kind, AVG(end_us - start_us) FROM action_spans WHERE run = ?1 GROUP BY stage, kind");
-    select.bind(1, run);
-    while (select.step()) {
-        const auto stage = static_cast<std::size_t>(select.integer(0));
-        const ActionKind kind = parseActionKind(select.text(1), path(), "action_spans.kind");
-        if (summary.stageKindMeanMs.size() <= stage)
-            summary.stageKindMeanMs.resize(stage + 1, std::vector<double>(kActionKindCount, -1.0));
-        summary.stageKindMeanMs[stage][static_cast<std::size_t>(kind)] = select.real(2) / 1000.0;
     }
     return summary;
 }

@@ -24,7 +24,7 @@ namespace tfreeze {
 // created). Writes to a read-only store throw StoreError(SQLITE_READONLY).
 class RunStore {
 public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2; // 2: runs.notes
     static constexpr const char* kDefaultPath = "runs/history.sqlite";
 
     enum class OpenMode : std::uint8_t {
@@ -56,6 +56,10 @@ public:
     void recordEvent(std::int64_t run, const RunEvent& event, const std::string& time);
     // Deletes the run and all its rows; false when there is no such run.
     bool deleteRun(std::int64_t run);
+    // The run's name and free-text notes, as the user edits them after the run; false when there
+    // is no such run.
+    bool renameRun(std::int64_t run, const std::string& name);
+    bool setRunNotes(std::int64_t run, const std::string& notes);
     // Marks runs still running whose process is gone as interrupted; returns their ids. Called by
     // the constructor of a writable store.
     std::vector<std::int64_t> recoverInterruptedRuns();
@@ -88,6 +92,9 @@ public:
     // The whole plan, rebuilt from its stored JSON. Throws InputError("plan <id>") when missing.
     FreezePlan plan(std::int64_t plan);
     RunSummary summarize(std::int64_t run);
+    // summarize() without the per-stage span means (left empty): two small queries on steps, cheap
+    // enough to run for every row of a run list, where the span means would scan every span.
+    RunSummary summarizeSteps(std::int64_t run);
     RunComparison compare(std::int64_t a, std::int64_t b);
 
 private:

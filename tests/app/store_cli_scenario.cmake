@@ -118,19 +118,47 @@ if(EXISTS "${WORK_DIR}/none.json")
     message(FATAL_ERROR "a refused export trace wrote a file")
 endif()
 
+# Rename and notes: shown by show and list, quotes and non-ASCII kept as typed; unknown ids refused.
+expect(0 "^renamed run 2 to frozen \"ρ=0.5\" it's\n$" "" runs rename ${db} 2 "frozen \"ρ=0.5\" it's")
+expect(0 "^set the notes of run 2\n$" "" runs notes ${db} 2 "B 25% shorter — 'as planned'")
+expect(0 "^run 2: frozen \"ρ=0.5\" it's\n.*steps: 30\nnotes: B 25% shorter — 'as planned'\n" "" runs show ${db} 2)
+expect(0 " +2 +finished +30 .*frozen \"ρ=0.5\" it's\n +1 +finished" "" runs list ${db})
+expect(0 "^run 1: baseline\n" "" runs show ${db} 1)
+if(LAST_STDOUT MATCHES "notes:")
+    message(FATAL_ERROR "runs show printed notes for a run without any:\n${LAST_STDOUT}")
+endif()
+# An empty argument does not survive expect()'s ARGN: run it directly.
+execute_process(COMMAND "${TFREEZE}" runs notes ${db} 2 "" WORKING_DIRECTORY "${WORK_DIR}"
+    RESULT_VARIABLE exitCode OUTPUT_VARIABLE stdout)
+if(NOT exitCode STREQUAL "0" OR NOT stdout STREQUAL "cleared the notes of run 2\n")
+    message(FATAL_ERROR "runs notes 2 \"\": exit code ${exitCode}, stdout \"${stdout}\"")
+endif()
+expect(0 "steps: 30\n" "" runs show ${db} 2)
+if(LAST_STDOUT MATCHES "notes:")
+    message(FATAL_ERROR "runs show printed cleared notes:\n${LAST_STDOUT}")
+endif()
+expect(2 "" "^tfreeze: error: history.sqlite: no run with id 42\n" runs rename ${db} 42 x)
+expect(2 "" "^tfreeze: error: history.sqlite: no run with id 42\n" runs notes ${db} 42 x)
+expect(2 "" "^tfreeze: error: missing.sqlite: no such run database\n" runs rename --db missing.sqlite 1 x)
+if(EXISTS "${WORK_DIR}/missing.sqlite")
+    message(FATAL_ERROR "runs rename created a database")
+endif()
+
 # Deleting a run removes it and nothing else.
 expect(0 "^deleted run 1\n$" "" runs delete ${db} 1)
-expect(0 "^ *id .*\n +2 +finished .*frozen\n$" "" runs list ${db})
+expect(0 "^ *id .*\n +2 +finished .*frozen \"ρ=0.5\" it's\n$" "" runs list ${db})
 expect(2 "" "^tfreeze: error: history.sqlite: no run with id 1\n" runs delete ${db} 1)
 expect(0 "" "" export plan ${db} 1 --out engine-plan.json)
 
 # Refused files stay as they were.
-make_fixture(newer.sqlite 2)
+make_fixture(newer.sqlite 3)
 file(SHA256 "${WORK_DIR}/newer.sqlite" before)
-expect(2 "" "^tfreeze: error: newer.sqlite: user_version: schema version 2 is newer than this tfreeze understands \\(1\\)"
+expect(2 "" "^tfreeze: error: newer.sqlite: user_version: schema version 3 is newer than this tfreeze understands \\(2\\)"
     runs list --db newer.sqlite)
-expect(2 "" "schema version 2 is newer" runs delete --db newer.sqlite 1)
-expect(2 "" "schema version 2 is newer" plan --profile ${DATA}/cli/tiny-1f1b.json --db newer.sqlite)
+expect(2 "" "schema version 3 is newer" runs delete --db newer.sqlite 1)
+expect(2 "" "schema version 3 is newer" runs rename --db newer.sqlite 1 x)
+expect(2 "" "schema version 3 is newer" runs notes --db newer.sqlite 1 x)
+expect(2 "" "schema version 3 is newer" plan --profile ${DATA}/cli/tiny-1f1b.json --db newer.sqlite)
 file(SHA256 "${WORK_DIR}/newer.sqlite" after)
 if(NOT before STREQUAL after)
     message(FATAL_ERROR "newer.sqlite was altered")

@@ -2,7 +2,11 @@
 set(storeCliDir "${CMAKE_CURRENT_BINARY_DIR}/store_cli")
 file(MAKE_DIRECTORY "${storeCliDir}")
 
-tfreeze_add_cli_test(runs_help EXIT 0 STDOUT "list.*show.*delete.*compare" ARGS runs --help)
+tfreeze_add_cli_test(runs_help EXIT 0 STDOUT "list.*show.*delete.*rename.*notes.*compare" ARGS runs --help)
+tfreeze_add_cli_test(runs_rename_help EXIT 0 STDOUT "ID.*NAME.*--db" ARGS runs rename --help)
+tfreeze_add_cli_test(runs_notes_help EXIT 0 STDOUT "ID.*TEXT.*--db" ARGS runs notes --help)
+tfreeze_add_cli_test(runs_rename_missing_name EXIT 2 STDERR "^tfreeze: error: .*NAME" ARGS runs rename 1
+    --db ${storeCliDir}/x.sqlite)
 tfreeze_add_cli_test(runs_list_help EXIT 0 STDOUT "--db.*--status.*--limit" ARGS runs list --help)
 tfreeze_add_cli_test(export_plan_help EXIT 0 STDOUT "--format.*--out" ARGS export plan --help)
 tfreeze_add_cli_test(bench_store_help EXIT 0 STDOUT "--spans.*--repeat.*--steps.*--queries" ARGS bench store --help)

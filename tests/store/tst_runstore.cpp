@@ -76,6 +76,11 @@ private slots:
     void unknownIdsAreInputErrors();
     void runsOfGoneProcessesBecomeInterrupted();
     void compareSummarizesBothRuns();
+    void version1FileMigratesKeepingEveryRow();
+    void renameAndNotesRoundTrip_data();
+    void renameAndNotesRoundTrip();
+    void renameAndNotesOfUnknownRunReturnFalse();
+    void readOnlyStoreRefusesRenameAndNotes();
 };
 
 void TestRunStore::newFileGetsTheSchemaInANewFolder()
@@ -104,7 +109,7 @@ void TestRunStore::reopeningKeepsRunsAndVersion()
         store.beginRun(newRun("first", "{}", "0.1"));
     }
     RunStore again(path);
-    QCOMPARE(again.schemaVersion(), 1);
+    QCOMPARE(again.schemaVersion(), RunStore::kSchemaVersion);
     const auto runs = again.listRuns();
     QCOMPARE(runs.size(), std::size_t { 1 });
     QCOMPARE(runs[0].name, std::string("first"));
@@ -399,7 +404,7 @@ void TestRunStore::newerSchemaIsRefusedAndUnchanged()
         RunStore store(path);
         store.beginRun(newRun("from the future"));
     }
-    rawExecute(path, "PRAGMA user_version = 2");
+    rawExecute(path, "PRAGMA user_version = " + std::to_string(RunStore::kSchemaVersion + 1));
     const std::string before = readBytes(path);
     for (RunStore::OpenMode mode : { RunStore::OpenMode::ReadWrite, RunStore::OpenMode::ReadOnly }) {
         try {
@@ -407,7 +412,8 @@ void TestRunStore::newerSchemaIsRefusedAndUnchanged()
             QFAIL("opened a newer schema");
         } catch (const InputError& error) {
             QCOMPARE(error.source(), path);
-            QVERIFY2(std::string(error.what()).find("schema version 2 is newer") != std::string::npos, error.what());
+            const std::string expected = "schema version " + std::to_string(RunStore::kSchemaVersion + 1) + " is newer";
+            QVERIFY2(std::string(error.what()).find(expected) != std::string::npos, error.what());
         }
     }
     QCOMPARE(bytes(readBytes(path)), bytes(before));
@@ -541,6 +547,125 @@ void TestRunStore::compareSummarizesBothRuns()
     QCOMPARE(comparison.b.meanBubbleFraction, 0.1);
     QCOMPARE(comparison.b.finalLoss.value_or(0), 1.5);
     QVERIFY(comparison.b.stageKindMeanMs.empty());
+    // The list's cheap summary: the same step figures, no span means.
+    const RunSummary steps = store.summarizeSteps(a);
+    QCOMPARE(steps.steps, comparison.a.steps);
+    QCOMPARE(steps.meanTokensPerSecond, comparison.a.meanTokensPerSecond);
+    QCOMPARE(steps.finalLoss, comparison.a.finalLoss);
+    QVERIFY(steps.stageKindMeanMs.empty());
+}
+
+// A file written by the schema-1 tfreeze (tests/data/store/history-v1.sql) opens, migrates to the
+// current version, and keeps every row of every table; its runs get empty notes.
+void TestRunStore::version1FileMigratesKeepingEveryRow()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("v1.sqlite")).toStdString();
+    const std::string dump = readBytes(TFREEZE_TEST_DATA_DIR "/store/history-v1.sql");
+    QVERIFY(!dump.empty());
+    rawExecute(path, dump);
+    if (QTest::currentTestFailed())
+        return;
+    {
+        // Read-only cannot migrate: refused, not half-read.
+        QVERIFY_THROWS_EXCEPTION(InputError, RunStore(path, RunStore::OpenMode::ReadOnly));
+    }
+    RunStore store(path);
+    QCOMPARE(store.schemaVersion(), 2);
+    // Counted by hand in history-v1.sql.
+    const std::vector<std::pair<const char*, std::int64_t>> expectedRows = { { "runs", 2 }, { "steps", 6 },
+        { "evals", 2 }, { "action_spans", 16 }, { "plans", 1 }, { "plan_actions", 12 }, { "events", 2 } };
+    for (const auto& [table, rows] : expectedRows)
+        QCOMPARE(rawCount(store, table), rows);
+    const std::vector<RunRecord> runs = store.listRuns();
+    QCOMPARE(runs.size(), std::size_t { 2 });
+    QCOMPARE(runs[0].name, std::string("frozen"));
+    QCOMPARE(runs[1].name, std::string("baseline"));
+    for (const RunRecord& run : runs) {
+        QCOMPARE(run.status, RunStatus::Finished);
+        QCOMPARE(run.stepCount, std::int64_t { 3 });
+        QCOMPARE(run.notes, std::string());
+        QCOMPARE(run.configJson, std::string(R"({"ranks":4,"microbatches":8})"));
+    }
+    QCOMPARE(store.steps(1).at(2).loss, makeStep(2).loss);
+    QCOMPARE(store.plans(2).size(), std::size_t { 1 });
+    QVERIFY(store.setRunNotes(1, "after the migration"));
+    QCOMPARE(store.run(1).notes, std::string("after the migration"));
+    // A second open finds the current version and migrates nothing.
+    RunStore again(path, RunStore::OpenMode::ReadOnly);
+    QCOMPARE(again.schemaVersion(), RunStore::kSchemaVersion);
+    QCOMPARE(again.run(1).notes, std::string("after the migration"));
+}
+
+void TestRunStore::renameAndNotesRoundTrip_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("notes");
+    QTest::addRow("plain") << QStringLiteral("baseline 2") << QStringLiteral("lr 3e-3, 300 steps");
+    QTest::addRow("quotes") << QStringLiteral("it's \"frozen\"") << QStringLiteral("'); DROP TABLE runs; --");
+    QTest::addRow("non-ASCII") << QStringLiteral("ρ = 0.9 Läufe") << QStringLiteral("冻结 — 日本語, emoji \U0001F9CA");
+    QTest::addRow("multi-line and empty notes") << QStringLiteral("x") << QString();
+    QTest::addRow("multi-line notes") << QStringLiteral("y") << QStringLiteral("line 1\nline 2\n");
+}
+
+void TestRunStore::renameAndNotesRoundTrip()
+{
+    QFETCH(QString, name);
+    QFETCH(QString, notes);
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("h.sqlite")).toStdString();
+    {
+        RunStore store(path);
+        const std::int64_t run = store.beginRun(newRun("before"));
+        const std::int64_t other = store.beginRun(newRun("other"));
+        QVERIFY(store.setRunNotes(other, "untouched"));
+        QVERIFY(store.renameRun(run, name.toStdString()));
+        QVERIFY(store.setRunNotes(run, notes.toStdString()));
+    }
+    RunStore store(path, RunStore::OpenMode::ReadOnly);
+    QCOMPARE(QString::fromStdString(store.run(1).name), name);
+    QCOMPARE(QString::fromStdString(store.run(1).notes), notes);
+    QCOMPARE(store.run(2).name, std::string("other"));
+    QCOMPARE(store.run(2).notes, std::string("untouched"));
+    QCOMPARE(QString::fromStdString(store.listRuns().at(1).notes), notes);
+    QCOMPARE(store.listRuns().size(), std::size_t { 2 });
+}
+
+void TestRunStore::renameAndNotesOfUnknownRunReturnFalse()
+{
+    QTemporaryDir dir;
+    RunStore store(dir.filePath(QStringLiteral("h.sqlite")).toStdString());
+    store.beginRun(newRun("only"));
+    QVERIFY(!store.renameRun(2, "nobody"));
+    QVERIFY(!store.setRunNotes(2, "nothing"));
+    QCOMPARE(store.listRuns().size(), std::size_t { 1 });
+    QCOMPARE(store.run(1).name, std::string("only"));
+}
+
+void TestRunStore::readOnlyStoreRefusesRenameAndNotes()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("h.sqlite")).toStdString();
+    {
+        RunStore store(path);
+        store.beginRun(newRun("kept"));
+    }
+    const std::string before = readBytes(path);
+    RunStore store(path, RunStore::OpenMode::ReadOnly);
+    for (int write = 0; write < 2; ++write) {
+        try {
+            if (write == 0)
+                store.renameRun(1, "renamed");
+            else
+                store.setRunNotes(1, "noted");
+            QFAIL("wrote through a read-only store");
+        } catch (const StoreError& error) {
+            QCOMPARE(error.code(), SQLITE_READONLY);
+        }
+    }
+    QCOMPARE(store.run(1).name, std::string("kept"));
+    QCOMPARE(store.run(1).notes, std::string());
+    QCOMPARE(bytes(readBytes(path)), bytes(before));
 }
 
 QTEST_GUILESS_MAIN(TestRunStore)

@@ -1,0 +1,229 @@
+#include "ui/run_history_browser.h"
+
+#include "ui/run_history_model.h"
+
+#include <QAction>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QKeySequence>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace tfreeze {
+
+RunHistoryBrowser::RunHistoryBrowser(QWidget* parent)
+    : QWidget(parent)
+    , m_loader(new RunHistoryLoader(this))
+    , m_model(new RunHistoryModel(this))
+    , m_proxy(new QSortFilterProxyModel(this))
+    , m_filter(new QLineEdit(this))
+    , m_view(new QTableView(this))
+    , m_message(new QLabel(this))
+{
+    m_proxy->setSourceModel(m_model);
+    m_proxy->setSortRole(RunHistoryModel::SortRole);
+    m_proxy->setFilterKeyColumn(-1); // every column
+    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
+    m_proxy->setSortCaseSensitivity(Qt::CaseInsensitive);
+
+    m_filter->setPlaceholderText(tr("Filter runs (any column)"));
+    m_filter->setClearButtonEnabled(true);
+    connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
+
+    m_view->setModel(m_proxy);
+    m_view->setSortingEnabled(true);
+    m_view->sortByColumn(RunHistoryModel::CreatedColumn, Qt::DescendingOrder);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    // Editing starts only from the Rename and Notes actions: a double-click opens the run.
+    m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_view->verticalHeader()->hide();
+    m_view->horizontalHeader()->setStretchLastSection(true);
+    m_view->setAlternatingRowColors(true);
+    connect(m_view, &QAbstractItemView::activated, this, [this](const QModelIndex& index) {
+        const qint64 run = index.data(RunHistoryModel::RunIdRole).toLongLong();
+        if (run > 0)
+            emit runOpened(run);
+    });
+
+    // The message replaces nothing and hides nothing: the last good list stays readable below it.
+    m_message->setWordWrap(true);
+    m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_message->setForegroundRole(QPalette::Text);
+    m_message->hide();
+
+    const auto makeAction = [this](const QString& text, const QKeySequence& key, auto slot) {
+        auto* action = new QAction(text, this);
+        if (!key.isEmpty())
+            action->setShortcut(key);
+        action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+        connect(action, &QAction::triggered, this, slot);
+        addAction(action);
+        return action;
+    };
+    m_openAction = makeAction(tr("Open"), QKeySequence(), [this] { openCurrent(); });
+    m_deleteAction = makeAction(tr("Delete…"), QKeySequence(QKeySequence::Delete), [this] { deleteSelected(); });
+    m_renameAction
+        = makeAction(tr("Rename"), QKeySequence(Qt::Key_F2), [this] { editCurrent(RunHistoryModel::NameColumn); });
+    m_notesAction = makeAction(tr("Notes"), QKeySequence(), [this] { editCurrent(RunHistoryModel::NotesColumn); });
+    m_compareAction = makeAction(tr("Compare"), QKeySequence(), [this] { compareSelected(); });
+    m_refreshAction = makeAction(tr("Refresh"), QKeySequence(Qt::Key_F5), [this] { reload(); });
+
+    auto* toolBar = new QToolBar(this);
+    toolBar->addWidget(m_filter);
+    for (QAction* action :
+        { m_openAction, m_renameAction, m_notesAction, m_compareAction, m_deleteAction, m_refreshAction })
+        toolBar->addAction(action);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(toolBar);
+    layout->addWidget(m_message);
+    layout->addWidget(m_view);
+
+    connect(m_loader, &RunHistoryLoader::runsLoaded, this, &RunHistoryBrowser::showRuns);
+    connect(m_loader, &RunHistoryLoader::loadFailed, this, &RunHistoryBrowser::showFailure);
+    connect(m_loader, &RunHistoryLoader::writeFinished, this, [this](qint64, const QString& what) {
+        // A rename or a note is already in the row; a delete needs the list again.
+        if (what.startsWith(QLatin1String("delete")))
+            reload();
+    });
+    connect(m_model, &RunHistoryModel::renameRequested, m_loader, &RunHistoryLoader::renameRun);
+    connect(m_model, &RunHistoryModel::notesRequested, m_loader, &RunHistoryLoader::setRunNotes);
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &RunHistoryBrowser::updateActions);
+    connect(m_proxy, &QAbstractItemModel::modelReset, this, &RunHistoryBrowser::updateActions);
+    updateActions();
+}
+
+RunHistoryBrowser::~RunHistoryBrowser() = default;
+
+void RunHistoryBrowser::setDatabasePath(const QString& path)
+{
+    m_loader->setDatabasePath(path);
+    reload();
+}
+
+QString RunHistoryBrowser::databasePath() const { return m_loader->databasePath(); }
+
+QString RunHistoryBrowser::errorText() const { return m_message->isHidden() ? QString() : m_message->text(); }
+
+void RunHistoryBrowser::reload() { m_loader->loadRuns(); }
+
+void RunHistoryBrowser::showRuns(const QVector<RunHistoryRow>& rows)
+{
+    const QList<qint64> selected = selectedRuns();
+    m_message->hide();
+    m_model->setRows(rows);
+    for (qint64 run : selected)
+        selectRun(run);
+    emit reloaded();
+}
+
+void RunHistoryBrowser::showFailure(const QString& what, const QString& message)
+{
+    m_message->setText(tr("Could not read or write the run history (%1): %2").arg(what, message));
+    m_message->show();
+    if (what == QLatin1String("runs")) {
+        m_model->setRows({});
+        emit reloaded();
+    } else {
+        // A failed write leaves the row as the user typed it: show the database's truth again.
+        reload();
+    }
+}
+
+QList<qint64> RunHistoryBrowser::selectedRuns() const
+{
+    QList<qint64> runs;
+    const QModelIndexList rows = m_view->selectionModel()->selectedRows();
+    QModelIndexList sorted = rows;
+    std::sort(
+        sorted.begin(), sorted.end(), [](const QModelIndex& a, const QModelIndex& b) { return a.row() < b.row(); });
+    for (const QModelIndex& index : sorted)
+        runs.append(index.data(RunHistoryModel::RunIdRole).toLongLong());
+    return runs;
+}
+
+void RunHistoryBrowser::selectRun(qint64 runId)
+{
+    const int sourceRow = m_model->rowOfRun(runId);
+    if (sourceRow < 0)
+        return;
+    const QModelIndex index = m_proxy->mapFromSource(m_model->index(sourceRow, 0));
+    if (!index.isValid())
+        return;
+    m_view->selectionModel()->select(index, QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    m_view->selectionModel()->setCurrentIndex(index, QItemSelectionModel::NoUpdate);
+}
+
+void RunHistoryBrowser::updateActions()
+{
+    const int count = static_cast<int>(m_view->selectionModel()->selectedRows().size());
+    m_openAction->setEnabled(count == 1);
+    m_renameAction->setEnabled(count == 1);
+    m_notesAction->setEnabled(count == 1);
+    m_deleteAction->setEnabled(count >= 1);
+    m_compareAction->setEnabled(count == 2);
+}
+
+void RunHistoryBrowser::openCurrent()
+{
+    const QList<qint64> runs = selectedRuns();
+    if (runs.size() == 1)
+        emit runOpened(runs.first());
+}
+
+void RunHistoryBrowser::deleteSelected()
+{
+    const QList<qint64> runs = selectedRuns();
+    if (runs.isEmpty())
+        return;
+    QStringList names;
+    for (qint64 run : runs) {
+        const int row = m_model->rowOfRun(run);
+        const QString name = row < 0 ? QString() : QString::fromStdString(m_model->rows()[row].record.name);
+        names.append(tr("run %1 “%2”").arg(run).arg(name));
+    }
+    QMessageBox confirm(QMessageBox::Warning, tr("Delete runs"),
+        runs.size() == 1 ? tr("Delete %1 and everything recorded of it?").arg(names.first())
+                         : tr("Delete %n runs and everything recorded of them?\n%1", nullptr, int(runs.size()))
+                               .arg(names.join(QLatin1Char('\n'))),
+        QMessageBox::Yes | QMessageBox::Cancel, this);
+    confirm.setDefaultButton(QMessageBox::Cancel); // Del then Enter must not delete by accident
+    if (confirm.exec() != QMessageBox::Yes)
+        return;
+    for (qint64 run : runs)
+        m_loader->deleteRun(run);
+}
+
+void RunHistoryBrowser::editCurrent(int column)
+{
+    const QList<qint64> runs = selectedRuns();
+    if (runs.size() != 1)
+        return;
+    const int sourceRow = m_model->rowOfRun(runs.first());
+    const QModelIndex index = m_proxy->mapFromSource(m_model->index(sourceRow, column));
+    if (!index.isValid())
+        return;
+    m_view->setCurrentIndex(index);
+    m_view->edit(index);
+}
+
+void RunHistoryBrowser::compareSelected()
+{
+    QList<qint64> runs = selectedRuns();
+    if (runs.size() != 2)
+        return;
+    std::sort(runs.begin(), runs.end());
+    emit compareRequested(runs[0], runs[1]);
+}
+
+} // namespace tfreeze

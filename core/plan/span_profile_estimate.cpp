@@ -42,7 +42,7 @@ double fitAtFullFreeze(const std::vector<Sample>& samples)
         sumX += ratio;
         sumY += median(values);
     }
-    const double n = static_cast<double>(byRatio.size());
+    const auto n = static_cast<double>(byRatio.size());
     const double meanX = sumX / n;
     const double meanY = sumY / n;
     double sxx = 0.0;
@@ -57,25 +57,32 @@ double fitAtFullFreeze(const std::vector<Sample>& samples)
 
 using ActionKey = std::tuple<int, int, ActionKind>; // stage, microbatch, kind
 
-} // namespace
-
-Profile estimateProfileFromSpans(
-    const PipelineSchedule& schedule, const std::vector<std::vector<ActionSpan>>& steps, ProfileEstimateInfo* info)
-{
+// The schedule's actions in rank-major order, and where each one is in it.
+struct ActionIndex {
     std::vector<Action> actions;
     std::map<ActionKey, std::size_t> indexOf;
-    for (const auto& order : schedule.rankOrders()) {
-        for (const Action& action : order) {
-            indexOf[{ action.stage, action.microbatch, action.kind }] = actions.size();
-            actions.push_back(action);
+
+    explicit ActionIndex(const PipelineSchedule& schedule)
+    {
+        actions.reserve(schedule.actionCount());
+        for (const auto& order : schedule.rankOrders()) {
+            for (const Action& action : order) {
+                indexOf[{ action.stage, action.microbatch, action.kind }] = actions.size();
+                actions.push_back(action);
+            }
         }
     }
+};
 
-    std::vector<std::vector<Sample>> samples(actions.size());
+// Every span as (freeze ratio, ms), per action.
+std::vector<std::vector<Sample>> collectSamples(
+    const ActionIndex& index, const std::vector<std::vector<ActionSpan>>& steps)
+{
+    std::vector<std::vector<Sample>> samples(index.actions.size());
     for (const auto& spans : steps) {
         for (const ActionSpan& span : spans) {
-            const auto found = indexOf.find({ span.stage, span.microbatch, span.kind });
-            if (found == indexOf.end() || actions[found->second].rank != span.rank)
+            const auto found = index.indexOf.find({ span.stage, span.microbatch, span.kind });
+            if (found == index.indexOf.end() || index.actions[found->second].rank != span.rank)
                 throw InputError("spans", actionName(Action { span.rank, span.stage, span.microbatch, span.kind }),
                     "a span of an action that the schedule does not have (on rank " + std::to_string(span.rank) + ")");
             const double ratio = span.totalTensors > 0
@@ -84,62 +91,75 @@ Profile estimateProfileFromSpans(
             samples[found->second].push_back({ ratio, static_cast<double>(span.endUs - span.startUs) / 1000.0 });
         }
     }
+    return samples;
+}
 
-    ProfileEstimateInfo counts;
-    std::vector<ActionCost> costs(actions.size());
-    std::vector<double> unfrozen;
-    std::vector<double> frozen;
-    for (std::size_t i = 0; i < actions.size(); ++i) {
-        unfrozen.clear();
-        frozen.clear();
-        bool partial = false;
-        for (const Sample& sample : samples[i]) {
-            if (sample.ratio == 0.0)
-                unfrozen.push_back(sample.ms);
-            else if (sample.ratio == 1.0)
-                frozen.push_back(sample.ms);
-            else
-                partial = true;
-        }
+std::vector<double> durationsAt(const std::vector<Sample>& samples, double ratio)
+{
+    std::vector<double> durations;
+    for (const Sample& sample : samples)
+        if (sample.ratio == ratio)
+            durations.push_back(sample.ms);
+    return durations;
+}
+
+// minMs of a freezable action whose maxMs is known; `forwardMs` is the same microbatch's forward.
+double minimumMs(const std::vector<Sample>& samples, double maxMs, double forwardMs, ProfileEstimateInfo& counts)
+{
+    const std::vector<double> frozen = durationsAt(samples, 1.0);
+    if (!frozen.empty()) {
+        ++counts.measuredFrozen;
+        return median(frozen);
+    }
+    const bool partial
+        = std::any_of(samples.begin(), samples.end(), [](const Sample& s) { return s.ratio > 0.0 && s.ratio < 1.0; });
+    if (partial) {
+        ++counts.fittedPartial;
+        return fitAtFullFreeze(samples);
+    }
+    // Nothing frozen was measured. Backward is about twice the forward in matmul-bound layers: one
+    // half computes the input gradient, the other the weight gradient, which costs about one
+    // forward of the same microbatch. So freezing everything saves about F; at most half of the
+    // action is assumed saved, which keeps the estimate conservative for W (all weight gradient,
+    // but with fixed costs the rule would miss) and for small stages where F is mostly overhead.
+    ++counts.estimated;
+    return std::max(maxMs - forwardMs, 0.5 * maxMs);
+}
+
+} // namespace
+
+Profile estimateProfileFromSpans(
+    const PipelineSchedule& schedule, const std::vector<std::vector<ActionSpan>>& steps, ProfileEstimateInfo* info)
+{
+    const ActionIndex index(schedule);
+    const std::vector<std::vector<Sample>> samples = collectSamples(index, steps);
+    const std::size_t count = index.actions.size();
+
+    // Every maxMs first: the estimate of a backward needs its forward's.
+    std::vector<ActionCost> costs(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::vector<double> unfrozen = durationsAt(samples[i], 0.0);
         if (unfrozen.empty())
-            throw InputError("spans", actionName(actions[i]),
+            throw InputError("spans", actionName(index.actions[i]),
                 samples[i].empty() ? "no measurement of this action" : "no unfrozen measurement of this action");
         costs[i].maxMs = median(unfrozen);
-        if (!isFreezable(actions[i].kind)) {
-            costs[i].minMs = costs[i].maxMs;
+        costs[i].minMs = costs[i].maxMs;
+    }
+
+    ProfileEstimateInfo counts;
+    for (std::size_t i = 0; i < count; ++i) {
+        const Action& action = index.actions[i];
+        if (!isFreezable(action.kind))
             continue;
-        }
         ++counts.freezableActions;
-        double minMs = 0.0;
-        if (!frozen.empty()) {
-            minMs = median(frozen);
-            ++counts.measuredFrozen;
-        } else if (partial) {
-            minMs = fitAtFullFreeze(samples[i]);
-            ++counts.fittedPartial;
-        } else {
-            // Nothing frozen was measured. Backward is about twice the forward in matmul-bound
-            // layers: one half computes the input gradient, the other the weight gradient, which
-            // costs about one forward of the same microbatch. So freezing everything saves about
-            // F; at most half of the action is assumed saved, which keeps the estimate
-            // conservative for W (all weight gradient, but with fixed costs the rule would miss)
-            // and for small stages where F is dominated by overheads.
-            const auto forward = indexOf.at({ actions[i].stage, actions[i].microbatch, ActionKind::Forward });
-            const std::vector<Sample>& forwardSamples = samples[forward];
-            if (forwardSamples.empty())
-                throw InputError("spans", actionName(actions[forward]), "no measurement of this action");
-            std::vector<double> forwardMs;
-            for (const Sample& sample : forwardSamples)
-                forwardMs.push_back(sample.ms);
-            minMs = std::max(costs[i].maxMs - median(forwardMs), 0.5 * costs[i].maxMs);
-            ++counts.estimated;
-        }
+        const std::size_t forward = index.indexOf.at({ action.stage, action.microbatch, ActionKind::Forward });
+        const double minMs = minimumMs(samples[i], costs[i].maxMs, costs[forward].maxMs, counts);
         // A frozen action measured slower than the unfrozen one is noise, not a cost of freezing.
         costs[i].minMs = std::clamp(minMs, 0.0, costs[i].maxMs);
     }
     if (info)
         *info = counts;
-    return Profile(schedule, std::move(costs), "spans");
+    return { schedule, std::move(costs), "spans" };
 }
 
 } // namespace tfreeze

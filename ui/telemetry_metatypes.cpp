@@ -13,6 +13,8 @@ void registerTelemetryMetaTypes()
     qRegisterMetaType<std::shared_ptr<const FreezePlan>>();
     qRegisterMetaType<std::vector<ActionSpan>>();
     qRegisterMetaType<std::vector<StepStats>>();
+    qRegisterMetaType<TelemetryBatch>();
+    qRegisterMetaType<TrainingOutcome>();
 }
 
 } // namespace tfreeze

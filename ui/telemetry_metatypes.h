@@ -3,8 +3,10 @@
 // The telemetry and planning structs travel through queued signals between the engine's, the
 // planner's and the GUI's threads: declared once here as Qt metatypes.
 
+#include "core/engine/training_session.h"
 #include "core/plan/freeze_plan.h"
 #include "core/plan/telemetry.h"
+#include "ui/telemetry_buffer.h"
 
 #include <QMetaType>
 
@@ -20,6 +22,8 @@ Q_DECLARE_METATYPE(tfreeze::FreezeBounds)
 Q_DECLARE_METATYPE(std::shared_ptr<const tfreeze::FreezePlan>)
 Q_DECLARE_METATYPE(std::vector<tfreeze::ActionSpan>)
 Q_DECLARE_METATYPE(std::vector<tfreeze::StepStats>)
+Q_DECLARE_METATYPE(tfreeze::TelemetryBatch)
+Q_DECLARE_METATYPE(tfreeze::TrainingOutcome)
 
 namespace tfreeze {
 

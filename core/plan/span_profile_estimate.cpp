@@ -1,0 +1,165 @@
+#include "core/plan/span_profile_estimate.h"
+
+#include "core/plan/plan_error.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <map>
+#include <tuple>
+
+namespace tfreeze {
+
+namespace {
+
+double median(std::vector<double> values)
+{
+    const std::size_t n = values.size();
+    const auto middle = values.begin() + static_cast<std::ptrdiff_t>(n / 2);
+    std::nth_element(values.begin(), middle, values.end());
+    if (n % 2 == 1)
+        return *middle;
+    const double upper = *middle;
+    const double lower = *std::max_element(values.begin(), middle);
+    return (lower + upper) / 2.0;
+}
+
+struct Sample {
+    double ratio = 0.0;
+    double ms = 0.0;
+};
+
+// Least squares through the medians of each distinct ratio (a median per ratio, so that one
+// preempted step on a shared machine does not tilt the line), evaluated at ratio 1. At least two
+// distinct ratios are needed; the caller guarantees ratio 0 and one partial ratio.
+double fitAtFullFreeze(const std::vector<Sample>& samples)
+{
+    std::map<double, std::vector<double>> byRatio;
+    for (const Sample& sample : samples)
+        byRatio[sample.ratio].push_back(sample.ms);
+    double sumX = 0.0;
+    double sumY = 0.0;
+    for (const auto& [ratio, values] : byRatio) {
+        sumX += ratio;
+        sumY += median(values);
+    }
+    const auto n = static_cast<double>(byRatio.size());
+    const double meanX = sumX / n;
+    const double meanY = sumY / n;
+    double sxx = 0.0;
+    double sxy = 0.0;
+    for (const auto& [ratio, values] : byRatio) {
+        sxx += (ratio - meanX) * (ratio - meanX);
+        sxy += (ratio - meanX) * (median(values) - meanY);
+    }
+    const double slope = sxy / sxx;
+    return meanY + slope * (1.0 - meanX);
+}
+
+using ActionKey = std::tuple<int, int, ActionKind>; // stage, microbatch, kind
+
+// The schedule's actions in rank-major order, and where each one is in it.
+struct ActionIndex {
+    std::vector<Action> actions;
+    std::map<ActionKey, std::size_t> indexOf;
+
+    explicit ActionIndex(const PipelineSchedule& schedule)
+    {
+        actions.reserve(schedule.actionCount());
+        for (const auto& order : schedule.rankOrders()) {
+            for (const Action& action : order) {
+                indexOf[{ action.stage, action.microbatch, action.kind }] = actions.size();
+                actions.push_back(action);
+            }
+        }
+    }
+};
+
+// Every span as (freeze ratio, ms), per action.
+std::vector<std::vector<Sample>> collectSamples(
+    const ActionIndex& index, const std::vector<std::vector<ActionSpan>>& steps)
+{
+    std::vector<std::vector<Sample>> samples(index.actions.size());
+    for (const auto& spans : steps) {
+        for (const ActionSpan& span : spans) {
+            const auto found = index.indexOf.find({ span.stage, span.microbatch, span.kind });
+            if (found == index.indexOf.end() || index.actions[found->second].rank != span.rank)
+                throw InputError("spans", actionName(Action { span.rank, span.stage, span.microbatch, span.kind }),
+                    "a span of an action that the schedule does not have (on rank " + std::to_string(span.rank) + ")");
+            const double ratio = span.totalTensors > 0
+                ? std::clamp(static_cast<double>(span.frozenTensors) / span.totalTensors, 0.0, 1.0)
+                : 0.0;
+            samples[found->second].push_back({ ratio, static_cast<double>(span.endUs - span.startUs) / 1000.0 });
+        }
+    }
+    return samples;
+}
+
+std::vector<double> durationsAt(const std::vector<Sample>& samples, double ratio)
+{
+    std::vector<double> durations;
+    for (const Sample& sample : samples)
+        if (sample.ratio == ratio)
+            durations.push_back(sample.ms);
+    return durations;
+}
+
+// minMs of a freezable action whose maxMs is known; `forwardMs` is the same microbatch's forward.
+double minimumMs(const std::vector<Sample>& samples, double maxMs, double forwardMs, ProfileEstimateInfo& counts)
+{
+    const std::vector<double> frozen = durationsAt(samples, 1.0);
+    if (!frozen.empty()) {
+        ++counts.measuredFrozen;
+        return median(frozen);
+    }
+    const bool partial
+        = std::any_of(samples.begin(), samples.end(), [](const Sample& s) { return s.ratio > 0.0 && s.ratio < 1.0; });
+    if (partial) {
+        ++counts.fittedPartial;
+        return fitAtFullFreeze(samples);
+    }
+    // Nothing frozen was measured. Backward is about twice the forward in matmul-bound layers: one
+    // half computes the input gradient, the other the weight gradient, which costs about one
+    // forward of the same microbatch. So freezing everything saves about F; at most half of the
+    // action is assumed saved, which keeps the estimate conservative for W (all weight gradient,
+    // but with fixed costs the rule would miss) and for small stages where F is mostly overhead.
+    ++counts.estimated;
+    return std::max(maxMs - forwardMs, 0.5 * maxMs);
+}
+
+} // namespace
+
+Profile estimateProfileFromSpans(
+    const PipelineSchedule& schedule, const std::vector<std::vector<ActionSpan>>& steps, ProfileEstimateInfo* info)
+{
+    const ActionIndex index(schedule);
+    const std::vector<std::vector<Sample>> samples = collectSamples(index, steps);
+    const std::size_t count = index.actions.size();
+
+    // Every maxMs first: the estimate of a backward needs its forward's.
+    std::vector<ActionCost> costs(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::vector<double> unfrozen = durationsAt(samples[i], 0.0);
+        if (unfrozen.empty())
+            throw InputError("spans", actionName(index.actions[i]),
+                samples[i].empty() ? "no measurement of this action" : "no unfrozen measurement of this action");
+        costs[i].maxMs = median(unfrozen);
+        costs[i].minMs = costs[i].maxMs;
+    }
+
+    ProfileEstimateInfo counts;
+    for (std::size_t i = 0; i < count; ++i) {
+        const Action& action = index.actions[i];
+        if (!isFreezable(action.kind))
+            continue;
+        ++counts.freezableActions;
+        const std::size_t forward = index.indexOf.at({ action.stage, action.microbatch, ActionKind::Forward });
+        const double minMs = minimumMs(samples[i], costs[i].maxMs, costs[forward].maxMs, counts);
+        // A frozen action measured slower than the unfrozen one is noise, not a cost of freezing.
+        costs[i].minMs = std::clamp(minMs, 0.0, costs[i].maxMs);
+    }
+    if (info)
+        *info = counts;
+    return { schedule, std::move(costs), "spans" };
+}
+
+} // namespace tfreeze

@@ -1,0 +1,35 @@
+#pragma once
+
+// The planner's input from steps measured in a live run: what the studio plans on when the user
+// asks for a plan in the middle of a run, without the engine's monitoring phases.
+
+#include "core/plan/profile.h"
+#include "core/plan/telemetry.h"
+
+#include <vector>
+
+namespace tfreeze {
+
+// How the minMs of each freezable action was obtained.
+struct ProfileEstimateInfo {
+    int freezableActions = 0;
+    int measuredFrozen = 0; // the median of fully frozen measurements
+    int fittedPartial = 0; // a linear fit over unfrozen and partly frozen measurements, at ratio 1
+    int estimated = 0; // no frozen measurement: estimated from the same microbatch's forward
+};
+
+// Per action of `schedule`: maxMs = the median duration over the unfrozen measurements (every
+// measurement for F and I, which cannot freeze); for a freezable action (B, W), minMs is
+//  - the median over fully frozen measurements (frozenTensors == totalTensors) when any, else
+//  - a least-squares line of duration against freeze ratio (frozen/total) through the medians of
+//    each measured ratio, unfrozen included, evaluated at ratio 1, when partly frozen ones exist,
+//  - else max(maxMs − F, 0.5·maxMs) with F the median forward of the same stage and microbatch.
+// minMs is clamped to [0, maxMs]. Medians of an even count are the mean of the two middle values.
+// `steps` holds the spans of each measured step; their order does not matter.
+//
+// Throws InputError(source "spans", field = the action's name, e.g. "1B3") for an action of the
+// schedule with no (unfrozen) measurement, or a span of an action the schedule does not have.
+Profile estimateProfileFromSpans(const PipelineSchedule& schedule, const std::vector<std::vector<ActionSpan>>& steps,
+    ProfileEstimateInfo* info = nullptr);
+
+} // namespace tfreeze

@@ -1,0 +1,278 @@
+// estimateProfileFromSpans: medians, frozen medians, the linear fit to ratio 1 and the estimate
+// from the forward, each against values computed by hand.
+#include "core/plan/plan_error.h"
+#include "core/plan/span_profile_estimate.h"
+
+#include <QtTest>
+
+#include <functional>
+#include <utility>
+#include <vector>
+
+using namespace tfreeze;
+
+// One measurement of the action under test: its duration in ms and frozen tensors out of 4.
+using Measurements = std::vector<std::pair<double, int>>;
+Q_DECLARE_METATYPE(Measurements)
+
+namespace {
+
+constexpr int kTensors = 4;
+
+struct Measured {
+    double ms = 0.0;
+    int frozenTensors = 0;
+};
+
+// `steps` steps of every action of `schedule`, each laid end to end on its rank (the start does
+// not matter to the estimate, only end − start), durations from `measure(action, step)`.
+std::vector<std::vector<ActionSpan>> measuredSteps(
+    const PipelineSchedule& schedule, int steps, const std::function<Measured(const Action&, int)>& measure)
+{
+    std::vector<std::vector<ActionSpan>> result;
+    for (int step = 0; step < steps; ++step) {
+        std::vector<ActionSpan> spans;
+        for (const auto& order : schedule.rankOrders()) {
+            std::int64_t startUs = 100; // not at 0: durations, not ends, are what counts
+            for (const Action& action : order) {
+                const Measured measured = measure(action, step);
+                const auto us = static_cast<std::int64_t>(measured.ms * 1000.0 + 0.5);
+                spans.push_back({ step, action.rank, action.stage, action.microbatch, action.kind, startUs,
+                    startUs + us, measured.frozenTensors, isFreezable(action.kind) ? kTensors : 0 });
+                startUs += us + 7;
+            }
+        }
+        result.push_back(std::move(spans));
+    }
+    return result;
+}
+
+ActionCost costOf(const Profile& profile, const Action& wanted)
+{
+    const std::vector<Action> actions = profile.actions();
+    for (std::size_t i = 0; i < actions.size(); ++i)
+        if (actions[i] == wanted)
+            return profile.costs()[i];
+    qFatal("no such action");
+}
+
+PipelineSchedule oneFOneB() { return PipelineSchedule::generate({ ScheduleKind::OneFOneB, 2, 2, 1 }); }
+
+} // namespace
+
+class TestSpanProfileEstimate : public QObject {
+    Q_OBJECT
+
+private slots:
+    void backwardMinimum_data();
+    void backwardMinimum();
+    void forwardIsMedianOfAllMeasurements();
+    void splitBackwardWeightEstimate();
+    void infoCountsEveryFreezableAction();
+    void missingActionIsNamed_data();
+    void missingActionIsNamed();
+    void spanOfAnotherScheduleIsRefused();
+};
+
+// The action under test is 1B0 (stage 1, microbatch 0, full backward): one measurement per step,
+// from the row; every other action costs F = `forward` ms (forwards) or 10 ms (backwards).
+void TestSpanProfileEstimate::backwardMinimum_data()
+{
+    QTest::addColumn<Measurements>("measurements");
+    QTest::addColumn<double>("forward");
+    QTest::addColumn<double>("maxMs");
+    QTest::addColumn<double>("minMs");
+    QTest::addColumn<QString>("method");
+
+    // Odd count: the middle; even count: the mean of the two middle values.
+    QTest::newRow("frozen median, odd") << Measurements { { 10, 0 }, { 12, 0 }, { 11, 0 }, { 6, 4 }, { 5, 4 },
+        { 90, 4 } } << 3.0 << 11.0 << 6.0
+                                        << QStringLiteral("measured");
+    QTest::newRow("frozen median, even") << Measurements { { 10, 0 }, { 14, 0 }, { 6, 4 }, { 5, 4 }, { 7, 4 },
+        { 100, 4 } } << 3.0 << 12.0 << 6.5
+                                         << QStringLiteral("measured");
+    // Frozen measurements win over partial ones: the fit is not consulted.
+    QTest::newRow("frozen beats partial")
+        << Measurements { { 10, 0 }, { 2, 2 }, { 4, 4 } } << 3.0 << 10.0 << 4.0 << QStringLiteral("measured");
+    // Points (0, 10), (0.25, 9), (0.5, 8): the line d = 10 − 4r, so 6 at r = 1. The 50 ms outlier
+    // at r = 0.5 is outvoted by the median of that ratio.
+    QTest::newRow("fit, collinear") << Measurements { { 10, 0 }, { 10, 0 }, { 9, 1 }, { 8, 2 }, { 8, 2 }, { 50, 2 } }
+                                    << 3.0 << 10.0 << 6.0 << QStringLiteral("fitted");
+    // Points (0, 10), (0.5, 7), (0.75, 6.5): mean r 5/12, mean d 47/6, Sxx 7/24, Sxy −17/12,
+    // slope −34/7; at r = 1: 47/6 − (34/7)(7/12) = 5.
+    QTest::newRow("fit, least squares") << Measurements { { 10, 0 }, { 7, 2 }, { 6.5, 3 } } << 3.0 << 10.0 << 5.0
+                                        << QStringLiteral("fitted");
+    // Points (0, 10), (0.75, 1): the line reaches −2 at r = 1, clamped to 0.
+    QTest::newRow("fit below zero") << Measurements { { 10, 0 }, { 1, 3 } } << 3.0 << 10.0 << 0.0
+                                    << QStringLiteral("fitted");
+    // A frozen backward slower than the unfrozen one is noise: min = max.
+    QTest::newRow("frozen slower") << Measurements { { 10, 0 }, { 12, 4 } } << 3.0 << 10.0 << 10.0
+                                   << QStringLiteral("measured");
+    // No freezing measured: max(B − F, B/2).
+    QTest::newRow("estimate, B − F") << Measurements { { 10, 0 }, { 9, 0 }, { 11, 0 } } << 3.0 << 10.0 << 7.0
+                                     << QStringLiteral("estimated");
+    QTest::newRow("estimate, half") << Measurements { { 10, 0 }, { 10, 0 } } << 8.0 << 10.0 << 5.0
+                                    << QStringLiteral("estimated");
+}
+
+void TestSpanProfileEstimate::backwardMinimum()
+{
+    QFETCH(Measurements, measurements);
+    QFETCH(double, forward);
+    QFETCH(double, maxMs);
+    QFETCH(double, minMs);
+    QFETCH(QString, method);
+
+    const PipelineSchedule schedule = oneFOneB();
+    const Action target { 1, 1, 0, ActionKind::Backward };
+    const auto steps = measuredSteps(schedule, static_cast<int>(measurements.size()), [&](const Action& a, int step) {
+        if (a == target)
+            return Measured { measurements[static_cast<std::size_t>(step)].first,
+                measurements[static_cast<std::size_t>(step)].second };
+        return Measured { a.kind == ActionKind::Forward ? forward : 10.0, 0 };
+    });
+    ProfileEstimateInfo info;
+    const Profile profile = estimateProfileFromSpans(schedule, steps, &info);
+
+    const ActionCost cost = costOf(profile, target);
+    QCOMPARE(cost.maxMs, maxMs);
+    QVERIFY2(qAbs(cost.minMs - minMs) < 1e-9, qPrintable(QStringLiteral("min %1, want %2").arg(cost.minMs).arg(minMs)));
+    // The other three backwards were measured unfrozen only: estimated.
+    QCOMPARE(info.freezableActions, 4);
+    QCOMPARE(info.measuredFrozen, method == QStringLiteral("measured") ? 1 : 0);
+    QCOMPARE(info.fittedPartial, method == QStringLiteral("fitted") ? 1 : 0);
+    QCOMPARE(info.estimated, method == QStringLiteral("estimated") ? 4 : 3);
+    const ActionCost other = costOf(profile, { 0, 0, 1, ActionKind::Backward });
+    QCOMPARE(other.maxMs, 10.0);
+    QCOMPARE(other.minMs, std::max(10.0 - forward, 5.0));
+}
+
+// F cannot freeze: every measurement counts for max, and min equals max.
+void TestSpanProfileEstimate::forwardIsMedianOfAllMeasurements()
+{
+    const PipelineSchedule schedule = oneFOneB();
+    const std::vector<double> forwardMs { 4.0, 1.0, 3.0, 2.0 }; // median (2 + 3) / 2
+    const auto steps = measuredSteps(schedule, 4, [&](const Action& a, int step) {
+        if (a.kind == ActionKind::Forward)
+            return Measured { forwardMs[static_cast<std::size_t>(step)] * (a.stage + 1), 0 };
+        return Measured { 9.0, 0 };
+    });
+    const Profile profile = estimateProfileFromSpans(schedule, steps);
+    for (int stage = 0; stage < 2; ++stage) {
+        for (int microbatch = 0; microbatch < 2; ++microbatch) {
+            const ActionCost cost = costOf(profile, { stage, stage, microbatch, ActionKind::Forward });
+            QCOMPARE(cost.maxMs, 2.5 * (stage + 1));
+            QCOMPARE(cost.minMs, cost.maxMs);
+            // B = 9: max(9 − F, 4.5) with F = 2.5 on stage 0 and 5 on stage 1.
+            QCOMPARE(costOf(profile, { stage, stage, microbatch, ActionKind::Backward }).minMs, stage == 0 ? 6.5 : 4.5);
+        }
+    }
+}
+
+// ZBH1: I cannot freeze (min = max), W is estimated with the same rule as B.
+void TestSpanProfileEstimate::splitBackwardWeightEstimate()
+{
+    const PipelineSchedule schedule = PipelineSchedule::generate({ ScheduleKind::ZBH1, 2, 4, 1 });
+    QVERIFY(schedule.splitBackward());
+    const auto steps = measuredSteps(schedule, 3, [](const Action& a, int step) {
+        switch (a.kind) {
+        case ActionKind::Forward:
+            return Measured { 2.0, 0 };
+        case ActionKind::BackwardInput:
+            return Measured { 3.0 + step, 0 }; // 3, 4, 5
+        case ActionKind::BackwardWeight:
+            return Measured { 6.0, 0 };
+        case ActionKind::Backward:
+            break;
+        }
+        qFatal("ZBH1 has no full backward");
+    });
+    ProfileEstimateInfo info;
+    const Profile profile = estimateProfileFromSpans(schedule, steps, &info);
+    const std::vector<Action> actions = profile.actions();
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        const ActionCost cost = profile.costs()[i];
+        if (actions[i].kind == ActionKind::BackwardInput) {
+            QCOMPARE(cost.maxMs, 4.0);
+            QCOMPARE(cost.minMs, 4.0);
+        } else if (actions[i].kind == ActionKind::BackwardWeight) {
+            QCOMPARE(cost.maxMs, 6.0);
+            QCOMPARE(cost.minMs, 4.0); // max(6 − 2, 3)
+        }
+    }
+    QCOMPARE(info.freezableActions, 8);
+    QCOMPARE(info.estimated, 8);
+}
+
+// Fully frozen on stage 0, partly frozen on stage 1: the counts say which is which.
+void TestSpanProfileEstimate::infoCountsEveryFreezableAction()
+{
+    const PipelineSchedule schedule = oneFOneB();
+    const auto steps = measuredSteps(schedule, 4, [](const Action& a, int step) {
+        if (a.kind == ActionKind::Forward)
+            return Measured { 2.0, 0 };
+        if (step < 2)
+            return Measured { 10.0, 0 };
+        return a.stage == 0 ? Measured { 4.0, kTensors } : Measured { 8.0, 2 };
+    });
+    ProfileEstimateInfo info;
+    const Profile profile = estimateProfileFromSpans(schedule, steps, &info);
+    QCOMPARE(info.freezableActions, 4);
+    QCOMPARE(info.measuredFrozen, 2);
+    QCOMPARE(info.fittedPartial, 2);
+    QCOMPARE(info.estimated, 0);
+    QCOMPARE(costOf(profile, { 0, 0, 1, ActionKind::Backward }).minMs, 4.0);
+    QCOMPARE(costOf(profile, { 1, 1, 1, ActionKind::Backward }).minMs, 6.0); // (0, 10), (0.5, 8) → 6
+}
+
+void TestSpanProfileEstimate::missingActionIsNamed_data()
+{
+    QTest::addColumn<bool>("frozenOnly");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("never measured") << false << QStringLiteral("no measurement");
+    QTest::newRow("measured frozen only") << true << QStringLiteral("no unfrozen measurement");
+}
+
+void TestSpanProfileEstimate::missingActionIsNamed()
+{
+    QFETCH(bool, frozenOnly);
+    QFETCH(QString, message);
+    const PipelineSchedule schedule = oneFOneB();
+    auto steps = measuredSteps(schedule, 2, [](const Action& a, int) {
+        return Measured { 5.0, a.stage == 1 && a.microbatch == 1 && a.kind == ActionKind::Backward ? kTensors : 0 };
+    });
+    if (!frozenOnly) {
+        for (auto& spans : steps)
+            spans.erase(std::remove_if(spans.begin(), spans.end(),
+                            [](const ActionSpan& s) {
+                                return s.stage == 1 && s.microbatch == 1 && s.kind == ActionKind::Backward;
+                            }),
+                spans.end());
+    }
+    try {
+        estimateProfileFromSpans(schedule, steps);
+        QFAIL("no InputError");
+    } catch (const InputError& error) {
+        QCOMPARE(QString::fromStdString(error.field()), QStringLiteral("1B1"));
+        QVERIFY2(QString::fromStdString(error.reason()).startsWith(message), error.what());
+    }
+}
+
+void TestSpanProfileEstimate::spanOfAnotherScheduleIsRefused()
+{
+    const PipelineSchedule schedule = oneFOneB();
+    auto steps = measuredSteps(schedule, 1, [](const Action&, int) { return Measured { 5.0, 0 }; });
+    steps[0].push_back({ 0, 1, 1, 2, ActionKind::Forward, 0, 10, 0, 0 }); // microbatch 2 of 2
+    try {
+        estimateProfileFromSpans(schedule, steps);
+        QFAIL("no InputError");
+    } catch (const InputError& error) {
+        QCOMPARE(QString::fromStdString(error.field()), QStringLiteral("1F2"));
+    }
+    // The right action on the wrong rank is another schedule too.
+    steps[0].back() = { 0, 0, 1, 1, ActionKind::Forward, 0, 10, 0, 0 };
+    QVERIFY_THROWS_EXCEPTION(InputError, estimateProfileFromSpans(schedule, steps));
+}
+
+QTEST_APPLESS_MAIN(TestSpanProfileEstimate)
+#include "tst_spanprofileestimate.moc"

@@ -235,7 +235,18 @@ TimeAxisMapping TimelineView::mappingFor(QSize size) const
 void TimelineView::paintEvent(QPaintEvent*)
 {
     QPainter painter(this);
-    paintContents(painter, size(), m_mapping);
+    if (devicePixelRatioF() != 1.0) {
+        paintContents(painter, size(), m_mapping); // a scaled painter: the QPainter path
+        return;
+    }
+    if (m_frame.size() != size())
+        m_frame = QImage(size(), QImage::Format_ARGB32_Premultiplied);
+    {
+        QPainter framePainter(&m_frame);
+        framePainter.setFont(font());
+        paintContents(framePainter, size(), m_mapping);
+    }
+    painter.drawImage(0, 0, m_frame);
 }
 
 QImage TimelineView::renderToImage(QSize size) const
@@ -310,6 +321,13 @@ void TimelineView::paintContents(QPainter& painter, QSize size, const TimeAxisMa
 void TimelineView::paintBlock(QPainter& painter, const TimelineData& data, const RowGeometry& rows,
     const TimeAxisMapping& mapping, double clipRight) const
 {
+    if (m_levelOfDetail && painter.device() && painter.device()->devType() == QInternal::Image
+        && painter.transform().isIdentity()) {
+        auto* image = static_cast<QImage*>(painter.device());
+        if (image->format() == QImage::Format_ARGB32_Premultiplied || image->format() == QImage::Format_RGB32
+            || image->format() == QImage::Format_ARGB32)
+            return paintBlockRaster(*image, painter, data, rows, mapping, clipRight);
+    }
     const QPalette& pal = palette();
     const double visibleStart = mapping.startMs();
     const double visibleEnd = mapping.endMs();
@@ -392,6 +410,166 @@ void TimelineView::paintBlock(QPainter& painter, const TimelineData& data, const
         for (const QRectF& rect : critical)
             painter.drawRect(rect.adjusted(0, 0, -1, -1));
     }
+}
+
+void TimelineView::paintBlockRaster(QImage& image, QPainter& painter, const TimelineData& data, const RowGeometry& rows,
+    const TimeAxisMapping& mapping, double clipRight) const
+{
+    const QPalette& pal = palette();
+    const int width = image.width();
+    const int height = image.height();
+    const int left = std::clamp(static_cast<int>(std::ceil(mapping.leftMargin())), 0, width);
+    const int right = std::clamp(static_cast<int>(std::floor(clipRight)), left, width);
+    if (right <= left)
+        return;
+    const double visibleStart = mapping.startMs();
+    const double visibleEnd = mapping.endMs();
+    // Column span of [x0, x1): at least one column, as the QPainter path paints it.
+    const auto columns = [&](double x0, double x1) {
+        const int c0 = std::clamp(static_cast<int>(std::floor(x0)), left, right);
+        const int c1
+            = std::clamp(std::max(static_cast<int>(std::floor(x0)) + 1, static_cast<int>(std::round(x1))), left, right);
+        return std::make_pair(c0, c1);
+    };
+    // Writes `line` (0 = untouched) into image rows [y0, y1).
+    const auto blit = [&](const std::vector<QRgb>& upper, const std::vector<QRgb>& lower, int y0, int ySplit, int y1,
+                          int c0, int c1) {
+        for (int y = std::max(0, y0); y < std::min(height, y1); ++y) {
+            auto* scan = reinterpret_cast<QRgb*>(image.scanLine(y));
+            const std::vector<QRgb>& line = y < ySplit ? upper : lower;
+            for (int c = c0; c < c1; ++c) {
+                if (line[static_cast<std::size_t>(c)])
+                    scan[c] = line[static_cast<std::size_t>(c)];
+            }
+        }
+    };
+
+    std::vector<QRgb> upper(static_cast<std::size_t>(width), 0);
+    std::vector<QRgb> lower(static_cast<std::size_t>(width), 0);
+    const QRgb bubble = bubbleColor(pal).rgb();
+    const int perRank = std::max(1, rows.stagesPerRank);
+    for (std::size_t rank = 0; rank < data.rankIdle.size(); ++rank) {
+        const auto& gaps = data.rankIdle[rank];
+        auto it = std::upper_bound(gaps.begin(), gaps.end(), visibleStart,
+            [](double t, const std::pair<double, double>& gap) { return t < gap.second; });
+        int touched0 = right;
+        int touched1 = left;
+        for (; it != gaps.end() && it->first <= visibleEnd; ++it) {
+            const auto [c0, c1] = columns(mapping.timeToX(it->first), mapping.timeToX(it->second));
+            std::fill(upper.begin() + c0, upper.begin() + c1, bubble);
+            touched0 = std::min(touched0, c0);
+            touched1 = std::max(touched1, c1);
+        }
+        if (touched0 >= touched1)
+            continue;
+        const double top = rows.rowTop(static_cast<int>(rank) * perRank);
+        const int y0 = static_cast<int>(std::floor(top));
+        const int y1 = static_cast<int>(std::floor(top + perRank * rows.rowHeight));
+        blit(upper, upper, y0, y1, y1, touched0, touched1);
+        std::fill(upper.begin() + touched0, upper.begin() + touched1, 0);
+    }
+
+    const QFontMetrics metrics(painter.font());
+    const bool rowsFitText = rows.rowHeight >= metrics.ascent() + 2;
+    const double barHeight = rows.rowHeight > 4.0 ? rows.rowHeight - 1.0 : rows.rowHeight;
+    QRgb kindColors[kActionKindCount];
+    QRgb edgeColors[kActionKindCount];
+    for (int k = 0; k < kActionKindCount; ++k) {
+        const QColor color = kindColor(static_cast<ActionKind>(k), pal);
+        kindColors[k] = color.rgb();
+        edgeColors[k] = color.darker(isDark(pal) ? 190 : 150).rgb();
+    }
+    const QRgb outline = pal.color(QPalette::Text).rgb() | 0xff000000u;
+    std::vector<std::pair<int, int>> critical; // column spans of the row's critical bars
+    struct Label {
+        QRectF rect;
+        int microbatch;
+        QRgb color;
+    };
+    std::vector<Label> labels;
+    for (int row = 0; row < rows.rowCount; ++row) {
+        const double top = rows.rowTop(row);
+        const auto [first, last] = timelineVisibleBars(data, row, visibleStart, visibleEnd);
+        if (first == last)
+            continue;
+        int touched0 = right;
+        int touched1 = left;
+        critical.clear();
+        for (std::size_t i = first; i < last; ++i) {
+            const TimelineBar& bar = data.bars[i];
+            const double x0 = mapping.timeToX(bar.startMs);
+            const double x1 = mapping.timeToX(bar.endMs);
+            const auto [c0, c1] = columns(x0, x1);
+            if (c0 >= c1)
+                continue;
+            const int kind = static_cast<int>(bar.kind);
+            std::fill(upper.begin() + c0, upper.begin() + c1, kindColors[kind]);
+            std::fill(lower.begin() + c0, lower.begin() + c1, kindColors[kind]);
+            const double barWidth = x1 - x0;
+            if (isFreezable(bar.kind) && bar.freezeRatio > 0.0 && barWidth >= 3.0) {
+                // The frozen share, at the bar's end: the part of the work the freezer skipped.
+                const int frozen0
+                    = std::clamp(static_cast<int>(std::round(x1 - barWidth * std::min(1.0, bar.freezeRatio))), c0, c1);
+                std::fill(lower.begin() + frozen0, lower.begin() + c1, edgeColors[kind]);
+            }
+            if (barWidth >= 5.0 && static_cast<int>(std::floor(x0)) == c0) {
+                upper[static_cast<std::size_t>(c0)] = edgeColors[kind];
+                lower[static_cast<std::size_t>(c0)] = edgeColors[kind];
+            }
+            if (m_showCriticalPath && bar.onCriticalPath)
+                critical.emplace_back(c0, c1);
+            if (rowsFitText && barWidth >= 14.0)
+                labels.push_back({ QRectF(c0, top, c1 - c0, barHeight), bar.microbatch, kindColors[kind] });
+            touched0 = std::min(touched0, c0);
+            touched1 = std::max(touched1, c1);
+        }
+        if (touched0 >= touched1)
+            continue;
+        const int y0 = static_cast<int>(std::floor(top));
+        const int y1 = y0 + static_cast<int>(std::round(barHeight));
+        blit(upper, lower, y0, y0 + static_cast<int>(std::round(barHeight / 2.0)), y1, touched0, touched1);
+        std::fill(upper.begin() + touched0, upper.begin() + touched1, 0);
+        std::fill(lower.begin() + touched0, lower.begin() + touched1, 0);
+        for (const auto& [c0, c1] : critical) {
+            for (int y = std::max(0, y0); y < std::min(height, y1); ++y) {
+                auto* scan = reinterpret_cast<QRgb*>(image.scanLine(y));
+                if (y == y0 || y == y1 - 1) {
+                    std::fill(scan + c0, scan + c1, outline);
+                } else {
+                    scan[c0] = outline;
+                    scan[c1 - 1] = outline;
+                }
+            }
+        }
+    }
+    for (const Label& label : labels) {
+        const QStaticText& text = microbatchText(label.microbatch, painter.font());
+        const QSizeF size = text.size();
+        if (size.width() + 4 <= label.rect.width()) {
+            painter.setPen(textOn(QColor::fromRgb(label.color)));
+            painter.drawStaticText(
+                QPointF(label.rect.center().x() - size.width() / 2.0, label.rect.center().y() - size.height() / 2.0),
+                text);
+        }
+    }
+}
+
+const QStaticText& TimelineView::microbatchText(int microbatch, const QFont& font) const
+{
+    if (font != m_microbatchTextFont) {
+        m_microbatchTexts.clear();
+        m_microbatchTextFont = font;
+    }
+    const auto index = static_cast<std::size_t>(std::max(0, microbatch));
+    if (index >= m_microbatchTexts.size())
+        m_microbatchTexts.resize(index + 1);
+    QStaticText& text = m_microbatchTexts[index];
+    if (text.text().isEmpty()) {
+        text.setText(QString::number(microbatch));
+        text.setTextFormat(Qt::PlainText);
+        text.prepare(QTransform(), font);
+    }
+    return text;
 }
 
 void TimelineView::paintOverlay(

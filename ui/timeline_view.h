@@ -8,7 +8,9 @@
 #include "ui/time_axis_mapping.h"
 #include "ui/timeline_data.h"
 
+#include <QFont>
 #include <QImage>
+#include <QStaticText>
 #include <QWidget>
 
 #include <optional>
@@ -112,6 +114,10 @@ private:
     void paintContents(QPainter& painter, QSize size, const TimeAxisMapping& mapping) const;
     void paintBlock(QPainter& painter, const TimelineData& data, const RowGeometry& rows,
         const TimeAxisMapping& mapping, double clipRight) const;
+    // The level-of-detail path for QImage targets: bars and bubbles written straight into the scanlines,
+    // one colour per pixel column per row, so the cost is O(visible bars + pixels), not a QPainter call per bar.
+    void paintBlockRaster(QImage& image, QPainter& painter, const TimelineData& data, const RowGeometry& rows,
+        const TimeAxisMapping& mapping, double clipRight) const;
     void paintOverlay(
         QPainter& painter, const TimelineData& planned, const RowGeometry& rows, const TimeAxisMapping& mapping) const;
     void paintDependencies(
@@ -142,6 +148,13 @@ private:
     QPointF m_dragOrigin;
     QPointF m_lastDragPosition;
     std::optional<std::pair<double, double>> m_selection;
+    // The widget paints through this frame so that it can take the scanline path too.
+    mutable QImage m_frame;
+    // Laid-out microbatch numbers: thousands of labels per frame when zoomed in; shaping each anew
+    // cost more than all the bars together.
+    const QStaticText& microbatchText(int microbatch, const QFont& font) const;
+    mutable std::vector<QStaticText> m_microbatchTexts;
+    mutable QFont m_microbatchTextFont;
 };
 
 } // namespace tfreeze

@@ -82,6 +82,7 @@ private slots:
     void cleanup();
     void barAndBubbleColours();
     void frozenShareIsShaded();
+    void darkPalette();
     void stackedPlannedRows();
     void levelOfDetailLeavesNoHoles();
     void wheelZoomsAroundCursor_data();
@@ -152,6 +153,28 @@ void TestTimelineView::frozenShareIsShaded()
     const QColor frozen = image.pixelColor(frozenX, y);
     QVERIFY(frozen.rgb() != weight);
     QVERIFY(frozen.lightness() < QColor(weight).lightness());
+}
+
+void TestTimelineView::darkPalette()
+{
+    QPalette dark = m_view->palette();
+    dark.setColor(QPalette::Base, QColor(0x1e, 0x1e, 0x1e));
+    dark.setColor(QPalette::Window, QColor(0x2b, 0x2b, 0x2b));
+    dark.setColor(QPalette::Text, QColor(0xee, 0xee, 0xee));
+    dark.setColor(QPalette::WindowText, QColor(0xee, 0xee, 0xee));
+    m_view->setPalette(dark);
+    const QImage image = m_view->grab().toImage();
+    const RowGeometry rows = m_view->measuredRowGeometry();
+    const QColor forward = TimelineView::kindColor(ActionKind::Forward, dark);
+    QCOMPARE(image.pixelColor(quarterOf(*m_view, rows, 0, 0, 20)).rgb(), forward.rgb());
+    const QColor bubble = TimelineView::bubbleColor(dark);
+    QCOMPARE(image.pixelColor(quarterOf(*m_view, rows, 1, 35, 45)).rgb(), bubble.rgb());
+    // Still a dark band (not a light-theme pink glaring on black), yet apart from the background.
+    QVERIFY(bubble.lightness() < 100);
+    QVERIFY(bubble.rgb() != dark.color(QPalette::Base).rgb());
+    QVERIFY(std::abs(forward.lightness() - dark.color(QPalette::Base).lightness()) > 60);
+    // The empty plotting area outside the rows is the palette's Base.
+    QCOMPARE(image.pixelColor(400, m_view->height() - 3).rgb(), dark.color(QPalette::Base).rgb());
 }
 
 void TestTimelineView::stackedPlannedRows()

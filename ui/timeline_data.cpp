@@ -69,30 +69,6 @@ void fillFromDag(TimelineData& data, const PipelineDag& dag, const std::vector<s
     }
 }
 
-// Bars are sorted by indexTimelineRows(); the node→bar table has to follow them.
-std::vector<std::uint32_t> sortBarsAndMapNodes(
-    TimelineData& data, std::vector<PipelineDag::Node> barNodes, std::size_t nodeCount)
-{
-    std::vector<std::size_t> order(data.bars.size());
-    std::iota(order.begin(), order.end(), std::size_t { 0 });
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        const int ra = timelineRowOf(data, data.bars[a]);
-        const int rb = timelineRowOf(data, data.bars[b]);
-        return ra != rb ? ra < rb : data.bars[a].startMs < data.bars[b].startMs;
-    });
-    std::vector<TimelineBar> sorted;
-    sorted.reserve(order.size());
-    std::vector<std::uint32_t> nodeBar(nodeCount, kNoBar);
-    for (std::size_t i = 0; i < order.size(); ++i) {
-        sorted.push_back(data.bars[order[i]]);
-        nodeBar[barNodes[order[i]]] = static_cast<std::uint32_t>(i);
-    }
-    data.bars = std::move(sorted);
-    data.dependencies.clear();
-    indexTimelineRows(data); // already sorted: fills the offsets only
-    return nodeBar;
-}
-
 // A plan or a profile: every action of the schedule has a bar; node index == action index.
 TimelineData timelineFromSchedule(const QString& label, const PipelineSchedule& schedule,
     const std::vector<double>& startMs, const std::vector<double>& endMs, const std::vector<double>& ratios,
@@ -108,9 +84,8 @@ TimelineData timelineFromSchedule(const QString& label, const PipelineSchedule& 
     data.rankCount = schedule.rankCount();
     data.stageCount = schedule.stageCount();
     data.stagesPerRank = schedule.shape().stagesPerRank;
+    // Bar i is node i until indexTimelineRows() sorts the bars and remaps the dependency edges.
     data.bars.reserve(dag.nodeCount());
-    std::vector<PipelineDag::Node> barNodes;
-    barNodes.reserve(dag.nodeCount());
     for (PipelineDag::Node node = 0; node < dag.nodeCount(); ++node) {
         const Action& action = dag.action(node);
         TimelineBar bar;
@@ -122,12 +97,10 @@ TimelineData timelineFromSchedule(const QString& label, const PipelineSchedule& 
         bar.endMs = endMs[node];
         bar.freezeRatio = ratios.empty() ? 0.0 : ratios[node];
         data.bars.push_back(bar);
-        barNodes.push_back(node);
         batchMs = std::max(batchMs, bar.endMs);
     }
     data.batchMs = batchMs;
     data.rankIdle = computeRankIdle(data.bars, data.rankCount, data.batchMs);
-    const auto nodeBar = sortBarsAndMapNodes(data, std::move(barNodes), dag.nodeCount());
 
     // The critical path of the planned durations is simulateTimeline's, which the plan's times came from.
     std::vector<double> durations(dag.nodeCount());
@@ -135,13 +108,14 @@ TimelineData timelineFromSchedule(const QString& label, const PipelineSchedule& 
         durations[node] = std::max(0.0, endMs[node] - startMs[node]);
     const Timeline simulated = simulateTimeline(dag, durations);
     for (PipelineDag::Node node : simulated.criticalPath)
-        data.bars[nodeBar[node]].onCriticalPath = true;
+        data.bars[node].onCriticalPath = true;
     for (PipelineDag::Node node = 0; node < dag.nodeCount(); ++node) {
         for (PipelineDag::Node pred : dag.predecessors(node)) {
             if (dag.action(pred).stage != dag.action(node).stage)
-                data.dependencies.emplace_back(nodeBar[pred], nodeBar[node]);
+                data.dependencies.emplace_back(pred, node);
         }
     }
+    indexTimelineRows(data);
     return data;
 }
 

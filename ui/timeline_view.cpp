@@ -576,6 +576,7 @@ void TimelineView::paintOverlay(
     QPainter& painter, const TimelineData& planned, const RowGeometry& rows, const TimeAxisMapping& mapping) const
 {
     painter.setBrush(Qt::NoBrush);
+    painter.setPen(QPen(palette().color(QPalette::Text), 1.0, Qt::DotLine));
     const int plannedRows = timelineRowCount(planned);
     for (int row = 0; row < std::min(rows.rowCount, plannedRows); ++row) {
         const double top = rows.rowTop(row);
@@ -587,7 +588,6 @@ void TimelineView::paintOverlay(
             const double x1 = mapping.timeToX(bar.endMs);
             if (merger.skip(x0, x1))
                 continue;
-            painter.setPen(QPen(palette().color(QPalette::Text), 1.0, Qt::DotLine));
             painter.drawRect(QRectF(
                 std::floor(x0), top, std::max(1.0, std::round(x1) - std::floor(x0)) - 1.0, rows.rowHeight - 2.0));
         }

@@ -83,6 +83,7 @@ private slots:
     void barAndBubbleColours();
     void frozenShareIsShaded();
     void darkPalette();
+    void criticalPathAndDependencies();
     void stackedPlannedRows();
     void levelOfDetailLeavesNoHoles();
     void wheelZoomsAroundCursor_data();
@@ -175,6 +176,40 @@ void TestTimelineView::darkPalette()
     QVERIFY(std::abs(forward.lightness() - dark.color(QPalette::Base).lightness()) > 60);
     // The empty plotting area outside the rows is the palette's Base.
     QCOMPARE(image.pixelColor(400, m_view->height() - 3).rgb(), dark.color(QPalette::Base).rgb());
+}
+
+void TestTimelineView::criticalPathAndDependencies()
+{
+    TimelineData data = twoRanks();
+    data.bars[1].onCriticalPath = true; // 0B0 [20, 40)
+    data.dependencies = { { 0, 2 } }; // 0F0 → 1F0
+    m_view->setMeasured(data);
+    const RowGeometry rows = m_view->measuredRowGeometry();
+    const QPoint inside = quarterOf(*m_view, rows, 0, 20, 40);
+    const QPoint topEdge(inside.x(), static_cast<int>(std::floor(rows.rowTop(0))));
+    const QRgb outline = m_view->palette().color(QPalette::Text).rgb();
+    const QRgb backward = TimelineView::kindColor(ActionKind::Backward, m_view->palette()).rgb();
+
+    m_view->setShowCriticalPath(true);
+    QImage image = m_view->grab().toImage();
+    QCOMPARE(image.pixelColor(topEdge).rgb(), outline);
+    QCOMPARE(image.pixelColor(inside).rgb(), backward);
+    m_view->setShowCriticalPath(false);
+    image = m_view->grab().toImage();
+    QCOMPARE(image.pixelColor(topEdge).rgb(), backward);
+
+    // The arrow runs from 0F0's end (20 ms, row 0) to 1F0's start (10 ms, row 1): drawn only on demand.
+    const QImage without = m_view->grab().toImage();
+    m_view->setShowDependencies(true);
+    QVERIFY(m_view->showDependencies());
+    const QImage with = m_view->grab().toImage();
+    const int x0 = static_cast<int>(m_view->mapping().timeToX(10.0));
+    const int x1 = static_cast<int>(m_view->mapping().timeToX(20.0));
+    const QRect arrowBox(x0, static_cast<int>(rows.rowTop(0)), x1 - x0 + 1, static_cast<int>(rows.height()));
+    QVERIFY(with.copy(arrowBox) != without.copy(arrowBox));
+    const QRect elsewhere(static_cast<int>(m_view->mapping().timeToX(45.0)), static_cast<int>(rows.rowTop(0)), 40,
+        static_cast<int>(rows.height()));
+    QCOMPARE(with.copy(elsewhere), without.copy(elsewhere));
 }
 
 void TestTimelineView::stackedPlannedRows()

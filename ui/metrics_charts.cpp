@@ -25,8 +25,8 @@ namespace tfreeze {
 
 namespace {
 
-// Below this plot width (a hidden or tiny chart) the cap stays at 4 × 100 points.
-constexpr int minimumPlotPixels = 100;
+// Below this width (a hidden or tiny chart) the cap stays at 4 × 100 points.
+constexpr int minimumChartPixels = 100;
 
 QList<QPointF> scaled(QList<QPointF> points, double factor)
 {
@@ -197,8 +197,14 @@ int MetricsCharts::pointCap(int index) const
 {
     if (index < 0 || index >= chartCount())
         return 0;
-    const double width = m_charts[static_cast<std::size_t>(index)].chart->plotArea().width();
-    return 4 * std::max(minimumPlotPixels, static_cast<int>(std::ceil(width)));
+    return m_charts[static_cast<std::size_t>(index)].pointCap;
+}
+
+// The view's width rather than the plot area's: the plot narrows and widens with the width of the
+// axis labels, which a refresh itself changes.
+int MetricsCharts::pointCapForWidth(int index) const
+{
+    return 4 * std::max(minimumChartPixels, m_charts[static_cast<std::size_t>(index)].view->width());
 }
 
 void MetricsCharts::setHistory(const MetricsHistory* history)
@@ -209,11 +215,12 @@ void MetricsCharts::setHistory(const MetricsHistory* history)
 
 void MetricsCharts::refresh()
 {
+    for (int i = 0; i < chartCount(); ++i)
+        m_charts[static_cast<std::size_t>(i)].pointCap = pointCapForWidth(i);
     fillBubbleChart();
     fillBatchTimeChart();
     fillLossChart();
     fillFreezeChart();
-    AxisExtent unused(false);
     for (ChartParts& parts : m_charts) {
         const bool any = m_history && !m_history->isEmpty();
         const double first = any ? m_history->steps().front() : 0.0;
@@ -227,7 +234,7 @@ void MetricsCharts::fillBubbleChart()
     ChartParts& parts = m_charts[BubbleChart];
     const int ranks = m_history ? m_history->rankCount() : 0;
     ensureSeriesCount(parts, ranks, tr("Rank %1"));
-    const int cap = pointCap(BubbleChart);
+    const int cap = parts.pointCap;
     AxisExtent extent(true);
     for (int r = 0; r < ranks; ++r) {
         const QList<QPointF> points
@@ -241,7 +248,7 @@ void MetricsCharts::fillBubbleChart()
 void MetricsCharts::fillBatchTimeChart()
 {
     ChartParts& parts = m_charts[BatchTimeChart];
-    const int cap = pointCap(BatchTimeChart);
+    const int cap = parts.pointCap;
     QList<QPointF> batch, tokens;
     if (m_history) {
         batch = downsampleMinMax(m_history->steps(), m_history->batchMs(), cap);
@@ -259,7 +266,7 @@ void MetricsCharts::fillBatchTimeChart()
 void MetricsCharts::fillLossChart()
 {
     ChartParts& parts = m_charts[LossChart];
-    const int cap = pointCap(LossChart);
+    const int cap = parts.pointCap;
     QList<QPointF> training, validation;
     if (m_history) {
         training = downsampleMinMax(m_history->steps(), m_history->loss(), cap);
@@ -278,7 +285,7 @@ void MetricsCharts::fillFreezeChart()
     ChartParts& parts = m_charts[FreezeChart];
     const int stages = m_history ? m_history->stageCount() : 0;
     ensureSeriesCount(parts, stages, tr("Stage %1"));
-    const int cap = pointCap(FreezeChart);
+    const int cap = parts.pointCap;
     AxisExtent extent(true);
     for (int s = 0; s < stages; ++s) {
         const QList<QPointF> points = downsampleMinMax(m_history->steps(), m_history->stageMeanFreezeRatio(s), cap);

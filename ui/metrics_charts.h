@@ -41,7 +41,8 @@ public:
     QChartView* chartView(int index) const;
     // The series of one chart, in legend order (per rank/stage for the bubble and freeze charts).
     QList<QXYSeries*> series(int index) const;
-    // The most points any series of that chart holds after a refresh (four per plot pixel).
+    // The most points any series of that chart got at the last refresh: four per pixel of the
+    // chart's width (one min/max bucket a pixel column), at least 400.
     int pointCap(int index) const;
     // PNG through QWidget::grab(), SVG through QSvgGenerator, chosen by the suffix of `path`.
     bool exportChart(int index, const QString& path, QString* error) const;
@@ -64,10 +65,12 @@ private:
         QValueAxis* secondYAxis = nullptr; // tokens/s on the batch time chart
         QList<QXYSeries*> series;
         QGraphicsLineItem* marker = nullptr;
+        int pointCap = 0; // used by the last refresh
     };
 
     void buildChart(Chart index, const QString& title, const QString& yTitle);
     void applyTheme();
+    int pointCapForWidth(int index) const;
     void ensureSeriesCount(ChartParts& parts, int count, const QString& namePattern);
     QXYSeries* addSeries(ChartParts& parts, const QString& name, QValueAxis* yAxis);
     void fillBubbleChart();

@@ -22,6 +22,7 @@ struct RhoDragBenchResult {
     double medianLatencyMs = 0.0;
     double maxLatencyMs = 0.0;
     double firstLatencyMs = 0.0; // the service's cold first solve
+    double maxWarmLatencyMs = 0.0; // the worst after the first
     double medianWarmSolveMs = 0.0;
     double medianColdSolveMs = 0.0;
     int failures = 0;

@@ -2,10 +2,12 @@
 #include "core/plan/pipeline_schedule.h"
 #include "core/plan/synthetic_profile.h"
 #include "ui/planning_service.h"
+#include "ui/rho_drag_bench.h"
 #include "ui/telemetry_metatypes.h"
 
 #include <QtTest>
 
+#include <algorithm>
 #include <map>
 
 using namespace tfreeze;
@@ -269,6 +271,28 @@ private slots:
         QVERIFY(qAbs(curve.back().y() - direct.plan(boundsOf(1.0)).batchMsPlanned) < 1e-6);
         QTest::qWait(50);
         QCOMPARE(curves.size(), 1);
+    }
+
+    // The bench's shape and bookkeeping (its figures are reported, not asserted).
+    void rhoDragBench()
+    {
+        const RhoDragBenchResult result = runRhoDragBench(4);
+        QCOMPARE(result.actions, 1024);
+        QCOMPARE(result.ranks * result.microbatches * 2, result.actions);
+        QCOMPARE(result.steps, 4);
+        QCOMPARE(result.failures, 0);
+        QCOMPARE(result.rhos.size(), std::size_t(4));
+        QCOMPARE(result.rhos.front(), 0.05);
+        QCOMPARE(result.rhos.back(), 0.95);
+        QCOMPARE(result.latencyMs.size(), std::size_t(4));
+        QCOMPARE(result.warmSolveMs.size(), std::size_t(4));
+        QCOMPARE(result.coldSolveMs.size(), std::size_t(4));
+        QCOMPARE(result.firstLatencyMs, result.latencyMs.front());
+        QCOMPARE(result.maxLatencyMs, *std::max_element(result.latencyMs.begin(), result.latencyMs.end()));
+        std::vector<double> sorted = result.latencyMs;
+        std::sort(sorted.begin(), sorted.end());
+        QCOMPARE(result.medianLatencyMs, (sorted[1] + sorted[2]) / 2.0);
+        QVERIFY(result.toText().contains(u"1024 actions"));
     }
 
     // Destroyed while solving: waits for the solve and emits nothing afterwards.

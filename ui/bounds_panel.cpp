@@ -11,12 +11,36 @@
 #include <QLabel>
 #include <QSlider>
 #include <QSpinBox>
+#include <QStyledItemDelegate>
 #include <QTableView>
 #include <QVBoxLayout>
 
 #include <cmath>
 
 namespace tfreeze {
+
+namespace {
+
+// The default editor of a double accepts any value with two decimals; a ρ is in [0, 1] with
+// the slider's resolution.
+class RatioEditorDelegate : public QStyledItemDelegate {
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+
+    QWidget* createEditor(QWidget* parent, const QStyleOptionViewItem& option, const QModelIndex& index) const override
+    {
+        if (index.column() != StageBoundsModel::MaxFreezeColumn)
+            return QStyledItemDelegate::createEditor(parent, option, index);
+        auto* editor = new QDoubleSpinBox(parent);
+        editor->setFrame(false);
+        editor->setRange(0.0, 1.0);
+        editor->setDecimals(3);
+        editor->setSingleStep(0.01);
+        return editor;
+    }
+};
+
+} // namespace
 
 BoundsPanel::BoundsPanel(QWidget* parent)
     : QWidget(parent)
@@ -35,6 +59,7 @@ BoundsPanel::BoundsPanel(QWidget* parent)
 
     m_table = new QTableView(this);
     m_table->setModel(m_model);
+    m_table->setItemDelegate(new RatioEditorDelegate(m_table));
     m_table->verticalHeader()->hide();
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);

@@ -360,13 +360,17 @@ void MetricsCharts::showHover(int index, const QPoint& viewportPos)
     parts.marker->setLine(x, plot.top(), x, plot.bottom());
     parts.marker->show();
     QToolTip::showText(parts.view->viewport()->mapToGlobal(viewportPos), hoverText(index, step), parts.view);
-    emit stepHovered(step);
+    if (step != m_hoveredStep) {
+        m_hoveredStep = step;
+        emit stepHovered(step);
+    }
 }
 
 void MetricsCharts::hideHover(int index)
 {
     m_charts[static_cast<std::size_t>(index)].marker->hide();
     QToolTip::hideText();
+    m_hoveredStep = -1;
 }
 
 bool MetricsCharts::eventFilter(QObject* watched, QEvent* event)

@@ -48,6 +48,7 @@ public:
     bool exportChart(int index, const QString& path, QString* error) const;
 
 signals:
+    // When the step under the cursor changes (not on every mouse move).
     void stepHovered(qint64 step);
     void stepActivated(qint64 step);
 
@@ -85,6 +86,7 @@ private:
 
     const MetricsHistory* m_history = nullptr;
     std::vector<ChartParts> m_charts;
+    qint64 m_hoveredStep = -1; // -1: none; stepHovered is emitted when it changes
 };
 
 } // namespace tfreeze

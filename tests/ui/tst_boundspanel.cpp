@@ -9,6 +9,7 @@
 #include <QLineSeries>
 #include <QSlider>
 #include <QSpinBox>
+#include <QTableView>
 #include <QValueAxis>
 #include <QtTest>
 
@@ -142,6 +143,33 @@ private slots:
         QVERIFY(model->setData(model->index(0, StageBoundsModel::LockedColumn), Qt::Unchecked, Qt::CheckStateRole));
         panel.maxFreezeSlider()->setValue(800);
         QCOMPARE(spy.size(), 6);
+    }
+
+    // Through the table's editor, as a user edits: the editor takes only a ρ in [0, 1].
+    void editingAStageInTheTable()
+    {
+        BoundsPanel panel;
+        panel.setStageCount(3);
+        panel.setBounds(FreezeBounds { 0.5, {}, {} });
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        QSignalSpy spy(&panel, &BoundsPanel::boundsChanged);
+        QTableView* table = panel.stageTable();
+        const QModelIndex cell = panel.stageModel()->index(2, StageBoundsModel::MaxFreezeColumn);
+        table->setCurrentIndex(cell);
+        table->edit(cell);
+        auto* editor = table->viewport()->findChild<QDoubleSpinBox*>();
+        QVERIFY(editor);
+        QCOMPARE(editor->maximum(), 1.0);
+        QCOMPARE(editor->minimum(), 0.0);
+        QCOMPARE(editor->value(), 0.5);
+        editor->setValue(7.0); // clamped by the editor
+        QCOMPARE(editor->value(), 1.0);
+        editor->setValue(0.35);
+        QTest::keyClick(editor, Qt::Key_Return);
+        QTRY_COMPARE(spy.size(), 1); // the delegate commits in a queued call
+        compareBounds(boundsAt(spy, 0), 0.5, { 0.5, 0.5, 0.35 });
+        QVERIFY(panel.stageModel()->isLocked(2));
     }
 
     void outOfRangeEditsRejected_data()

@@ -220,6 +220,10 @@ private slots:
         QTest::mouseMove(viewport, pos);
         QTRY_VERIFY(!hovered.isEmpty());
         QCOMPARE(hovered.last().at(0).value<qint64>(), step);
+        // Moving within the same step says nothing new.
+        const qsizetype hoverCount = hovered.size();
+        QTest::mouseMove(viewport, pos + QPoint(0, 5));
+        QCOMPARE(hovered.size(), hoverCount);
 
         QTest::mouseClick(viewport, Qt::LeftButton, {}, pos);
         QCOMPARE(activated.size(), 1);

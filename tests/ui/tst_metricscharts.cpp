@@ -3,9 +3,11 @@
 
 #include <QChart>
 #include <QChartView>
+#include <QGraphicsLineItem>
 #include <QImage>
 #include <QSvgRenderer>
 #include <QTemporaryDir>
+#include <QToolTip>
 #include <QValueAxis>
 #include <QXYSeries>
 #include <QtTest>
@@ -220,6 +222,20 @@ private slots:
         QTest::mouseMove(viewport, pos);
         QTRY_VERIFY(!hovered.isEmpty());
         QCOMPARE(hovered.last().at(0).value<qint64>(), step);
+        // The tooltip names the step; the marker stands on it.
+        QTRY_VERIFY(QToolTip::text().startsWith(u"Step %1\n"_qs.arg(step)));
+        QChart* qchart = charts.chartView(chart)->chart();
+        QGraphicsLineItem* marker = nullptr;
+        for (QGraphicsItem* item : qchart->childItems()) {
+            if (auto* line = qgraphicsitem_cast<QGraphicsLineItem*>(item))
+                marker = line;
+        }
+        QVERIFY(marker && marker->isVisible());
+        const double stepX
+            = qchart->mapToPosition(QPointF(static_cast<double>(step), 0.0), charts.series(chart).front()).x();
+        QVERIFY(qAbs(marker->line().x1() - stepX) < 0.5);
+        QCOMPARE(marker->line().x1(), marker->line().x2());
+
         // Moving within the same step says nothing new.
         const qsizetype hoverCount = hovered.size();
         QTest::mouseMove(viewport, pos + QPoint(0, 5));

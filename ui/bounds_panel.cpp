@@ -8,7 +8,6 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
-#include <QLabel>
 #include <QSlider>
 #include <QSpinBox>
 #include <QStyledItemDelegate>

@@ -1,6 +1,5 @@
 #include "ui/planning_service.h"
 
-#include "core/plan/plan_error.h"
 #include "ui/telemetry_metatypes.h"
 
 #include <QThread>

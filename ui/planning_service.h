@@ -54,11 +54,11 @@ signals:
     void tradeoffCurveReady(QList<QPointF> curve);
     void tradeoffCurveFailed(QString message);
 
-public:
+private:
+    // The state each worker shares with the GUI thread (under its mutex) and its planner.
     struct PlanWorker;
     struct CurveWorker;
 
-private:
     static void drainPlans(const QPointer<PlanningService>& self, const std::shared_ptr<PlanWorker>& worker);
     static void drainCurves(const QPointer<PlanningService>& self, const std::shared_ptr<CurveWorker>& worker);
     void postPlanDrain();

@@ -6,7 +6,6 @@
 #include "core/plan/synthetic_profile.h"
 #include "ui/planning_service.h"
 
-#include <QElapsedTimer>
 #include <QEventLoop>
 
 #include <algorithm>

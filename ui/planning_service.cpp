@@ -1,0 +1,300 @@
+#include "ui/planning_service.h"
+
+#include "ui/telemetry_metatypes.h"
+
+#include <QThread>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <optional>
+
+namespace tfreeze {
+
+namespace {
+
+struct EpochProfile {
+    quint64 epoch = 0;
+    Profile profile;
+    PlannerOptions options;
+};
+
+// The planner of one worker thread, rebuilt when the profile changes. Touched only there.
+struct WorkerPlanner {
+    std::unique_ptr<FreezePlanner> planner;
+    quint64 epoch = 0;
+    QString error; // why the planner of `epoch` could not be built
+
+    void rebuild(const EpochProfile& source)
+    {
+        planner.reset();
+        epoch = source.epoch;
+        error.clear();
+        try {
+            planner = std::make_unique<FreezePlanner>(source.profile, source.options);
+        } catch (const std::exception& e) {
+            error = QString::fromStdString(e.what());
+        }
+    }
+};
+
+} // namespace
+
+struct PlanningService::PlanWorker {
+    struct Request {
+        quint64 generation = 0;
+        quint64 epoch = 0;
+        FreezeBounds bounds;
+    };
+
+    // Shared between the GUI thread and the worker.
+    std::mutex mutex;
+    std::optional<EpochProfile> newProfile;
+    std::optional<Request> pending;
+    bool drainQueued = false;
+    // The worker's own.
+    WorkerPlanner planner;
+};
+
+struct PlanningService::CurveWorker {
+    struct Request {
+        quint64 id = 0;
+        quint64 epoch = 0;
+        FreezeBounds shape;
+        int points = 2;
+    };
+
+    std::mutex mutex;
+    std::optional<EpochProfile> profile; // the latest, for a lazy rebuild
+    std::optional<Request> pending;
+    bool drainQueued = false;
+    // Read by the worker between two solves to cancel a sweep.
+    std::atomic<quint64> latestId { 0 };
+    std::atomic<quint64> latestEpoch { 0 };
+    WorkerPlanner planner;
+};
+
+PlanningService::PlanningService(QObject* parent)
+    : QObject(parent)
+    , m_plan(std::make_shared<PlanWorker>())
+    , m_curve(std::make_shared<CurveWorker>())
+{
+    registerTelemetryMetaTypes();
+    qRegisterMetaType<QList<QPointF>>();
+    m_planThread = new QThread(this);
+    m_planThread->setObjectName(QStringLiteral("planner"));
+    m_curveThread = new QThread(this);
+    m_curveThread->setObjectName(QStringLiteral("tradeoff curve"));
+    m_planContext = new QObject;
+    m_planContext->moveToThread(m_planThread);
+    m_curveContext = new QObject;
+    m_curveContext->moveToThread(m_curveThread);
+    m_planThread->start();
+    m_curveThread->start();
+}
+
+PlanningService::~PlanningService()
+{
+    m_curve->latestId.store(0); // no sweep id is 0: a running sweep stops after its solve
+    for (QThread* thread : { m_planThread, m_curveThread }) {
+        thread->quit();
+        thread->wait();
+    }
+    // The threads have ended: nothing runs on the contexts any more.
+    delete m_planContext;
+    delete m_curveContext;
+}
+
+void PlanningService::setProfile(const Profile& profile, const PlannerOptions& options)
+{
+    ++m_profileEpoch;
+    m_curve->latestEpoch.store(m_profileEpoch);
+    bool post = false;
+    {
+        std::lock_guard<std::mutex> lock(m_plan->mutex);
+        m_plan->newProfile = EpochProfile { m_profileEpoch, profile, options };
+        m_plan->pending.reset();
+        post = !m_plan->drainQueued;
+        m_plan->drainQueued = true;
+    }
+    {
+        std::lock_guard<std::mutex> lock(m_curve->mutex);
+        m_curve->profile = EpochProfile { m_profileEpoch, profile, options };
+        m_curve->pending.reset();
+    }
+    // The new planner is built on the worker, ahead of any request made after this call.
+    if (post)
+        postPlanDrain();
+}
+
+quint64 PlanningService::requestPlan(const FreezeBounds& bounds)
+{
+    const quint64 generation = ++m_generation;
+    bool post = false;
+    {
+        std::lock_guard<std::mutex> lock(m_plan->mutex);
+        m_plan->pending = PlanWorker::Request { generation, m_profileEpoch, bounds };
+        post = !m_plan->drainQueued;
+        m_plan->drainQueued = true;
+    }
+    if (post)
+        postPlanDrain();
+    return generation;
+}
+
+void PlanningService::requestTradeoffCurve(const FreezeBounds& shape, int points)
+{
+    const quint64 id = ++m_curveId;
+    m_curve->latestId.store(id);
+    bool post = false;
+    {
+        std::lock_guard<std::mutex> lock(m_curve->mutex);
+        m_curve->pending = CurveWorker::Request { id, m_profileEpoch, shape, std::max(points, 2) };
+        post = !m_curve->drainQueued;
+        m_curve->drainQueued = true;
+    }
+    if (post)
+        postCurveDrain();
+}
+
+void PlanningService::postPlanDrain()
+{
+    QMetaObject::invokeMethod(
+        m_planContext, [self = QPointer<PlanningService>(this), worker = m_plan]() { drainPlans(self, worker); },
+        Qt::QueuedConnection);
+}
+
+void PlanningService::postCurveDrain()
+{
+    QMetaObject::invokeMethod(
+        m_curveContext, [self = QPointer<PlanningService>(this), worker = m_curve]() { drainCurves(self, worker); },
+        Qt::QueuedConnection);
+}
+
+// On the plan worker: solves the pending request, then the one that replaced it meanwhile, until
+// none is left. A QPointer may be copied off its thread; it is dereferenced only on the GUI thread.
+void PlanningService::drainPlans(const QPointer<PlanningService>& self, const std::shared_ptr<PlanWorker>& worker)
+{
+    for (;;) {
+        std::optional<EpochProfile> profile;
+        std::optional<PlanWorker::Request> request;
+        {
+            std::lock_guard<std::mutex> lock(worker->mutex);
+            profile.swap(worker->newProfile);
+            request.swap(worker->pending);
+            if (!profile && !request) {
+                worker->drainQueued = false;
+                return;
+            }
+        }
+        if (profile)
+            worker->planner.rebuild(*profile);
+        if (!request)
+            continue;
+        std::shared_ptr<const FreezePlan> plan;
+        QString error;
+        if (!worker->planner.planner || worker->planner.epoch != request->epoch) {
+            error = worker->planner.error.isEmpty() || worker->planner.epoch != request->epoch
+                ? tr("No profile to plan for.")
+                : worker->planner.error;
+        } else {
+            try {
+                plan = std::make_shared<const FreezePlan>(worker->planner.planner->plan(request->bounds));
+            } catch (const std::exception& e) {
+                error = QString::fromStdString(e.what());
+            }
+        }
+        QMetaObject::invokeMethod(
+            self.data(),
+            [self, generation = request->generation, epoch = request->epoch, plan, error]() {
+                if (!self)
+                    return;
+                if (plan)
+                    self->deliverPlan(generation, epoch, plan);
+                else
+                    self->deliverFailure(generation, epoch, error);
+            },
+            Qt::QueuedConnection);
+    }
+}
+
+// On the curve worker: sweeps ρ with its own planner, rebuilt when the profile changed; stops
+// between two solves once a newer curve or profile was asked for.
+void PlanningService::drainCurves(const QPointer<PlanningService>& self, const std::shared_ptr<CurveWorker>& worker)
+{
+    for (;;) {
+        std::optional<CurveWorker::Request> request;
+        std::optional<EpochProfile> profile;
+        {
+            std::lock_guard<std::mutex> lock(worker->mutex);
+            request.swap(worker->pending);
+            if (!request) {
+                worker->drainQueued = false;
+                return;
+            }
+            if (worker->profile && worker->profile->epoch == request->epoch && worker->planner.epoch != request->epoch)
+                profile = worker->profile;
+        }
+        if (profile)
+            worker->planner.rebuild(*profile);
+        auto cancelled
+            = [&]() { return worker->latestId.load() != request->id || worker->latestEpoch.load() != request->epoch; };
+        QList<QPointF> curve;
+        QString error;
+        if (!worker->planner.planner || worker->planner.epoch != request->epoch) {
+            error = worker->planner.error.isEmpty() || worker->planner.epoch != request->epoch
+                ? tr("No profile to plan for.")
+                : worker->planner.error;
+        } else {
+            FreezeBounds bounds;
+            bounds.actionCap = request->shape.actionCap;
+            for (int i = 0; i < request->points && !cancelled(); ++i) {
+                bounds.maxFreeze = static_cast<double>(i) / (request->points - 1);
+                try {
+                    curve.append(QPointF(bounds.maxFreeze, worker->planner.planner->plan(bounds).batchMsPlanned));
+                } catch (const std::exception& e) {
+                    error = QString::fromStdString(e.what());
+                    break;
+                }
+            }
+        }
+        if (cancelled())
+            continue;
+        QMetaObject::invokeMethod(
+            self.data(),
+            [self, id = request->id, epoch = request->epoch, curve, error]() {
+                if (self)
+                    self->deliverCurve(id, epoch, curve, error);
+            },
+            Qt::QueuedConnection);
+    }
+}
+
+void PlanningService::deliverPlan(quint64 generation, quint64 epoch, std::shared_ptr<const FreezePlan> plan)
+{
+    if (epoch != m_profileEpoch || generation <= m_lastDelivered)
+        return;
+    m_lastDelivered = generation;
+    emit planReady(generation, std::move(plan));
+}
+
+void PlanningService::deliverFailure(quint64 generation, quint64 epoch, const QString& message)
+{
+    if (epoch != m_profileEpoch || generation <= m_lastDelivered)
+        return;
+    m_lastDelivered = generation;
+    emit planFailed(generation, message);
+}
+
+void PlanningService::deliverCurve(quint64 curveId, quint64 epoch, const QList<QPointF>& curve, const QString& error)
+{
+    if (curveId != m_curveId || epoch != m_profileEpoch)
+        return;
+    if (error.isEmpty())
+        emit tradeoffCurveReady(curve);
+    else
+        emit tradeoffCurveFailed(error);
+}
+
+} // namespace tfreeze

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/plan/freeze_plan.h"
+#include "ui/telemetry_metatypes.h" // before any signal uses these types
 
 #include <QWidget>
 

@@ -11,6 +11,7 @@
 #include "core/plan/pipeline_schedule.h"
 #include "core/plan/telemetry.h"
 #include "ui/telemetry_buffer.h"
+#include "ui/telemetry_metatypes.h" // before any signal uses these types
 
 #include <QObject>
 #include <QString>

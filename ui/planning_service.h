@@ -2,6 +2,7 @@
 
 #include "core/plan/freeze_plan.h"
 #include "core/plan/freeze_planner.h"
+#include "ui/telemetry_metatypes.h" // before any signal uses these types
 
 #include <QList>
 #include <QObject>

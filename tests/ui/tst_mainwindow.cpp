@@ -1,0 +1,470 @@
+// The studio end to end, offscreen: files measured elsewhere (profiles, plans, traces, and bad
+// ones), the bounds → plan → undo loop, a run from the history with its exports, the comparison of
+// two runs, and (with the engine) a live run that is planned, applied and checked in the database,
+// and one that fails.
+
+#include "core/plan/freeze_plan_io.h"
+#include "core/plan/freeze_planner.h"
+#include "core/plan/pipeline_schedule.h"
+#include "core/plan/profile_io.h"
+#include "core/plan/synthetic_profile.h"
+#include "core/store/run_recorder.h"
+#include "core/store/run_store.h"
+#include "core/store/synthetic_run.h"
+#include "ui/bounds_panel.h"
+#include "ui/error_banner.h"
+#include "ui/main_window.h"
+#include "ui/metrics_charts.h"
+#include "ui/metrics_history.h"
+#include "ui/plans_model.h"
+#include "ui/run_comparison_model.h"
+#include "ui/run_comparison_window.h"
+#include "ui/timeline_data.h"
+#include "ui/timeline_view.h"
+#include "ui/tradeoff_chart.h"
+#ifdef TFREEZE_WITH_ENGINE
+#include "core/engine/run_config.h"
+#include "ui/engine_controller.h"
+#endif
+
+#include <nlohmann/json.hpp>
+
+#include <QAction>
+#include <QApplication>
+#include <QFile>
+#include <QLabel>
+#include <QMessageBox>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QStatusBar>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+
+using namespace tfreeze;
+
+namespace {
+
+constexpr int kTimeoutMs = 120'000;
+
+PipelineSchedule syntheticRunSchedule()
+{
+    return PipelineSchedule::generate({ ScheduleKind::OneFOneB, kSyntheticRunRanks, kSyntheticRunMicrobatches, 1 });
+}
+
+Profile smallProfile()
+{
+    SyntheticCosts costs;
+    costs.forwardMs = { 1.0, 1.2, 0.9, 1.1 };
+    costs.backwardMs = { 2.0, 2.6, 1.8, 2.2 };
+    costs.backwardFrozenMs = { 1.0, 1.3, 0.9, 1.1 };
+    return makeSyntheticProfile(PipelineSchedule::generate({ ScheduleKind::OneFOneB, 4, 8, 1 }), costs);
+}
+
+std::size_t lineCount(const QString& path)
+{
+    std::ifstream in(path.toStdString());
+    return static_cast<std::size_t>(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
+}
+
+// Writes a run of `steps` synthetic steps (spans retained as the recorder does), an eval every 50
+// steps and, when `plan` is given, that plan applied at `planStep`. Returns the run id.
+std::int64_t writeRun(const QString& db, const QString& name, std::int64_t steps,
+    std::shared_ptr<const FreezePlan> plan = nullptr, std::int64_t planStep = 0)
+{
+    RunConfig config;
+    config.schedule = { ScheduleKind::OneFOneB, kSyntheticRunRanks, kSyntheticRunMicrobatches, 1 };
+    const std::int64_t run
+        = RunStore(db.toStdString()).beginRun({ name.toStdString(), writeRunConfigJson(config), "test" });
+    RunRecorder recorder(db.toStdString(), run);
+    for (std::int64_t step = 0; step < steps; ++step) {
+        if (plan && step == planStep)
+            recorder.publish(PlanApplied { step, step, PlanSource::User, plan });
+        publishSyntheticStep(recorder, step);
+        if (step % 50 == 49)
+            recorder.publish(EvalStats { step, 2.0 - 0.001 * static_cast<double>(step), 7.0, 0.4, -1.0 });
+    }
+    recorder.publish(RunFinished { steps });
+    recorder.close();
+    return run;
+}
+
+// Answers the next message box with OK and keeps its text.
+class MessageBoxCatcher : public QObject {
+public:
+    explicit MessageBoxCatcher(QObject* parent)
+        : QObject(parent)
+    {
+        auto* timer = new QTimer(this);
+        connect(timer, &QTimer::timeout, this, [this] {
+            for (QWidget* widget : QApplication::topLevelWidgets()) {
+                auto* box = qobject_cast<QMessageBox*>(widget);
+                if (box && box->isVisible()) {
+                    texts << box->windowTitle() + QStringLiteral(": ") + box->text();
+                    box->done(QMessageBox::Ok);
+                }
+            }
+        });
+        timer->start(20);
+    }
+    QStringList texts;
+};
+
+} // namespace
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase()
+    {
+        // QSettings of the tests stay apart from a user's.
+        QCoreApplication::setOrganizationName(QStringLiteral("TimelyFreezeTests"));
+        QCoreApplication::setApplicationName(QStringLiteral("tst_mainwindow"));
+        QSettings().clear();
+        QVERIFY(m_dir.isValid());
+    }
+
+    void opensAProfileAndPlansIt()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("profile.json"));
+        const Profile profile = smallProfile();
+        writeProfileFile(profile, path.toStdString());
+        MainWindow window;
+        window.setDatabasePath(m_dir.filePath(QStringLiteral("empty.sqlite")));
+        QSignalSpy loaded(&window, &MainWindow::documentLoaded);
+        QSignalSpy planned(&window, &MainWindow::candidatePlanChanged);
+        window.openFile(path);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+        QCOMPARE(window.document().source(), RunDocument::Source::Profile);
+        // The measured pane shows the profile's unfrozen timeline: every action, and the simulated batch time.
+        QCOMPARE(window.timelineView()->measured().bars.size(), profile.costs().size());
+        QTRY_VERIFY_WITH_TIMEOUT(window.candidatePlan() != nullptr, kTimeoutMs);
+        const FreezeBounds bounds = window.boundsPanel()->bounds();
+        const FreezePlan direct = FreezePlanner(profile).plan(bounds);
+        QCOMPARE(window.candidatePlan()->batchMsPlanned, direct.batchMsPlanned);
+        QCOMPARE(window.timelineView()->planned().bars.size(), profile.costs().size());
+        QCOMPARE(window.timelineView()->planned().batchMs, direct.batchMsPlanned);
+        QVERIFY(window.candidatePlan()->batchMsPlanned < window.candidatePlan()->batchMsNoFreeze);
+        // The trade-off curve arrives for the same profile.
+        QTRY_VERIFY_WITH_TIMEOUT(!window.boundsPanel()->tradeoffChart()->curve().isEmpty(), kTimeoutMs);
+        QCOMPARE(window.boundsPanel()->tradeoffChart()->curve().first().y(), direct.batchMsNoFreeze);
+        QVERIFY(planned.count() >= 1);
+    }
+
+    void draggingRhoReplansAndUndoRestores()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("profile-rho.json"));
+        const Profile profile = smallProfile();
+        writeProfileFile(profile, path.toStdString());
+        MainWindow window;
+        window.setDatabasePath(m_dir.filePath(QStringLiteral("empty.sqlite")));
+        window.openFile(path);
+        QTRY_VERIFY_WITH_TIMEOUT(window.candidatePlan() != nullptr, kTimeoutMs);
+        const double before = window.boundsPanel()->bounds().maxFreeze;
+        QCOMPARE(window.candidatePlan()->bounds.maxFreeze, before);
+
+        window.boundsPanel()->maxFreezeSlider()->setValue(250); // ρ = 0.25, as a drag would
+        QTRY_COMPARE_WITH_TIMEOUT(window.candidatePlan()->bounds.maxFreeze, 0.25, kTimeoutMs);
+        FreezeBounds quarter = window.boundsPanel()->bounds();
+        QCOMPARE(quarter.maxFreeze, 0.25);
+        QCOMPARE(window.candidatePlan()->batchMsPlanned, FreezePlanner(profile).plan(quarter).batchMsPlanned);
+        // A smaller bound cannot be faster.
+        QVERIFY(window.candidatePlan()->batchMsPlanned >= FreezePlanner(profile).plan(FreezeBounds {}).batchMsPlanned);
+
+        QAction* undo = window.action(QStringLiteral("undo"));
+        QVERIFY(undo->isEnabled());
+        undo->trigger();
+        QCOMPARE(window.boundsPanel()->bounds().maxFreeze, before);
+        QTRY_COMPARE_WITH_TIMEOUT(window.candidatePlan()->bounds.maxFreeze, before, kTimeoutMs);
+        window.action(QStringLiteral("redo"))->trigger();
+        QCOMPARE(window.boundsPanel()->bounds().maxFreeze, 0.25);
+        QTRY_COMPARE_WITH_TIMEOUT(window.candidatePlan()->bounds.maxFreeze, 0.25, kTimeoutMs);
+    }
+
+    void opensAPlanAndATrace()
+    {
+        const Profile profile = smallProfile();
+        FreezeBounds bounds;
+        bounds.maxFreeze = 0.6;
+        const FreezePlan plan = FreezePlanner(profile).plan(bounds);
+        const QString planPath = m_dir.filePath(QStringLiteral("plan.json"));
+        writePlanFile(plan, planPath.toStdString());
+        MainWindow window;
+        window.setDatabasePath(m_dir.filePath(QStringLiteral("empty.sqlite")));
+        QSignalSpy loaded(&window, &MainWindow::documentLoaded);
+        window.openFile(planPath);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+        QCOMPARE(window.boundsPanel()->bounds().maxFreeze, 0.6);
+        QTRY_VERIFY_WITH_TIMEOUT(window.candidatePlan() != nullptr, kTimeoutMs);
+        QCOMPARE(window.candidatePlan()->batchMsPlanned, plan.batchMsPlanned);
+
+        // Exported again, the plan is the one opened.
+        QString error;
+        QVERIFY2(window.writePlanTo(m_dir.filePath(QStringLiteral("again.json")), false, &error), qPrintable(error));
+        QCOMPARE(readPlanFile(m_dir.filePath(QStringLiteral("again.json")).toStdString()).batchMsPlanned,
+            plan.batchMsPlanned);
+        QVERIFY2(window.writePlanTo(m_dir.filePath(QStringLiteral("again.csv")), true, &error), qPrintable(error));
+        QCOMPARE(lineCount(m_dir.filePath(QStringLiteral("again.csv"))), plan.actions.size() + 1);
+    }
+
+    void badFilesShowTheProblemAndKeepTheWindow_data()
+    {
+        QTest::addColumn<QByteArray>("content");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("not json") << QByteArray("this is not JSON at all") << QStringLiteral("bad-");
+        QTest::newRow("profile of the wrong shape")
+            << QByteArray(R"({"format": "tfreeze-profile/1", "schedule": 5})") << QStringLiteral("schedule");
+        QTest::newRow("plan without actions")
+            << QByteArray(R"({"format": "tfreeze-plan/1"})") << QStringLiteral("bad-");
+        QTest::newRow("empty trace") << QByteArray(R"({"traceEvents": []})") << QStringLiteral("bad-");
+        QTest::newRow("missing file") << QByteArray() << QStringLiteral("missing");
+    }
+
+    void badFilesShowTheProblemAndKeepTheWindow()
+    {
+        QFETCH(QByteArray, content);
+        QFETCH(QString, expected);
+        const QString good = m_dir.filePath(QStringLiteral("good.json"));
+        writeProfileFile(smallProfile(), good.toStdString());
+        const QString bad = content.isEmpty()
+            ? m_dir.filePath(QStringLiteral("missing.json"))
+            : m_dir.filePath(
+                QStringLiteral("bad-%1.json")
+                    .arg(QString::fromLatin1(QTest::currentDataTag()).replace(QLatin1Char(' '), QLatin1Char('-'))));
+        if (!content.isEmpty()) {
+            QFile file(bad);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(content);
+        }
+        MainWindow window;
+        window.setDatabasePath(m_dir.filePath(QStringLiteral("empty.sqlite")));
+        QSignalSpy loaded(&window, &MainWindow::documentLoaded);
+        window.openFile(good);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+        const QString title = window.document().title();
+
+        MessageBoxCatcher catcher(this);
+        window.openFile(bad);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, kTimeoutMs);
+        QCOMPARE(catcher.texts.size(), 1);
+        QVERIFY2(catcher.texts.first().contains(expected), qPrintable(catcher.texts.first()));
+        QVERIFY2(catcher.texts.first().contains(QFileInfo(bad).fileName()), qPrintable(catcher.texts.first()));
+        // The window still shows what it showed, and still works.
+        QCOMPARE(window.document().title(), title);
+        QCOMPARE(window.timelineView()->measured().bars.size(), smallProfile().costs().size());
+        window.openFile(good);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 3, kTimeoutMs);
+        QCOMPARE(catcher.texts.size(), 1);
+    }
+
+    void replaysARunFromTheHistory()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("history.sqlite"));
+        const auto plan = std::make_shared<const FreezePlan>(
+            FreezePlanner(makeSyntheticProfile(syntheticRunSchedule(), SyntheticCosts {})).plan(FreezeBounds {}));
+        const std::int64_t run = writeRun(db, QStringLiteral("replayed"), 300, plan, 250);
+        const std::vector<std::int64_t> spanSteps
+            = RunStore(db.toStdString(), RunStore::OpenMode::ReadOnly).spanSteps(run);
+
+        MainWindow window;
+        window.setDatabasePath(db);
+        QSignalSpy loaded(&window, &MainWindow::documentLoaded);
+        QSignalSpy displayed(&window, &MainWindow::stepDisplayed);
+        window.openHistoryRun(run);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+        QCOMPARE(window.document().steps().size(), std::size_t(300));
+        QCOMPARE(window.document().evals().size(), std::size_t(6));
+        QCOMPARE(window.document().metrics().stepCount(), 300);
+        QCOMPARE(window.recordedSteps(), spanSteps);
+        QCOMPARE(window.plansModel()->rowCount(), 1);
+        // The last recorded step is shown, with its 64 actions.
+        QTRY_VERIFY_WITH_TIMEOUT(!displayed.isEmpty(), kTimeoutMs);
+        QCOMPARE(displayed.last().at(0).toLongLong(), spanSteps.back());
+        QCOMPARE(window.timelineView()->measured().bars.size(), std::size_t(kSyntheticRunSpansPerStep));
+        // The recorded plan comes back as the plan shown and exported.
+        QTRY_VERIFY_WITH_TIMEOUT(window.candidatePlan() != nullptr, kTimeoutMs);
+        QCOMPARE(window.candidatePlan()->batchMsPlanned, plan->batchMsPlanned);
+
+        // Any recorded step, loaded from the database on demand.
+        window.showStep(spanSteps[3]);
+        QTRY_COMPARE_WITH_TIMEOUT(window.displayedStep(), std::optional<qint64>(spanSteps[3]), kTimeoutMs);
+        QCOMPARE(window.timelineView()->measured().bars.size(), std::size_t(kSyntheticRunSpansPerStep));
+
+        // Exports parse.
+        QString error;
+        const QString trace = m_dir.filePath(QStringLiteral("step.json"));
+        QVERIFY2(window.writeTraceTo(trace, false, &error), qPrintable(error));
+        // (The synthetic spans overlap on a rank, so the trace is read as JSON rather than imported.)
+        std::ifstream traceIn(trace.toStdString());
+        const nlohmann::json traceJson = nlohmann::json::parse(traceIn);
+        int computeSlices = 0;
+        int plannedSlices = 0;
+        for (const auto& event : traceJson.at("traceEvents")) {
+            if (event.value("ph", "") != "X")
+                continue;
+            computeSlices += event.value("cat", "") == "compute" ? 1 : 0;
+            plannedSlices += event.value("cat", "") == "planned" ? 1 : 0;
+        }
+        QCOMPARE(computeSlices, kSyntheticRunSpansPerStep);
+        QCOMPARE(plannedSlices, static_cast<int>(plan->actions.size()));
+        const QString metrics = m_dir.filePath(QStringLiteral("metrics.csv"));
+        QVERIFY2(window.writeMetricsTo(metrics, &error), qPrintable(error));
+        QCOMPARE(lineCount(metrics), std::size_t(301)); // a header and one row a step (evals share rows)
+        const QString png = m_dir.filePath(QStringLiteral("timeline.png"));
+        QVERIFY2(window.timelineView()->exportPng(png, &error), qPrintable(error));
+        QVERIFY(!QImage(png).isNull());
+        const QString chart = m_dir.filePath(QStringLiteral("loss.svg"));
+        QVERIFY2(window.metricsCharts()->exportChart(MetricsCharts::LossChart, chart, &error), qPrintable(error));
+        QVERIFY(QFileInfo(chart).size() > 0);
+    }
+
+    void comparesTwoRuns()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("compare.sqlite"));
+        const std::int64_t a = writeRun(db, QStringLiteral("a"), 220);
+        const std::int64_t b = writeRun(db, QStringLiteral("b"), 260);
+        RunStore store(db.toStdString(), RunStore::OpenMode::ReadOnly);
+        std::vector<std::int64_t> common;
+        const auto stepsA = store.spanSteps(a);
+        const auto stepsB = store.spanSteps(b);
+        std::set_intersection(stepsA.begin(), stepsA.end(), stepsB.begin(), stepsB.end(), std::back_inserter(common));
+
+        RunComparisonWindow window(db, a, b);
+        QSignalSpy shown(&window, &RunComparisonWindow::stepShown);
+        window.show();
+        QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty(), kTimeoutMs);
+        QCOMPARE(window.commonSteps(), common);
+        QCOMPARE(shown.last().at(0).toLongLong(), common.back());
+        for (int side = 0; side < 2; ++side)
+            QCOMPARE(window.timeline(side)->measured().bars.size(), std::size_t(kSyntheticRunSpansPerStep));
+        QTRY_VERIFY_WITH_TIMEOUT(window.model()->rowCount() > 0, kTimeoutMs);
+        // One time axis: zooming the upper view moves the lower one.
+        window.timeline(0)->setVisibleRange(1.0, 5.0);
+        QCOMPARE(window.timeline(1)->visibleRange(), window.timeline(0)->visibleRange());
+    }
+
+#ifdef TFREEZE_WITH_ENGINE
+    // The issue's end-to-end path: a live run, planned from its own measurements, the plan applied,
+    // the engine switched to it (the spans freeze what the plan says) and the database holds it.
+    void liveRunPlanApplyEndToEnd()
+    {
+        RunConfig config;
+        config.model.width = 32;
+        config.model.blocks = 4;
+        config.model.heads = 2;
+        config.model.sequence = 16;
+        config.data.batchSize = 8;
+        config.schedule = { ScheduleKind::OneFOneB, 2, 4, 1 };
+        config.optimizer.warmupSteps = 1;
+        config.steps = 100'000; // stopped by the test
+        config.evalInterval = 0;
+        config.evalBatches = 1;
+        config.seed = 11;
+        config.output.db = m_dir.filePath(QStringLiteral("live.sqlite")).toStdString();
+
+        MainWindow window;
+        window.setDatabasePath(QString::fromStdString(config.output.db));
+        window.show();
+        window.startRun(config, QStringLiteral("live end to end"));
+        QTRY_VERIFY_WITH_TIMEOUT(window.document().steps().size() >= 6, kTimeoutMs);
+        QVERIFY(window.displayedStep().has_value()); // following the latest step
+        QVERIFY(window.action(QStringLiteral("stop"))->isEnabled());
+
+        QSignalSpy planned(&window, &MainWindow::candidatePlanChanged);
+        window.planNow();
+        QTRY_VERIFY_WITH_TIMEOUT(!planned.isEmpty(), kTimeoutMs);
+        const auto plan = window.candidatePlan();
+        QVERIFY(plan);
+        // The plan is the LP optimum of its own profile (an independent solve).
+        QCOMPARE(plan->batchMsPlanned, FreezePlanner(plan->profile).plan(plan->bounds).batchMsPlanned);
+        QVERIFY(std::any_of(
+            plan->actions.begin(), plan->actions.end(), [](const PlannedAction& a) { return a.ratio >= 0.5; }));
+
+        window.applyPlan();
+        QTRY_VERIFY_WITH_TIMEOUT(!window.document().plans().empty(), kTimeoutMs);
+        const PlanApplied applied = window.document().plans().back();
+        QCOMPARE(applied.source, PlanSource::User);
+        QCOMPARE(applied.plan, plan);
+        QCOMPARE(window.plansModel()->rowCount(), 1);
+        const std::int64_t after = applied.appliedAtStep + 2;
+        QTRY_VERIFY_WITH_TIMEOUT(window.document().spanCache().contains(after), kTimeoutMs);
+
+        // Every backward of that step freezes the plan's share of its tensors.
+        const auto actions = plan->profile.actions();
+        int checked = 0;
+        for (const ActionSpan& span : window.document().spanCache().spans(after)) {
+            if (!isFreezable(span.kind))
+                continue;
+            const auto found = std::find(
+                actions.begin(), actions.end(), Action { span.rank, span.stage, span.microbatch, span.kind });
+            QVERIFY(found != actions.end());
+            const double ratio = plan->actions[static_cast<std::size_t>(found - actions.begin())].ratio;
+            QCOMPARE(span.frozenTensors, static_cast<int>(std::lround(ratio * span.totalTensors)));
+            ++checked;
+        }
+        QCOMPARE(checked, 2 * 4); // 2 stages × 4 microbatches
+        QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->findChildren<QLabel*>().size() >= 5, kTimeoutMs);
+
+        window.action(QStringLiteral("stop"))->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(window.engine()->state() == EngineController::State::Finished, kTimeoutMs);
+        RunStore store(config.output.db, RunStore::OpenMode::ReadOnly);
+        const auto plans = store.plans(window.engine()->runId());
+        QCOMPARE(plans.size(), std::size_t(1));
+        QCOMPARE(plans[0].source, PlanSource::User);
+        QCOMPARE(plans[0].appliedAtStep, std::optional<std::int64_t>(applied.appliedAtStep));
+        QCOMPARE(plans[0].batchMsPlanned, plan->batchMsPlanned);
+        QCOMPARE(store.run(window.engine()->runId()).status, RunStatus::Finished);
+    }
+
+    void engineFailureShowsABannerAndTheWindowGoesOn()
+    {
+        RunConfig config;
+        config.model.width = 32;
+        config.model.blocks = 4;
+        config.model.heads = 2;
+        config.model.sequence = 16;
+        config.data.batchSize = 8;
+        config.schedule = { ScheduleKind::OneFOneB, 2, 4, 1 };
+        config.optimizer.lr = 10.0;
+        config.optimizer.weightDecay = 10.0;
+        config.optimizer.warmupSteps = 0;
+        config.optimizer.decay = LearningRateDecay::Constant;
+        config.optimizer.gradClip = 0.0;
+        config.steps = 200;
+        config.evalInterval = 0;
+        config.output.db = m_dir.filePath(QStringLiteral("failing.sqlite")).toStdString();
+        MainWindow window;
+        window.setDatabasePath(QString::fromStdString(config.output.db));
+        window.show();
+        window.startRun(config, QStringLiteral("diverges"));
+        QTRY_VERIFY_WITH_TIMEOUT(window.engine()->state() == EngineController::State::Failed, kTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(window.errorBanner()->isVisible(), kTimeoutMs);
+        QVERIFY2(window.errorBanner()->text().contains(QStringLiteral("non-finite")),
+            qPrintable(window.errorBanner()->text()));
+        QCOMPARE(window.errorBanner()->level(), ErrorBanner::Level::Error);
+        RunStore store(config.output.db, RunStore::OpenMode::ReadOnly);
+        QCOMPARE(store.run(window.engine()->runId()).status, RunStatus::Failed);
+        // Still usable: a new run can be started and a file opened.
+        QVERIFY(window.action(QStringLiteral("newRun"))->isEnabled());
+        const QString path = m_dir.filePath(QStringLiteral("after-failure.json"));
+        writeProfileFile(smallProfile(), path.toStdString());
+        QSignalSpy loaded(&window, &MainWindow::documentLoaded);
+        window.openFile(path);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+        QCOMPARE(window.document().source(), RunDocument::Source::Profile);
+    }
+#endif
+
+private:
+    QTemporaryDir m_dir;
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"

@@ -1,0 +1,91 @@
+// The New run dialog: the form shows the config it was given, returns the config the form
+// describes, and refuses (staying open, naming the key) a config the engine cannot run.
+
+#include "core/engine/run_config.h"
+#include "ui/new_run_dialog.h"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QLineEdit>
+#include <QSpinBox>
+#include <QTest>
+
+using namespace tfreeze;
+
+class TestNewRunDialog : public QObject {
+    Q_OBJECT
+
+private slots:
+    void startsFromTheStudioDefault()
+    {
+        NewRunDialog dialog;
+        const RunConfig expected = NewRunDialog::studioDefaultConfig();
+        QCOMPARE(expected.freezer.kind, FreezerKind::TimelyFreeze);
+        dialog.accept();
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        QVERIFY(dialog.config() == expected);
+        QVERIFY(dialog.runName().contains(QStringLiteral("timelyfreeze")));
+    }
+
+    void presetsAreTheShippedConfigs()
+    {
+        const QStringList presets = NewRunDialog::presetPaths();
+        QVERIFY(presets.size() >= 5);
+        for (const QString& path : presets)
+            readRunConfigFile(path.toStdString()); // throws if a shipped preset does not parse
+    }
+
+    void returnsWhatTheFormSays()
+    {
+        NewRunDialog dialog;
+        RunConfig config = NewRunDialog::studioDefaultConfig();
+        config.schedule = { ScheduleKind::GPipe, 2, 4, 1 };
+        config.data.batchSize = 16;
+        config.freezer.kind = FreezerKind::Apf;
+        config.bounds.maxFreeze = 0.35;
+        config.steps = 77;
+        config.output.db = "somewhere/else.sqlite";
+        dialog.setConfig(config);
+        dialog.accept();
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        QVERIFY(dialog.config() == config);
+    }
+
+    void refusesABadConfigNamingTheKey()
+    {
+        NewRunDialog dialog;
+        RunConfig config = NewRunDialog::studioDefaultConfig();
+        config.schedule.microbatches = 8;
+        config.data.batchSize = 8;
+        dialog.setConfig(config);
+        // 12 microbatches do not divide a batch of 8.
+        QVERIFY(dialog.findChild<QSpinBox*>(QStringLiteral("microbatches")));
+        auto* microbatches = dialog.findChild<QSpinBox*>(QStringLiteral("microbatches"));
+        QCOMPARE(microbatches->value(), 8);
+        microbatches->setValue(12);
+        dialog.accept();
+        QVERIFY(dialog.result() != QDialog::Accepted);
+        QVERIFY2(dialog.errorText().contains(QStringLiteral("batch_size")), qPrintable(dialog.errorText()));
+        // Fixed, it is accepted.
+        microbatches->setValue(4);
+        dialog.accept();
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        QCOMPARE(dialog.config().schedule.microbatches, 4);
+        QVERIFY(dialog.errorText().isEmpty());
+    }
+
+    void interleavedNeedsTwoStagesPerRank()
+    {
+        NewRunDialog dialog;
+        auto* schedule = dialog.findChild<QComboBox*>(QStringLiteral("schedule"));
+        QCOMPARE(schedule->currentText(), QStringLiteral("1F1B"));
+        schedule->setCurrentText(QStringLiteral("ZBV"));
+        dialog.accept();
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        QCOMPARE(dialog.config().schedule.kind, ScheduleKind::ZBV);
+        QCOMPARE(dialog.config().schedule.stagesPerRank, 2);
+    }
+};
+
+QTEST_MAIN(TestNewRunDialog)
+#include "tst_newrundialog.moc"

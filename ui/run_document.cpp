@@ -1,0 +1,79 @@
+#include "ui/run_document.h"
+
+#include <algorithm>
+
+namespace tfreeze {
+
+void RunDocument::reset(Source source, const QString& title)
+{
+    m_source = source;
+    m_title = title;
+    m_schedule.reset();
+    m_runId.reset();
+    m_steps.clear();
+    m_evals.clear();
+    m_metrics.clear();
+    m_spanCache.clear();
+    m_spanEndMs.clear();
+    m_plans.clear();
+    m_profile.reset();
+}
+
+void RunDocument::addStep(const StepStats& step)
+{
+    m_steps.push_back(step);
+    m_metrics.append(step);
+}
+
+void RunDocument::addEval(const EvalStats& eval)
+{
+    m_evals.push_back(eval);
+    m_metrics.append(eval);
+}
+
+void RunDocument::addSpans(std::int64_t step, std::vector<ActionSpan> spans)
+{
+    std::int64_t endUs = 0;
+    for (const ActionSpan& span : spans)
+        endUs = std::max(endUs, span.endUs);
+    if (!spans.empty())
+        m_spanEndMs[step] = static_cast<double>(endUs) / 1000.0;
+    m_spanCache.addStep(step, std::move(spans));
+}
+
+void RunDocument::addPlan(const PlanApplied& plan)
+{
+    m_plans.push_back(plan);
+    m_spanCache.planApplied(plan.appliedAtStep);
+}
+
+std::optional<std::int64_t> RunDocument::latestStep() const
+{
+    if (m_steps.empty())
+        return std::nullopt;
+    return m_steps.back().step;
+}
+
+std::shared_ptr<const FreezePlan> RunDocument::planInForce() const
+{
+    return m_plans.empty() ? nullptr : m_plans.back().plan;
+}
+
+std::optional<double> RunDocument::realisedBatchMs(std::int64_t fromStep, std::size_t window) const
+{
+    std::vector<double> values;
+    for (auto it = m_spanEndMs.rbegin(); it != m_spanEndMs.rend() && it->first >= fromStep && values.size() < window;
+         ++it)
+        values.push_back(it->second);
+    if (values.empty())
+        return std::nullopt;
+    const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+    std::nth_element(values.begin(), middle, values.end());
+    if (values.size() % 2 == 1)
+        return *middle;
+    const double upper = *middle;
+    const double lower = *std::max_element(values.begin(), middle);
+    return (lower + upper) / 2.0;
+}
+
+} // namespace tfreeze

@@ -391,7 +391,7 @@ void MainWindow::createDocks()
         return dockWidget;
     };
     m_bounds = new BoundsPanel(this);
-    dock(QStringLiteral("boundsDock"), tr("Bounds"), m_bounds, Qt::RightDockWidgetArea);
+    auto* boundsDock = dock(QStringLiteral("boundsDock"), tr("Bounds"), m_bounds, Qt::RightDockWidgetArea);
     connect(m_bounds, &BoundsPanel::boundsChanged, this, &MainWindow::onBoundsChanged);
 
     m_plansModel = new PlansModel(this);
@@ -431,8 +431,11 @@ void MainWindow::createDocks()
     auto* logDock = dock(QStringLiteral("logDock"), tr("Log"), m_log, Qt::BottomDockWidgetArea);
     tabifyDockWidget(rangeDock, logDock);
     rangeDock->raise();
+    // The timeline and charts get the room; the docks start narrow (the user's layout is restored
+    // from QSettings afterwards).
+    resizeDocks({ historyDock, boundsDock }, { 280, 330 }, Qt::Horizontal);
+    resizeDocks({ rangeDock }, { 140 }, Qt::Vertical);
     Q_UNUSED(plansDock);
-    Q_UNUSED(historyDock);
 }
 
 void MainWindow::createMenus()
@@ -754,6 +757,9 @@ void MainWindow::newRun()
     NewRunDialog dialog(this);
     RunConfig defaults = dialog.config();
     defaults.output.db = m_databasePath.toStdString();
+    // The ramp and drift settings of the bounds panel apply to the runs started from here.
+    defaults.freezer.timely.rampSteps = m_bounds->rampSteps();
+    defaults.freezer.replanDrift = m_bounds->replanDrift();
     dialog.setConfig(defaults);
     if (dialog.exec() != QDialog::Accepted)
         return;
@@ -775,6 +781,9 @@ void MainWindow::startRun(const RunConfig& config, const QString& name)
     bounds.maxFreeze = config.bounds.maxFreeze;
     bounds.stageMaxFreeze = config.bounds.maxFreezePerStage;
     m_bounds->setBounds(bounds);
+    m_lastBounds = bounds;
+    m_bounds->setRampSteps(config.freezer.timely.rampSteps);
+    m_bounds->setReplanDrift(config.freezer.replanDrift);
     m_follow->setChecked(true);
     appendLog(EventLevel::Info, tr("Starting %1").arg(name));
     m_engine->start(config, name);
@@ -807,8 +816,10 @@ void MainWindow::onTelemetry(const TelemetryBatch& batch)
             tr("%1 steps' timelines were skipped while the window was busy").arg(batch.droppedSpanSteps));
     for (const RunEvent& event : batch.events)
         appendLog(event.level, QString::fromStdString(event.message));
-    if (!m_document.runId() && m_engine->runId() > 0)
+    if (!m_document.runId() && m_engine->runId() > 0) {
         m_document.setRunId(m_engine->runId());
+        m_history->reload(); // the run is in the database now
+    }
     m_charts->refresh();
     m_sliderSteps = m_document.spanCache().steps();
     updateStepSlider();
@@ -826,8 +837,12 @@ void MainWindow::onPlanApplied(const PlanApplied& applied)
 {
     m_document.addPlan(applied);
     if (applied.plan) {
-        if (applied.source == PlanSource::Engine)
+        if (applied.source == PlanSource::Engine) {
+            // The engine measured its own profile: plan on it from now on (the trade-off curve too).
             m_document.setProfile(applied.plan->profile);
+            m_profileInPlanner.reset();
+            requestPlan(m_bounds->bounds());
+        }
         PlanRecord record;
         record.id = static_cast<std::int64_t>(m_document.plans().size());
         record.run = m_document.runId();

@@ -3,6 +3,7 @@
 #include "ui/run_history_model.h"
 
 #include <QAction>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
@@ -115,7 +116,18 @@ QString RunHistoryBrowser::databasePath() const { return m_loader->databasePath(
 
 QString RunHistoryBrowser::errorText() const { return m_message->isHidden() ? QString() : m_message->text(); }
 
-void RunHistoryBrowser::reload() { m_loader->loadRuns(); }
+void RunHistoryBrowser::reload()
+{
+    // No database yet is the normal first start, not an error: the first run creates it.
+    if (!databasePath().isEmpty() && !QFileInfo::exists(databasePath())) {
+        m_model->setRows({});
+        m_message->setText(tr("No runs yet: runs you start are recorded in %1.").arg(databasePath()));
+        m_message->show();
+        emit reloaded();
+        return;
+    }
+    m_loader->loadRuns();
+}
 
 void RunHistoryBrowser::showRuns(const QVector<RunHistoryRow>& rows)
 {

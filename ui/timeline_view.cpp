@@ -125,27 +125,35 @@ QColor TimelineView::bubbleColor(const QPalette& palette)
 QSize TimelineView::sizeHint() const { return { 900, 400 }; }
 QSize TimelineView::minimumSizeHint() const { return { 300, 120 }; }
 
+bool TimelineView::showsWholeBatch() const
+{
+    const auto [start, end] = visibleRange();
+    const double total = m_mapping.totalMs();
+    return start <= 1e-9 * std::max(1.0, total) && end >= total * (1.0 - 1e-9);
+}
+
 void TimelineView::setMeasured(TimelineData data)
 {
-    const bool wasEmpty = m_measured.empty() && m_planned.empty();
+    // A live run replaces the data every step: keep the user's zoom, but a view that showed the
+    // whole batch keeps showing the whole (new) batch.
+    const bool refit = (m_measured.empty() && m_planned.empty()) || showsWholeBatch();
     if (data.rowOffsets.size() != static_cast<std::size_t>(timelineRowCount(data)) + 1)
         indexTimelineRows(data);
     m_measured = std::move(data);
     updateTotal();
-    // A live run replaces the data every step: keep the user's zoom unless there was nothing to keep.
-    if (wasEmpty)
+    if (refit)
         applyRange(0.0, m_mapping.totalMs(), History::None);
     update();
 }
 
 void TimelineView::setPlanned(TimelineData data)
 {
-    const bool wasEmpty = m_measured.empty() && m_planned.empty();
+    const bool refit = (m_measured.empty() && m_planned.empty()) || showsWholeBatch();
     if (data.rowOffsets.size() != static_cast<std::size_t>(timelineRowCount(data)) + 1)
         indexTimelineRows(data);
     m_planned = std::move(data);
     updateTotal();
-    if (wasEmpty)
+    if (refit)
         applyRange(0.0, m_mapping.totalMs(), History::None);
     update();
 }

@@ -125,6 +125,8 @@ private:
     void paintRowLabels(QPainter& painter, const TimelineData& data, const RowGeometry& rows) const;
     void paintAxis(QPainter& painter, QSize size, const TimeAxisMapping& mapping) const;
 
+    // True when the visible range is the whole time axis (nothing zoomed or panned away).
+    bool showsWholeBatch() const;
     void applyRange(double startMs, double endMs, History history);
     void updateTotal();
     bool plannedStacked() const;

@@ -420,7 +420,7 @@ void MainWindow::createDocks()
     rangeView->setSortingEnabled(false);
     rangeView->verticalHeader()->hide();
     rangeView->horizontalHeader()->setStretchLastSection(true);
-    auto* rangeDock = dock(QStringLiteral("rangeDock"), tr("Range statistics"), rangeView, Qt::BottomDockWidgetArea);
+    auto* rangeDock = dock(QStringLiteral("rangeDock"), tr("Range statistics"), rangeView, Qt::RightDockWidgetArea);
 
     m_history = new RunHistoryBrowser(this);
     auto* historyDock = dock(QStringLiteral("historyDock"), tr("Run history"), m_history, Qt::LeftDockWidgetArea);
@@ -428,14 +428,13 @@ void MainWindow::createDocks()
     m_log = new QPlainTextEdit(this);
     m_log->setReadOnly(true);
     m_log->setMaximumBlockCount(5000);
-    auto* logDock = dock(QStringLiteral("logDock"), tr("Log"), m_log, Qt::BottomDockWidgetArea);
+    auto* logDock = dock(QStringLiteral("logDock"), tr("Log"), m_log, Qt::RightDockWidgetArea);
     tabifyDockWidget(rangeDock, logDock);
     rangeDock->raise();
     // The timeline and charts get the room; the docks start narrow (the user's layout is restored
     // from QSettings afterwards).
     resizeDocks({ historyDock, boundsDock }, { 280, 330 }, Qt::Horizontal);
-    resizeDocks({ rangeDock }, { 140 }, Qt::Vertical);
-    Q_UNUSED(plansDock);
+    resizeDocks({ boundsDock, plansDock, rangeDock }, { 420, 160, 200 }, Qt::Vertical);
 }
 
 void MainWindow::createMenus()

@@ -5,6 +5,7 @@
 #include "core/plan/span_profile_estimate.h"
 #include "core/store/run_store.h"
 #include "ui/engine_controller.h"
+#include "ui/live_run_bench.h"
 
 #include <QtTest>
 
@@ -20,22 +21,10 @@ namespace {
 
 constexpr int kTimeoutMs = 300000; // the build machine is shared: generous, never asserted on
 
-// Small enough for several steps a second on one thread (the engine tests' small config).
+// Small enough for several steps a second on one thread: the live bench's run, recorded.
 RunConfig tinyConfig(const QTemporaryDir& dir, std::int64_t steps)
 {
-    RunConfig config;
-    config.model.width = 32;
-    config.model.blocks = 4;
-    config.model.heads = 2;
-    config.model.sequence = 16;
-    config.data.batchSize = 8;
-    config.schedule = { ScheduleKind::OneFOneB, 2, 4, 1 };
-    config.optimizer.warmupSteps = 1;
-    config.optimizer.lr = 1e-2;
-    config.steps = steps;
-    config.evalInterval = 0;
-    config.evalBatches = 1;
-    config.seed = 7;
+    RunConfig config = liveRunBenchConfig(steps);
     config.output.db = dir.filePath(QStringLiteral("history.sqlite")).toStdString();
     return config;
 }

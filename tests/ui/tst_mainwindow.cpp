@@ -25,6 +25,7 @@
 #ifdef TFREEZE_WITH_ENGINE
 #include "core/engine/run_config.h"
 #include "ui/engine_controller.h"
+#include "ui/live_run_bench.h"
 #endif
 
 #include <nlohmann/json.hpp>
@@ -355,17 +356,7 @@ private slots:
     // the engine switched to it (the spans freeze what the plan says) and the database holds it.
     void liveRunPlanApplyEndToEnd()
     {
-        RunConfig config;
-        config.model.width = 32;
-        config.model.blocks = 4;
-        config.model.heads = 2;
-        config.model.sequence = 16;
-        config.data.batchSize = 8;
-        config.schedule = { ScheduleKind::OneFOneB, 2, 4, 1 };
-        config.optimizer.warmupSteps = 1;
-        config.steps = 100'000; // stopped by the test
-        config.evalInterval = 0;
-        config.evalBatches = 1;
+        RunConfig config = liveRunBenchConfig(100'000); // stopped by the test
         config.seed = 11;
         config.output.db = m_dir.filePath(QStringLiteral("live.sqlite")).toStdString();
 
@@ -425,20 +416,12 @@ private slots:
 
     void engineFailureShowsABannerAndTheWindowGoesOn()
     {
-        RunConfig config;
-        config.model.width = 32;
-        config.model.blocks = 4;
-        config.model.heads = 2;
-        config.model.sequence = 16;
-        config.data.batchSize = 8;
-        config.schedule = { ScheduleKind::OneFOneB, 2, 4, 1 };
+        RunConfig config = liveRunBenchConfig(200);
         config.optimizer.lr = 10.0;
         config.optimizer.weightDecay = 10.0;
         config.optimizer.warmupSteps = 0;
         config.optimizer.decay = LearningRateDecay::Constant;
         config.optimizer.gradClip = 0.0;
-        config.steps = 200;
-        config.evalInterval = 0;
         config.output.db = m_dir.filePath(QStringLiteral("failing.sqlite")).toStdString();
         MainWindow window;
         window.setDatabasePath(QString::fromStdString(config.output.db));

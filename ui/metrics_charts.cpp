@@ -7,6 +7,7 @@
 #include <QChartView>
 #include <QEvent>
 #include <QFileInfo>
+#include <QFont>
 #include <QGraphicsLineItem>
 #include <QGridLayout>
 #include <QLineSeries>
@@ -88,6 +89,8 @@ MetricsCharts::MetricsCharts(QWidget* parent)
     batch.secondYAxis = new QValueAxis(batch.chart);
     batch.secondYAxis->setTitleText(tr("Tokens/s"));
     batch.secondYAxis->setLabelFormat(QStringLiteral("%.0f"));
+    batch.secondYAxis->setLabelsFont(batch.yAxis->labelsFont());
+    batch.secondYAxis->setTitleFont(batch.yAxis->titleFont());
     batch.chart->addAxis(batch.secondYAxis, Qt::AlignRight);
     addSeries(batch, tr("Batch time (ms)"), batch.yAxis);
     addSeries(batch, tr("Tokens/s"), batch.secondYAxis);
@@ -123,6 +126,15 @@ void MetricsCharts::buildChart(Chart index, const QString& title, const QString&
     parts.yAxis = new QValueAxis(parts.chart);
     parts.yAxis->setTitleText(yTitle);
     parts.chart->addAxis(parts.yAxis, Qt::AlignLeft);
+    // Four charts share the bottom of the window: at the default font, Qt Charts elides the tick
+    // labels of a chart under about 200 pixels tall to "...", so axes and legend use a smaller one.
+    QFont small = font();
+    small.setPointSizeF(std::max(6.0, small.pointSizeF() * 0.8));
+    for (QValueAxis* axis : { parts.xAxis, parts.yAxis }) {
+        axis->setLabelsFont(small);
+        axis->setTitleFont(small);
+    }
+    parts.chart->legend()->setFont(small);
 
     parts.view = new QChartView(parts.chart, this);
     parts.view->setRenderHint(QPainter::Antialiasing);

@@ -1,12 +1,17 @@
 #include "ui/studio_benchmarks.h"
 
+#include "core/plan/pipeline_schedule.h"
+#include "core/plan/profile_io.h"
+#include "core/plan/synthetic_profile.h"
 #include "core/store/run_recorder.h"
 #include "core/store/run_store.h"
 #include "core/store/synthetic_run.h"
+#include "ui/bounds_panel.h"
 #include "ui/event_loop_stall_monitor.h"
 #include "ui/main_window.h"
 #include "ui/rho_drag_bench.h"
 #include "ui/timeline_bench.h"
+#include "ui/timeline_view.h"
 #ifdef TFREEZE_WITH_ENGINE
 #include "core/engine/run_config.h"
 #include "ui/engine_controller.h"
@@ -18,9 +23,12 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFile>
+#include <QSlider>
 #include <QTemporaryDir>
 #include <QTimer>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 namespace tfreeze {
@@ -59,11 +67,60 @@ int benchTimeline()
     return 0;
 }
 
+// The same drag end to end in the main window: from the slider's new value to the predicted
+// timeline repainted with the new plan.
+struct WindowDragFigures {
+    std::vector<double> latencyMs;
+    int timeouts = 0;
+};
+
+WindowDragFigures dragInMainWindow(int steps)
+{
+    WindowDragFigures figures;
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("profile-1024.json"));
+    const PipelineSchedule schedule = PipelineSchedule::generate({ ScheduleKind::OneFOneB, 8, 64, 1 });
+    writeProfileFile(makeSyntheticProfile(schedule, SyntheticCosts {}), path.toStdString());
+    MainWindow window;
+    window.setDatabasePath(dir.filePath(QStringLiteral("unused.sqlite")));
+    window.resize(1920, 1080);
+    window.show();
+    window.openFile(path);
+    if (!waitUntil([&] { return window.candidatePlan() != nullptr; }, 120'000))
+        throw std::runtime_error("the first plan did not arrive within 120 s");
+    QSlider* slider = window.boundsPanel()->maxFreezeSlider();
+    for (int i = 0; i < steps; ++i) {
+        const int value = 900 - (i + 1) * 800 / steps; // ρ from 0.9 down towards 0.1
+        QElapsedTimer timer;
+        timer.start();
+        slider->setValue(value);
+        const double rho = static_cast<double>(value) / BoundsPanel::sliderSteps;
+        const bool arrived
+            = waitUntil([&] { return std::abs(window.candidatePlan()->bounds.maxFreeze - rho) < 1e-12; }, 10'000);
+        window.timelineView()->repaint();
+        if (arrived)
+            figures.latencyMs.push_back(static_cast<double>(timer.nsecsElapsed()) / 1e6);
+        else
+            ++figures.timeouts;
+    }
+    return figures;
+}
+
 int benchRho()
 {
-    const RhoDragBenchResult result = runRhoDragBench(50);
+    constexpr int kSteps = 50;
+    const RhoDragBenchResult result = runRhoDragBench(kSteps);
     std::printf("%s", qPrintable(result.toText()));
-    return result.failures == 0 ? 0 : 1;
+    WindowDragFigures window = dragInMainWindow(kSteps);
+    std::sort(window.latencyMs.begin(), window.latencyMs.end());
+    if (window.latencyMs.empty()) {
+        std::printf("main window: no plan arrived (%d time-outs)\n", window.timeouts);
+        return 1;
+    }
+    std::printf("main window, slider value -> predicted timeline repainted (1024 actions, %d values):\n"
+                "  median %.1f ms, max %.1f ms (target <= 150 ms), time-outs %d\n",
+        kSteps, window.latencyMs[window.latencyMs.size() / 2], window.latencyMs.back(), window.timeouts);
+    return result.failures == 0 && window.timeouts == 0 ? 0 : 1;
 }
 
 // Writes a 10,000-step run shaped like the default one, with the run store's span retention.

@@ -2,6 +2,7 @@
 // profile, plan or trace); --screenshot takes the README's screenshot of a live default run;
 // --bench runs one of the studio's benchmarks and prints its figures.
 
+#include "ui/error_banner.h"
 #include "ui/main_window.h"
 #include "ui/studio_benchmarks.h"
 
@@ -34,9 +35,25 @@ int takeScreenshot(tfreeze::MainWindow& window, const QString& path, qint64 afte
             });
         });
     QTimer::singleShot(0, &window, [&window] {
-        if (QAction* start = window.action(QStringLiteral("start")))
-            start->trigger();
+        QAction* start = window.action(QStringLiteral("start"));
+        if (start == nullptr || !start->isEnabled()) {
+            std::fprintf(
+                stderr, "tfreeze-studio --screenshot: this build cannot start a run (built without the engine)\n");
+            QApplication::exit(1);
+            return;
+        }
+        start->trigger();
     });
+    // A run that fails never reaches the step: report why instead of waiting forever.
+    auto* failureWatch = new QTimer(&window);
+    QObject::connect(failureWatch, &QTimer::timeout, &window, [&window] {
+        const tfreeze::ErrorBanner* banner = window.errorBanner();
+        if (banner->isVisible() && banner->level() == tfreeze::ErrorBanner::Level::Error) {
+            std::fprintf(stderr, "tfreeze-studio --screenshot: %s\n", qPrintable(banner->text()));
+            QApplication::exit(1);
+        }
+    });
+    failureWatch->start(500);
     return QApplication::exec();
 }
 

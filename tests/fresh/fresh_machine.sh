@@ -56,10 +56,47 @@ mount --bind /dev "$root/dev"
 mount --bind /dev/pts "$root/dev/pts"
 mount -t sysfs sys "$root/sys"
 
+# The first command installs, builds and starts the studio on the default run, which stays open:
+# in the chroot it runs offscreen (no display there). It passes when the studio is still running
+# $studioSeconds s after it started and the run it started has recorded steps.
+studioSeconds=${FRESH_STUDIO_SECONDS:-180}
+studioPattern='app/tfreeze-studio/tfreeze-studio --start'
+inRoot() {
+    chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        QT_QPA_PLATFORM=offscreen /bin/bash -c "cd /root/checkout && $1"
+}
 for i in 0 1; do
     echo "== README command $((i + 1)): ${commands[$i]}"
-    chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        /bin/bash -c "cd /root/checkout && ${commands[$i]}"
+    if [ "$i" -eq 1 ]; then
+        inRoot "${commands[$i]}"
+        continue
+    fi
+    inRoot "${commands[$i]}" &
+    commandPid=$!
+    while kill -0 "$commandPid" 2>/dev/null && ! pgrep -f "$studioPattern" >/dev/null; do
+        sleep 5 # the install and the build come first
+    done
+    if ! pgrep -f "$studioPattern" >/dev/null; then
+        status=0
+        wait "$commandPid" || status=$?
+        echo "fresh_machine: the first command ended (status $status) before the studio started" >&2
+        exit 1
+    fi
+    sleep "$studioSeconds"
+    if ! pgrep -f "$studioPattern" >/dev/null; then
+        status=0
+        wait "$commandPid" || status=$?
+        echo "fresh_machine: the studio quit within $studioSeconds s (status $status)" >&2
+        exit 1
+    fi
+    pkill -TERM -f "$studioPattern"
+    wait "$commandPid" || true
+    # Read back with the CLI from the same build folder (a minimal root has no sqlite3 tool).
+    steps=$(inRoot "cmake --build build -j\"\$(nproc)\" --target tfreeze >/dev/null && ./build/app/tfreeze/tfreeze runs list --db runs/history.sqlite" \
+        | awk 'NR == 2 { print $3 }')
+    steps=${steps:-0}
+    echo "== the studio ran the default run: $steps steps recorded in $studioSeconds s"
+    [ "$steps" -gt 0 ] || { echo "fresh_machine: the default run recorded no step" >&2; exit 1; }
     rm -rf "$root/root/checkout/build" # the second command starts from a clean build too
 done
 echo "== fresh-machine check passed in $(( $(date +%s) - started )) s"

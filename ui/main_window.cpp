@@ -103,6 +103,26 @@ OpenedFile readStudioFile(const QString& path)
     return result;
 }
 
+// The phase as the status bar says it (the names of METHOD.md §6).
+QString phaseDisplayName(TrainingPhase phase)
+{
+    switch (phase) {
+    case TrainingPhase::WarmUp:
+        return QObject::tr("warm-up");
+    case TrainingPhase::MonitorMax:
+        return QObject::tr("monitoring max");
+    case TrainingPhase::MonitorMin:
+        return QObject::tr("monitoring min");
+    case TrainingPhase::Plan:
+        return QObject::tr("planning");
+    case TrainingPhase::Ramp:
+        return QObject::tr("ramp");
+    case TrainingPhase::Stable:
+        return QObject::tr("stable");
+    }
+    return QString::fromLatin1(trainingPhaseName(phase));
+}
+
 QString formatMs(double ms) { return QStringLiteral("%1 ms").arg(ms, 0, 'f', ms < 10 ? 2 : 1); }
 
 // A change of the bounds, undoable. Consecutive changes within a drag merge into one command.
@@ -1059,8 +1079,7 @@ void MainWindow::applyPlan()
 void MainWindow::updateStatusBar()
 {
     const StepStats* latest = m_document.steps().empty() ? nullptr : &m_document.steps().back();
-    m_phaseLabel->setText(
-        latest ? tr("phase: %1").arg(QString::fromLatin1(trainingPhaseName(latest->phase))) : tr("phase: —"));
+    m_phaseLabel->setText(latest ? tr("phase: %1").arg(phaseDisplayName(latest->phase)) : tr("phase: —"));
     m_stepStatus->setText(latest ? tr("step %1").arg(latest->step) : tr("step —"));
     m_throughputLabel->setText(latest ? tr("%1 tok/s").arg(latest->tokensPerSecond, 0, 'f', 0) : tr("— tok/s"));
     m_bubbleLabel->setText(latest ? tr("bubble %1%").arg(latest->bubbleFraction * 100.0, 0, 'f', 1) : tr("bubble —"));

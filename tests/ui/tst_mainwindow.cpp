@@ -34,6 +34,7 @@
 #include <QApplication>
 #include <QFile>
 #include <QLabel>
+#include <QMap>
 #include <QMessageBox>
 #include <QSettings>
 #include <QSignalSpy>
@@ -130,6 +131,68 @@ private slots:
         QCoreApplication::setApplicationName(QStringLiteral("tst_mainwindow"));
         QSettings().clear();
         QVERIFY(m_dir.isValid());
+    }
+
+    // Two actions with one shortcut in the same context make Qt fire neither ("ambiguous"): every
+    // window-wide shortcut must be unique, and the documented ones must be there.
+    void shortcutsAreUniqueAndPresent()
+    {
+        MainWindow window;
+        window.setDatabasePath(m_dir.filePath(QStringLiteral("empty.sqlite")));
+        QMap<QString, QString> owner;
+        for (QAction* action : window.findChildren<QAction*>()) {
+            if (action->shortcut().isEmpty() || action->shortcutContext() != Qt::WindowShortcut)
+                continue;
+            const QString key = action->shortcut().toString();
+            QVERIFY2(!owner.contains(key),
+                qPrintable(
+                    QStringLiteral("%1 is used by both '%2' and '%3'").arg(key, owner.value(key), action->text())));
+            owner.insert(key, action->text());
+        }
+        const QList<QPair<const char*, QKeySequence>> expected {
+            { "newRun", QKeySequence::New },
+            { "open", QKeySequence::Open },
+            { "start", QKeySequence(Qt::CTRL | Qt::Key_R) },
+            { "pause", QKeySequence(Qt::CTRL | Qt::Key_P) },
+            { "resume", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P) },
+            { "stop", QKeySequence(Qt::CTRL | Qt::Key_Period) },
+            { "plan", QKeySequence(Qt::CTRL | Qt::Key_L) },
+            { "apply", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L) },
+            { "undo", QKeySequence::Undo },
+            { "redo", QKeySequence::Redo },
+        };
+        for (const auto& [name, key] : expected) {
+            QAction* action = window.action(QString::fromLatin1(name));
+            QVERIFY2(action, name);
+#ifdef TFREEZE_WITH_ENGINE
+            QCOMPARE(action->shortcut(), key);
+#else
+            if (QByteArray(name) != "pause" && QByteArray(name) != "resume" && QByteArray(name) != "stop")
+                QCOMPARE(action->shortcut(), key);
+#endif
+        }
+        // Nothing to plan, apply or export before anything is open or running.
+        QVERIFY(!window.action(QStringLiteral("apply"))->isEnabled());
+        QVERIFY(!window.action(QStringLiteral("exportPlanJson"))->isEnabled());
+        QVERIFY(!window.action(QStringLiteral("exportMetrics"))->isEnabled());
+    }
+
+    void remembersTheDatabaseAndRecentFiles()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("remembered.sqlite"));
+        const QString path = m_dir.filePath(QStringLiteral("recent-profile.json"));
+        writeProfileFile(smallProfile(), path.toStdString());
+        {
+            MainWindow window;
+            window.setDatabasePath(db);
+            QSignalSpy loaded(&window, &MainWindow::documentLoaded);
+            window.openFile(path);
+            QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+            window.close(); // saves the settings
+        }
+        MainWindow again;
+        QCOMPARE(again.databasePath(), db);
+        QVERIFY(QSettings().value(QStringLiteral("recentFiles")).toStringList().contains(path));
     }
 
     void opensAProfileAndPlansIt()

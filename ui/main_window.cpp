@@ -1018,7 +1018,7 @@ std::optional<Profile> MainWindow::planningProfile(QString* why) const
     }
 }
 
-void MainWindow::planNow() { requestPlan(m_bounds->bounds()); }
+void MainWindow::planNow() { requestPlan(m_bounds->bounds(), ProfileUse::Refresh); }
 
 void MainWindow::onBoundsChanged(const FreezeBounds& bounds)
 {
@@ -1030,23 +1030,20 @@ void MainWindow::onBoundsChanged(const FreezeBounds& bounds)
     requestPlan(bounds);
 }
 
-void MainWindow::requestPlan(const FreezeBounds& bounds)
+void MainWindow::requestPlan(const FreezeBounds& bounds, ProfileUse use)
 {
-    QString why;
-    std::optional<Profile> profile = planningProfile(&why);
-    if (!profile) {
-        statusBar()->showMessage(why, 5000);
-        return;
-    }
-    // A live run's estimated profile changes with every step: the planner gets a new one only when
-    // asked to plan, so that dragging ρ re-solves warm on one model.
-    const bool sameProfile = m_profileInPlanner && m_profileInPlanner->costs().size() == profile->costs().size()
-        && m_document.source() != RunDocument::Source::Live;
-    if (!sameProfile || !m_profileInPlanner) {
+    // The planner keeps its profile between requests, so that dragging ρ re-solves warm on one LP;
+    // a live run's measurements change every step and are taken in only when asked to (Plan).
+    if (use == ProfileUse::Refresh || !m_profileInPlanner) {
+        QString why;
+        std::optional<Profile> profile = planningProfile(&why);
+        if (!profile) {
+            statusBar()->showMessage(why, 5000);
+            return;
+        }
         m_planner->setProfile(*profile);
-        m_profileInPlanner = profile;
-        FreezeBounds shape = bounds;
-        m_planner->requestTradeoffCurve(shape, 21);
+        m_profileInPlanner = std::move(profile);
+        m_planner->requestTradeoffCurve(bounds, 21);
     }
     m_latestPlanRequest = m_planner->requestPlan(bounds);
 }

@@ -141,7 +141,10 @@ private:
     // measured steps; empty (with the reason) when there is none yet.
     std::optional<Profile> planningProfile(QString* why) const;
     void onBoundsChanged(const FreezeBounds& bounds);
-    void requestPlan(const FreezeBounds& bounds);
+    enum class ProfileUse { Keep, Refresh };
+    // Plans for `bounds` off the GUI thread; Refresh first gives the planner the current profile
+    // (and recomputes the trade-off curve), Keep re-solves warm on the one it has.
+    void requestPlan(const FreezeBounds& bounds, ProfileUse use = ProfileUse::Keep);
     void onPlanReady(quint64 generation, const std::shared_ptr<const FreezePlan>& plan);
     void updateStatusBar();
 

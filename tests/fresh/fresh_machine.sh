@@ -6,6 +6,7 @@
 # takes about as long as two installs and two builds.
 #   TFREEZE_FRESH_MIRROR   Debian mirror (default http://deb.debian.org/debian)
 #   TFREEZE_FRESH_KEEP=1   keep the root afterwards (its path is printed)
+#   FRESH_STUDIO_SECONDS   how long the studio of the first command trains before it is stopped (180)
 set -euo pipefail
 
 checkout=$(cd "$(dirname "$0")/../.." && pwd)

@@ -59,9 +59,9 @@ mount -t sysfs sys "$root/sys"
 
 # The first command installs, builds and starts the studio on the default run, which stays open:
 # in the chroot it runs offscreen (no display there). It passes when the studio is still running
-# $studioSeconds s after it started and the run it started has recorded steps.
+# $studioSeconds s after it started and the run it started has recorded steps. The studio is found by
+# its process name: the shell running the command has the studio's path in its command line too.
 studioSeconds=${FRESH_STUDIO_SECONDS:-180}
-studioPattern='app/tfreeze-studio/tfreeze-studio --start'
 inRoot() {
     chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         QT_QPA_PLATFORM=offscreen /bin/bash -c "cd /root/checkout && $1"
@@ -74,23 +74,23 @@ for i in 0 1; do
     fi
     inRoot "${commands[$i]}" &
     commandPid=$!
-    while kill -0 "$commandPid" 2>/dev/null && ! pgrep -f "$studioPattern" >/dev/null; do
+    while kill -0 "$commandPid" 2>/dev/null && ! pgrep -x tfreeze-studio >/dev/null; do
         sleep 5 # the install and the build come first
     done
-    if ! pgrep -f "$studioPattern" >/dev/null; then
+    if ! pgrep -x tfreeze-studio >/dev/null; then
         status=0
         wait "$commandPid" || status=$?
         echo "fresh_machine: the first command ended (status $status) before the studio started" >&2
         exit 1
     fi
     sleep "$studioSeconds"
-    if ! pgrep -f "$studioPattern" >/dev/null; then
+    if ! pgrep -x tfreeze-studio >/dev/null; then
         status=0
         wait "$commandPid" || status=$?
         echo "fresh_machine: the studio quit within $studioSeconds s (status $status)" >&2
         exit 1
     fi
-    pkill -TERM -f "$studioPattern"
+    pkill -TERM -x tfreeze-studio
     wait "$commandPid" || true
     # Read back with the CLI from the same build folder (a minimal root has no sqlite3 tool).
     steps=$(inRoot "cmake --build build -j\"\$(nproc)\" --target tfreeze >/dev/null && ./build/app/tfreeze/tfreeze runs list --db runs/history.sqlite" \

@@ -468,11 +468,11 @@ void MainWindow::createMenus()
     for (const char* name : { "exportPlanJson", "exportPlanCsv", "exportTraceStep", "exportTraceAll",
              "exportTimelinePng", "exportTimelineSvg", "exportMetrics" })
         exportMenu->addAction(action(QString::fromLatin1(name)));
-    m_chartExportMenu = exportMenu->addMenu(tr("C&hart"));
+    QMenu* chartMenu = exportMenu->addMenu(tr("C&hart"));
     for (int chart = 0; chart < m_charts->chartCount(); ++chart) {
         const QString title = m_charts->chartTitle(chart);
-        m_chartExportMenu->addAction(tr("%1 as PNG…").arg(title), this, [this, chart] { exportChart(chart, false); });
-        m_chartExportMenu->addAction(tr("%1 as SVG…").arg(title), this, [this, chart] { exportChart(chart, true); });
+        chartMenu->addAction(tr("%1 as PNG…").arg(title), this, [this, chart] { exportChart(chart, false); });
+        chartMenu->addAction(tr("%1 as SVG…").arg(title), this, [this, chart] { exportChart(chart, true); });
     }
     file->addSeparator();
     file->addAction(action(QStringLiteral("quit")));
@@ -969,10 +969,8 @@ void MainWindow::onRangeSelected(double startMs, double endMs)
 {
     if (!m_displayedStep)
         return;
-    const auto& schedule = m_document.schedule();
-    const TimelineData data
-        = timelineFromSpans(m_document.spanCache().spans(*m_displayedStep), schedule ? &*schedule : nullptr);
-    m_rangeModel->setStatistics(computeRangeStatistics(data, startMs, endMs));
+    // The view already holds the shown step's timeline: no need to build it again.
+    m_rangeModel->setStatistics(computeRangeStatistics(m_timeline->measured(), startMs, endMs));
     if (auto* dockWidget = findChild<QDockWidget*>(QStringLiteral("rangeDock"))) {
         dockWidget->show();
         dockWidget->raise();
@@ -988,9 +986,6 @@ void MainWindow::updatePlannedTimeline()
     TimelineData planned = timelineFromPlan(*m_candidatePlan);
     planned.label = tr("plan ρ=%1 (predicted)").arg(m_candidatePlan->bounds.maxFreeze, 0, 'f', 2);
     m_timeline->setPlanned(std::move(planned));
-    if (m_document.source() == RunDocument::Source::Profile || m_document.spanCache().spanCount() == 0) {
-        // Without measurements, the plan's own unfrozen timeline is the reference.
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

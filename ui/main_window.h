@@ -159,7 +159,6 @@ private:
     RunDocument m_document;
     std::optional<qint64> m_displayedStep;
     std::vector<std::int64_t> m_sliderSteps;
-    bool m_planningProfileSet = false;
     std::optional<Profile> m_profileInPlanner;
     std::shared_ptr<const FreezePlan> m_candidatePlan;
     FreezeBounds m_lastBounds; // what the bounds panel showed before its latest change (undo)
@@ -193,7 +192,6 @@ private:
     QLabel* m_batchLabel = nullptr;
 
     QMenu* m_recentMenu = nullptr;
-    QMenu* m_chartExportMenu = nullptr;
 };
 
 } // namespace tfreeze

@@ -4,6 +4,7 @@
 #include "app/tfreeze/cli_validators.h"
 #include "app/tfreeze/command_set.h"
 #include "app/tfreeze/text_table.h"
+#include "core/engine/collective_check.h"
 #include "core/engine/run_config.h"
 #include "core/engine/training_session.h"
 #include "core/plan/freeze_plan_io.h"
@@ -170,6 +171,7 @@ struct TrainOptions {
     std::string resumeDir;
     std::string name;
     int progressEvery = 0; // 0: about 100 lines per run
+    std::string device; // empty: the config's
 };
 
 RunConfig loadConfig(const TrainOptions& options)
@@ -183,6 +185,11 @@ RunConfig loadConfig(const TrainOptions& options)
     if (options.maxFreeze) {
         config.bounds.maxFreeze = *options.maxFreeze;
         config.bounds.maxFreezePerStage.clear();
+    }
+    if (!options.device.empty()) {
+        config.device = parseDeviceKind(options.device, "--device");
+        if (config.device == DeviceKind::Cpu)
+            config.stageDevices.clear();
     }
     if (options.dbPath)
         config.output.db = *options.dbPath;
@@ -327,6 +334,7 @@ struct BenchTrainOptions {
     std::vector<std::string> freezers { "none", "apf", "autofreeze", "timelyfreeze", "timely+apf" };
     std::string jsonPath;
     bool overhead = false;
+    std::string device;
 };
 
 struct BenchRow {
@@ -364,6 +372,7 @@ void runBenchTrain(const BenchTrainOptions& options)
     TrainOptions trainOptions;
     trainOptions.configPath = options.configPath;
     trainOptions.steps = options.steps;
+    trainOptions.device = options.device;
     trainOptions.dbPath = std::string(); // benchmarks are not recorded
     RunConfig base = loadConfig(trainOptions);
     base.output.dir.clear();
@@ -468,6 +477,23 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
 
 } // namespace
 
+// --- tfreeze doctor: what this build can do, and a c10d collective self-check ---
+
+struct DoctorOptions {
+    std::string backend = "gloo";
+    int rounds = 20;
+};
+
+void runDoctor(const DoctorOptions& options)
+{
+    std::cout << "tfreeze " << TFREEZE_VERSION << ": " << engineCapabilities() << '\n';
+    const CollectiveCheckResult result = checkCollectives(options.backend, options.rounds);
+    for (const std::string& line : result.lines)
+        std::cout << "  " << line << '\n';
+    if (!result.ok)
+        throw std::runtime_error("doctor: a " + options.backend + " collective returned wrong values (above)");
+}
+
 void addTrainCommands(CommandSet& commands)
 {
     auto train = CommandSet::makeOptions<TrainOptions>();
@@ -481,6 +507,8 @@ void addTrainCommands(CommandSet& commands)
         "none, timelyfreeze, apf, autofreeze, timely+apf or timely+autofreeze (overrides the config)");
     trainCommand->add_option("--max-freeze", train->maxFreeze, "Accuracy bound: max mean freeze ratio of every stage")
         ->check(unitInterval());
+    trainCommand->add_option("--device", train->device, "cpu or cuda (overrides the config)")
+        ->check(CLI::IsMember({ "cpu", "cuda" }));
     trainCommand->add_option("--db", train->dbPath,
         "Run database to record into (default: the config's, "
         "runs/history.sqlite; \"\" records nothing)");
@@ -505,9 +533,23 @@ void addTrainCommands(CommandSet& commands)
     benchCommand->add_option("--freezers", bench->freezers, "Freezers to compare, in order")
         ->delimiter(',')
         ->capture_default_str();
+    benchCommand->add_option("--device", bench->device, "cpu or cuda (overrides the config)")
+        ->check(CLI::IsMember({ "cpu", "cuda" }));
     benchCommand->add_option("--json", bench->jsonPath, "Also write the table as JSON");
     benchCommand->add_flag("--overhead", bench->overhead, "Instead: the cost of timing every action (on vs off)");
     commands.add(benchCommand, [bench] { runBenchTrain(*bench); });
+
+    auto doctor = CommandSet::makeOptions<DoctorOptions>();
+    CLI::App* doctorCommand = commands.app().add_subcommand("doctor",
+        "Show the engine's devices and c10d backends, and check that collectives over one of them return the right "
+        "values (world size 1, or the job of RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT as under torchrun)");
+    doctorCommand->add_option("--backend", doctor->backend, "gloo (CPU) or nccl (CUDA)")
+        ->check(CLI::IsMember({ "gloo", "nccl" }))
+        ->capture_default_str();
+    doctorCommand->add_option("--rounds", doctor->rounds, "Timed all-reduces of 4 MiB")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    commands.add(doctorCommand, [doctor] { runDoctor(*doctor); });
 }
 
 } // namespace tfreeze

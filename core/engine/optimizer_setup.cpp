@@ -35,13 +35,16 @@ void setLearningRate(torch::optim::Optimizer& optimizer, double lr)
 double squaredGradientNorm(const std::vector<torch::Tensor>& parameters)
 {
     torch::NoGradGuard noGrad;
-    double sum = 0.0;
+    // Summed where the gradients are and read once: on CUDA every read is a host sync.
+    torch::Tensor sum;
     for (const torch::Tensor& parameter : parameters) {
         const torch::Tensor& gradient = parameter.grad();
-        if (gradient.defined())
-            sum += gradient.to(torch::kFloat64).square().sum().item<double>();
+        if (!gradient.defined())
+            continue;
+        const torch::Tensor part = gradient.to(torch::kFloat64).square().sum();
+        sum = sum.defined() ? sum + part.to(sum.device()) : part;
     }
-    return sum;
+    return sum.defined() ? sum.item<double>() : 0.0;
 }
 
 double gradientClipScale(double globalNorm, double maxNorm)

@@ -1,9 +1,9 @@
 #include "core/engine/pipeline_runtime.h"
 
+#include "core/engine/action_timer.h"
 #include "core/engine/freeze_selection.h"
 #include "core/engine/in_process_transport.h"
 #include "core/engine/stage_worker.h"
-#include "core/engine/step_timer.h"
 #include "core/plan/plan_error.h"
 
 #include <algorithm>
@@ -30,6 +30,7 @@ void limitOpenBlasThreads(int threads)
 struct PipelineRuntime::Impl {
     std::shared_ptr<Transport> transport;
     std::shared_ptr<const FreezeSelector> selector;
+    std::unique_ptr<ActionTimer> timer; // host clock, or CUDA events when a stage is on CUDA
     std::vector<std::unique_ptr<StageWorker>> workers;
     std::vector<std::thread> threads;
     std::mutex sinkMutex;
@@ -130,6 +131,13 @@ PipelineRuntime::PipelineRuntime(PipelineSchedule schedule, std::vector<Pipeline
     m_impl->selector
         = selector ? std::move(selector) : std::make_shared<FreezeSelection>(options.seed, options.stabilityCheckFreq);
 
+    std::vector<torch::Device> devices;
+    for (const auto& stage : m_stages)
+        for (const auto& parameter : stage->parameters())
+            if (parameter.is_cuda() && std::find(devices.begin(), devices.end(), parameter.device()) == devices.end())
+                devices.push_back(parameter.device());
+    m_impl->timer = devices.empty() ? makeHostActionTimer() : makeCudaActionTimer(m_schedule.rankCount(), devices);
+
     if (m_options.limitBlasThreads && m_schedule.rankCount() > 1)
         limitOpenBlasThreads(m_options.threadsPerRank);
 
@@ -221,8 +229,8 @@ StepResult PipelineRuntime::runStep(const StepBatch& batch, const StepContext& c
         for (auto& parameter : stage->parameters())
             parameter.mutable_grad() = torch::Tensor();
 
-    StepTimer timer;
     Impl& impl = *m_impl;
+    ActionTimer& timer = *impl.timer;
     impl.transport->reset();
     impl.job = StepJob {};
     impl.job.step = step;
@@ -241,16 +249,23 @@ StepResult PipelineRuntime::runStep(const StepBatch& batch, const StepContext& c
                 parameter.mutable_grad() = torch::Tensor();
         return fail(step, error);
     }
-    const std::int64_t pipelineUs = timer.elapsedUs();
+    try {
+        timer.synchronize();
+    } catch (const c10::Error& e) {
+        return fail(step, std::string("device: ") + e.what_without_backtrace());
+    }
+    const std::int64_t pipelineUs = timer.hostElapsedUs();
     try {
         if (m_optimizerStep)
             m_optimizerStep();
+        // The optimizer's kernels are part of the batch (queued only, on CUDA).
+        timer.synchronize();
     } catch (const c10::Error& e) {
         return fail(step, std::string("optimizer step: ") + e.what_without_backtrace());
     } catch (const std::exception& e) {
         return fail(step, std::string("optimizer step: ") + e.what());
     }
-    const std::int64_t batchUs = timer.elapsedUs();
+    const std::int64_t batchUs = timer.hostElapsedUs();
 
     StepStats stats;
     stats.step = step;
@@ -274,7 +289,11 @@ StepResult PipelineRuntime::runStep(const StepBatch& batch, const StepContext& c
     m_lastGradientCounts.assign(static_cast<std::size_t>(stages), {});
     for (int r = 0; r < ranks; ++r) {
         const StageWorker& worker = *impl.workers[static_cast<std::size_t>(r)];
-        m_lastSpans.insert(m_lastSpans.end(), worker.spans().begin(), worker.spans().end());
+        for (ActionSpan span : worker.spans()) {
+            span.startUs = timer.microseconds(r, span.startUs);
+            span.endUs = timer.microseconds(r, span.endUs);
+            m_lastSpans.push_back(span);
+        }
         for (int s = 0; s < stages; ++s) {
             const auto si = static_cast<std::size_t>(s);
             stageFrozenSum[si] += worker.stageFrozenFractionSum()[si];

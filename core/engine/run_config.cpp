@@ -314,6 +314,15 @@ RunConfig readRoot(const Json& document, const std::string& source)
     reader.integer("threads_per_rank", config.threadsPerRank, 1, 1024);
     if (const Json* device = reader.take("device"))
         config.device = parseDeviceKind(reader.requireString(*device, "device"), source, "device");
+    if (const Json* member = reader.take("stage_devices")) {
+        if (!member->is_array())
+            throw InputError(
+                source, "stage_devices", "must be an array of CUDA device indices (got " + shortDump(*member) + ")");
+        config.stageDevices.clear();
+        for (std::size_t i = 0; i < member->size(); ++i)
+            config.stageDevices.push_back(static_cast<int>(
+                reader.requireInteger((*member)[i], "stage_devices[" + std::to_string(i) + "]", 0, 1023)));
+    }
     if (const Json* member = reader.take("output"))
         readOutput(ObjectReader(*member, "output", source), config.output);
     reader.finish();
@@ -504,6 +513,15 @@ void validateRunConfig(const RunConfig& config, const std::string& source)
     validateModelAndSchedule(config, source);
     validateData(config, source);
     validatePartitionAndBounds(config, source);
+    if (!config.stageDevices.empty()) {
+        if (config.device != DeviceKind::Cuda)
+            throw InputError(source, "stage_devices", "places stages on CUDA devices: it needs \"device\": \"cuda\"");
+        const int stages = config.schedule.stageCount();
+        if (static_cast<int>(config.stageDevices.size()) != stages)
+            throw InputError(source, "stage_devices",
+                "needs one device index per stage: " + std::to_string(stages) + " (got "
+                    + std::to_string(config.stageDevices.size()) + ")");
+    }
     if (config.steps < 1)
         throw InputError(source, "steps", "must be at least 1 (got " + std::to_string(config.steps) + ")");
 }
@@ -582,6 +600,8 @@ std::string writeRunConfigJson(const RunConfig& config)
     doc["seed"] = config.seed;
     doc["threads_per_rank"] = config.threadsPerRank;
     doc["device"] = deviceKindName(config.device);
+    if (!config.stageDevices.empty())
+        doc["stage_devices"] = config.stageDevices;
     doc["output"] = { { "dir", config.output.dir }, { "db", config.output.db } };
     return doc.dump(2) + "\n";
 }

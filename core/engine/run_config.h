@@ -121,6 +121,9 @@ struct RunConfig {
     std::uint64_t seed = 1234;
     int threadsPerRank = 1; // intra-op threads of each rank's worker
     DeviceKind device = DeviceKind::Cpu;
+    // device cuda only: the CUDA device index of each stage (several stages may share one GPU);
+    // empty: stage s on device rank(s) mod the number of visible devices.
+    std::vector<int> stageDevices;
     OutputConfig output;
 };
 

@@ -27,6 +27,9 @@ StageWorker::StageWorker(int rank, const PipelineSchedule& schedule, const std::
         local.stage = s;
         local.module = stages.at(static_cast<std::size_t>(s));
         local.parameters = local.module->freezableParameters();
+        const auto all = local.module->parameters();
+        if (!all.empty())
+            local.device = all.front().device();
         m_localIndex[static_cast<std::size_t>(s)] = static_cast<int>(m_locals.size());
         m_gradientCounts[static_cast<std::size_t>(s)].assign(local.parameters.size(), 0);
         m_locals.push_back(std::move(local));
@@ -34,6 +37,8 @@ StageWorker::StageWorker(int rank, const PipelineSchedule& schedule, const std::
     m_slots.resize(m_locals.size() * static_cast<std::size_t>(m_microbatches));
     // Preallocated so that timing an action never allocates.
     m_spans.reserve(m_order.size());
+    m_losses.reserve(static_cast<std::size_t>(m_microbatches));
+    m_lossMicrobatches.reserve(static_cast<std::size_t>(m_microbatches));
 }
 
 StageWorker::LocalStage& StageWorker::local(int stage)
@@ -51,6 +56,8 @@ void StageWorker::run(const StepJob& job)
 {
     m_spans.clear();
     m_lossSum = 0.0;
+    m_losses.clear();
+    m_lossMicrobatches.clear();
     std::fill(m_stageFrozenSum.begin(), m_stageFrozenSum.end(), 0.0);
     std::fill(m_stageFreezableActions.begin(), m_stageFreezableActions.end(), 0);
     for (auto& counts : m_gradientCounts)
@@ -63,7 +70,8 @@ void StageWorker::run(const StepJob& job)
                 throw TransportAborted("aborted by another rank");
             const Action& action = m_order[i];
             const double ratio = job.freezeRatios ? (*job.freezeRatios)[m_actionOffset + i] : 0.0;
-            const std::int64_t start = job.timer ? job.timer->elapsedUs() : 0;
+            const torch::Device device = local(action.stage).device;
+            const std::int64_t start = job.timer ? job.timer->mark(m_rank, device) : 0;
             int frozen = 0;
             if (action.kind == ActionKind::Forward)
                 forward(action, job);
@@ -83,12 +91,13 @@ void StageWorker::run(const StepJob& job)
                 span.microbatch = action.microbatch;
                 span.kind = action.kind;
                 span.startUs = start;
-                span.endUs = job.timer->elapsedUs();
+                span.endUs = job.timer->mark(m_rank, device);
                 span.frozenTensors = frozen;
                 span.totalTensors = total;
                 m_spans.push_back(span);
             }
         }
+        collectLosses(job.step);
     } catch (...) {
         releaseAll();
         throw;
@@ -96,31 +105,47 @@ void StageWorker::run(const StepJob& job)
     releaseAll();
 }
 
+void StageWorker::collectLosses(std::int64_t step)
+{
+    if (m_losses.empty())
+        return;
+    const torch::Tensor values = torch::stack(m_losses).to(torch::kCPU, torch::kFloat64);
+    const auto* value = values.data_ptr<double>();
+    for (std::size_t i = 0; i < m_losses.size(); ++i) {
+        if (!std::isfinite(value[i]))
+            throw std::runtime_error("non-finite loss (" + std::to_string(value[i]) + ") at step "
+                + std::to_string(step) + ", microbatch " + std::to_string(m_lossMicrobatches[i]));
+        m_lossSum += value[i];
+    }
+}
+
 void StageWorker::forward(const Action& action, const StepJob& job)
 {
     const int s = action.stage;
     const int m = action.microbatch;
     Slot& state = slot(s, m);
+    LocalStage& stage = local(s);
     if (s == 0) {
-        state.input = job.inputs->at(static_cast<std::size_t>(m));
+        state.input = job.inputs->at(static_cast<std::size_t>(m)).to(stage.device);
     } else {
         // Detach: the stage's own graph starts at its input, whose gradient is what goes back.
-        state.input = m_transport.receive({ s, m, TransportDirection::Activation }).detach().requires_grad_(true);
+        state.input = m_transport.receive({ s, m, TransportDirection::Activation })
+                          .to(stage.device)
+                          .detach()
+                          .requires_grad_(true);
     }
-    torch::Tensor output = local(s).module->forward(state.input);
+    torch::Tensor output = stage.module->forward(state.input);
     if (s != m_lastStage) {
         state.output = output;
         m_transport.send({ s + 1, m, TransportDirection::Activation }, std::move(output));
         return;
     }
-    const torch::Tensor& targets = job.targets->at(static_cast<std::size_t>(m));
+    const torch::Tensor targets = job.targets->at(static_cast<std::size_t>(m)).to(stage.device);
     torch::Tensor loss
         = torch::nn::functional::cross_entropy(output.reshape({ -1, output.size(-1) }), targets.reshape({ -1 }));
-    const double value = loss.item<double>();
-    if (!std::isfinite(value))
-        throw std::runtime_error("non-finite loss (" + std::to_string(value) + ") at step " + std::to_string(job.step)
-            + ", microbatch " + std::to_string(m));
-    m_lossSum += value;
+    // Read after the step (collectLosses): a read here would be a host sync per microbatch on CUDA.
+    m_losses.push_back(loss.detach());
+    m_lossMicrobatches.push_back(m);
     // 1/M: the microbatch gradients add up to the gradient of the batch's mean loss.
     state.output = loss / static_cast<double>(m_microbatches);
 }
@@ -164,7 +189,7 @@ int StageWorker::backward(const Action& action, double ratio, const StepJob& job
         return {};
     };
     if (action.kind != ActionKind::BackwardWeight && s != m_lastStage)
-        state.gradOutput = m_transport.receive({ s, m, TransportDirection::Gradient });
+        state.gradOutput = m_transport.receive({ s, m, TransportDirection::Gradient }).to(stage.device);
 
     // Stage 0's input is token ids: there is no input gradient to compute or send.
     const bool needsInputGradient = s > 0;

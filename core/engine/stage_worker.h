@@ -2,9 +2,9 @@
 
 // Engine-internal (includes torch): never include from ui/ or from a header that ui/ sees.
 
+#include "core/engine/action_timer.h"
 #include "core/engine/freeze_selector.h"
 #include "core/engine/pipeline_stage.h"
-#include "core/engine/step_timer.h"
 #include "core/engine/transport.h"
 #include "core/plan/pipeline_schedule.h"
 #include "core/plan/telemetry.h"
@@ -21,7 +21,8 @@ struct StepJob {
     const std::vector<torch::Tensor>* inputs = nullptr; // per microbatch: stage 0's input
     const std::vector<torch::Tensor>* targets = nullptr; // per microbatch: class ids for the last stage
     const std::vector<double>* freezeRatios = nullptr; // per action, rank-major; null: nothing frozen
-    const StepTimer* timer = nullptr; // null: timing off
+    // Null: timing off. Spans hold the timer's tokens until the runtime resolves them after the step.
+    ActionTimer* timer = nullptr;
     const std::atomic<bool>* abort = nullptr; // set when another worker failed
 };
 
@@ -39,7 +40,8 @@ public:
     // when another worker failed. Always leaves the per-microbatch graphs released.
     void run(const StepJob& job);
 
-    // Of the last run(): the timed actions (empty when timing was off) ...
+    // Of the last run(): the timed actions (empty when timing was off), start and end as the
+    // timer's tokens (ActionTimer::microseconds turns them into times) ...
     const std::vector<ActionSpan>& spans() const { return m_spans; }
     // ... the sum of the unscaled losses of the microbatches whose last stage this rank holds ...
     double lossSum() const { return m_lossSum; }
@@ -55,6 +57,7 @@ private:
         int stage = 0;
         PipelineStagePtr module;
         std::vector<torch::Tensor> parameters; // freezableParameters(), cached once
+        torch::Device device = torch::kCPU; // of its parameters: inputs arriving elsewhere move here
     };
     // The live tensors of one (stage, microbatch) between its F and its last backward.
     struct Slot {
@@ -71,6 +74,9 @@ private:
     std::vector<torch::Tensor> unfrozenParameters(
         const Action& action, LocalStage& stage, double ratio, std::int64_t step, int& frozen);
     void releaseAll();
+    // The last stage's losses, read once per step (on CUDA a read is a host sync); throws for a
+    // non-finite one.
+    void collectLosses(std::int64_t step);
 
     int m_rank;
     int m_lastStage;
@@ -84,6 +90,8 @@ private:
     std::vector<Slot> m_slots; // [local stage][microbatch]
     std::vector<ActionSpan> m_spans;
     double m_lossSum = 0.0;
+    std::vector<torch::Tensor> m_losses; // per microbatch, in forward order, detached
+    std::vector<int> m_lossMicrobatches;
     std::vector<double> m_stageFrozenSum;
     std::vector<int> m_stageFreezableActions;
     std::vector<std::vector<int>> m_gradientCounts;

@@ -1,5 +1,6 @@
 #include "core/engine/training_session.h"
 
+#include "core/engine/action_timer.h"
 #include "core/engine/batch_source.h"
 #include "core/engine/evaluation.h"
 #include "core/engine/freezer.h"
@@ -56,6 +57,32 @@ std::vector<double> planRatios(const FreezePlan& plan)
 
 bool sameOrders(const PipelineSchedule& a, const PipelineSchedule& b) { return a.rankOrders() == b.rankOrders(); }
 
+// Moves each stage to its device (config.device, config.stageDevices) and returns the devices. The
+// model was initialised whole on the CPU first, so the same seed gives the same weights anywhere.
+std::vector<torch::Device> placeStages(
+    const RunConfig& config, const PipelineSchedule& schedule, const std::vector<std::shared_ptr<ModelStage>>& stages)
+{
+    std::vector<torch::Device> devices(stages.size(), torch::Device(torch::kCPU));
+    if (config.device == DeviceKind::Cpu)
+        return devices;
+    if (!torch::cuda::is_available())
+        throw InputError("config", "device",
+            cudaTimingAvailable() ? "\"cuda\": no CUDA device is visible to this process"
+                                  : "\"cuda\": this build of tfreeze runs on the CPU only (device \"cpu\"); "
+                                    "build it against a CUDA LibTorch");
+    const auto visible = static_cast<int>(torch::cuda::device_count());
+    for (std::size_t s = 0; s < stages.size(); ++s) {
+        const int index
+            = config.stageDevices.empty() ? schedule.stageRank(static_cast<int>(s)) % visible : config.stageDevices[s];
+        if (index >= visible)
+            throw InputError("config", "stage_devices[" + std::to_string(s) + "]",
+                "CUDA device " + std::to_string(index) + " does not exist (" + std::to_string(visible) + " visible)");
+        devices[s] = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+        stages[s]->to(devices[s]);
+    }
+    return devices;
+}
+
 } // namespace
 
 struct TrainingSession::Private {
@@ -65,11 +92,10 @@ struct TrainingSession::Private {
         , data(makeBatchSource(config))
         , model(config.model, config.seed)
         , stages(partitionModel(model, resolvePartition(config)))
+        , stageDevices(placeStages(config, schedule, stages))
         , parameters(model->parameters())
         , optimizer(makeOptimizer(parameters, config.optimizer))
     {
-        if (config.device == DeviceKind::Cuda)
-            throw InputError("config", "device", "this build of tfreeze runs on the CPU only (device \"cpu\")");
         freezer = makeFreezer(config, schedule, asPipelineStages(stages));
         RuntimeOptions options;
         options.seed = config.seed;
@@ -94,12 +120,13 @@ struct TrainingSession::Private {
             sink->publish(event);
     }
 
+    // On the CPU, where evaluation scores them, wherever the stages are.
     torch::Tensor logits(const torch::Tensor& tokens)
     {
         torch::Tensor x = tokens;
-        for (const auto& stage : stages)
-            x = stage->forward(x);
-        return x;
+        for (std::size_t s = 0; s < stages.size(); ++s)
+            x = stages[s]->forward(x.to(stageDevices[s]));
+        return x.to(torch::kCPU);
     }
 
     EvalStats evaluateNow(std::int64_t step)
@@ -124,6 +151,7 @@ struct TrainingSession::Private {
     std::unique_ptr<BatchSource> data;
     TransformerModel model;
     std::vector<std::shared_ptr<ModelStage>> stages;
+    std::vector<torch::Device> stageDevices;
     std::vector<torch::Tensor> parameters;
     std::unique_ptr<torch::optim::AdamW> optimizer;
     std::unique_ptr<Freezer> freezer;

@@ -55,3 +55,19 @@ tfreeze_set_test_environment(cli_train_scenario)
 set_tests_properties(cli_train_scenario PROPERTIES TIMEOUT 120 LABELS engine)
 # Torch's OpenMP threads spin when idle by default: slow on a shared 2-core machine.
 set_property(TEST cli_train_scenario APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")
+
+# CUDA on a CPU build: a clear error naming the config's device, not a crash.
+if(NOT TFREEZE_CUDA STREQUAL "ON")
+    tfreeze_add_train_cli_test(train_cuda_on_cpu_build EXIT 2
+        STDERR "^tfreeze: error: config: device: \"cuda\": (this build of tfreeze runs on the CPU only|no CUDA device)"
+        ARGS train --config ${engineData}/tiny-1f1b.json --device cuda --db "")
+endif()
+# tfreeze doctor: the build's capabilities and a world-size-1 collective check over Gloo.
+if(TFREEZE_GLOO_INCLUDE_DIR)
+    tfreeze_add_train_cli_test(doctor_gloo EXIT 0
+        STDOUT "c10d backends: gloo.*rank 0 of 1 over gloo.*all-reduce \\(sum\\): ok.*broadcast from rank 0: ok.*all-gather: ok"
+        ARGS doctor --backend gloo --rounds 2)
+    set_property(TEST cli_doctor_gloo APPEND PROPERTY ENVIRONMENT "MASTER_PORT=29731")
+endif()
+tfreeze_add_train_cli_test(doctor_bad_backend EXIT 2 STDERR "^tfreeze: error: --backend: mpi not in \\{gloo,nccl\\}"
+    ARGS doctor --backend mpi)

@@ -46,6 +46,7 @@ RunConfig unusualConfig()
     config.seed = 18446744073709551615ULL;
     config.threadsPerRank = 2;
     config.device = DeviceKind::Cuda;
+    config.stageDevices = { 0, 0, 1, 1, 2, 3 };
     config.output = OutputConfig { "out/dir", "my.sqlite" };
     return config;
 }
@@ -187,6 +188,12 @@ void TestRunConfig::badConfig_data()
     row("partition wrong count", R"({"partition": [4, 4]})", "partition", "one block count per stage");
     row("partition zero blocks", R"({"partition": [0, 4, 2, 2]})", "partition[0]", "[1, 4096]");
     row("partition wrong sum", R"({"partition": [2, 2, 2, 3]})", "partition", "model.blocks = 8");
+    row("stage devices on cpu", R"({"stage_devices": [0, 0, 0, 0]})", "stage_devices", "\"device\": \"cuda\"");
+    row("stage devices wrong count", R"({"device": "cuda", "stage_devices": [0, 1]})", "stage_devices",
+        "one device index per stage: 4");
+    row("stage device negative", R"({"device": "cuda", "stage_devices": [0, -1, 0, 0]})", "stage_devices[1]",
+        "[0, 1023]");
+    row("stage devices not an array", R"({"device": "cuda", "stage_devices": 0})", "stage_devices", "array");
     row("lr zero", R"({"optimizer": {"lr": 0}})", "optimizer.lr", "(0, 10]");
     row("beta one", R"({"optimizer": {"beta2": 1}})", "optimizer.beta2", "[0, 1)");
     row("eps", R"({"optimizer": {"eps": -1}})", "optimizer.eps", "(0, 1)");

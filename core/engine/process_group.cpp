@@ -1,0 +1,246 @@
+#include "core/engine/process_group.h"
+
+#include "core/plan/plan_error.h"
+
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+
+#if defined(TFREEZE_WITH_GLOO)
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#if defined(TFREEZE_WITH_NCCL)
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+
+namespace tfreeze {
+
+namespace {
+
+// LibTorch 2 split the backends (Gloo, NCCL) out of ProcessGroup into c10d::Backend; the
+// point-to-point and collective calls are the same on both.
+#if TORCH_VERSION_MAJOR >= 2
+using BackendBase = c10d::Backend;
+#else
+using BackendBase = c10d::ProcessGroup;
+#endif
+
+int integerVariable(const char* name, int fallback, int minimum, int maximum)
+{
+    const char* text = std::getenv(name);
+    if (!text || !*text)
+        return fallback;
+    char* end = nullptr;
+    const long value = std::strtol(text, &end, 10);
+    if (*end != '\0' || value < minimum || value > maximum)
+        throw InputError("environment", name,
+            "expected an integer in [" + std::to_string(minimum) + ", " + std::to_string(maximum) + "] (got \"" + text
+                + "\")");
+    return static_cast<int>(value);
+}
+
+void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what)
+{
+    try {
+        work->wait();
+    } catch (const c10::Error& error) {
+        throw std::runtime_error(std::string(what) + ": " + error.what_without_backtrace());
+    }
+}
+
+} // namespace
+
+const char* commBackendName(CommBackend backend) { return backend == CommBackend::Gloo ? "gloo" : "nccl"; }
+
+CommBackend parseCommBackend(const std::string& text, const std::string& source)
+{
+    if (text == "gloo")
+        return CommBackend::Gloo;
+    if (text == "nccl")
+        return CommBackend::Nccl;
+    throw InputError(source, "", "unknown backend \"" + text + "\" (expected gloo or nccl)");
+}
+
+bool commBackendAvailable(CommBackend backend)
+{
+#if defined(TFREEZE_WITH_GLOO)
+    if (backend == CommBackend::Gloo)
+        return true;
+#endif
+#if defined(TFREEZE_WITH_NCCL)
+    if (backend == CommBackend::Nccl)
+        return true;
+#endif
+    (void)backend;
+    return false;
+}
+
+Rendezvous rendezvousFromEnvironment(Rendezvous defaults)
+{
+    Rendezvous r = defaults;
+    r.worldSize = integerVariable("WORLD_SIZE", r.worldSize, 1, 65536);
+    r.rank = integerVariable("RANK", r.rank, 0, 65535);
+    r.localRank = integerVariable("LOCAL_RANK", r.localRank, 0, 65535);
+    r.masterPort = integerVariable("MASTER_PORT", r.masterPort, 1, 65535);
+    if (const char* addr = std::getenv("MASTER_ADDR"); addr && *addr)
+        r.masterAddr = addr;
+    if (r.rank >= r.worldSize)
+        throw InputError("environment", "RANK",
+            "rank " + std::to_string(r.rank) + " is outside WORLD_SIZE " + std::to_string(r.worldSize));
+    return r;
+}
+
+struct ProcessGroup::Impl {
+    c10::intrusive_ptr<c10d::Store> store;
+    c10::intrusive_ptr<BackendBase> group;
+    std::mutex mutex; // of the two lists: workers of several local ranks call in parallel
+    std::vector<std::pair<c10::intrusive_ptr<c10d::Work>, torch::Tensor>> posted;
+    std::vector<c10::intrusive_ptr<c10d::Work>> receiving;
+};
+
+ProcessGroup::ProcessGroup(CommBackend backend, const Rendezvous& rendezvous)
+    : m_backend(backend)
+    , m_rank(rendezvous.rank)
+    , m_size(rendezvous.worldSize)
+    , m_impl(std::make_unique<Impl>())
+{
+    if (!commBackendAvailable(backend))
+        throw InputError("backend", commBackendName(backend),
+            backend == CommBackend::Nccl ? "NCCL needs a build against a CUDA LibTorch with NCCL"
+                                         : "this LibTorch has no Gloo (install libgloo-dev and rebuild)");
+    const std::string master = rendezvous.masterAddr + ":" + std::to_string(rendezvous.masterPort);
+    try {
+        c10d::TCPStoreOptions options;
+        options.port = static_cast<std::uint16_t>(rendezvous.masterPort);
+        options.isServer = rendezvous.rank == 0;
+        options.numWorkers = static_cast<std::size_t>(rendezvous.worldSize);
+        options.waitWorkers = true;
+        options.timeout = rendezvous.timeout;
+        m_impl->store = c10::make_intrusive<c10d::TCPStore>(rendezvous.masterAddr, options);
+    } catch (const c10::Error& error) {
+        throw std::runtime_error("rendezvous at " + master + " (rank " + std::to_string(rendezvous.rank) + " of "
+            + std::to_string(rendezvous.worldSize) + ") failed: " + error.what_without_backtrace());
+    }
+    try {
+#if defined(TFREEZE_WITH_GLOO)
+        if (backend == CommBackend::Gloo) {
+            auto options = c10d::ProcessGroupGloo::Options::create();
+            options->timeout = rendezvous.timeout;
+            options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(rendezvous.masterAddr));
+            m_impl->group
+                = c10::make_intrusive<c10d::ProcessGroupGloo>(m_impl->store, m_rank, m_size, std::move(options));
+        }
+#endif
+#if defined(TFREEZE_WITH_NCCL)
+        if (backend == CommBackend::Nccl) {
+            auto options = c10d::ProcessGroupNCCL::Options::create();
+            options->timeout = rendezvous.timeout;
+            m_impl->group
+                = c10::make_intrusive<c10d::ProcessGroupNCCL>(m_impl->store, m_rank, m_size, std::move(options));
+        }
+#endif
+    } catch (const c10::Error& error) {
+        throw std::runtime_error(std::string("creating the ") + commBackendName(backend) + " process group via "
+            + master + " failed: " + error.what_without_backtrace());
+    }
+}
+
+ProcessGroup::~ProcessGroup() = default;
+
+void ProcessGroup::send(torch::Tensor tensor, int destination, int tag)
+{
+    std::vector<torch::Tensor> tensors { tensor.contiguous() };
+    wait(m_impl->group->send(tensors, destination, tag), "send");
+}
+
+void ProcessGroup::post(torch::Tensor tensor, int destination, int tag)
+{
+    std::vector<torch::Tensor> tensors { tensor.contiguous() };
+    auto work = m_impl->group->send(tensors, destination, tag);
+    const std::lock_guard lock(m_impl->mutex);
+    m_impl->posted.emplace_back(std::move(work), std::move(tensors.front()));
+}
+
+void ProcessGroup::flushPosted()
+{
+    std::vector<std::pair<c10::intrusive_ptr<c10d::Work>, torch::Tensor>> posted;
+    {
+        const std::lock_guard lock(m_impl->mutex);
+        posted.swap(m_impl->posted);
+    }
+    std::string firstError;
+    for (auto& [work, tensor] : posted) {
+        try {
+            wait(work, "send");
+        } catch (const std::exception& error) {
+            if (firstError.empty())
+                firstError = error.what();
+        }
+    }
+    if (!firstError.empty())
+        throw std::runtime_error(firstError);
+}
+
+void ProcessGroup::receive(torch::Tensor& tensor, int source, int tag)
+{
+    std::vector<torch::Tensor> tensors { tensor };
+    auto work = m_impl->group->recv(tensors, source, tag);
+    {
+        const std::lock_guard lock(m_impl->mutex);
+        m_impl->receiving.push_back(work);
+    }
+    auto forget = [&] {
+        const std::lock_guard lock(m_impl->mutex);
+        auto& list = m_impl->receiving;
+        list.erase(std::remove(list.begin(), list.end(), work), list.end());
+    };
+    try {
+        wait(work, "receive");
+    } catch (...) {
+        forget();
+        throw;
+    }
+    forget();
+}
+
+void ProcessGroup::abortReceives()
+{
+    const std::lock_guard lock(m_impl->mutex);
+    for (auto& work : m_impl->receiving)
+        work->abort();
+}
+
+void ProcessGroup::allReduceSum(torch::Tensor& tensor)
+{
+    std::vector<torch::Tensor> tensors { tensor };
+    c10d::AllreduceOptions options;
+    options.reduceOp = c10d::ReduceOp::SUM;
+    wait(m_impl->group->allreduce(tensors, options), "all-reduce");
+}
+
+void ProcessGroup::broadcast(torch::Tensor& tensor, int root)
+{
+    std::vector<torch::Tensor> tensors { tensor };
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    wait(m_impl->group->broadcast(tensors, options), "broadcast");
+}
+
+void ProcessGroup::allGather(const torch::Tensor& input, std::vector<torch::Tensor>& output)
+{
+    output.clear();
+    for (int r = 0; r < m_size; ++r)
+        output.push_back(torch::empty_like(input));
+    std::vector<std::vector<torch::Tensor>> outputs { output };
+    std::vector<torch::Tensor> inputs { input.contiguous() };
+    wait(m_impl->group->allgather(outputs, inputs), "all-gather");
+    output = outputs.front();
+}
+
+void ProcessGroup::barrier() { wait(m_impl->group->barrier(), "barrier"); }
+
+} // namespace tfreeze

@@ -45,11 +45,15 @@ int integerVariable(const char* name, int fallback, int minimum, int maximum)
 
 void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what)
 {
+    bool completed = false;
     try {
-        work->wait();
+        completed = work->wait();
     } catch (const c10::Error& error) {
         throw std::runtime_error(std::string(what) + ": " + error.what_without_backtrace());
     }
+    // An aborted Gloo receive returns false instead of throwing: its tensor holds nothing.
+    if (!completed)
+        throw std::runtime_error(std::string(what) + ": aborted");
 }
 
 } // namespace

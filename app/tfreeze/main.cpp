@@ -2,6 +2,7 @@
 // CommandSet (command_set.h); this file maps every failure to an exit code: 0 ok, 2 bad input,
 // 1 internal failure.
 #include "app/tfreeze/command_set.h"
+#include "app/tfreeze/launch_commands.h"
 #ifdef TFREEZE_WITH_ENGINE
 #include "app/tfreeze/train_commands.h"
 #endif
@@ -38,6 +39,7 @@ int run(int argc, char** argv)
 #ifdef TFREEZE_WITH_ENGINE
     tfreeze::addTrainCommands(commands);
 #endif
+    tfreeze::addLaunchCommands(commands);
 
     try {
         app.parse(argc, argv);

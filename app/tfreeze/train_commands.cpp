@@ -17,10 +17,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -29,6 +32,8 @@
 #include <mutex>
 #include <optional>
 #include <sstream>
+
+extern char** environ;
 
 namespace tfreeze {
 
@@ -172,6 +177,7 @@ struct TrainOptions {
     std::string name;
     int progressEvery = 0; // 0: about 100 lines per run
     std::string device; // empty: the config's
+    std::string summaryJson; // the outcome as JSON (for bench train --nproc); empty: none
 };
 
 RunConfig loadConfig(const TrainOptions& options)
@@ -253,13 +259,68 @@ private:
 
 void printOutcome(const TrainingOutcome& outcome);
 
+void writeJsonFile(const nlohmann::json& json, const std::string& path)
+{
+    std::ofstream out(path);
+    out << json.dump(2) << '\n';
+    if (!out)
+        throw InputError(path, "", "cannot write file");
+}
+
+const char* statusName(TrainingOutcome::Status status)
+{
+    switch (status) {
+    case TrainingOutcome::Status::Finished:
+        return "finished";
+    case TrainingOutcome::Status::Stopped:
+        return "stopped";
+    case TrainingOutcome::Status::Failed:
+        return "failed";
+    }
+    return "failed";
+}
+
+void writeSummary(const TrainingOutcome& outcome, const std::string& path)
+{
+    nlohmann::json summary;
+    summary["status"] = statusName(outcome.status);
+    summary["steps_done"] = outcome.stepsDone;
+    summary["tokens_per_s"] = outcome.meanTokensPerSecond;
+    summary["mean_freeze_ratio"] = outcome.meanFreezeRatio;
+    summary["val_loss"] = outcome.finalEval ? nlohmann::json(outcome.finalEval->validationLoss) : nlohmann::json();
+    writeJsonFile(summary, path);
+}
+
 void runTrain(const TrainOptions& options)
 {
-    const RunConfig config = loadConfig(options);
+    RunConfig config = loadConfig(options);
     if (config.checkpointInterval > 0 && config.output.dir.empty())
         throw InputError("--out", "", "checkpoint_interval is set: give an output folder for the checkpoints");
 
-    TrainingSession session(config);
+    // Under `tfreeze launch` or torchrun: one process per pipeline rank. Rank 0 owns the run's
+    // database, files and progress lines; the others train their stage quietly.
+    const DistributedSetup distributed = distributedSetupFromEnvironment();
+    const bool follower = distributed.enabled && distributed.rank != 0;
+    if (distributed.enabled && !options.resumeDir.empty())
+        throw InputError("--resume", "", "resuming a multi-process run is not supported yet");
+    if (follower) {
+        config.output.db.clear();
+        config.output.dir.clear();
+        // Ctrl-C reaches every process of the terminal: rank 0 stops the run for all at a step boundary.
+        std::signal(SIGINT, SIG_IGN);
+    }
+    if (distributed.enabled && !follower)
+        std::printf("rank 0 of %d: waiting for the others at %s:%d\n", distributed.worldSize,
+            distributed.masterAddr.c_str(), distributed.masterPort);
+
+    TrainingSession session(config, distributed);
+    if (follower) {
+        const TrainingOutcome outcome = session.run();
+        if (outcome.status == TrainingOutcome::Status::Failed)
+            throw std::runtime_error(
+                "rank " + std::to_string(distributed.rank) + ": training failed: " + outcome.error);
+        return;
+    }
     if (!options.resumeDir.empty()) {
         // Either the checkpoint folder itself or the --out folder of the run that wrote it.
         const std::string dir = fs::exists(fs::path(options.resumeDir) / "checkpoint.json")
@@ -301,6 +362,8 @@ void runTrain(const TrainOptions& options)
         session.saveCheckpoint(checkpointDir(config.output.dir));
     const std::optional<std::string> storeError = recording.finish();
     printOutcome(outcome);
+    if (!options.summaryJson.empty())
+        writeSummary(outcome, options.summaryJson);
     if (artifacts)
         std::printf("outputs in %s\n", config.output.dir.c_str());
     if (storeError)
@@ -335,6 +398,7 @@ struct BenchTrainOptions {
     std::string jsonPath;
     bool overhead = false;
     std::string device;
+    int nproc = 0; // > 0: in-process against one process per rank (tfreeze launch)
 };
 
 struct BenchRow {
@@ -363,6 +427,7 @@ TrainingOutcome benchRun(const RunConfig& config, bool timing, double& seconds)
 
 void runBenchOverhead(RunConfig base);
 void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base);
+void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base);
 
 void runBenchTrain(const BenchTrainOptions& options)
 {
@@ -380,6 +445,10 @@ void runBenchTrain(const BenchTrainOptions& options)
 
     if (options.overhead) {
         runBenchOverhead(base);
+        return;
+    }
+    if (options.nproc > 0) {
+        runBenchProcesses(options, base);
         return;
     }
     runBenchFreezers(options, base);
@@ -432,6 +501,86 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
     rows.push_back(std::move(entry));
 }
 
+// `tfreeze launch --nproc N -- train ...` as a child process; its rank 0's summary.
+nlohmann::json runLaunched(const BenchTrainOptions& options, const RunConfig& config, const std::string& freezer)
+{
+    const std::string configPath
+        = (fs::temp_directory_path() / ("tfreeze-bench-" + std::to_string(::getpid()) + ".json")).string();
+    const std::string summaryPath = configPath + ".summary";
+    writeRunConfigFile(config, configPath);
+    std::string self(4096, '\0');
+    const ssize_t length = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
+    self.resize(length > 0 ? static_cast<std::size_t>(length) : 0);
+    std::vector<std::string> arguments { "tfreeze", "launch", "--nproc", std::to_string(options.nproc), "--", "train",
+        "--config", configPath, "--freezer", freezer, "--db", "", "--summary-json", summaryPath, "--progress-every",
+        std::to_string(config.steps) };
+    std::vector<char*> argv;
+    for (std::string& argument : arguments)
+        argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    if (::posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
+        throw std::runtime_error("bench train: cannot start tfreeze launch");
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    std::ifstream in(summaryPath);
+    nlohmann::json summary = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+    std::error_code ignored;
+    fs::remove(configPath, ignored);
+    fs::remove(summaryPath, ignored);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !summary.is_object())
+        throw std::runtime_error("bench train: the " + std::to_string(options.nproc) + "-process run of " + freezer
+            + " failed (its errors are above)");
+    return summary;
+}
+
+void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base)
+{
+    if (options.nproc != base.schedule.ranks)
+        throw InputError("--nproc", "",
+            "one process per pipeline rank: the config has " + std::to_string(base.schedule.ranks) + " ranks");
+    TextTable table;
+    table.addColumn("freezer", TextTable::Align::Left);
+    for (const char* header : { "in-process tokens/s", "processes tokens/s", "processes vs in-process",
+             "in-process val loss", "processes val loss" })
+        table.addColumn(header);
+    nlohmann::json json;
+    json["config"] = options.configPath.empty() ? defaultConfigPath() : options.configPath;
+    json["steps"] = base.steps;
+    json["nproc"] = options.nproc;
+    json["rows"] = nlohmann::json::array();
+    for (const std::string& name : options.freezers) {
+        RunConfig config = base;
+        config.freezer.kind = parseFreezerKind(name, "--freezers");
+        std::fprintf(stderr, "%s in one process: %lld steps\n", name.c_str(), static_cast<long long>(config.steps));
+        double seconds = 0.0;
+        const TrainingOutcome local = benchRun(config, true, seconds);
+        std::fprintf(stderr, "%s in %d processes\n", name.c_str(), options.nproc);
+        const nlohmann::json launched = runLaunched(options, config, name);
+        const double processTokens = launched.value("tokens_per_s", 0.0);
+        const double localLoss = local.finalEval ? local.finalEval->validationLoss : 0.0;
+        const double processLoss = launched["val_loss"].is_number() ? launched["val_loss"].get<double>() : 0.0;
+        char ratio[32];
+        std::snprintf(ratio, sizeof ratio, "%.3fx",
+            local.meanTokensPerSecond > 0 ? processTokens / local.meanTokensPerSecond : 0.0);
+        char localLossText[32];
+        char processLossText[32];
+        std::snprintf(localLossText, sizeof localLossText, "%.4f", localLoss);
+        std::snprintf(processLossText, sizeof processLossText, "%.4f", processLoss);
+        table.addRow({ name, std::to_string(std::lround(local.meanTokensPerSecond)),
+            std::to_string(std::lround(processTokens)), ratio, localLossText, processLossText });
+        json["rows"].push_back({ { "freezer", name }, { "in_process_tokens_per_s", local.meanTokensPerSecond },
+            { "processes_tokens_per_s", processTokens }, { "in_process_val_loss", localLoss },
+            { "processes_val_loss", processLoss } });
+    }
+    std::printf("%lld steps each, same config and seed: ranks as threads of one process against %d processes "
+                "(tfreeze launch, c10d Gloo on loopback)\n",
+        static_cast<long long>(base.steps), options.nproc);
+    table.print(std::cout);
+    if (!options.jsonPath.empty())
+        writeJsonFile(json, options.jsonPath);
+}
+
 void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
 {
     std::vector<BenchRow> rows;
@@ -467,12 +616,8 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
                 "that ran the whole plan; val accuracy is exact match for sort/add, token accuracy for text\n",
         static_cast<long long>(base.steps));
     table.print(std::cout);
-    if (!options.jsonPath.empty()) {
-        std::ofstream out(options.jsonPath);
-        out << json.dump(2) << '\n';
-        if (!out)
-            throw InputError(options.jsonPath, "", "cannot write file");
-    }
+    if (!options.jsonPath.empty())
+        writeJsonFile(json, options.jsonPath);
 }
 
 } // namespace
@@ -517,6 +662,7 @@ void addTrainCommands(CommandSet& commands)
     trainCommand->add_option(
         "--resume", train->resumeDir, "Continue from a checkpoint folder (or the --out of its run)");
     trainCommand->add_option("--name", train->name, "Name of the run in the database (default: config and freezer)");
+    trainCommand->add_option("--summary-json", train->summaryJson, "Also write the outcome (tokens/s, loss) as JSON");
     trainCommand
         ->add_option("--progress-every", train->progressEvery, "A progress line every N steps (default: ~100 lines)")
         ->check(CLI::PositiveNumber);
@@ -537,6 +683,10 @@ void addTrainCommands(CommandSet& commands)
         ->check(CLI::IsMember({ "cpu", "cuda" }));
     benchCommand->add_option("--json", bench->jsonPath, "Also write the table as JSON");
     benchCommand->add_flag("--overhead", bench->overhead, "Instead: the cost of timing every action (on vs off)");
+    benchCommand
+        ->add_option("--nproc", bench->nproc,
+            "Instead: each freezer in one process against one process per rank (tfreeze launch); none or timelyfreeze")
+        ->check(CLI::Range(1, 1024));
     commands.add(benchCommand, [bench] { runBenchTrain(*bench); });
 
     auto doctor = CommandSet::makeOptions<DoctorOptions>();

@@ -3,7 +3,10 @@
 #include "core/engine/action_timer.h"
 #include "core/engine/freeze_selection.h"
 #include "core/engine/in_process_transport.h"
+#include "core/engine/process_group.h"
+#include "core/engine/process_group_transport.h"
 #include "core/engine/stage_worker.h"
+#include "core/engine/step_exchange.h"
 #include "core/plan/plan_error.h"
 
 #include <algorithm>
@@ -31,7 +34,8 @@ struct PipelineRuntime::Impl {
     std::shared_ptr<Transport> transport;
     std::shared_ptr<const FreezeSelector> selector;
     std::unique_ptr<ActionTimer> timer; // host clock, or CUDA events when a stage is on CUDA
-    std::vector<std::unique_ptr<StageWorker>> workers;
+    std::vector<std::unique_ptr<StageWorker>> workers; // of this process's ranks ...
+    std::vector<int> workerRanks; // ... which are these
     std::vector<std::thread> threads;
     std::mutex sinkMutex;
 
@@ -47,8 +51,9 @@ struct PipelineRuntime::Impl {
     std::atomic<bool> abort { false };
     std::string error; // the first worker failure of the step, under `mutex`
 
-    void workerLoop(int rank, int threads)
+    void workerLoop(std::size_t index, int threads)
     {
+        const int rank = workerRanks[index];
         torch::set_num_threads(threads);
         std::uint64_t seen = 0;
         for (;;) {
@@ -60,7 +65,7 @@ struct PipelineRuntime::Impl {
                 seen = generation;
             }
             try {
-                workers[static_cast<std::size_t>(rank)]->run(job);
+                workers[index]->run(job);
             } catch (const TransportAborted&) {
                 // Another rank failed and reports it.
             } catch (const c10::Error& e) {
@@ -127,7 +132,23 @@ PipelineRuntime::PipelineRuntime(PipelineSchedule schedule, std::vector<Pipeline
     std::vector<int> stageRanks;
     for (int s = 0; s < m_schedule.stageCount(); ++s)
         stageRanks.push_back(m_schedule.stageRank(s));
-    m_impl->transport = transport ? std::move(transport) : std::make_shared<InProcessTransport>(stageRanks);
+    const std::shared_ptr<ProcessGroup>& group = m_options.group;
+    if (group && group->size() != m_schedule.rankCount())
+        throw InputError("environment", "WORLD_SIZE",
+            "a multi-process run needs one process per pipeline rank: the schedule has "
+                + std::to_string(m_schedule.rankCount()) + " ranks, the process group " + std::to_string(group->size())
+                + " processes");
+    if (transport) {
+        m_impl->transport = std::move(transport);
+    } else if (group) {
+        std::vector<int> rankProcess(static_cast<std::size_t>(m_schedule.rankCount()));
+        for (int r = 0; r < m_schedule.rankCount(); ++r)
+            rankProcess[static_cast<std::size_t>(r)] = r;
+        m_impl->transport = std::make_shared<ProcessGroupTransport>(
+            group, stageRanks, rankProcess, m_schedule.microbatchCount(), group->device());
+    } else {
+        m_impl->transport = std::make_shared<InProcessTransport>(stageRanks);
+    }
     m_impl->selector
         = selector ? std::move(selector) : std::make_shared<FreezeSelection>(options.seed, options.stabilityCheckFreq);
 
@@ -143,12 +164,15 @@ PipelineRuntime::PipelineRuntime(PipelineSchedule schedule, std::vector<Pipeline
 
     std::size_t offset = 0;
     for (int r = 0; r < m_schedule.rankCount(); ++r) {
-        m_impl->workers.push_back(
-            std::make_unique<StageWorker>(r, m_schedule, m_stages, offset, *m_impl->transport, *m_impl->selector));
+        if (!group || r == group->rank()) {
+            m_impl->workers.push_back(
+                std::make_unique<StageWorker>(r, m_schedule, m_stages, offset, *m_impl->transport, *m_impl->selector));
+            m_impl->workerRanks.push_back(r);
+        }
         offset += m_schedule.rankOrder(r).size();
     }
-    for (int r = 0; r < m_schedule.rankCount(); ++r)
-        m_impl->threads.emplace_back([this, r] { m_impl->workerLoop(r, m_options.threadsPerRank); });
+    for (std::size_t i = 0; i < m_impl->workers.size(); ++i)
+        m_impl->threads.emplace_back([this, i] { m_impl->workerLoop(i, m_options.threadsPerRank); });
 }
 
 PipelineRuntime::~PipelineRuntime()
@@ -198,6 +222,50 @@ StepResult PipelineRuntime::fail(std::int64_t step, std::string reason)
     return result;
 }
 
+bool PipelineRuntime::exchangeBoundary(const StepContext& context)
+{
+    ProcessGroup& group = *m_options.group;
+    const std::size_t actions = m_schedule.actionCount();
+    if (group.rank() != 0) {
+        for (;;) {
+            StepCommand command = broadcastCommand(group, {}, actions);
+            if (command.kind == StepCommand::Kind::Paused)
+                continue;
+            if (command.kind == StepCommand::Kind::Stop)
+                return false;
+            m_ratios = command.freezeRatios.value_or(std::vector<double> {});
+            return true;
+        }
+    }
+    // Rank 0: while paused, a "still paused" every few seconds keeps the others inside their c10d
+    // time-out.
+    for (;;) {
+        std::optional<RunControl::Boundary> boundary = m_control->awaitStepBoundaryFor(std::chrono::seconds(2));
+        StepCommand command;
+        if (!boundary) {
+            command.kind = StepCommand::Kind::Paused;
+            broadcastCommand(group, command, actions);
+            continue;
+        }
+        try {
+            if (boundary->freezeRatios)
+                setRatios(std::move(*boundary->freezeRatios), "RunControl");
+            if (!context.freezeRatios.empty())
+                setRatios(context.freezeRatios, "StepContext");
+        } catch (const InputError&) {
+            // The others wait for this boundary: release them, then report the caller's error.
+            command.kind = StepCommand::Kind::Stop;
+            broadcastCommand(group, command, actions);
+            throw;
+        }
+        command.kind = boundary->stop ? StepCommand::Kind::Stop : StepCommand::Kind::Run;
+        if (!m_ratios.empty())
+            command.freezeRatios = m_ratios;
+        broadcastCommand(group, command, actions);
+        return !boundary->stop;
+    }
+}
+
 StepResult PipelineRuntime::runStep(const StepBatch& batch, const StepContext& context)
 {
     const std::int64_t step = m_nextStep;
@@ -207,17 +275,33 @@ StepResult PipelineRuntime::runStep(const StepBatch& batch, const StepContext& c
         result.error = m_failure;
         return result;
     }
-    RunControl::Boundary boundary = m_control->awaitStepBoundary();
-    if (boundary.stop) {
-        StepResult result;
-        result.status = StepStatus::Stopped;
-        return result;
+    if (m_options.group) {
+        bool run = false;
+        try {
+            run = exchangeBoundary(context);
+        } catch (const InputError&) {
+            throw;
+        } catch (const std::exception& e) {
+            return fail(step, std::string("process group: ") + e.what());
+        }
+        if (!run) {
+            StepResult result;
+            result.status = StepStatus::Stopped;
+            return result;
+        }
+    } else {
+        RunControl::Boundary boundary = m_control->awaitStepBoundary();
+        if (boundary.stop) {
+            StepResult result;
+            result.status = StepStatus::Stopped;
+            return result;
+        }
+        // Bad input is the caller's error, not the run's: it throws and leaves the run usable.
+        if (boundary.freezeRatios)
+            setRatios(std::move(*boundary.freezeRatios), "RunControl");
+        if (!context.freezeRatios.empty())
+            setRatios(context.freezeRatios, "StepContext");
     }
-    // Bad input is the caller's error, not the run's: it throws and leaves the run usable.
-    if (boundary.freezeRatios)
-        setRatios(std::move(*boundary.freezeRatios), "RunControl");
-    if (!context.freezeRatios.empty())
-        setRatios(context.freezeRatios, "StepContext");
     const auto microbatches = static_cast<std::size_t>(m_schedule.microbatchCount());
     if (batch.inputs.size() != microbatches || batch.targets.size() != microbatches)
         throw InputError({}, "batch",
@@ -239,9 +323,19 @@ StepResult PipelineRuntime::runStep(const StepBatch& batch, const StepContext& c
     impl.job.freezeRatios = m_ratios.empty() ? nullptr : &m_ratios;
     impl.job.timer = m_options.timing ? &timer : nullptr;
     impl.job.abort = &impl.abort;
-    timer.startBatch();
-
-    std::string error = impl.runWorkers();
+    std::string error;
+    try {
+        // One time base for every process's spans: they start the batch together (to within the
+        // barrier's latency).
+        if (m_options.group)
+            m_options.group->barrier();
+        timer.startBatch();
+        error = impl.runWorkers();
+        if (m_options.group)
+            error = agreeOnFailure(*m_options.group, error);
+    } catch (const std::exception& e) {
+        error = std::string("process group: ") + e.what();
+    }
     if (!error.empty()) {
         // The partial gradients must not leak into a later step.
         for (const auto& stage : m_stages)
@@ -255,6 +349,41 @@ StepResult PipelineRuntime::runStep(const StepBatch& batch, const StepContext& c
         return fail(step, std::string("device: ") + e.what_without_backtrace());
     }
     const std::int64_t pipelineUs = timer.hostElapsedUs();
+    // Combined over the processes before the optimizer step, which may stop a failed run early.
+    double lossSum = 0.0;
+    for (const auto& worker : impl.workers)
+        lossSum += worker->lossSum();
+    const int ranks = m_schedule.rankCount();
+    const int stages = m_schedule.stageCount();
+    std::vector<double> stageFrozenSum(static_cast<std::size_t>(stages), 0.0);
+    std::vector<int> stageActions(static_cast<std::size_t>(stages), 0);
+    m_lastGradientCounts.assign(static_cast<std::size_t>(stages), {});
+    m_lastSpans.clear();
+    for (std::size_t i = 0; i < impl.workers.size(); ++i) {
+        const StageWorker& worker = *impl.workers[i];
+        for (ActionSpan span : worker.spans()) {
+            span.startUs = timer.microseconds(impl.workerRanks[i], span.startUs);
+            span.endUs = timer.microseconds(impl.workerRanks[i], span.endUs);
+            m_lastSpans.push_back(span);
+        }
+        for (int s = 0; s < stages; ++s) {
+            const auto si = static_cast<std::size_t>(s);
+            stageFrozenSum[si] += worker.stageFrozenFractionSum()[si];
+            stageActions[si] += worker.stageFreezableActions()[si];
+            if (!worker.gradientCounts()[si].empty())
+                m_lastGradientCounts[si] = worker.gradientCounts()[si];
+        }
+    }
+    if (m_options.group) {
+        try {
+            allReduceStepSums(*m_options.group, lossSum, stageFrozenSum, stageActions);
+            if (m_options.timing)
+                m_lastSpans = allGatherSpans(*m_options.group, m_lastSpans);
+        } catch (const std::exception& e) {
+            return fail(step, std::string("process group: ") + e.what());
+        }
+    }
+
     try {
         if (m_optimizerStep)
             m_optimizerStep();
@@ -271,37 +400,13 @@ StepResult PipelineRuntime::runStep(const StepBatch& batch, const StepContext& c
     stats.step = step;
     stats.phase = context.phase;
     stats.learningRate = context.learningRate;
-    double lossSum = 0.0;
-    for (const auto& worker : impl.workers)
-        lossSum += worker->lossSum();
     stats.loss = lossSum / static_cast<double>(microbatches);
     for (const auto& input : batch.inputs)
         stats.tokens += input.numel();
     stats.batchMs = static_cast<double>(batchUs) / 1000.0;
     stats.tokensPerSecond = batchUs > 0 ? static_cast<double>(stats.tokens) * 1e6 / static_cast<double>(batchUs) : 0.0;
 
-    const int ranks = m_schedule.rankCount();
-    const int stages = m_schedule.stageCount();
-    m_lastSpans.clear();
     stats.rankBubbleFraction.assign(static_cast<std::size_t>(ranks), 0.0);
-    std::vector<double> stageFrozenSum(static_cast<std::size_t>(stages), 0.0);
-    std::vector<int> stageActions(static_cast<std::size_t>(stages), 0);
-    m_lastGradientCounts.assign(static_cast<std::size_t>(stages), {});
-    for (int r = 0; r < ranks; ++r) {
-        const StageWorker& worker = *impl.workers[static_cast<std::size_t>(r)];
-        for (ActionSpan span : worker.spans()) {
-            span.startUs = timer.microseconds(r, span.startUs);
-            span.endUs = timer.microseconds(r, span.endUs);
-            m_lastSpans.push_back(span);
-        }
-        for (int s = 0; s < stages; ++s) {
-            const auto si = static_cast<std::size_t>(s);
-            stageFrozenSum[si] += worker.stageFrozenFractionSum()[si];
-            stageActions[si] += worker.stageFreezableActions()[si];
-            if (!worker.gradientCounts()[si].empty())
-                m_lastGradientCounts[si] = worker.gradientCounts()[si];
-        }
-    }
     stats.stageMeanFreezeRatio.assign(static_cast<std::size_t>(stages), 0.0);
     for (std::size_t s = 0; s < stageFrozenSum.size(); ++s)
         stats.stageMeanFreezeRatio[s] = stageActions[s] > 0 ? stageFrozenSum[s] / stageActions[s] : 0.0;

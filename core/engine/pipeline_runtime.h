@@ -17,6 +17,7 @@
 
 namespace tfreeze {
 
+class ProcessGroup;
 class Transport;
 
 // One batch, split into M microbatches: stage 0's input (token ids) and the last stage's targets.
@@ -58,6 +59,11 @@ struct RuntimeOptions {
     // one rank: OpenBLAS's pthread build serves concurrent callers badly (measured: 1F1B with
     // 4 ranks 1036 ms/step with its default pool vs 228 ms capped; the sequential loop 180 ms).
     bool limitBlasThreads = true;
+    // Multi-process: this process runs pipeline rank group->rank() only, one process per rank. Rank
+    // 0's RunControl and ratios rule every process (broadcast at each step boundary); the step's
+    // failure, loss, freeze figures and spans are combined over the group, so every process returns
+    // the same StepStats. Null: every rank is a thread of this process.
+    std::shared_ptr<ProcessGroup> group;
 };
 
 // Executes a PipelineSchedule — the very action lists the planner uses — with one worker thread
@@ -93,9 +99,11 @@ public:
     bool failed() const { return !m_failure.empty(); }
 
     const PipelineSchedule& schedule() const { return m_schedule; }
-    // Of the last completed step: every timed action (rank-major, each rank in execution order) ...
+    // Of the last completed step: every timed action (rank-major, each rank in execution order; in a
+    // multi-process run those of every process) ...
     const std::vector<ActionSpan>& lastSpans() const { return m_lastSpans; }
-    // ... and per stage and freezable tensor, how many microbatches contributed to its gradient.
+    // ... and per stage and freezable tensor, how many microbatches contributed to its gradient (in
+    // a multi-process run: the stages of this process; the others' are empty).
     const std::vector<std::vector<int>>& lastGradientCounts() const { return m_lastGradientCounts; }
     // The ratios the next step uses when its context brings none.
     const std::vector<double>& currentFreezeRatios() const { return m_ratios; }
@@ -106,6 +114,9 @@ private:
     void publish(const TelemetryEvent& event);
     StepResult fail(std::int64_t step, std::string reason);
     void setRatios(std::vector<double> ratios, const char* origin);
+    // Multi-process: rank 0 takes the boundary's commands and sends them; the others follow. False:
+    // stop before this step.
+    bool exchangeBoundary(const StepContext& context);
 
     PipelineSchedule m_schedule;
     std::vector<PipelineStagePtr> m_stages;

@@ -116,6 +116,12 @@ ProcessGroup::ProcessGroup(CommBackend backend, const Rendezvous& rendezvous)
         throw InputError("backend", commBackendName(backend),
             backend == CommBackend::Nccl ? "NCCL needs a build against a CUDA LibTorch with NCCL"
                                          : "this LibTorch has no Gloo (install libgloo-dev and rebuild)");
+    if (backend == CommBackend::Nccl) {
+        if (!torch::cuda::is_available())
+            throw InputError("backend", "nccl", "no CUDA device is visible to this process");
+        m_device = torch::Device(torch::kCUDA,
+            static_cast<c10::DeviceIndex>(rendezvous.localRank % static_cast<int>(torch::cuda::device_count())));
+    }
     const std::string master = rendezvous.masterAddr + ":" + std::to_string(rendezvous.masterPort);
     try {
         c10d::TCPStoreOptions options;

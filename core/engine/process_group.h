@@ -46,6 +46,9 @@ public:
     ProcessGroup& operator=(const ProcessGroup&) = delete;
 
     CommBackend backend() const { return m_backend; }
+    // Where this group's tensors live: the CPU for Gloo, cuda:LOCAL_RANK (mod the visible devices)
+    // for NCCL.
+    torch::Device device() const { return m_device; }
     int rank() const { return m_rank; }
     int size() const { return m_size; }
 
@@ -68,6 +71,7 @@ public:
 private:
     struct Impl;
     CommBackend m_backend;
+    torch::Device m_device = torch::kCPU;
     int m_rank;
     int m_size;
     std::unique_ptr<Impl> m_impl;

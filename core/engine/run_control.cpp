@@ -55,4 +55,16 @@ RunControl::Boundary RunControl::awaitStepBoundary()
     return boundary;
 }
 
+std::optional<RunControl::Boundary> RunControl::awaitStepBoundaryFor(std::chrono::milliseconds timeout)
+{
+    std::unique_lock<std::mutex> lock(m_mutex);
+    if (!m_changed.wait_for(lock, timeout, [this] { return !m_paused || m_stop; }))
+        return std::nullopt;
+    Boundary boundary;
+    boundary.stop = m_stop;
+    boundary.freezeRatios = std::move(m_pendingRatios);
+    m_pendingRatios.reset();
+    return boundary;
+}
+
 } // namespace tfreeze

@@ -2,6 +2,7 @@
 
 // Torch-free: the commands a user (the studio, the CLI) sends to a running pipeline.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -31,6 +32,9 @@ public:
     };
     // The runtime's side: blocks while paused (a stop ends the wait) and takes the pending commands.
     Boundary awaitStepBoundary();
+    // The same, but gives up after `timeout` while still paused (nullopt): a multi-process run tells
+    // the other processes it is paused in between, so that their c10d time-outs do not fire.
+    std::optional<Boundary> awaitStepBoundaryFor(std::chrono::milliseconds timeout);
 
 private:
     mutable std::mutex m_mutex;

@@ -8,6 +8,8 @@
 #include "core/engine/model_stage.h"
 #include "core/engine/optimizer_setup.h"
 #include "core/engine/pipeline_runtime.h"
+#include "core/engine/process_group.h"
+#include "core/engine/step_exchange.h"
 #include "core/engine/transformer_model.h"
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
@@ -16,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -57,10 +60,44 @@ std::vector<double> planRatios(const FreezePlan& plan)
 
 bool sameOrders(const PipelineSchedule& a, const PipelineSchedule& b) { return a.rankOrders() == b.rankOrders(); }
 
+// Joins the multi-process run `distributed` describes (null when it is not enabled), after checking
+// that the config can run that way.
+std::shared_ptr<ProcessGroup> joinGroup(
+    const RunConfig& config, const PipelineSchedule& schedule, const DistributedSetup& distributed)
+{
+    if (!distributed.enabled)
+        return nullptr;
+    if (distributed.worldSize != schedule.rankCount())
+        throw InputError("environment", "WORLD_SIZE",
+            "a multi-process run needs one process per pipeline rank: schedule.ranks is "
+                + std::to_string(schedule.rankCount()) + ", WORLD_SIZE " + std::to_string(distributed.worldSize));
+    // APF and AutoFreeze decide from every stage's parameters and gradients, which no one process
+    // holds; checkpoints would need every process's optimizer state.
+    if (config.freezer.kind != FreezerKind::None && config.freezer.kind != FreezerKind::TimelyFreeze)
+        throw InputError("config", "freezer.name",
+            std::string("\"") + freezerKindName(config.freezer.kind)
+                + "\" does not run across processes yet (none and timelyfreeze do)");
+    if (config.checkpointInterval > 0)
+        throw InputError(
+            "config", "checkpoint_interval", "checkpoints of a multi-process run are not supported yet: use 0");
+    Rendezvous rendezvous;
+    rendezvous.rank = distributed.rank;
+    rendezvous.worldSize = distributed.worldSize;
+    rendezvous.localRank = distributed.localRank;
+    rendezvous.masterAddr = distributed.masterAddr;
+    rendezvous.masterPort = distributed.masterPort;
+    rendezvous.timeout = std::chrono::seconds(distributed.timeoutSeconds);
+    const std::string backend
+        = !distributed.backend.empty() ? distributed.backend : (config.device == DeviceKind::Cuda ? "nccl" : "gloo");
+    return std::make_shared<ProcessGroup>(parseCommBackend(backend, "backend"), rendezvous);
+}
+
 // Moves each stage to its device (config.device, config.stageDevices) and returns the devices. The
 // model was initialised whole on the CPU first, so the same seed gives the same weights anywhere.
-std::vector<torch::Device> placeStages(
-    const RunConfig& config, const PipelineSchedule& schedule, const std::vector<std::shared_ptr<ModelStage>>& stages)
+// In a multi-process run only this process's stages move, to cuda:LOCAL_RANK unless stage_devices
+// says otherwise; the others stay on the CPU, where only evaluation uses them.
+std::vector<torch::Device> placeStages(const RunConfig& config, const PipelineSchedule& schedule,
+    const std::vector<std::shared_ptr<ModelStage>>& stages, const DistributedSetup& distributed)
 {
     std::vector<torch::Device> devices(stages.size(), torch::Device(torch::kCPU));
     if (config.device == DeviceKind::Cpu)
@@ -72,8 +109,11 @@ std::vector<torch::Device> placeStages(
                                     "build it against a CUDA LibTorch");
     const auto visible = static_cast<int>(torch::cuda::device_count());
     for (std::size_t s = 0; s < stages.size(); ++s) {
-        const int index
-            = config.stageDevices.empty() ? schedule.stageRank(static_cast<int>(s)) % visible : config.stageDevices[s];
+        const int rank = schedule.stageRank(static_cast<int>(s));
+        if (distributed.enabled && rank != distributed.rank)
+            continue;
+        const int byRank = distributed.enabled ? distributed.localRank % visible : rank % visible;
+        const int index = config.stageDevices.empty() ? byRank : config.stageDevices[s];
         if (index >= visible)
             throw InputError("config", "stage_devices[" + std::to_string(s) + "]",
                 "CUDA device " + std::to_string(index) + " does not exist (" + std::to_string(visible) + " visible)");
@@ -86,13 +126,14 @@ std::vector<torch::Device> placeStages(
 } // namespace
 
 struct TrainingSession::Private {
-    explicit Private(RunConfig runConfig)
+    Private(RunConfig runConfig, const DistributedSetup& distributed)
         : config(std::move(runConfig))
         , schedule(PipelineSchedule::generate(config.schedule))
+        , group(joinGroup(config, schedule, distributed))
         , data(makeBatchSource(config))
         , model(config.model, config.seed)
         , stages(partitionModel(model, resolvePartition(config)))
-        , stageDevices(placeStages(config, schedule, stages))
+        , stageDevices(placeStages(config, schedule, stages, distributed))
         , parameters(model->parameters())
         , optimizer(makeOptimizer(parameters, config.optimizer))
     {
@@ -101,6 +142,7 @@ struct TrainingSession::Private {
         options.seed = config.seed;
         options.stabilityCheckFreq = config.freezer.stabilityCheckFreq;
         options.threadsPerRank = config.threadsPerRank;
+        options.group = group;
         runtime = std::make_unique<PipelineRuntime>(
             schedule, asPipelineStages(stages), [this] { optimizerStep(); }, options, nullptr, freezer->selector());
     }
@@ -109,7 +151,15 @@ struct TrainingSession::Private {
     void optimizerStep()
     {
         freezer->afterBackward(currentStep);
-        clipGradientNorm(parameters, config.optimizer.gradClip);
+        // The global norm: in a multi-process run each process holds its stages' gradients only.
+        double squared = squaredGradientNorm(parameters);
+        if (group) {
+            torch::Tensor sum
+                = torch::full({ 1 }, squared, torch::TensorOptions(torch::kFloat64).device(group->device()));
+            group->allReduceSum(sum);
+            squared = sum.item<double>();
+        }
+        scaleGradients(parameters, gradientClipScale(std::sqrt(squared), config.optimizer.gradClip));
         setLearningRate(*optimizer, learningRate);
         optimizer->step();
     }
@@ -129,8 +179,17 @@ struct TrainingSession::Private {
         return x.to(torch::kCPU);
     }
 
-    EvalStats evaluateNow(std::int64_t step)
+    // Every process calls it (the parameters travel to all); only rank 0 evaluates.
+    std::optional<EvalStats> evaluateNow(std::int64_t step)
     {
+        if (group) {
+            std::vector<int> stageProcess;
+            for (int s = 0; s < schedule.stageCount(); ++s)
+                stageProcess.push_back(schedule.stageRank(s));
+            broadcastStageParameters(*group, asPipelineStages(stages), stageProcess);
+            if (group->rank() != 0)
+                return std::nullopt;
+        }
         return evaluate(
             [this](const torch::Tensor& tokens) { return logits(tokens); }, *data, config.evalBatches, step);
     }
@@ -148,6 +207,7 @@ struct TrainingSession::Private {
 
     RunConfig config;
     PipelineSchedule schedule;
+    std::shared_ptr<ProcessGroup> group; // null: a single-process run
     std::unique_ptr<BatchSource> data;
     TransformerModel model;
     std::vector<std::shared_ptr<ModelStage>> stages;
@@ -166,9 +226,22 @@ struct TrainingSession::Private {
     double learningRate = 0.0;
 };
 
-TrainingSession::TrainingSession(RunConfig config)
-    : d(std::make_unique<Private>(std::move(config)))
+TrainingSession::TrainingSession(RunConfig config, DistributedSetup distributed)
+    : d(std::make_unique<Private>(std::move(config), distributed))
 {
+}
+
+DistributedSetup distributedSetupFromEnvironment()
+{
+    DistributedSetup setup;
+    const Rendezvous r = rendezvousFromEnvironment();
+    setup.enabled = r.worldSize > 1;
+    setup.rank = r.rank;
+    setup.worldSize = r.worldSize;
+    setup.localRank = r.localRank;
+    setup.masterAddr = r.masterAddr;
+    setup.masterPort = r.masterPort;
+    return setup;
 }
 
 TrainingSession::~TrainingSession() = default;
@@ -318,7 +391,8 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
         const bool evalStep
             = d->config.evalInterval > 0 && (step + 1) % d->config.evalInterval == 0 && step + 1 < d->config.steps;
         if (evalStep)
-            d->publish(d->evaluateNow(step));
+            if (const std::optional<EvalStats> eval = d->evaluateNow(step))
+                d->publish(*eval);
 
         if (onStep) {
             TrainingProgress progress;
@@ -345,9 +419,9 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
         outcome.planTokensPerSecond = sum / static_cast<double>(planTokensPerSecond.size());
     }
     if (outcome.status != TrainingOutcome::Status::Failed) {
-        const EvalStats final = d->evaluateNow(outcome.stepsDone - 1);
-        outcome.finalEval = final;
-        d->publish(final);
+        outcome.finalEval = d->evaluateNow(outcome.stepsDone - 1);
+        if (outcome.finalEval)
+            d->publish(*outcome.finalEval);
         d->runtime->finish();
     }
     return outcome;

@@ -41,13 +41,34 @@ struct TrainingOutcome {
     double planTokensPerSecond = 0.0;
 };
 
+// One process of a multi-process run (one process per pipeline rank), as torchrun describes it.
+struct DistributedSetup {
+    bool enabled = false; // false: every rank is a thread of this process
+    std::string backend; // "gloo" or "nccl"; empty: nccl for device cuda, else gloo
+    int rank = 0;
+    int worldSize = 1;
+    int localRank = 0;
+    std::string masterAddr = "127.0.0.1";
+    int masterPort = 29500;
+    // c10d's time-out for the rendezvous and every exchange: a dead or hung rank ends the run in
+    // about this long on every other rank.
+    int timeoutSeconds = 20;
+};
+
+// From RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT: enabled when WORLD_SIZE is set
+// and above 1. Throws InputError naming a malformed variable.
+DistributedSetup distributedSetupFromEnvironment();
+
 // One training run: the model of the config split into the schedule's stages, its data, the
 // pipeline runtime, the freezer, evaluation and checkpoints. Commands (control(), setBounds,
 // applyPlan) may come from any thread and take effect at the next step boundary.
 class TrainingSession {
 public:
     // Throws InputError for a config the engine cannot run (e.g. device cuda on a CPU build).
-    explicit TrainingSession(RunConfig config);
+    // `distributed.enabled`: this process runs rank distributed.rank of the pipeline and joins the
+    // others (blocks until all joined). Rank 0 owns the telemetry: only its sinks see the run's
+    // evaluations, and only its RunControl, setBounds and applyPlan steer the run; the others follow.
+    explicit TrainingSession(RunConfig config, DistributedSetup distributed = {});
     ~TrainingSession();
     TrainingSession(const TrainingSession&) = delete;
     TrainingSession& operator=(const TrainingSession&) = delete;

@@ -60,7 +60,7 @@ set_property(TEST cli_train_scenario APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLIC
 if(NOT TFREEZE_CUDA STREQUAL "ON")
     tfreeze_add_train_cli_test(train_cuda_on_cpu_build EXIT 2
         STDERR "^tfreeze: error: config: device: \"cuda\": (this build of tfreeze runs on the CPU only|no CUDA device)"
-        ARGS train --config ${engineData}/tiny-1f1b.json --device cuda --db "")
+        ARGS train --config ${engineData}/tiny-1f1b.json --device cuda)
 endif()
 # tfreeze doctor: the build's capabilities and a world-size-1 collective check over Gloo.
 if(TFREEZE_GLOO_INCLUDE_DIR)
@@ -71,3 +71,19 @@ if(TFREEZE_GLOO_INCLUDE_DIR)
 endif()
 tfreeze_add_train_cli_test(doctor_bad_backend EXIT 2 STDERR "^tfreeze: error: --backend: mpi not in \\{gloo,nccl\\}"
     ARGS doctor --backend mpi)
+
+# tfreeze launch: one process per pipeline rank on loopback (c10d Gloo).
+if(TFREEZE_GLOO_INCLUDE_DIR)
+    tfreeze_add_train_cli_test(launch_doctor EXIT 0
+        STDOUT "rank [01] of 2 over gloo.*send/receive ring: ok.*rank [01] of 2 over gloo"
+        ARGS launch --nproc 2 -- doctor --backend gloo --rounds 2)
+    tfreeze_add_train_cli_test(launch_train_two_processes EXIT 0
+        STDOUT "rank 0 of 2: waiting for the others.*step 4/4.*final: validation loss"
+        ARGS launch --nproc 2 -- train --config ${engineData}/tiny-1f1b.json)
+    # Every rank rejects the job (3 processes for a 2-rank schedule): the launcher forwards the code.
+    tfreeze_add_train_cli_test(launch_world_size_mismatch EXIT 2
+        STDERR "WORLD_SIZE: a multi-process run needs one process per pipeline rank.*tfreeze launch: failed: rank [0-2] \\(pid [0-9]+\\) exited with code 2"
+        ARGS launch --nproc 3 -- train --config ${engineData}/tiny-1f1b.json)
+endif()
+tfreeze_add_train_cli_test(launch_without_command EXIT 2 STDERR "^tfreeze: error: command is required"
+    ARGS launch --nproc 2)

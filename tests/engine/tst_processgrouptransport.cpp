@@ -4,15 +4,9 @@
 #include "core/engine/process_group.h"
 #include "core/engine/process_group_transport.h"
 #include "core/plan/plan_error.h"
+#include "tests/engine/process_test_support.h"
 
 #include <QtTest>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -23,29 +17,13 @@
 #include <string>
 #include <thread>
 
-extern char** environ;
-
 using namespace tfreeze;
+using testing::waitExitCode;
 
 namespace {
 
 constexpr int kMicrobatches = 4;
 using Case = std::function<void(int rank, const std::shared_ptr<ProcessGroup>& group, bool& ok)>;
-
-// A port nobody listens on now (the kernel's pick); rank 0's store binds it right after.
-int freePort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address {};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t length = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    const int port = ntohs(address.sin_port);
-    ::close(fd);
-    return port;
-}
 
 Rendezvous rendezvous(int rank, int port)
 {
@@ -163,33 +141,8 @@ int runPeer(const std::string& name, int port)
 
 pid_t spawnPeer(const std::string& name, int port)
 {
-    const std::string peer = "TFREEZE_TEST_PEER=" + name;
-    const std::string portVariable = "MASTER_PORT=" + std::to_string(port);
-    std::vector<std::string> variables { peer, portVariable, "RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1" };
-    for (char** e = environ; *e; ++e) {
-        const std::string entry = *e;
-        if (entry.rfind("RANK=", 0) != 0 && entry.rfind("WORLD_SIZE=", 0) != 0 && entry.rfind("MASTER_", 0) != 0)
-            variables.push_back(entry);
-    }
-    std::vector<char*> envp;
-    for (std::string& v : variables)
-        envp.push_back(v.data());
-    envp.push_back(nullptr);
-    char* argv[] = { const_cast<char*>("/proc/self/exe"), nullptr };
-    std::string self(4096, '\0');
-    const ssize_t length = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
-    self.resize(length > 0 ? static_cast<std::size_t>(length) : 0);
-    pid_t pid = -1;
-    if (::posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, envp.data()) != 0)
-        return -1;
-    return pid;
-}
-
-int waitExitCode(pid_t pid)
-{
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return testing::spawnSelf({ "TFREEZE_TEST_PEER=" + name, "MASTER_PORT=" + std::to_string(port), "RANK=1",
+        "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1" });
 }
 
 } // namespace
@@ -209,7 +162,7 @@ private slots:
     {
         QFETCH(QString, name);
         const std::string caseName = name.toStdString();
-        const int port = freePort();
+        const int port = testing::freeLoopbackPort();
         const pid_t peer = spawnPeer(caseName, port);
         QVERIFY(peer > 0);
         bool ok = true;
@@ -227,7 +180,7 @@ private slots:
     // checkCollectives (what `tfreeze doctor` runs) between two processes, from the environment.
     void collectivesBetweenTwoProcesses()
     {
-        const int port = freePort();
+        const int port = testing::freeLoopbackPort();
         const pid_t peer = spawnPeer("collectives", port);
         QVERIFY(peer > 0);
         ::setenv("RANK", "0", 1);

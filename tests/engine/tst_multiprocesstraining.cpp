@@ -1,0 +1,333 @@
+// TrainingSession as one process per pipeline rank over c10d Gloo on loopback, against the same run
+// in one process: the test is rank 0 and starts copies of itself as the other ranks.
+#include "core/engine/training_session.h"
+#include "core/plan/plan_error.h"
+#include "tests/engine/process_test_support.h"
+
+#include <QtTest>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+using namespace tfreeze;
+
+Q_DECLARE_METATYPE(tfreeze::ScheduleShape)
+
+namespace {
+
+constexpr int kSteps = 20;
+
+RunConfig smallConfig(ScheduleShape shape, FreezerKind freezer)
+{
+    RunConfig config;
+    config.model.width = 32;
+    config.model.blocks = 4;
+    config.model.heads = 2;
+    config.model.sequence = 16;
+    config.data.batchSize = 8;
+    config.schedule = shape;
+    config.optimizer.warmupSteps = 1;
+    config.optimizer.lr = 1e-2;
+    config.freezer.kind = freezer;
+    config.freezer.timely = TimelyFreezeConfig { 2, 3, 3, 2 };
+    config.steps = kSteps;
+    config.evalInterval = 10;
+    config.evalBatches = 1;
+    config.seed = 11;
+    config.output.db.clear();
+    validateRunConfig(config, "test");
+    return config;
+}
+
+// What the peers need to build the same config: passed in their environment.
+std::string shapeText(const ScheduleShape& shape)
+{
+    return std::to_string(static_cast<int>(shape.kind)) + " " + std::to_string(shape.ranks) + " "
+        + std::to_string(shape.microbatches) + " " + std::to_string(shape.stagesPerRank);
+}
+
+ScheduleShape parseShape(const char* text)
+{
+    int kind = 0;
+    ScheduleShape shape;
+    std::sscanf(text, "%d %d %d %d", &kind, &shape.ranks, &shape.microbatches, &shape.stagesPerRank);
+    shape.kind = static_cast<ScheduleKind>(kind);
+    return shape;
+}
+
+DistributedSetup setup(int rank, int worldSize, int port)
+{
+    DistributedSetup s;
+    s.enabled = true;
+    s.rank = rank;
+    s.worldSize = worldSize;
+    s.localRank = rank;
+    s.masterPort = port;
+    s.timeoutSeconds = 10;
+    return s;
+}
+
+class RecordingSink : public TelemetrySink {
+public:
+    void publish(const TelemetryEvent& event) override
+    {
+        const std::lock_guard lock(m_mutex);
+        m_events.push_back(event);
+    }
+    template <typename T> std::vector<T> all() const
+    {
+        const std::lock_guard lock(m_mutex);
+        std::vector<T> result;
+        for (const TelemetryEvent& event : m_events)
+            if (const auto* value = std::get_if<T>(&event))
+                result.push_back(*value);
+        return result;
+    }
+
+private:
+    mutable std::mutex m_mutex;
+    std::vector<TelemetryEvent> m_events;
+};
+
+// Ranks 1 … N−1: TFREEZE_TEST_SHAPE, TFREEZE_TEST_FREEZER, RANK, WORLD_SIZE, MASTER_PORT; with
+// TFREEZE_TEST_DIE_AFTER=k, SIGKILL itself after step k (a crashed rank).
+int runPeer()
+{
+    try {
+        const RunConfig config = smallConfig(parseShape(std::getenv("TFREEZE_TEST_SHAPE")),
+            static_cast<FreezerKind>(std::atoi(std::getenv("TFREEZE_TEST_FREEZER"))));
+        DistributedSetup distributed = distributedSetupFromEnvironment();
+        distributed.timeoutSeconds = 10;
+        const char* dieAfter = std::getenv("TFREEZE_TEST_DIE_AFTER");
+        TrainingSession session(config, distributed);
+        const TrainingOutcome outcome = session.run([&](const TrainingProgress& progress) {
+            if (dieAfter && progress.stats.step + 1 == std::atoi(dieAfter))
+                std::raise(SIGKILL);
+        });
+        return outcome.status == TrainingOutcome::Status::Finished ? 0 : 3;
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "peer: %s\n", error.what());
+        return 4;
+    }
+}
+
+std::vector<pid_t> spawnPeers(
+    int worldSize, int port, const ScheduleShape& shape, FreezerKind freezer, int dieAfter = 0)
+{
+    std::vector<pid_t> pids;
+    for (int rank = 1; rank < worldSize; ++rank) {
+        std::vector<std::string> variables { "TFREEZE_TEST_PEER=1", "RANK=" + std::to_string(rank),
+            "LOCAL_RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(worldSize), "MASTER_ADDR=127.0.0.1",
+            "MASTER_PORT=" + std::to_string(port), "TFREEZE_TEST_SHAPE=" + shapeText(shape),
+            "TFREEZE_TEST_FREEZER=" + std::to_string(static_cast<int>(freezer)) };
+        if (dieAfter > 0)
+            variables.push_back("TFREEZE_TEST_DIE_AFTER=" + std::to_string(dieAfter));
+        const pid_t pid = testing::spawnSelf(variables);
+        if (pid > 0)
+            pids.push_back(pid);
+    }
+    return pids;
+}
+
+// Exit codes of the peers (128 + signal for a killed one).
+std::vector<int> waitAll(const std::vector<pid_t>& pids)
+{
+    std::vector<int> codes;
+    for (pid_t pid : pids)
+        codes.push_back(testing::waitExitCode(pid));
+    return codes;
+}
+
+} // namespace
+
+class TestMultiProcessTraining : public QObject {
+    Q_OBJECT
+
+private slots:
+    void lossCurveMatchesInProcess_data()
+    {
+        QTest::addColumn<ScheduleShape>("shape");
+        QTest::newRow("1F1B, 2 processes") << ScheduleShape { ScheduleKind::OneFOneB, 2, 4, 1 };
+        QTest::newRow("1F1B, 4 processes") << ScheduleShape { ScheduleKind::OneFOneB, 4, 4, 1 };
+        // Stages 1 and 2 share rank 1: that hop stays inside its process.
+        QTest::newRow("ZBV, 2 processes") << ScheduleShape { ScheduleKind::ZBV, 2, 4, 2 };
+    }
+
+    // The 20-step loss curve, evaluations included, equals the in-process run's with the same seed.
+    void lossCurveMatchesInProcess()
+    {
+        QFETCH(ScheduleShape, shape);
+        const RunConfig config = smallConfig(shape, FreezerKind::None);
+
+        RecordingSink inProcess;
+        {
+            TrainingSession session(config);
+            session.addSink(std::shared_ptr<TelemetrySink>(&inProcess, [](TelemetrySink*) {}));
+            QCOMPARE(session.run().status, TrainingOutcome::Status::Finished);
+        }
+
+        const int port = testing::freeLoopbackPort();
+        const std::vector<pid_t> peers = spawnPeers(shape.ranks, port, shape, FreezerKind::None);
+        QCOMPARE(static_cast<int>(peers.size()), shape.ranks - 1);
+        RecordingSink distributed;
+        TrainingOutcome outcome;
+        {
+            TrainingSession session(config, setup(0, shape.ranks, port));
+            session.addSink(std::shared_ptr<TelemetrySink>(&distributed, [](TelemetrySink*) {}));
+            outcome = session.run();
+        }
+        for (int code : waitAll(peers))
+            QCOMPARE(code, 0);
+        QCOMPARE(outcome.status, TrainingOutcome::Status::Finished);
+
+        const auto expected = inProcess.all<StepStats>();
+        const auto actual = distributed.all<StepStats>();
+        QCOMPARE(static_cast<int>(actual.size()), kSteps);
+        QCOMPARE(actual.size(), expected.size());
+        for (std::size_t i = 0; i < actual.size(); ++i) {
+            QVERIFY2(std::abs(actual[i].loss - expected[i].loss) <= 1e-5 * std::abs(expected[i].loss),
+                qPrintable(QStringLiteral("step %1: %2 vs %3").arg(i).arg(actual[i].loss).arg(expected[i].loss)));
+            // Every process's spans reach rank 0.
+            QCOMPARE(static_cast<int>(actual[i].rankBubbleFraction.size()), shape.ranks);
+        }
+        QCOMPARE(distributed.all<ActionSpan>().size(), inProcess.all<ActionSpan>().size());
+        const auto expectedEval = inProcess.all<EvalStats>();
+        const auto actualEval = distributed.all<EvalStats>();
+        QCOMPARE(actualEval.size(), expectedEval.size());
+        for (std::size_t i = 0; i < actualEval.size(); ++i)
+            QVERIFY(std::abs(actualEval[i].validationLoss - expectedEval[i].validationLoss)
+                <= 1e-5 * expectedEval[i].validationLoss);
+    }
+
+    // TimelyFreeze across processes: rank 0 plans from every process's spans and its ratios reach
+    // the stages on the other processes (their frozen share comes back in the step's figures).
+    void timelyFreezeFreezesEveryProcess()
+    {
+        const ScheduleShape shape { ScheduleKind::OneFOneB, 2, 4, 1 };
+        const RunConfig config = smallConfig(shape, FreezerKind::TimelyFreeze);
+        const int port = testing::freeLoopbackPort();
+        const std::vector<pid_t> peers = spawnPeers(2, port, shape, FreezerKind::TimelyFreeze);
+        RecordingSink sink;
+        TrainingOutcome outcome;
+        {
+            TrainingSession session(config, setup(0, 2, port));
+            session.addSink(std::shared_ptr<TelemetrySink>(&sink, [](TelemetrySink*) {}));
+            outcome = session.run();
+        }
+        for (int code : waitAll(peers))
+            QCOMPARE(code, 0);
+        QCOMPARE(outcome.status, TrainingOutcome::Status::Finished);
+        QVERIFY(!sink.all<PlanApplied>().empty());
+        const StepStats last = sink.all<StepStats>().back();
+        QCOMPARE(last.phase, TrainingPhase::Stable);
+        // The last step ran the plan everywhere: each action (rank-major, as the plan lists them) froze
+        // round(ratio × tensors), stage 1's actions in the peer process included. The ratios reach the
+        // peer only through rank 0's broadcast.
+        const FreezePlan& plan = *sink.all<PlanApplied>().back().plan;
+        std::vector<ActionSpan> spans;
+        for (const ActionSpan& span : sink.all<ActionSpan>())
+            if (span.step == last.step)
+                spans.push_back(span);
+        QCOMPARE(spans.size(), plan.actions.size());
+        int frozen = 0;
+        int frozenInPeer = 0;
+        for (std::size_t i = 0; i < spans.size(); ++i) {
+            if (!isFreezable(spans[i].kind))
+                continue;
+            // TimelyFreeze keeps one tensor of the last stage trainable (METHOD.md §6).
+            const int total = spans[i].totalTensors;
+            const bool lastStage = spans[i].stage == shape.ranks * shape.stagesPerRank - 1;
+            const double ratio
+                = lastStage ? std::min(plan.actions[i].ratio, (total - 1.0) / total) : plan.actions[i].ratio;
+            const long expected = std::min<long>(std::lround(ratio * total), total);
+            QVERIFY2(spans[i].frozenTensors == expected,
+                qPrintable(
+                    QStringLiteral("action %1 (rank %2, stage %3, microbatch %4): %5 frozen, plan ratio %6 of %7")
+                        .arg(i)
+                        .arg(spans[i].rank)
+                        .arg(spans[i].stage)
+                        .arg(spans[i].microbatch)
+                        .arg(spans[i].frozenTensors)
+                        .arg(plan.actions[i].ratio)
+                        .arg(spans[i].totalTensors)));
+            frozen += spans[i].frozenTensors;
+            if (spans[i].rank == 1)
+                frozenInPeer += spans[i].frozenTensors;
+        }
+        QVERIFY2(frozen > 0 || plan.batchMsPlanned >= plan.batchMsNoFreeze, "a plan that saves time freezes something");
+        qInfo("last step: %d tensors frozen, %d of them in the peer process", frozen, frozenInPeer);
+    }
+
+    // A rank that dies (SIGKILL after step 3) ends the run on rank 0 as failed, naming the process
+    // group, within the c10d time-out (the ctest time-out bounds it).
+    void killedRankFailsTheRun()
+    {
+        const ScheduleShape shape { ScheduleKind::OneFOneB, 2, 4, 1 };
+        const RunConfig config = smallConfig(shape, FreezerKind::None);
+        const int port = testing::freeLoopbackPort();
+        const std::vector<pid_t> peers = spawnPeers(2, port, shape, FreezerKind::None, 3);
+        RecordingSink sink;
+        TrainingOutcome outcome;
+        const auto start = std::chrono::steady_clock::now();
+        {
+            TrainingSession session(config, setup(0, 2, port));
+            session.addSink(std::shared_ptr<TelemetrySink>(&sink, [](TelemetrySink*) {}));
+            outcome = session.run();
+        }
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const std::vector<int> codes = waitAll(peers);
+        QCOMPARE(codes.front(), 128 + SIGKILL);
+        QCOMPARE(outcome.status, TrainingOutcome::Status::Failed);
+        QVERIFY(!outcome.error.empty());
+        QCOMPARE(outcome.stepsDone, std::int64_t { 3 });
+        QCOMPARE(sink.all<RunFailed>().size(), std::size_t { 1 });
+        qInfo("rank 0 failed %.1f s after the start: %s", seconds, outcome.error.c_str());
+    }
+
+    void configErrors_data()
+    {
+        QTest::addColumn<int>("worldSize");
+        QTest::addColumn<int>("freezer");
+        QTest::addColumn<int>("checkpointInterval");
+        QTest::addColumn<QString>("field");
+        QTest::newRow("world size is not the rank count")
+            << 3 << static_cast<int>(FreezerKind::None) << 0 << QStringLiteral("WORLD_SIZE");
+        QTest::newRow("apf across processes")
+            << 2 << static_cast<int>(FreezerKind::Apf) << 0 << QStringLiteral("freezer.name");
+        QTest::newRow("checkpoints across processes")
+            << 2 << static_cast<int>(FreezerKind::None) << 5 << QStringLiteral("checkpoint_interval");
+    }
+
+    // Checked before joining: no process is started, nothing waits.
+    void configErrors()
+    {
+        QFETCH(int, worldSize);
+        QFETCH(int, freezer);
+        QFETCH(int, checkpointInterval);
+        QFETCH(QString, field);
+        RunConfig config = smallConfig({ ScheduleKind::OneFOneB, 2, 4, 1 }, static_cast<FreezerKind>(freezer));
+        config.checkpointInterval = checkpointInterval;
+        QString message;
+        try {
+            TrainingSession session(config, setup(0, worldSize, testing::freeLoopbackPort()));
+        } catch (const InputError& error) {
+            message = QString::fromUtf8(error.what());
+        }
+        QVERIFY2(message.contains(field), qPrintable(message));
+    }
+};
+
+int main(int argc, char** argv)
+{
+    if (std::getenv("TFREEZE_TEST_PEER"))
+        return runPeer();
+    TestMultiProcessTraining test;
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "tst_multiprocesstraining.moc"

@@ -6,9 +6,9 @@
 //   import already refuses deadlocks), and it survives writeProfileJson → readProfileJson exactly;
 // - exporting a simulated run of the imported profile and importing that trace gives back the
 //   same shape and rank orders (the export and the import agree on what a trace means);
-// - plain input and its gzip import alike (the same profile, or the same error): every plain input
-//   is also imported as two gzip members (cut at its middle), so that the mutations of plain JSON
-//   reach the gzip path too (a mutated gzip stream mostly fails its CRC before any JSON is read).
+// - plain input and its gzip import alike (the same profile, or the same error): plain inputs (one in
+//   four) are also imported as two gzip members (cut at the middle), so that the mutations of plain
+//   JSON reach the gzip path too (a mutated gzip stream mostly fails its CRC before any JSON is read).
 
 #include "fuzz_common.h"
 
@@ -136,7 +136,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             throw;
         }
     });
-    if (!hasGzipMagic(bytes))
+    // One plain input in four (chosen by its length, so a rerun of an input checks the same): the
+    // second import and the compression made every execution about four times slower.
+    if (!hasGzipMagic(bytes) && size % 4 == 0)
         checkGzipImportsAlike(bytes, imported, error, options);
     if (!parsed)
         return 0;

@@ -64,6 +64,7 @@ void EngineController::setState(State state)
     emit stateChanged(state);
 }
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): the start-up steps in order, each short
 void EngineController::start(const RunConfig& config, const QString& name)
 {
     if (m_state == State::Starting || m_state == State::Running || m_state == State::Paused

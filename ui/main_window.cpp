@@ -596,7 +596,7 @@ QString MainWindow::askSavePath(const QString& title, const QString& filters, co
 {
     QSettings settings;
     const QString dir = settings.value(QStringLiteral("exportDir"), QDir::homePath()).toString();
-    const QString path = QFileDialog::getSaveFileName(this, title, QDir(dir).filePath(defaultName), filters);
+    QString path = QFileDialog::getSaveFileName(this, title, QDir(dir).filePath(defaultName), filters);
     if (!path.isEmpty())
         settings.setValue(QStringLiteral("exportDir"), QFileInfo(path).absolutePath());
     return path;
@@ -696,6 +696,7 @@ void MainWindow::openFile(const QString& path)
                     .arg(trace->batches)
                     .arg(QString::fromLatin1(traceRankKeyName(trace->rankKey))));
         }
+        // NOLINTNEXTLINE(readability-misleading-indentation): `emit` expands to nothing, the call is aligned
         emit documentLoaded();
     });
     watcher->setFuture(QtConcurrent::run(readStudioFile, path));
@@ -819,6 +820,7 @@ void MainWindow::startRun(const RunConfig& config, const QString& name)
 #endif
 }
 
+// NOLINTNEXTLINE(readability-convert-member-functions-to-static): uses members when built with the engine
 void MainWindow::onTelemetry(const TelemetryBatch& batch)
 {
 #ifdef TFREEZE_WITH_ENGINE

@@ -234,7 +234,7 @@ void MetricsCharts::refresh()
     fillLossChart();
     fillFreezeChart();
     for (ChartParts& parts : m_charts) {
-        const bool any = m_history && !m_history->isEmpty();
+        const bool any = m_history != nullptr && !m_history->isEmpty();
         const double first = any ? m_history->steps().front() : 0.0;
         const double last = any ? m_history->steps().back() : 1.0;
         parts.xAxis->setRange(first, last > first ? last : first + 1.0);
@@ -261,14 +261,16 @@ void MetricsCharts::fillBatchTimeChart()
 {
     ChartParts& parts = m_charts[BatchTimeChart];
     const int cap = parts.pointCap;
-    QList<QPointF> batch, tokens;
+    QList<QPointF> batch;
+    QList<QPointF> tokens;
     if (m_history) {
         batch = downsampleMinMax(m_history->steps(), m_history->batchMs(), cap);
         tokens = downsampleMinMax(m_history->steps(), m_history->tokensPerSecond(), cap);
     }
     parts.series[0]->replace(batch);
     parts.series[1]->replace(tokens);
-    AxisExtent batchExtent(true), tokensExtent(true);
+    AxisExtent batchExtent(true);
+    AxisExtent tokensExtent(true);
     batchExtent.include(batch);
     tokensExtent.include(tokens);
     batchExtent.applyTo(parts.yAxis);
@@ -279,7 +281,8 @@ void MetricsCharts::fillLossChart()
 {
     ChartParts& parts = m_charts[LossChart];
     const int cap = parts.pointCap;
-    QList<QPointF> training, validation;
+    QList<QPointF> training;
+    QList<QPointF> validation;
     if (m_history) {
         training = downsampleMinMax(m_history->steps(), m_history->loss(), cap);
         validation = downsampleMinMax(m_history->evalSteps(), m_history->validationLoss(), cap);

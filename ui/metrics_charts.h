@@ -72,8 +72,8 @@ private:
     void buildChart(Chart index, const QString& title, const QString& yTitle);
     void applyTheme();
     int pointCapForWidth(int index) const;
-    void ensureSeriesCount(ChartParts& parts, int count, const QString& namePattern);
-    QXYSeries* addSeries(ChartParts& parts, const QString& name, QValueAxis* yAxis);
+    static void ensureSeriesCount(ChartParts& parts, int count, const QString& namePattern);
+    static QXYSeries* addSeries(ChartParts& parts, const QString& name, QValueAxis* yAxis);
     void fillBubbleChart();
     void fillBatchTimeChart();
     void fillLossChart();

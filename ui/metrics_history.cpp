@@ -54,7 +54,7 @@ qsizetype MetricsHistory::indexNear(qint64 step) const
 {
     if (m_steps.empty())
         return -1;
-    const double x = static_cast<double>(step);
+    const auto x = static_cast<double>(step);
     const auto after = std::lower_bound(m_steps.begin(), m_steps.end(), x);
     if (after == m_steps.begin())
         return 0;

@@ -174,6 +174,7 @@ void PlanningService::postCurveDrain()
 
 // On the plan worker: solves the pending request, then the one that replaced it meanwhile, until
 // none is left. A QPointer may be copied off its thread; it is dereferenced only on the GUI thread.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): take the newest request, rebuild, solve, deliver
 void PlanningService::drainPlans(const QPointer<PlanningService>& self, const std::shared_ptr<PlanWorker>& worker)
 {
     for (;;) {
@@ -221,6 +222,7 @@ void PlanningService::drainPlans(const QPointer<PlanningService>& self, const st
 
 // On the curve worker: sweeps ρ with its own planner, rebuilt when the profile changed; stops
 // between two solves once a newer curve or profile was asked for.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): take the newest request, rebuild, sweep, deliver
 void PlanningService::drainCurves(const QPointer<PlanningService>& self, const std::shared_ptr<CurveWorker>& worker)
 {
     for (;;) {

@@ -24,7 +24,7 @@ std::optional<double> PlansModel::uniformMaxFreeze(const std::string& boundsJson
         // Per-stage bounds that are all equal are one ρ after all.
         const double first = stages.first().toDouble(-1.0);
         bool allEqual = first >= 0.0;
-        for (const QJsonValue& stage : stages)
+        for (const auto& stage : stages)
             allEqual = allEqual && stage.toDouble(-1.0) == first;
         if (allEqual)
             return first;
@@ -91,6 +91,7 @@ int PlansModel::rowCount(const QModelIndex& parent) const
 
 int PlansModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): one switch over the columns, each a line or two
 QVariant PlansModel::data(const QModelIndex& index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))

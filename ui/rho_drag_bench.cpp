@@ -25,7 +25,7 @@ double median(std::vector<double> values)
         return 0.0;
     std::sort(values.begin(), values.end());
     const std::size_t mid = values.size() / 2;
-    return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2.0;
+    return values.size() % 2 != 0 ? values[mid] : (values[mid - 1] + values[mid]) / 2.0;
 }
 
 double millisecondsSince(std::chrono::steady_clock::time_point start)

@@ -68,7 +68,7 @@ int RunComparisonModel::rowCount(const QModelIndex& parent) const { return paren
 
 int RunComparisonModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
-QString RunComparisonModel::measureName(const Row& row) const
+QString RunComparisonModel::measureName(const Row& row)
 {
     switch (row.measure) {
     case Measure::StageKindMeanMs:
@@ -85,7 +85,7 @@ QString RunComparisonModel::measureName(const Row& row) const
     return {};
 }
 
-std::optional<double> RunComparisonModel::value(const Row& row, int column) const
+std::optional<double> RunComparisonModel::value(const Row& row, int column)
 {
     switch (column) {
     case AColumn:
@@ -113,7 +113,7 @@ QVariant RunComparisonModel::data(const QModelIndex& index, int role) const
     if (index.column() == MeasureColumn)
         return role == Qt::DisplayRole || role == ValueRole ? QVariant(measureName(row)) : QVariant();
     if (role == Qt::TextAlignmentRole)
-        return QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return { Qt::AlignRight | Qt::AlignVCenter };
     const std::optional<double> number = value(row, index.column());
     if (role == ValueRole)
         return number ? QVariant(*number) : QVariant();

@@ -44,8 +44,8 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
 private:
-    QString measureName(const Row& row) const;
-    std::optional<double> value(const Row& row, int column) const;
+    static QString measureName(const Row& row);
+    static std::optional<double> value(const Row& row, int column);
 
     RunComparison m_comparison;
     QVector<Row> m_rows;

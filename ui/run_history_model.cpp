@@ -47,7 +47,7 @@ int RunHistoryModel::rowCount(const QModelIndex& parent) const { return parent.i
 
 int RunHistoryModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
-QVariant RunHistoryModel::displayValue(const RunHistoryRow& row, int column) const
+QVariant RunHistoryModel::displayValue(const RunHistoryRow& row, int column)
 {
     const QLocale locale;
     switch (column) {
@@ -82,7 +82,7 @@ QVariant RunHistoryModel::displayValue(const RunHistoryRow& row, int column) con
     }
 }
 
-QVariant RunHistoryModel::sortValue(const RunHistoryRow& row, int column) const
+QVariant RunHistoryModel::sortValue(const RunHistoryRow& row, int column)
 {
     switch (column) {
     case ShapeColumn:
@@ -158,7 +158,7 @@ QVariant RunHistoryModel::data(const QModelIndex& index, int role) const
         case StepsColumn:
         case FinalLossColumn:
         case TokensPerSecondColumn:
-            return QVariant(Qt::AlignRight | Qt::AlignVCenter);
+            return { Qt::AlignRight | Qt::AlignVCenter };
         default:
             return {};
         }

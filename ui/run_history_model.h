@@ -55,8 +55,8 @@ signals:
     void notesRequested(qint64 runId, const QString& notes);
 
 private:
-    QVariant displayValue(const RunHistoryRow& row, int column) const;
-    QVariant sortValue(const RunHistoryRow& row, int column) const;
+    static QVariant displayValue(const RunHistoryRow& row, int column);
+    static QVariant sortValue(const RunHistoryRow& row, int column);
 
     QVector<RunHistoryRow> m_rows;
 };

@@ -1,6 +1,7 @@
 #include "ui/series_downsampling.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 
@@ -12,6 +13,7 @@ bool finitePoint(double x, double y) { return std::isfinite(x) && std::isfinite(
 
 } // namespace
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): one pass over the points, bucket bookkeeping inline
 QList<QPointF> downsampleMinMax(const std::vector<double>& xs, const std::vector<double>& ys, int maxPoints)
 {
     const std::size_t n = std::min(xs.size(), ys.size());
@@ -63,16 +65,19 @@ QList<QPointF> downsampleMinMax(const std::vector<double>& xs, const std::vector
     const int bucketCount = maxPoints / 4;
     const double x0 = xs[firstFinite];
     const double span = xs[lastFinite] - x0;
-    out.reserve(4 * bucketCount);
+    out.reserve(4 * static_cast<qsizetype>(bucketCount));
 
     // Indices of the current bucket's first/min/max/last; appended when the bucket closes.
     int bucket = -1;
-    std::size_t first = n, low = n, high = n, last = n;
+    std::size_t first = n;
+    std::size_t low = n;
+    std::size_t high = n;
+    std::size_t last = n;
     auto flush = [&]() {
         if (first == n)
             return;
-        std::size_t picks[4] = { first, low, high, last };
-        std::sort(std::begin(picks), std::end(picks));
+        std::array<std::size_t, 4> picks { first, low, high, last };
+        std::sort(picks.begin(), picks.end());
         std::size_t previous = n;
         for (std::size_t index : picks) {
             if (index != previous)

@@ -21,7 +21,7 @@ void TimeAxisMapping::setTotalMs(double totalMs)
 
 void TimeAxisMapping::setPixelWidth(double pixelWidth) { m_pixelWidth = std::max(1.0, pixelWidth); }
 
-double TimeAxisMapping::minimumSpanMs() const { return kMinimumSpanMs; }
+double TimeAxisMapping::minimumSpanMs() { return kMinimumSpanMs; }
 
 void TimeAxisMapping::setRange(double startMs, double endMs)
 {
@@ -58,7 +58,8 @@ void TimeAxisMapping::pan(double pixels)
 double RowGeometry::rowTop(int row) const
 {
     const int perRank = std::max(1, stagesPerRank);
-    return top + row * rowHeight + (row / perRank) * rankGap;
+    const int rank = row / perRank; // whole ranks above the row: a gap after each
+    return top + row * rowHeight + rank * rankGap;
 }
 
 double RowGeometry::height() const

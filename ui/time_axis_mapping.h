@@ -34,7 +34,7 @@ public:
     double startMs() const { return m_startMs; }
     double endMs() const { return m_endMs; }
     double spanMs() const { return m_endMs - m_startMs; }
-    double minimumSpanMs() const;
+    static double minimumSpanMs();
     double msPerPixel() const { return spanMs() / m_pixelWidth; }
 
     // Clamped: the span into [minimumSpanMs, totalMs], then the range shifted into [0, totalMs].

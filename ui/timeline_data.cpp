@@ -15,7 +15,7 @@ namespace tfreeze {
 
 namespace {
 
-constexpr std::uint32_t kNoBar = 0xffffffffu;
+constexpr std::uint32_t kNoBar = 0xffffffffU;
 
 using NodeKey = std::tuple<int, int, ActionKind>; // stage, microbatch, kind
 
@@ -23,6 +23,7 @@ NodeKey keyOf(int stage, int microbatch, ActionKind kind) { return NodeKey { sta
 
 // Cross-stage DAG edges between present bars, and the critical path walked back from the last-ending
 // bar through the predecessor that ended latest. `nodeBar[node]` is the bar of a DAG node or kNoBar.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): one pass over the DAG's actions
 void fillFromDag(TimelineData& data, const PipelineDag& dag, const std::vector<std::uint32_t>& nodeBar)
 {
     data.dependencies.clear();
@@ -281,7 +282,9 @@ TimelineData timelineFromSpans(const std::vector<ActionSpan>& spans, const Pipel
 TimelineData timelineFromPlan(const FreezePlan& plan)
 {
     const auto count = plan.actions.size();
-    std::vector<double> starts(count), ends(count), ratios(count);
+    std::vector<double> starts(count);
+    std::vector<double> ends(count);
+    std::vector<double> ratios(count);
     for (std::size_t i = 0; i < count; ++i) {
         starts[i] = plan.actions[i].startMs;
         ends[i] = plan.actions[i].endMs;

@@ -12,6 +12,7 @@
 #include <QWheelEvent>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace tfreeze {
@@ -36,7 +37,7 @@ bool isDark(const QPalette& palette) { return palette.color(QPalette::Base).ligh
 QColor mix(const QColor& a, const QColor& b, double weightOfB)
 {
     const auto channel = [weightOfB](int x, int y) { return static_cast<int>(std::lround(x + (y - x) * weightOfB)); };
-    return QColor(channel(a.red(), b.red()), channel(a.green(), b.green()), channel(a.blue(), b.blue()));
+    return { channel(a.red(), b.red()), channel(a.green(), b.green()), channel(a.blue(), b.blue()) };
 }
 
 QColor textOn(const QColor& fill) { return fill.lightness() > 140 ? QColor(Qt::black) : QColor(Qt::white); }
@@ -240,7 +241,7 @@ TimeAxisMapping TimelineView::mappingFor(QSize size) const
     return mapping;
 }
 
-void TimelineView::paintEvent(QPaintEvent*)
+void TimelineView::paintEvent(QPaintEvent* /*event*/)
 {
     QPainter painter(this);
     if (devicePixelRatioF() != 1.0) {
@@ -326,6 +327,7 @@ void TimelineView::paintContents(QPainter& painter, QSize size, const TimeAxisMa
     paintAxis(painter, size, mapping);
 }
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): the hot loop over bars, pixel skipping inline
 void TimelineView::paintBlock(QPainter& painter, const TimelineData& data, const RowGeometry& rows,
     const TimeAxisMapping& mapping, double clipRight) const
 {
@@ -365,8 +367,8 @@ void TimelineView::paintBlock(QPainter& painter, const TimelineData& data, const
     const QFontMetrics metrics(painter.font());
     const bool rowsFitText = rows.rowHeight >= metrics.ascent() + 2;
     const double barHeight = rows.rowHeight > 4.0 ? rows.rowHeight - 1.0 : rows.rowHeight;
-    QColor kindColors[kActionKindCount];
-    QColor frozenColors[kActionKindCount];
+    std::array<QColor, kActionKindCount> kindColors;
+    std::array<QColor, kActionKindCount> frozenColors;
     for (int k = 0; k < kActionKindCount; ++k) {
         kindColors[k] = kindColor(static_cast<ActionKind>(k), pal);
         frozenColors[k] = kindColors[k].darker(isDark(pal) ? 190 : 150);
@@ -420,6 +422,7 @@ void TimelineView::paintBlock(QPainter& painter, const TimelineData& data, const
     }
 }
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): the hot raster loop over bars and pixel columns
 void TimelineView::paintBlockRaster(QImage& image, QPainter& painter, const TimelineData& data, const RowGeometry& rows,
     const TimeAxisMapping& mapping, double clipRight) const
 {
@@ -446,7 +449,7 @@ void TimelineView::paintBlockRaster(QImage& image, QPainter& painter, const Time
             auto* scan = reinterpret_cast<QRgb*>(image.scanLine(y));
             const std::vector<QRgb>& line = y < ySplit ? upper : lower;
             for (int c = c0; c < c1; ++c) {
-                if (line[static_cast<std::size_t>(c)])
+                if (line[static_cast<std::size_t>(c)] != 0)
                     scan[c] = line[static_cast<std::size_t>(c)];
             }
         }
@@ -480,14 +483,14 @@ void TimelineView::paintBlockRaster(QImage& image, QPainter& painter, const Time
     const QFontMetrics metrics(painter.font());
     const bool rowsFitText = rows.rowHeight >= metrics.ascent() + 2;
     const double barHeight = rows.rowHeight > 4.0 ? rows.rowHeight - 1.0 : rows.rowHeight;
-    QRgb kindColors[kActionKindCount];
-    QRgb edgeColors[kActionKindCount];
+    std::array<QRgb, kActionKindCount> kindColors {};
+    std::array<QRgb, kActionKindCount> edgeColors {};
     for (int k = 0; k < kActionKindCount; ++k) {
         const QColor color = kindColor(static_cast<ActionKind>(k), pal);
         kindColors[k] = color.rgb();
         edgeColors[k] = color.darker(isDark(pal) ? 190 : 150).rgb();
     }
-    const QRgb outline = pal.color(QPalette::Text).rgb() | 0xff000000u;
+    const QRgb outline = pal.color(QPalette::Text).rgb() | 0xff000000U;
     std::vector<std::pair<int, int>> critical; // column spans of the row's critical bars
     struct Label {
         QRectF rect;
@@ -635,7 +638,7 @@ void TimelineView::paintDependencies(
     painter.restore();
 }
 
-void TimelineView::paintRowLabels(QPainter& painter, const TimelineData& data, const RowGeometry& rows) const
+void TimelineView::paintRowLabels(QPainter& painter, const TimelineData& data, const RowGeometry& rows)
 {
     const QFontMetrics metrics(painter.font());
     // When rows are thinner than the text, label every n-th row only.
@@ -738,7 +741,10 @@ void TimelineView::clearSelection()
     update();
 }
 
-void TimelineView::resizeEvent(QResizeEvent*) { m_mapping.setPixelWidth(width() - kLabelWidth - kRightMargin); }
+void TimelineView::resizeEvent(QResizeEvent* /*event*/)
+{
+    m_mapping.setPixelWidth(width() - kLabelWidth - kRightMargin);
+}
 
 void TimelineView::wheelEvent(QWheelEvent* event)
 {
@@ -748,7 +754,7 @@ void TimelineView::wheelEvent(QWheelEvent* event)
     if (notches == 0.0)
         return;
     TimeAxisMapping next = m_mapping;
-    if (event->modifiers() & Qt::ShiftModifier) {
+    if (event->modifiers().testFlag(Qt::ShiftModifier)) {
         next.pan(-notches * kPanFraction * m_mapping.pixelWidth());
         applyRange(next.startMs(), next.endMs(), History::None);
     } else {
@@ -760,7 +766,7 @@ void TimelineView::wheelEvent(QWheelEvent* event)
 
 void TimelineView::keyPressEvent(QKeyEvent* event)
 {
-    const bool alt = event->modifiers() & Qt::AltModifier;
+    const bool alt = event->modifiers().testFlag(Qt::AltModifier);
     TimeAxisMapping next = m_mapping;
     switch (event->key()) {
     case Qt::Key_W:
@@ -810,7 +816,7 @@ void TimelineView::mousePressEvent(QMouseEvent* event)
     m_dragOrigin = event->position();
     m_lastDragPosition = event->position();
     if (event->button() == Qt::RightButton
-        || (event->button() == Qt::LeftButton && (event->modifiers() & Qt::ShiftModifier)))
+        || (event->button() == Qt::LeftButton && event->modifiers().testFlag(Qt::ShiftModifier)))
         m_drag = Drag::Select;
     else if (event->button() == Qt::LeftButton)
         m_drag = Drag::Pan;

@@ -122,7 +122,7 @@ private:
         QPainter& painter, const TimelineData& planned, const RowGeometry& rows, const TimeAxisMapping& mapping) const;
     void paintDependencies(
         QPainter& painter, const TimelineData& data, const RowGeometry& rows, const TimeAxisMapping& mapping) const;
-    void paintRowLabels(QPainter& painter, const TimelineData& data, const RowGeometry& rows) const;
+    static void paintRowLabels(QPainter& painter, const TimelineData& data, const RowGeometry& rows);
     void paintAxis(QPainter& painter, QSize size, const TimeAxisMapping& mapping) const;
 
     // True when the visible range is the whole time axis (nothing zoomed or panned away).

@@ -14,6 +14,7 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 namespace tfreeze {
 
@@ -37,9 +38,61 @@ std::string joinPath(const std::string& path, const std::string& key) { return p
 std::string shortDump(const Json& value)
 {
     std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
-    if (text.size() > 40)
-        text.replace(37, std::string::npos, "...");
+    if (text.size() > 40) {
+        // Cut on a character boundary (found by fuzzing: a cut inside "é" left invalid UTF-8).
+        std::size_t cut = 37;
+        while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0U) == 0x80U)
+            --cut;
+        text.resize(cut);
+        text += "...";
+    }
     return text;
+}
+
+// Length of the well-formed UTF-8 sequence at text[i], or 0 (stray continuation byte, truncated
+// or overlong sequence, surrogate, past U+10FFFF).
+std::size_t utf8SequenceLength(const std::string& text, std::size_t i)
+{
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80U)
+        return 1;
+    const std::size_t length = (lead & 0xE0U) == 0xC0U ? 2
+        : (lead & 0xF0U) == 0xE0U                      ? 3
+        : (lead & 0xF8U) == 0xF0U                      ? 4
+                                                       : 0;
+    if (length == 0 || i + length > text.size())
+        return 0;
+    unsigned int code = lead & (0x7FU >> length);
+    for (std::size_t k = 1; k < length; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        if ((next & 0xC0U) != 0x80U)
+            return 0;
+        code = (code << 6U) | (next & 0x3FU);
+    }
+    static constexpr std::array<unsigned int, 5> kMinimum { 0, 0, 0x80U, 0x800U, 0x10000U };
+    const bool surrogate = code >= 0xD800U && code <= 0xDFFFU;
+    return code < kMinimum[length] || code > 0x10FFFFU || surrogate ? 0 : length;
+}
+
+// `text` with every byte outside a well-formed UTF-8 sequence written as \xDE. Found by fuzzing:
+// nlohmann's parse errors quote the bytes last read, ill-formed ones included.
+std::string withValidUtf8(const std::string& text)
+{
+    static constexpr std::string_view kHex = "0123456789ABCDEF";
+    std::string result;
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t length = utf8SequenceLength(text, i);
+        if (length == 0) {
+            const auto byte = static_cast<unsigned char>(text[i++]);
+            result += "\\x";
+            result += kHex[byte >> 4U];
+            result += kHex[byte & 0xFU];
+        } else {
+            result.append(text, i, length);
+            i += length;
+        }
+    }
+    return result;
 }
 
 // Reads the members of one JSON object, each at most once, and rejects the ones nobody read: a
@@ -142,7 +195,9 @@ public:
             std::string accepted;
             for (const std::string& key : m_known)
                 accepted += (accepted.empty() ? "" : ", ") + key;
-            throw InputError(m_source, joinPath(m_path, it.key()), "unknown key (accepted here: " + accepted + ")");
+            // An empty key is spelt "" so that the field is never empty (found by fuzzing).
+            const std::string key = it.key().empty() ? std::string("\"\"") : it.key();
+            throw InputError(m_source, joinPath(m_path, key), "unknown key (accepted here: " + accepted + ")");
         }
     }
 
@@ -532,7 +587,7 @@ RunConfig parseRunConfigJson(const std::string& text, const std::string& source)
     try {
         document = Json::parse(text);
     } catch (const Json::exception& error) {
-        std::string message = error.what();
+        std::string message = withValidUtf8(error.what());
         const std::size_t prefixEnd = message.find("] ");
         if (prefixEnd != std::string::npos)
             message = message.substr(prefixEnd + 2);

@@ -64,6 +64,8 @@ private slots:
     void dataPathRelativeToConfigFile();
     void badConfig_data();
     void badConfig();
+    void messagesAreValidUtf8_data();
+    void messagesAreValidUtf8();
     void validateAfterOverride();
 };
 
@@ -142,6 +144,9 @@ void TestRunConfig::badConfig_data()
     row("not an object", "[1]", "", "must be an object");
     row("wrong format", R"({"format": "tfreeze-profile/1"})", "format", "expected");
     row("unknown top-level key", R"({"stepz": 3})", "stepz", "unknown key");
+    // Found by fuzzing: the field of an unknown empty key was empty.
+    row("unknown empty key", R"({"": 3})", R"("")", "unknown key");
+    row("unknown empty nested key", R"({"model": {"": 3}})", R"(model."")", "unknown key");
     row("unknown model key", R"({"model": {"depth": 3}})", "model.depth", "unknown key");
     row("unknown nested key", R"({"freezer": {"apf": {"treshold": 0.1}}})", "freezer.apf.treshold", "unknown key");
     row("unknown timely key", R"({"freezer": {"timely": {"warmup": 1}}})", "freezer.timely.warmup", "unknown key");
@@ -240,6 +245,42 @@ void TestRunConfig::badConfig()
         QCOMPARE(QString::fromStdString(error.source()), QStringLiteral("run.json"));
         QCOMPARE(QString::fromStdString(error.field()), field);
         QVERIFY2(QString::fromStdString(error.reason()).contains(reason), error.what());
+    }
+}
+
+// Messages reach the terminal and the studio (QString::fromUtf8): found by fuzzing, both cases
+// once put invalid UTF-8 into them.
+void TestRunConfig::messagesAreValidUtf8_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QString>("reason"); // a part of the message
+
+    // nlohmann's parse error quotes the ill-formed byte it last read.
+    QTest::newRow("ill-formed byte in a string")
+        << QByteArray("{\"output\": {\"dir\": \"\xff\"}}") << QString() << QStringLiteral("\\xFF");
+    // The offending value is cut to 40 bytes; here byte 37 is inside an "é".
+    QByteArray longText = "{\"optimizer\": {\"lr\": \"x";
+    for (int i = 0; i < 30; ++i)
+        longText += "\xc3\xa9";
+    longText += "\"}}";
+    QTest::newRow("long multibyte value cut") << longText << QStringLiteral("optimizer.lr") << QStringLiteral("...");
+}
+
+void TestRunConfig::messagesAreValidUtf8()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QString, field);
+    QFETCH(QString, reason);
+    try {
+        parseRunConfigJson(json.toStdString(), "run.json");
+        QFAIL("no InputError");
+    } catch (const InputError& error) {
+        const QByteArray message(error.what());
+        // Ill-formed UTF-8 would decode to U+FFFD and not encode back to the same bytes.
+        QCOMPARE(QString::fromUtf8(message).toUtf8(), message);
+        QCOMPARE(QString::fromStdString(error.field()), field);
+        QVERIFY2(QString::fromUtf8(message).contains(reason), error.what());
     }
 }
 

@@ -5,11 +5,15 @@
 // - an imported profile is a valid Profile: costs finite with 0 ≤ min ≤ max, its DAG builds (the
 //   import already refuses deadlocks), and it survives writeProfileJson → readProfileJson exactly;
 // - exporting a simulated run of the imported profile and importing that trace gives back the
-//   same shape and rank orders (the export and the import agree on what a trace means).
+//   same shape and rank orders (the export and the import agree on what a trace means);
+// - plain input and its gzip import alike (the same profile, or the same error): plain inputs (one in
+//   four) are also imported as two gzip members (cut at the middle), so that the mutations of plain
+//   JSON reach the gzip path too (a mutated gzip stream mostly fails its CRC before any JSON is read).
 
 #include "fuzz_common.h"
 
 #include "core/export/chrome_trace_export.h"
+#include "core/export/gzip_stream.h"
 #include "core/export/trace_import.h"
 #include "core/plan/pipeline_dag.h"
 #include "core/plan/profile_io.h"
@@ -87,6 +91,32 @@ void checkThroughExport(const Profile& profile)
         fuzz::finding("export → import changed the rank orders");
 }
 
+void checkGzipImportsAlike(const std::string& plain, const std::optional<TraceImport>& imported,
+    const std::string& plainError, const TraceImportOptions& options)
+{
+    const std::size_t half = plain.size() / 2;
+    const std::string compressed = gzip(plain.substr(0, half)) + gzip(plain.substr(half));
+    std::optional<TraceImport> again;
+    std::string error;
+    fuzz::inputErrorOr("importTraceProfileData (gzip)", fuzz::kSource, [&] {
+        try {
+            again.emplace(importTraceProfileData(compressed, fuzz::kSource, options));
+        } catch (const InputError& caught) {
+            error = caught.what();
+            throw;
+        }
+    });
+    if (imported.has_value() != again.has_value() || error != plainError)
+        fuzz::finding("the gzip of a plain trace imports differently", plainError + " | " + error);
+    if (!imported)
+        return;
+    fuzz::requireEqualProfiles(imported->profile, again->profile, "gzip trace import");
+    if (imported->rankLabels != again->rankLabels || imported->rankKey != again->rankKey
+        || imported->eventCount != again->eventCount || imported->actionEventCount != again->actionEventCount
+        || imported->batches != again->batches || imported->freezeFromTrace != again->freezeFromTrace)
+        fuzz::finding("the gzip of a plain trace imports with different details");
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -95,11 +125,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     options.frozenFraction = 0.5;
     // A small gzip file may expand a thousandfold; 64 MiB keeps runs inside -rss_limit_mb.
     options.maxDecompressedBytes = std::size_t { 64 } << 20U;
+    const std::string bytes(reinterpret_cast<const char*>(data), size);
     std::optional<TraceImport> imported;
+    std::string error;
     const bool parsed = fuzz::inputErrorOr("importTraceProfileData", fuzz::kSource, [&] {
-        imported.emplace(
-            importTraceProfileData(std::string(reinterpret_cast<const char*>(data), size), fuzz::kSource, options));
+        try {
+            imported.emplace(importTraceProfileData(bytes, fuzz::kSource, options));
+        } catch (const InputError& caught) {
+            error = caught.what();
+            throw;
+        }
     });
+    // One plain input in four (chosen by its length, so a rerun of an input checks the same): the
+    // second import and the compression made every execution about four times slower.
+    if (!hasGzipMagic(bytes) && size % 4 == 0)
+        checkGzipImportsAlike(bytes, imported, error, options);
     if (!parsed)
         return 0;
     const Profile& profile = imported->profile;

@@ -3,7 +3,7 @@
 #
 #   cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DTFREEZE_FUZZ=ON \
 #         -DTFREEZE_TESTS=OFF -DTFREEZE_GUI=OFF -DTFREEZE_CUDA=OFF
-#   cmake --build build-fuzz --target fuzz_profile_json fuzz_plan_json fuzz_trace_import
+#   cmake --build build-fuzz --target fuzz_profile_json fuzz_plan_json fuzz_trace_import fuzz_run_config_json
 #   tests/fuzz/run_fuzzers.sh 60 build-fuzz
 #
 # The seed corpus is copied to a temporary directory, so the repository is not modified; crash
@@ -33,7 +33,7 @@ trap 'rm -rf "$work"' EXIT
 failed=0
 # target:corpus:dictionary, one entry per libFuzzer target.
 for entry in fuzz_profile_json:profile:tfreeze.dict fuzz_plan_json:plan:tfreeze.dict \
-    fuzz_trace_import:trace_import:trace_import.dict; do
+    fuzz_trace_import:trace_import:trace_import.dict fuzz_run_config_json:run_config:run_config.dict; do
     IFS=: read -r fuzzer name dict <<<"$entry"
     target="$build_dir/tests/fuzz/$fuzzer"
     if [[ ! -x $target ]]; then

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -24,8 +26,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace tfreeze {
 
@@ -74,11 +74,21 @@ std::string selfPath()
 
 bool isJobVariable(const std::string& entry)
 {
-    for (const char* name :
-        { "RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "LOCAL_WORLD_SIZE=", "MASTER_ADDR=", "MASTER_PORT=" })
-        if (entry.rfind(name, 0) == 0)
-            return true;
-    return false;
+    static constexpr std::array names {
+        "RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "LOCAL_WORLD_SIZE=", "MASTER_ADDR=", "MASTER_PORT="
+    };
+    return std::any_of(names.begin(), names.end(), [&entry](const char* name) { return entry.rfind(name, 0) == 0; });
+}
+
+// A NULL-terminated array of pointers into `strings` (which must outlive it), for posix_spawn.
+std::vector<char*> pointersTo(std::vector<std::string>& strings)
+{
+    std::vector<char*> pointers;
+    pointers.reserve(strings.size() + 1);
+    for (std::string& text : strings)
+        pointers.push_back(text.data());
+    pointers.push_back(nullptr);
+    return pointers;
 }
 
 std::string describeStatus(int status)
@@ -97,40 +107,27 @@ int exitCodeOf(int status)
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
 }
 
-void runLaunch(const LaunchOptions& options)
+// Starts rank 0 … nproc − 1 of `tfreeze COMMAND` with torchrun's variables; pid → rank. On a
+// failed start, the ranks already started are killed.
+std::map<pid_t, int> startRanks(const LaunchOptions& options, int port)
 {
-    if (options.command.empty())
-        throw InputError("launch", "COMMAND", "give the tfreeze command to run after --, e.g. -- train --config FILE");
-    const int port = options.masterPort > 0 ? options.masterPort : freePort();
     const std::string self = selfPath();
     std::vector<std::string> inherited;
     for (char** entry = environ; *entry; ++entry)
         if (!isJobVariable(*entry))
             inherited.emplace_back(*entry);
+    std::vector<std::string> arguments { "tfreeze" };
+    arguments.insert(arguments.end(), options.command.begin(), options.command.end());
+    std::vector<char*> argv = pointersTo(arguments);
 
-    std::fprintf(
-        stderr, "tfreeze launch: %d processes, master %s:%d\n", options.nproc, options.masterAddr.c_str(), port);
-    std::signal(SIGINT, onLauncherSignal);
-    std::signal(SIGTERM, onLauncherSignal);
-    std::map<pid_t, int> running; // pid → rank
+    std::map<pid_t, int> running;
     for (int rank = 0; rank < options.nproc; ++rank) {
         std::vector<std::string> variables = inherited;
-        variables.push_back("RANK=" + std::to_string(rank));
-        variables.push_back("LOCAL_RANK=" + std::to_string(rank));
-        variables.push_back("WORLD_SIZE=" + std::to_string(options.nproc));
-        variables.push_back("LOCAL_WORLD_SIZE=" + std::to_string(options.nproc));
-        variables.push_back("MASTER_ADDR=" + options.masterAddr);
-        variables.push_back("MASTER_PORT=" + std::to_string(port));
-        std::vector<char*> envp;
-        for (std::string& variable : variables)
-            envp.push_back(variable.data());
-        envp.push_back(nullptr);
-        std::vector<std::string> arguments { "tfreeze" };
-        arguments.insert(arguments.end(), options.command.begin(), options.command.end());
-        std::vector<char*> argv;
-        for (std::string& argument : arguments)
-            argv.push_back(argument.data());
-        argv.push_back(nullptr);
+        for (std::string variable : { "RANK=" + std::to_string(rank), "LOCAL_RANK=" + std::to_string(rank),
+                 "WORLD_SIZE=" + std::to_string(options.nproc), "LOCAL_WORLD_SIZE=" + std::to_string(options.nproc),
+                 "MASTER_ADDR=" + options.masterAddr, "MASTER_PORT=" + std::to_string(port) })
+            variables.push_back(std::move(variable));
+        std::vector<char*> envp = pointersTo(variables);
         pid_t pid = -1;
         const int error = ::posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv.data(), envp.data());
         if (error != 0) {
@@ -140,58 +137,100 @@ void runLaunch(const LaunchOptions& options)
         }
         running[pid] = rank;
     }
+    return running;
+}
 
-    // Watch. After the first failure the others get `graceSeconds` to notice it themselves (within
-    // c10d's time-out; rank 0 then records the run as failed, with the reason), then SIGTERM, then
-    // SIGKILL: no process outlives the launcher.
-    using Clock = std::chrono::steady_clock;
-    int exitCode = 0;
-    std::string failure;
-    Clock::time_point termAt = Clock::time_point::max();
-    Clock::time_point killAt = Clock::time_point::max();
-    auto stopOthersAfter = [&](Clock::duration grace) {
-        termAt = std::min(termAt, Clock::now() + grace);
-        killAt = termAt + std::chrono::seconds(LaunchOptions::kTermSeconds);
-    };
-    while (!running.empty()) {
-        int status = 0;
-        const pid_t pid = ::waitpid(-1, &status, WNOHANG);
-        if (pid > 0 && running.count(pid)) {
-            const int rank = running[pid];
-            running.erase(pid);
-            if (exitCodeOf(status) != 0 && failure.empty()) {
-                failure
-                    = "rank " + std::to_string(rank) + " (pid " + std::to_string(pid) + ") " + describeStatus(status);
-                exitCode = exitCodeOf(status);
-                if (!running.empty()) {
-                    std::fprintf(stderr, "tfreeze launch: %s; the other %zu get %d s to stop\n", failure.c_str(),
-                        running.size(), options.graceSeconds);
-                    stopOthersAfter(std::chrono::seconds(options.graceSeconds));
-                }
-            }
-            continue;
-        }
-        // Ctrl-C reached the children from the terminal already; SIGTERM has to be passed on.
-        if (g_forwardSignal.exchange(0) == SIGTERM)
-            stopOthersAfter(Clock::duration::zero());
-        if (Clock::now() >= termAt) {
-            for (const auto& [other, rank] : running)
-                ::kill(other, SIGTERM);
-            termAt = Clock::time_point::max();
-        }
-        if (Clock::now() >= killAt) {
-            for (const auto& [other, rank] : running)
-                ::kill(other, SIGKILL);
-            killAt = Clock::time_point::max();
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+// Watches the ranks until all ended. After the first failure the others get `graceSeconds` to
+// notice it themselves (within c10d's time-out; rank 0 then records the run as failed, with the
+// reason), then SIGTERM, then SIGKILL: no process outlives the launcher.
+class RankWatch {
+public:
+    RankWatch(std::map<pid_t, int> running, int graceSeconds)
+        : m_running(std::move(running))
+        , m_graceSeconds(graceSeconds)
+    {
     }
+
+    // Until every rank ended; the first failure ("rank r (pid p) exited with code c"), or empty.
+    std::string run()
+    {
+        while (!m_running.empty()) {
+            int status = 0;
+            const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+            if (pid > 0 && m_running.count(pid) != 0) {
+                ended(pid, status);
+                continue;
+            }
+            // Ctrl-C reached the children from the terminal already; SIGTERM has to be passed on.
+            if (g_forwardSignal.exchange(0) == SIGTERM)
+                stopOthersAfter(Clock::duration::zero());
+            signalWhenDue(m_termAt, SIGTERM);
+            signalWhenDue(m_killAt, SIGKILL);
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return m_failure;
+    }
+
+    int exitCode() const { return m_exitCode; }
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    void ended(pid_t pid, int status)
+    {
+        const int rank = m_running[pid];
+        m_running.erase(pid);
+        if (exitCodeOf(status) == 0 || !m_failure.empty())
+            return;
+        m_failure = "rank " + std::to_string(rank) + " (pid " + std::to_string(pid) + ") " + describeStatus(status);
+        m_exitCode = exitCodeOf(status);
+        if (!m_running.empty()) {
+            std::fprintf(stderr, "tfreeze launch: %s; the other %zu get %d s to stop\n", m_failure.c_str(),
+                m_running.size(), m_graceSeconds);
+            stopOthersAfter(std::chrono::seconds(m_graceSeconds));
+        }
+    }
+
+    void stopOthersAfter(Clock::duration grace)
+    {
+        m_termAt = std::min(m_termAt, Clock::now() + grace);
+        m_killAt = m_termAt + std::chrono::seconds(LaunchOptions::kTermSeconds);
+    }
+
+    void signalWhenDue(Clock::time_point& due, int signal)
+    {
+        if (Clock::now() < due)
+            return;
+        for (const auto& [pid, rank] : m_running)
+            ::kill(pid, signal);
+        due = Clock::time_point::max();
+    }
+
+    std::map<pid_t, int> m_running; // pid → rank
+    int m_graceSeconds;
+    std::string m_failure;
+    int m_exitCode = 0;
+    Clock::time_point m_termAt = Clock::time_point::max();
+    Clock::time_point m_killAt = Clock::time_point::max();
+};
+
+void runLaunch(const LaunchOptions& options)
+{
+    if (options.command.empty())
+        throw InputError("launch", "COMMAND", "give the tfreeze command to run after --, e.g. -- train --config FILE");
+    const int port = options.masterPort > 0 ? options.masterPort : freePort();
+    std::fprintf(
+        stderr, "tfreeze launch: %d processes, master %s:%d\n", options.nproc, options.masterAddr.c_str(), port);
+    std::signal(SIGINT, onLauncherSignal);
+    std::signal(SIGTERM, onLauncherSignal);
+    RankWatch watch(startRanks(options, port), options.graceSeconds);
+    const std::string failure = watch.run();
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     if (!failure.empty()) {
         std::fprintf(stderr, "tfreeze launch: failed: %s\n", failure.c_str());
         std::fflush(nullptr);
-        std::exit(exitCode); // the failed rank's status, as torchrun forwards it
+        std::exit(watch.exitCode()); // the failed rank's status, as torchrun forwards it
     }
 }
 

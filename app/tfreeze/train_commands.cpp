@@ -33,8 +33,6 @@
 #include <optional>
 #include <sstream>
 
-extern char** environ;
-
 namespace tfreeze {
 
 namespace {
@@ -291,44 +289,56 @@ void writeSummary(const TrainingOutcome& outcome, const std::string& path)
     writeJsonFile(summary, path);
 }
 
+// Ranks 1 … N − 1 of a multi-process run: they train their stages quietly; rank 0 owns the run's
+// database, files and progress lines.
+void runFollower(RunConfig config, const DistributedSetup& distributed)
+{
+    config.output.db.clear();
+    config.output.dir.clear();
+    // Ctrl-C reaches every process of the terminal: rank 0 stops the run for all at a step boundary.
+    std::signal(SIGINT, SIG_IGN);
+    TrainingSession session(config, distributed);
+    const TrainingOutcome outcome = session.run();
+    if (outcome.status == TrainingOutcome::Status::Failed)
+        throw std::runtime_error("rank " + std::to_string(distributed.rank) + ": training failed: " + outcome.error);
+}
+
+// The run of a single process, or rank 0 of a multi-process run: the database, files, progress.
+void runLeader(const TrainOptions& options, const RunConfig& config, const DistributedSetup& distributed);
+
 void runTrain(const TrainOptions& options)
 {
-    RunConfig config = loadConfig(options);
+    const RunConfig config = loadConfig(options);
     if (config.checkpointInterval > 0 && config.output.dir.empty())
         throw InputError("--out", "", "checkpoint_interval is set: give an output folder for the checkpoints");
 
-    // Under `tfreeze launch` or torchrun: one process per pipeline rank. Rank 0 owns the run's
-    // database, files and progress lines; the others train their stage quietly.
+    // Under `tfreeze launch` or torchrun: one process per pipeline rank.
     const DistributedSetup distributed = distributedSetupFromEnvironment();
-    const bool follower = distributed.enabled && distributed.rank != 0;
     if (distributed.enabled && !options.resumeDir.empty())
         throw InputError("--resume", "", "resuming a multi-process run is not supported yet");
-    if (follower) {
-        config.output.db.clear();
-        config.output.dir.clear();
-        // Ctrl-C reaches every process of the terminal: rank 0 stops the run for all at a step boundary.
-        std::signal(SIGINT, SIG_IGN);
-    }
-    if (distributed.enabled && !follower)
-        std::printf("rank 0 of %d: waiting for the others at %s:%d\n", distributed.worldSize,
-            distributed.masterAddr.c_str(), distributed.masterPort);
-
-    TrainingSession session(config, distributed);
-    if (follower) {
-        const TrainingOutcome outcome = session.run();
-        if (outcome.status == TrainingOutcome::Status::Failed)
-            throw std::runtime_error(
-                "rank " + std::to_string(distributed.rank) + ": training failed: " + outcome.error);
+    if (distributed.enabled && distributed.rank != 0) {
+        runFollower(config, distributed);
         return;
     }
-    if (!options.resumeDir.empty()) {
-        // Either the checkpoint folder itself or the --out folder of the run that wrote it.
-        const std::string dir = fs::exists(fs::path(options.resumeDir) / "checkpoint.json")
-            ? options.resumeDir
-            : checkpointDir(options.resumeDir);
-        session.loadCheckpoint(dir);
-        std::printf("resuming from %s at step %lld\n", dir.c_str(), static_cast<long long>(session.nextStep()) + 1);
-    }
+    if (distributed.enabled)
+        std::printf("rank 0 of %d: waiting for the others at %s:%d\n", distributed.worldSize,
+            distributed.masterAddr.c_str(), distributed.masterPort);
+    runLeader(options, config, distributed);
+}
+
+// `dir`: either the checkpoint folder itself or the --out folder of the run that wrote it.
+void resumeFrom(TrainingSession& session, const std::string& dir)
+{
+    const std::string checkpoint = fs::exists(fs::path(dir) / "checkpoint.json") ? dir : checkpointDir(dir);
+    session.loadCheckpoint(checkpoint);
+    std::printf("resuming from %s at step %lld\n", checkpoint.c_str(), static_cast<long long>(session.nextStep()) + 1);
+}
+
+void runLeader(const TrainOptions& options, const RunConfig& config, const DistributedSetup& distributed)
+{
+    TrainingSession session(config, distributed);
+    if (!options.resumeDir.empty())
+        resumeFrom(session, options.resumeDir);
 
     std::shared_ptr<RunArtifacts> artifacts;
     if (!config.output.dir.empty()) {
@@ -511,10 +521,12 @@ nlohmann::json runLaunched(const BenchTrainOptions& options, const RunConfig& co
     std::string self(4096, '\0');
     const ssize_t length = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
     self.resize(length > 0 ? static_cast<std::size_t>(length) : 0);
+    // The written config records nothing (bench runs have no database).
     std::vector<std::string> arguments { "tfreeze", "launch", "--nproc", std::to_string(options.nproc), "--", "train",
-        "--config", configPath, "--freezer", freezer, "--db", "", "--summary-json", summaryPath, "--progress-every",
+        "--config", configPath, "--freezer", freezer, "--summary-json", summaryPath, "--progress-every",
         std::to_string(config.steps) };
     std::vector<char*> argv;
+    argv.reserve(arguments.size() + 1);
     for (std::string& argument : arguments)
         argv.push_back(argument.data());
     argv.push_back(nullptr);
@@ -560,15 +572,9 @@ void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base)
         const double processTokens = launched.value("tokens_per_s", 0.0);
         const double localLoss = local.finalEval ? local.finalEval->validationLoss : 0.0;
         const double processLoss = launched["val_loss"].is_number() ? launched["val_loss"].get<double>() : 0.0;
-        char ratio[32];
-        std::snprintf(ratio, sizeof ratio, "%.3fx",
-            local.meanTokensPerSecond > 0 ? processTokens / local.meanTokensPerSecond : 0.0);
-        char localLossText[32];
-        char processLossText[32];
-        std::snprintf(localLossText, sizeof localLossText, "%.4f", localLoss);
-        std::snprintf(processLossText, sizeof processLossText, "%.4f", processLoss);
-        table.addRow({ name, std::to_string(std::lround(local.meanTokensPerSecond)),
-            std::to_string(std::lround(processTokens)), ratio, localLossText, processLossText });
+        const double ratio = local.meanTokensPerSecond > 0 ? processTokens / local.meanTokensPerSecond : 0.0;
+        table.addRow({ name, formatFixed(local.meanTokensPerSecond, 0), formatFixed(processTokens, 0),
+            formatFixed(ratio, 3) + "x", formatFixed(localLoss, 4), formatFixed(processLoss, 4) });
         json["rows"].push_back({ { "freezer", name }, { "in_process_tokens_per_s", local.meanTokensPerSecond },
             { "processes_tokens_per_s", processTokens }, { "in_process_val_loss", localLoss },
             { "processes_val_loss", processLoss } });

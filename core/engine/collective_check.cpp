@@ -5,17 +5,18 @@
 #include "core/plan/plan_error.h"
 
 #include <chrono>
-#include <cstdio>
+#include <iomanip>
+#include <sstream>
 
 namespace tfreeze {
 
 namespace {
 
-std::string format(const char* pattern, double a, double b = 0.0)
+std::string fixed(double value, int decimals)
 {
-    char text[160];
-    std::snprintf(text, sizeof text, pattern, a, b);
-    return text;
+    std::ostringstream text;
+    text << std::fixed << std::setprecision(decimals) << value;
+    return text.str();
 }
 
 // Max |a - b| over the elements, on the CPU (a host sync on CUDA: this is a check, not a hot path).
@@ -113,8 +114,8 @@ CollectiveCheckResult checkCollectives(const std::string& backendName, int round
     const double bytes = static_cast<double>(payload.numel()) * 4.0;
     const double perCall = seconds / std::max(1, rounds);
     const double busBandwidth = size > 1 ? bytes * 2.0 * (size - 1) / size / perCall / 1e9 : 0.0;
-    result.lines.push_back(format("all-reduce of 4 MiB: %.3f ms per call", perCall * 1e3)
-        + (size > 1 ? format(", bus bandwidth %.2f GB/s", busBandwidth) : std::string(" (one rank: no traffic)")));
+    result.lines.push_back("all-reduce of 4 MiB: " + fixed(perCall * 1e3, 3) + " ms per call"
+        + (size > 1 ? ", bus bandwidth " + fixed(busBandwidth, 2) + " GB/s" : std::string(" (one rank: no traffic)")));
     return result;
 }
 

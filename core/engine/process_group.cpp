@@ -134,6 +134,10 @@ ProcessGroup::ProcessGroup(CommBackend backend, const Rendezvous& rendezvous)
     } catch (const c10::Error& error) {
         throw std::runtime_error("rendezvous at " + master + " (rank " + std::to_string(rendezvous.rank) + " of "
             + std::to_string(rendezvous.worldSize) + ") failed: " + error.what_without_backtrace());
+    } catch (const std::exception& error) {
+        // c10d's socket errors (DistNetworkError) are no c10::Error in LibTorch 1.13.
+        throw std::runtime_error("rendezvous at " + master + " (rank " + std::to_string(rendezvous.rank) + " of "
+            + std::to_string(rendezvous.worldSize) + ") failed: " + error.what());
     }
     try {
 #if defined(TFREEZE_WITH_GLOO)
@@ -156,6 +160,9 @@ ProcessGroup::ProcessGroup(CommBackend backend, const Rendezvous& rendezvous)
     } catch (const c10::Error& error) {
         throw std::runtime_error(std::string("creating the ") + commBackendName(backend) + " process group via "
             + master + " failed: " + error.what_without_backtrace());
+    } catch (const std::exception& error) {
+        throw std::runtime_error(std::string("creating the ") + commBackendName(backend) + " process group via "
+            + master + " failed: " + error.what());
     }
 }
 

@@ -328,6 +328,19 @@ void readOutput(ObjectReader reader, OutputConfig& output)
     reader.finish();
 }
 
+std::vector<int> readStageDevices(const ObjectReader& reader, const Json& member, const std::string& source)
+{
+    if (!member.is_array())
+        throw InputError(
+            source, "stage_devices", "must be an array of CUDA device indices (got " + shortDump(member) + ")");
+    std::vector<int> devices;
+    devices.reserve(member.size());
+    for (std::size_t i = 0; i < member.size(); ++i)
+        devices.push_back(
+            static_cast<int>(reader.requireInteger(member[i], "stage_devices[" + std::to_string(i) + "]", 0, 1023)));
+    return devices;
+}
+
 RunConfig readRoot(const Json& document, const std::string& source)
 {
     RunConfig config;
@@ -369,15 +382,8 @@ RunConfig readRoot(const Json& document, const std::string& source)
     reader.integer("threads_per_rank", config.threadsPerRank, 1, 1024);
     if (const Json* device = reader.take("device"))
         config.device = parseDeviceKind(reader.requireString(*device, "device"), source, "device");
-    if (const Json* member = reader.take("stage_devices")) {
-        if (!member->is_array())
-            throw InputError(
-                source, "stage_devices", "must be an array of CUDA device indices (got " + shortDump(*member) + ")");
-        config.stageDevices.clear();
-        for (std::size_t i = 0; i < member->size(); ++i)
-            config.stageDevices.push_back(static_cast<int>(
-                reader.requireInteger((*member)[i], "stage_devices[" + std::to_string(i) + "]", 0, 1023)));
-    }
+    if (const Json* member = reader.take("stage_devices"))
+        config.stageDevices = readStageDevices(reader, *member, source);
     if (const Json* member = reader.take("output"))
         readOutput(ObjectReader(*member, "output", source), config.output);
     reader.finish();
@@ -570,7 +576,7 @@ void validateRunConfig(const RunConfig& config, const std::string& source)
     validatePartitionAndBounds(config, source);
     if (!config.stageDevices.empty()) {
         if (config.device != DeviceKind::Cuda)
-            throw InputError(source, "stage_devices", "places stages on CUDA devices: it needs \"device\": \"cuda\"");
+            throw InputError(source, "stage_devices", R"(places stages on CUDA devices: it needs "device": "cuda")");
         const int stages = config.schedule.stageCount();
         if (static_cast<int>(config.stageDevices.size()) != stages)
             throw InputError(source, "stage_devices",

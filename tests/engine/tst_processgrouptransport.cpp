@@ -199,6 +199,47 @@ private slots:
         QVERIFY(ring);
     }
 
+    // Nobody serves the store: the rendezvous gives up after its time-out and names the master.
+    void unreachableMasterIsAClearError()
+    {
+        const int port = testing::freeLoopbackPort();
+        Rendezvous r = rendezvous(1, port);
+        r.timeout = std::chrono::milliseconds(2000);
+        QString message;
+        try {
+            ProcessGroup group(CommBackend::Gloo, r);
+        } catch (const std::exception& error) {
+            message = QString::fromUtf8(error.what());
+        }
+        QVERIFY2(message.contains(QStringLiteral("rendezvous at 127.0.0.1:%1 (rank 1 of 2) failed").arg(port)),
+            qPrintable(message));
+    }
+
+    // Rank 0 cannot serve the store on a port another program listens on.
+    void portInUseIsAClearError()
+    {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address {};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_ANY);
+        QCOMPARE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+        QCOMPARE(::listen(fd, 1), 0);
+        socklen_t length = sizeof address;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+        const int port = ntohs(address.sin_port);
+        Rendezvous r = rendezvous(0, port);
+        r.timeout = std::chrono::milliseconds(2000);
+        QString message;
+        try {
+            ProcessGroup group(CommBackend::Gloo, r);
+        } catch (const std::exception& error) {
+            message = QString::fromUtf8(error.what());
+        }
+        ::close(fd);
+        QVERIFY2(message.contains(QStringLiteral("rendezvous at 127.0.0.1:%1 (rank 0 of 2) failed").arg(port)),
+            qPrintable(message));
+    }
+
     void tagsAreUnique()
     {
         // Header and payload tags of every (stage, microbatch, direction) of an 8-stage, 16-microbatch

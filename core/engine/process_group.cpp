@@ -83,7 +83,7 @@ bool commBackendAvailable(CommBackend backend)
     return false;
 }
 
-Rendezvous rendezvousFromEnvironment(Rendezvous defaults)
+Rendezvous rendezvousFromEnvironment(const Rendezvous& defaults)
 {
     Rendezvous r = defaults;
     r.worldSize = integerVariable("WORLD_SIZE", r.worldSize, 1, 65536);

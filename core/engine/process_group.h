@@ -33,7 +33,7 @@ struct Rendezvous {
 
 // RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT; unset ones keep `defaults`. Throws
 // InputError naming the variable for a malformed or inconsistent value.
-Rendezvous rendezvousFromEnvironment(Rendezvous defaults = {});
+Rendezvous rendezvousFromEnvironment(const Rendezvous& defaults = {});
 
 // One c10d process group over a TCPStore that rank 0 serves. Every call is a c10d collective or
 // point-to-point op; collectives must be called in the same order on every rank.

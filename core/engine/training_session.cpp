@@ -226,7 +226,7 @@ struct TrainingSession::Private {
     double learningRate = 0.0;
 };
 
-TrainingSession::TrainingSession(RunConfig config, DistributedSetup distributed)
+TrainingSession::TrainingSession(RunConfig config, const DistributedSetup& distributed)
     : d(std::make_unique<Private>(std::move(config), distributed))
 {
 }

@@ -68,7 +68,7 @@ public:
     // `distributed.enabled`: this process runs rank distributed.rank of the pipeline and joins the
     // others (blocks until all joined). Rank 0 owns the telemetry: only its sinks see the run's
     // evaluations, and only its RunControl, setBounds and applyPlan steer the run; the others follow.
-    explicit TrainingSession(RunConfig config, DistributedSetup distributed = {});
+    explicit TrainingSession(RunConfig config, const DistributedSetup& distributed = {});
     ~TrainingSession();
     TrainingSession(const TrainingSession&) = delete;
     TrainingSession& operator=(const TrainingSession&) = delete;

@@ -123,8 +123,7 @@ void EngineController::start(const RunConfig& config, const QString& name)
             }
         } catch (const std::exception& error) {
             const QString message = toQString(error.what());
-            QMetaObject::invokeMethod(
-                this, [this, message] { onStartFailed(message); }, Qt::QueuedConnection);
+            m_calls.post([this, message] { onStartFailed(message); });
             return;
         }
 
@@ -149,14 +148,11 @@ void EngineController::start(const RunConfig& config, const QString& name)
             if (run->stopRequested)
                 session->control().requestStop();
         }
-        QMetaObject::invokeMethod(
-            this,
-            [this, runId, planError] {
-                onStarted(runId);
-                if (planError)
-                    emit applyFailed(toQString(*planError));
-            },
-            Qt::QueuedConnection);
+        m_calls.post([this, runId, planError] {
+            onStarted(runId);
+            if (planError)
+                emit applyFailed(toQString(*planError));
+        });
 
         TrainingOutcome outcome;
         try {
@@ -181,8 +177,7 @@ void EngineController::start(const RunConfig& config, const QString& name)
         // The session (model, threads) goes here, on the worker, not on the GUI thread.
         recorder.reset();
         session.reset();
-        QMetaObject::invokeMethod(
-            this, [this, outcome, storeError] { onEnded(outcome, storeError); }, Qt::QueuedConnection);
+        m_calls.post([this, outcome, storeError] { onEnded(outcome, storeError); });
     });
 }
 

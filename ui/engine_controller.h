@@ -10,6 +10,7 @@
 #include "core/plan/freeze_plan.h"
 #include "core/plan/pipeline_schedule.h"
 #include "core/plan/telemetry.h"
+#include "ui/queued_call_receiver.h"
 #include "ui/telemetry_buffer.h"
 #include "ui/telemetry_metatypes.h" // before any signal uses these types
 
@@ -92,6 +93,7 @@ private:
     RunConfig m_config;
     std::optional<PipelineSchedule> m_schedule;
     QTimer m_drainTimer;
+    QueuedCallReceiver m_calls; // the worker's reports, run on the GUI thread
     std::shared_ptr<Run> m_run;
     std::thread m_worker;
 };

@@ -2,8 +2,6 @@
 
 #include "ui/telemetry_metatypes.h"
 
-#include <QThread>
-
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -82,28 +80,22 @@ PlanningService::PlanningService(QObject* parent)
 {
     registerTelemetryMetaTypes();
     qRegisterMetaType<QList<QPointF>>();
-    m_planThread = new QThread(this);
-    m_planThread->setObjectName(QStringLiteral("planner"));
-    m_curveThread = new QThread(this);
-    m_curveThread->setObjectName(QStringLiteral("tradeoff curve"));
-    m_planContext = new QObject;
-    m_planContext->moveToThread(m_planThread);
-    m_curveContext = new QObject;
-    m_curveContext->moveToThread(m_curveThread);
-    m_planThread->start();
-    m_curveThread->start();
 }
 
 PlanningService::~PlanningService()
 {
-    m_curve->latestId.store(0); // no sweep id is 0: a running sweep stops after its solve
-    for (QThread* thread : { m_planThread, m_curveThread }) {
-        thread->quit();
-        thread->wait();
+    // Nothing left to solve: a queued drain returns at once, and the executors' destructors (after
+    // this body) wait only for the solve in progress. No sweep id is 0: a sweep stops after its solve.
+    m_curve->latestId.store(0);
+    {
+        std::lock_guard<std::mutex> lock(m_plan->mutex);
+        m_plan->newProfile.reset();
+        m_plan->pending.reset();
     }
-    // The threads have ended: nothing runs on the contexts any more.
-    delete m_planContext;
-    delete m_curveContext;
+    {
+        std::lock_guard<std::mutex> lock(m_curve->mutex);
+        m_curve->pending.reset();
+    }
 }
 
 void PlanningService::setProfile(const Profile& profile, const PlannerOptions& options)
@@ -160,22 +152,19 @@ void PlanningService::requestTradeoffCurve(const FreezeBounds& shape, int points
 
 void PlanningService::postPlanDrain()
 {
-    QMetaObject::invokeMethod(
-        m_planContext, [self = QPointer<PlanningService>(this), worker = m_plan]() { drainPlans(self, worker); },
-        Qt::QueuedConnection);
+    m_planThread.post([this, worker = m_plan] { drainPlans(worker); });
 }
 
 void PlanningService::postCurveDrain()
 {
-    QMetaObject::invokeMethod(
-        m_curveContext, [self = QPointer<PlanningService>(this), worker = m_curve]() { drainCurves(self, worker); },
-        Qt::QueuedConnection);
+    m_curveThread.post([this, worker = m_curve] { drainCurves(worker); });
 }
 
 // On the plan worker: solves the pending request, then the one that replaced it meanwhile, until
-// none is left. A QPointer may be copied off its thread; it is dereferenced only on the GUI thread.
+// none is left. `this` is alive while it runs (the destructor joins the worker first); only the
+// replies, on the GUI thread, touch its members.
 // NOLINTNEXTLINE(readability-function-cognitive-complexity): take the newest request, rebuild, solve, deliver
-void PlanningService::drainPlans(const QPointer<PlanningService>& self, const std::shared_ptr<PlanWorker>& worker)
+void PlanningService::drainPlans(const std::shared_ptr<PlanWorker>& worker)
 {
     for (;;) {
         std::optional<EpochProfile> profile;
@@ -206,24 +195,19 @@ void PlanningService::drainPlans(const QPointer<PlanningService>& self, const st
                 error = QString::fromStdString(e.what());
             }
         }
-        QMetaObject::invokeMethod(
-            self.data(),
-            [self, generation = request->generation, epoch = request->epoch, plan, error]() {
-                if (!self)
-                    return;
-                if (plan)
-                    self->deliverPlan(generation, epoch, plan);
-                else
-                    self->deliverFailure(generation, epoch, error);
-            },
-            Qt::QueuedConnection);
+        m_replies.post([this, generation = request->generation, epoch = request->epoch, plan, error] {
+            if (plan)
+                deliverPlan(generation, epoch, plan);
+            else
+                deliverFailure(generation, epoch, error);
+        });
     }
 }
 
 // On the curve worker: sweeps ρ with its own planner, rebuilt when the profile changed; stops
 // between two solves once a newer curve or profile was asked for.
 // NOLINTNEXTLINE(readability-function-cognitive-complexity): take the newest request, rebuild, sweep, deliver
-void PlanningService::drainCurves(const QPointer<PlanningService>& self, const std::shared_ptr<CurveWorker>& worker)
+void PlanningService::drainCurves(const std::shared_ptr<CurveWorker>& worker)
 {
     for (;;) {
         std::optional<CurveWorker::Request> request;
@@ -263,13 +247,8 @@ void PlanningService::drainCurves(const QPointer<PlanningService>& self, const s
         }
         if (cancelled())
             continue;
-        QMetaObject::invokeMethod(
-            self.data(),
-            [self, id = request->id, epoch = request->epoch, curve, error]() {
-                if (self)
-                    self->deliverCurve(id, epoch, curve, error);
-            },
-            Qt::QueuedConnection);
+        m_replies.post(
+            [this, id = request->id, epoch = request->epoch, curve, error] { deliverCurve(id, epoch, curve, error); });
     }
 }
 

@@ -2,17 +2,16 @@
 
 #include "core/plan/freeze_plan.h"
 #include "core/plan/freeze_planner.h"
+#include "ui/queued_call_receiver.h"
+#include "ui/serial_executor.h"
 #include "ui/telemetry_metatypes.h" // before any signal uses these types
 
 #include <QList>
 #include <QObject>
 #include <QPointF>
-#include <QPointer>
 #include <QString>
 
 #include <memory>
-
-class QThread;
 
 namespace tfreeze {
 
@@ -60,8 +59,9 @@ private:
     struct PlanWorker;
     struct CurveWorker;
 
-    static void drainPlans(const QPointer<PlanningService>& self, const std::shared_ptr<PlanWorker>& worker);
-    static void drainCurves(const QPointer<PlanningService>& self, const std::shared_ptr<CurveWorker>& worker);
+    // On the worker threads; what they find goes back to `self` through m_replies.
+    void drainPlans(const std::shared_ptr<PlanWorker>& worker);
+    void drainCurves(const std::shared_ptr<CurveWorker>& worker);
     void postPlanDrain();
     void postCurveDrain();
     void deliverPlan(quint64 generation, quint64 epoch, std::shared_ptr<const FreezePlan> plan);
@@ -70,10 +70,10 @@ private:
 
     std::shared_ptr<PlanWorker> m_plan;
     std::shared_ptr<CurveWorker> m_curve;
-    QThread* m_planThread = nullptr;
-    QThread* m_curveThread = nullptr;
-    QObject* m_planContext = nullptr; // lives on m_planThread: the receiver of its jobs
-    QObject* m_curveContext = nullptr;
+    QueuedCallReceiver m_replies; // results, run on the GUI thread
+    // Declared after m_replies, so destroyed (joined) before it: a drain can always reply.
+    SerialExecutor m_planThread { "planner" };
+    SerialExecutor m_curveThread { "tradeoff curve" };
     quint64 m_generation = 0;
     quint64 m_lastDelivered = 0;
     quint64 m_profileEpoch = 0;

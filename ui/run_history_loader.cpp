@@ -5,8 +5,6 @@
 #include "core/store/run_store.h"
 #include "ui/telemetry_metatypes.h"
 
-#include <QMetaObject>
-
 #include <exception>
 #include <filesystem>
 #include <memory>
@@ -67,16 +65,13 @@ RunHistoryLoader::RunHistoryLoader(QObject* parent)
     : QObject(parent)
 {
     registerRunHistoryMetaTypes();
-    m_pool.setMaxThreadCount(1);
-    // An idle worker thread goes away; a history browser is opened now and then, not polled.
-    m_pool.setExpiryTimeout(10'000);
 }
 
-RunHistoryLoader::~RunHistoryLoader() { m_pool.waitForDone(); }
+RunHistoryLoader::~RunHistoryLoader() { m_jobs.waitForIdle(); }
 
 void RunHistoryLoader::setDatabasePath(const QString& path) { m_path = path; }
 
-void RunHistoryLoader::waitForIdle() { m_pool.waitForDone(); }
+void RunHistoryLoader::waitForIdle() { m_jobs.waitForIdle(); }
 
 RunHistoryRow RunHistoryLoader::makeRow(const RunRecord& record, const RunSummary& steps)
 {
@@ -101,7 +96,7 @@ RunHistoryRow RunHistoryLoader::makeRow(const RunRecord& record, const RunSummar
 void RunHistoryLoader::submit(const QString& what, std::function<void(const std::string& path)> job)
 {
     const std::string path = m_path.toStdString();
-    m_pool.start([this, what, path, job = std::move(job)] {
+    m_jobs.post([this, what, path, job = std::move(job)] {
         QString failure;
         try {
             if (path.empty())
@@ -113,8 +108,7 @@ void RunHistoryLoader::submit(const QString& what, std::function<void(const std:
         } catch (...) {
             failure = tr("%1: an unknown error").arg(QString::fromStdString(path));
         }
-        QMetaObject::invokeMethod(
-            this, [this, what, failure] { emit loadFailed(what, failure); }, Qt::QueuedConnection);
+        m_replies.post([this, what, failure] { emit loadFailed(what, failure); });
     });
 }
 
@@ -127,13 +121,10 @@ void RunHistoryLoader::loadRuns()
         QVector<RunHistoryRow> rows;
         for (const RunRecord& record : store.listRuns())
             rows.append(makeRow(record, store.summarizeSteps(record.id)));
-        QMetaObject::invokeMethod(
-            this,
-            [this, generation, rows = std::move(rows)] {
-                if (generation == m_runsGeneration)
-                    emit runsLoaded(rows);
-            },
-            Qt::QueuedConnection);
+        m_replies.post([this, generation, rows = std::move(rows)] {
+            if (generation == m_runsGeneration)
+                emit runsLoaded(rows);
+        });
     });
 }
 
@@ -151,13 +142,10 @@ void RunHistoryLoader::loadReplay(qint64 runId)
         replay.spanSteps = store.spanSteps(runId);
         if (const std::optional<RunConfig> config = tryParseConfig(replay.record))
             replay.schedule = config->schedule;
-        QMetaObject::invokeMethod(
-            this,
-            [this, generation, replay = std::move(replay)] {
-                if (generation == m_replayGeneration)
-                    emit replayLoaded(replay);
-            },
-            Qt::QueuedConnection);
+        m_replies.post([this, generation, replay = std::move(replay)] {
+            if (generation == m_replayGeneration)
+                emit replayLoaded(replay);
+        });
     });
 }
 
@@ -168,9 +156,7 @@ void RunHistoryLoader::loadSpans(qint64 runId, qint64 step)
             const auto opened = openForReading(path);
             RunStore& store = *opened;
             std::vector<ActionSpan> spans = store.spans(runId, step);
-            QMetaObject::invokeMethod(
-                this, [this, runId, step, spans = std::move(spans)] { emit spansLoaded(runId, step, spans); },
-                Qt::QueuedConnection);
+            m_replies.post([this, runId, step, spans = std::move(spans)] { emit spansLoaded(runId, step, spans); });
         });
 }
 
@@ -180,8 +166,7 @@ void RunHistoryLoader::loadPlan(qint64 planId)
         const auto opened = openForReading(path);
         RunStore& store = *opened;
         auto plan = std::make_shared<const FreezePlan>(store.plan(planId));
-        QMetaObject::invokeMethod(
-            this, [this, planId, plan] { emit planLoaded(planId, plan); }, Qt::QueuedConnection);
+        m_replies.post([this, planId, plan] { emit planLoaded(planId, plan); });
     });
 }
 
@@ -193,13 +178,10 @@ void RunHistoryLoader::loadComparison(qint64 a, qint64 b)
             const auto opened = openForReading(path);
             RunStore& store = *opened;
             RunComparison comparison = store.compare(a, b);
-            QMetaObject::invokeMethod(
-                this,
-                [this, generation, comparison = std::move(comparison)] {
-                    if (generation == m_comparisonGeneration)
-                        emit comparisonLoaded(comparison);
-                },
-                Qt::QueuedConnection);
+            m_replies.post([this, generation, comparison = std::move(comparison)] {
+                if (generation == m_comparisonGeneration)
+                    emit comparisonLoaded(comparison);
+            });
         });
 }
 
@@ -211,8 +193,7 @@ void RunHistoryLoader::deleteRun(qint64 runId)
         RunStore store(path);
         if (!store.deleteRun(runId))
             throw InputError(path, "", "no run with id " + std::to_string(runId));
-        QMetaObject::invokeMethod(
-            this, [this, what, runId] { emit writeFinished(runId, what); }, Qt::QueuedConnection);
+        m_replies.post([this, what, runId] { emit writeFinished(runId, what); });
     });
 }
 
@@ -224,8 +205,7 @@ void RunHistoryLoader::renameRun(qint64 runId, const QString& name)
         RunStore store(path);
         if (!store.renameRun(runId, name))
             throw InputError(path, "", "no run with id " + std::to_string(runId));
-        QMetaObject::invokeMethod(
-            this, [this, what, runId] { emit writeFinished(runId, what); }, Qt::QueuedConnection);
+        m_replies.post([this, what, runId] { emit writeFinished(runId, what); });
     });
 }
 
@@ -237,8 +217,7 @@ void RunHistoryLoader::setRunNotes(qint64 runId, const QString& notes)
         RunStore store(path);
         if (!store.setRunNotes(runId, notes))
             throw InputError(path, "", "no run with id " + std::to_string(runId));
-        QMetaObject::invokeMethod(
-            this, [this, what, runId] { emit writeFinished(runId, what); }, Qt::QueuedConnection);
+        m_replies.post([this, what, runId] { emit writeFinished(runId, what); });
     });
 }
 

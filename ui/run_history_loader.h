@@ -4,12 +4,13 @@
 #include "core/plan/pipeline_schedule.h"
 #include "core/plan/telemetry.h"
 #include "core/store/run_records.h"
+#include "ui/queued_call_receiver.h"
+#include "ui/serial_executor.h"
 #include "ui/telemetry_metatypes.h"
 
 #include <QMetaType>
 #include <QObject>
 #include <QString>
-#include <QThreadPool>
 #include <QVector>
 
 #include <functional>
@@ -46,7 +47,7 @@ struct RunReplay {
 };
 
 // Reads and writes the run database off the GUI thread. Jobs run one at a time, in the order they
-// were asked for, on a private one-thread pool: a reload asked after a delete sees the delete, and
+// were asked for, on a private worker thread: a reload asked after a delete sees the delete, and
 // SQLite never sees two of our connections fight for the write lock. Every job opens its own
 // RunStore (read-only for reads), so nothing SQLite-owned crosses threads.
 //
@@ -96,7 +97,8 @@ private:
     void submit(const QString& what, std::function<void(const std::string& path)> job);
 
     QString m_path;
-    QThreadPool m_pool;
+    QueuedCallReceiver m_replies; // results, run on the GUI thread
+    SerialExecutor m_jobs { "run history" }; // after m_replies: joined before it goes
     // Generations of the requests whose older results are dropped; touched on the GUI thread only.
     quint64 m_runsGeneration = 0;
     quint64 m_replayGeneration = 0;

@@ -122,8 +122,8 @@ void EngineController::start(const RunConfig& config, const QString& name)
                 session->addSink(recorder);
             }
         } catch (const std::exception& error) {
-            const QString message = toQString(error.what());
-            m_calls.post([this, message] { onStartFailed(message); });
+            // The QString is made on the GUI thread: a worker keeps no share of what it posts.
+            m_calls.post([this, message = std::string(error.what())] { onStartFailed(toQString(message)); });
             return;
         }
 

@@ -7,6 +7,8 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <utility>
 
 namespace tfreeze {
 
@@ -22,7 +24,7 @@ struct EpochProfile {
 struct WorkerPlanner {
     std::unique_ptr<FreezePlanner> planner;
     quint64 epoch = 0;
-    QString error; // why the planner of `epoch` could not be built
+    std::string error; // why the planner of `epoch` could not be built
 
     void rebuild(const EpochProfile& source)
     {
@@ -32,7 +34,7 @@ struct WorkerPlanner {
         try {
             planner = std::make_unique<FreezePlanner>(source.profile, source.options);
         } catch (const std::exception& e) {
-            error = QString::fromStdString(e.what());
+            error = e.what();
         }
     }
 };
@@ -183,23 +185,26 @@ void PlanningService::drainPlans(const std::shared_ptr<PlanWorker>& worker)
         if (!request)
             continue;
         std::shared_ptr<const FreezePlan> plan;
-        QString error;
+        std::string error;
         if (!worker->planner.planner || worker->planner.epoch != request->epoch) {
-            error = worker->planner.error.isEmpty() || worker->planner.epoch != request->epoch
-                ? tr("No profile to plan for.")
+            error = worker->planner.error.empty() || worker->planner.epoch != request->epoch
+                ? tr("No profile to plan for.").toStdString()
                 : worker->planner.error;
         } else {
             try {
                 plan = std::make_shared<const FreezePlan>(worker->planner.planner->plan(request->bounds));
             } catch (const std::exception& e) {
-                error = QString::fromStdString(e.what());
+                error = e.what();
             }
         }
-        m_replies.post([this, generation = request->generation, epoch = request->epoch, plan, error] {
+        // Given away, not shared: nothing of the reply is touched here after the post (QStrings are
+        // made on the GUI thread; see QueuedCallReceiver).
+        m_replies.post([this, generation = request->generation, epoch = request->epoch, plan = std::move(plan),
+                           error = std::move(error)] {
             if (plan)
                 deliverPlan(generation, epoch, plan);
             else
-                deliverFailure(generation, epoch, error);
+                deliverFailure(generation, epoch, QString::fromStdString(error));
         });
     }
 }
@@ -227,10 +232,10 @@ void PlanningService::drainCurves(const std::shared_ptr<CurveWorker>& worker)
         auto cancelled
             = [&]() { return worker->latestId.load() != request->id || worker->latestEpoch.load() != request->epoch; };
         QList<QPointF> curve;
-        QString error;
+        std::string error;
         if (!worker->planner.planner || worker->planner.epoch != request->epoch) {
-            error = worker->planner.error.isEmpty() || worker->planner.epoch != request->epoch
-                ? tr("No profile to plan for.")
+            error = worker->planner.error.empty() || worker->planner.epoch != request->epoch
+                ? tr("No profile to plan for.").toStdString()
                 : worker->planner.error;
         } else {
             FreezeBounds bounds;
@@ -240,7 +245,7 @@ void PlanningService::drainCurves(const std::shared_ptr<CurveWorker>& worker)
                 try {
                     curve.append(QPointF(bounds.maxFreeze, worker->planner.planner->plan(bounds).batchMsPlanned));
                 } catch (const std::exception& e) {
-                    error = QString::fromStdString(e.what());
+                    error = e.what();
                     break;
                 }
             }
@@ -248,7 +253,9 @@ void PlanningService::drainCurves(const std::shared_ptr<CurveWorker>& worker)
         if (cancelled())
             continue;
         m_replies.post(
-            [this, id = request->id, epoch = request->epoch, curve, error] { deliverCurve(id, epoch, curve, error); });
+            [this, id = request->id, epoch = request->epoch, curve = std::move(curve), error = std::move(error)] {
+                deliverCurve(id, epoch, curve, QString::fromStdString(error));
+            });
     }
 }
 

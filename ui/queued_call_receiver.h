@@ -22,7 +22,10 @@ public:
     explicit QueuedCallReceiver(QObject* parent = nullptr);
 
     // Thread-safe while this object lives. Calls still queued when it is destroyed are dropped,
-    // their captures destroyed on this object's thread.
+    // their captures destroyed on this object's thread. The posting thread gives the captures away
+    // (moves them, or sends std::string rather than QString): a share of an implicitly shared Qt
+    // value that it drops after posting, while Qt frees the buffer inside its own uninstrumented
+    // code, is a race for TSan, and would be one for real if the buffer were written.
     void post(std::function<void()> call);
 
 protected:

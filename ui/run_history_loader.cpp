@@ -96,19 +96,21 @@ RunHistoryRow RunHistoryLoader::makeRow(const RunRecord& record, const RunSummar
 void RunHistoryLoader::submit(const QString& what, std::function<void(const std::string& path)> job)
 {
     const std::string path = m_path.toStdString();
-    m_jobs.post([this, what, path, job = std::move(job)] {
-        QString failure;
+    m_jobs.post([this, what = what.toStdString(), path, job = std::move(job)] {
+        std::string failure;
         try {
             if (path.empty())
                 throw InputError("", "", "no run database chosen");
             job(path);
             return;
         } catch (const std::exception& error) {
-            failure = QString::fromStdString(error.what());
+            failure = error.what();
         } catch (...) {
-            failure = tr("%1: an unknown error").arg(QString::fromStdString(path));
+            failure = path + ": an unknown error";
         }
-        m_replies.post([this, what, failure] { emit loadFailed(what, failure); });
+        m_replies.post([this, what, failure = std::move(failure)] {
+            emit loadFailed(QString::fromStdString(what), QString::fromStdString(failure));
+        });
     });
 }
 
@@ -166,7 +168,7 @@ void RunHistoryLoader::loadPlan(qint64 planId)
         const auto opened = openForReading(path);
         RunStore& store = *opened;
         auto plan = std::make_shared<const FreezePlan>(store.plan(planId));
-        m_replies.post([this, planId, plan] { emit planLoaded(planId, plan); });
+        m_replies.post([this, planId, plan = std::move(plan)] { emit planLoaded(planId, plan); });
     });
 }
 
@@ -188,36 +190,36 @@ void RunHistoryLoader::loadComparison(qint64 a, qint64 b)
 void RunHistoryLoader::deleteRun(qint64 runId)
 {
     const QString what = QStringLiteral("delete run %1").arg(runId);
-    submit(what, [this, what, runId](const std::string& path) {
+    submit(what, [this, what = what.toStdString(), runId](const std::string& path) {
         requireExistingFile(path);
         RunStore store(path);
         if (!store.deleteRun(runId))
             throw InputError(path, "", "no run with id " + std::to_string(runId));
-        m_replies.post([this, what, runId] { emit writeFinished(runId, what); });
+        m_replies.post([this, what, runId] { emit writeFinished(runId, QString::fromStdString(what)); });
     });
 }
 
 void RunHistoryLoader::renameRun(qint64 runId, const QString& name)
 {
     const QString what = QStringLiteral("rename run %1").arg(runId);
-    submit(what, [this, what, runId, name = name.toStdString()](const std::string& path) {
+    submit(what, [this, what = what.toStdString(), runId, name = name.toStdString()](const std::string& path) {
         requireExistingFile(path);
         RunStore store(path);
         if (!store.renameRun(runId, name))
             throw InputError(path, "", "no run with id " + std::to_string(runId));
-        m_replies.post([this, what, runId] { emit writeFinished(runId, what); });
+        m_replies.post([this, what, runId] { emit writeFinished(runId, QString::fromStdString(what)); });
     });
 }
 
 void RunHistoryLoader::setRunNotes(qint64 runId, const QString& notes)
 {
     const QString what = QStringLiteral("notes of run %1").arg(runId);
-    submit(what, [this, what, runId, notes = notes.toStdString()](const std::string& path) {
+    submit(what, [this, what = what.toStdString(), runId, notes = notes.toStdString()](const std::string& path) {
         requireExistingFile(path);
         RunStore store(path);
         if (!store.setRunNotes(runId, notes))
             throw InputError(path, "", "no run with id " + std::to_string(runId));
-        m_replies.post([this, what, runId] { emit writeFinished(runId, what); });
+        m_replies.post([this, what, runId] { emit writeFinished(runId, QString::fromStdString(what)); });
     });
 }
 

@@ -43,17 +43,31 @@ int integerVariable(const char* name, int fallback, int minimum, int maximum)
     return static_cast<int>(value);
 }
 
-void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what)
+// Names this process and the operation. Gloo reports a peer that exited or was killed only as a
+// closed or reset connection, so that case says what it usually means.
+std::runtime_error opFailure(int rank, int size, const char* what, const std::string& error)
+{
+    std::string message = "rank " + std::to_string(rank) + " of " + std::to_string(size) + ", " + what + ": " + error;
+    if (error.find("Connection closed by peer") != std::string::npos
+        || error.find("Connection reset by peer") != std::string::npos)
+        message += " (another process of this job exited or was killed: its own output says why)";
+    return std::runtime_error(message);
+}
+
+void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what, int rank, int size)
 {
     bool completed = false;
     try {
         completed = work->wait();
     } catch (const c10::Error& error) {
-        throw std::runtime_error(std::string(what) + ": " + error.what_without_backtrace());
+        throw opFailure(rank, size, what, error.what_without_backtrace());
+    } catch (const std::exception& error) {
+        // Gloo's own exceptions (gloo::IoException) are not c10::Errors.
+        throw opFailure(rank, size, what, error.what());
     }
     // An aborted Gloo receive returns false instead of throwing: its tensor holds nothing.
     if (!completed)
-        throw std::runtime_error(std::string(what) + ": aborted");
+        throw opFailure(rank, size, what, "aborted");
 }
 
 } // namespace
@@ -171,7 +185,7 @@ ProcessGroup::~ProcessGroup() = default;
 void ProcessGroup::send(torch::Tensor tensor, int destination, int tag)
 {
     std::vector<torch::Tensor> tensors { tensor.contiguous() };
-    wait(m_impl->group->send(tensors, destination, tag), "send");
+    wait(m_impl->group->send(tensors, destination, tag), "send", m_rank, m_size);
 }
 
 void ProcessGroup::post(torch::Tensor tensor, int destination, int tag)
@@ -192,7 +206,7 @@ void ProcessGroup::flushPosted()
     std::string firstError;
     for (auto& [work, tensor] : posted) {
         try {
-            wait(work, "send");
+            wait(work, "send", m_rank, m_size);
         } catch (const std::exception& error) {
             if (firstError.empty())
                 firstError = error.what();
@@ -216,7 +230,7 @@ void ProcessGroup::receive(torch::Tensor& tensor, int source, int tag)
         list.erase(std::remove(list.begin(), list.end(), work), list.end());
     };
     try {
-        wait(work, "receive");
+        wait(work, "receive", m_rank, m_size);
     } catch (...) {
         forget();
         throw;
@@ -236,7 +250,7 @@ void ProcessGroup::allReduceSum(torch::Tensor& tensor)
     std::vector<torch::Tensor> tensors { tensor };
     c10d::AllreduceOptions options;
     options.reduceOp = c10d::ReduceOp::SUM;
-    wait(m_impl->group->allreduce(tensors, options), "all-reduce");
+    wait(m_impl->group->allreduce(tensors, options), "all-reduce", m_rank, m_size);
 }
 
 void ProcessGroup::broadcast(torch::Tensor& tensor, int root)
@@ -244,7 +258,7 @@ void ProcessGroup::broadcast(torch::Tensor& tensor, int root)
     std::vector<torch::Tensor> tensors { tensor };
     c10d::BroadcastOptions options;
     options.rootRank = root;
-    wait(m_impl->group->broadcast(tensors, options), "broadcast");
+    wait(m_impl->group->broadcast(tensors, options), "broadcast", m_rank, m_size);
 }
 
 void ProcessGroup::allGather(const torch::Tensor& input, std::vector<torch::Tensor>& output)
@@ -254,10 +268,10 @@ void ProcessGroup::allGather(const torch::Tensor& input, std::vector<torch::Tens
         output.push_back(torch::empty_like(input));
     std::vector<std::vector<torch::Tensor>> outputs { output };
     std::vector<torch::Tensor> inputs { input.contiguous() };
-    wait(m_impl->group->allgather(outputs, inputs), "all-gather");
+    wait(m_impl->group->allgather(outputs, inputs), "all-gather", m_rank, m_size);
     output = outputs.front();
 }
 
-void ProcessGroup::barrier() { wait(m_impl->group->barrier(), "barrier"); }
+void ProcessGroup::barrier() { wait(m_impl->group->barrier(), "barrier", m_rank, m_size); }
 
 } // namespace tfreeze

@@ -44,13 +44,15 @@ int integerVariable(const char* name, int fallback, int minimum, int maximum)
 }
 
 // Names this process and the operation. Gloo reports a peer that exited or was killed only as a
-// closed or reset connection, so that case says what it usually means.
+// closed or reset connection, and a hung one as a time-out, so those cases say what they usually mean.
 std::runtime_error opFailure(int rank, int size, const char* what, const std::string& error)
 {
     std::string message = "rank " + std::to_string(rank) + " of " + std::to_string(size) + ", " + what + ": " + error;
     if (error.find("Connection closed by peer") != std::string::npos
         || error.find("Connection reset by peer") != std::string::npos)
         message += " (another process of this job exited or was killed: its own output says why)";
+    else if (error.find("Timed out") != std::string::npos)
+        message += " (another process of this job did not answer in time: hung, stopped or far slower)";
     return std::runtime_error(message);
 }
 

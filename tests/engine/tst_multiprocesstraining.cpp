@@ -95,7 +95,8 @@ private:
 };
 
 // Ranks 1 … N−1: TFREEZE_TEST_SHAPE, TFREEZE_TEST_FREEZER, RANK, WORLD_SIZE, MASTER_PORT; with
-// TFREEZE_TEST_DIE_AFTER=k, SIGKILL itself after step k (a crashed rank).
+// TFREEZE_TEST_DIE_AFTER=k, SIGKILL itself after step k (a crashed rank); with
+// TFREEZE_TEST_HANG_AFTER=k, SIGSTOP itself after step k (a hung rank: alive, connections open).
 int runPeer()
 {
     try {
@@ -104,10 +105,13 @@ int runPeer()
         DistributedSetup distributed = distributedSetupFromEnvironment();
         distributed.timeoutSeconds = 10;
         const char* dieAfter = std::getenv("TFREEZE_TEST_DIE_AFTER");
+        const char* hangAfter = std::getenv("TFREEZE_TEST_HANG_AFTER");
         TrainingSession session(config, distributed);
         const TrainingOutcome outcome = session.run([&](const TrainingProgress& progress) {
             if (dieAfter && progress.stats.step + 1 == std::atoi(dieAfter))
                 std::raise(SIGKILL);
+            if (hangAfter && progress.stats.step + 1 == std::atoi(hangAfter))
+                std::raise(SIGSTOP);
         });
         return outcome.status == TrainingOutcome::Status::Finished ? 0 : 3;
     } catch (const std::exception& error) {
@@ -117,7 +121,7 @@ int runPeer()
 }
 
 std::vector<pid_t> spawnPeers(
-    int worldSize, int port, const ScheduleShape& shape, FreezerKind freezer, int dieAfter = 0)
+    int worldSize, int port, const ScheduleShape& shape, FreezerKind freezer, int dieAfter = 0, int hangAfter = 0)
 {
     std::vector<pid_t> pids;
     for (int rank = 1; rank < worldSize; ++rank) {
@@ -127,6 +131,8 @@ std::vector<pid_t> spawnPeers(
             "TFREEZE_TEST_FREEZER=" + std::to_string(static_cast<int>(freezer)) };
         if (dieAfter > 0)
             variables.push_back("TFREEZE_TEST_DIE_AFTER=" + std::to_string(dieAfter));
+        if (hangAfter > 0)
+            variables.push_back("TFREEZE_TEST_HANG_AFTER=" + std::to_string(hangAfter));
         const pid_t pid = testing::spawnSelf(variables);
         if (pid > 0)
             pids.push_back(pid);
@@ -285,6 +291,37 @@ private slots:
         QCOMPARE(outcome.status, TrainingOutcome::Status::Failed);
         // The survivor names itself and the operation that failed (Gloo names only a socket).
         QVERIFY2(outcome.error.find("rank 0 of 2, ") != std::string::npos, outcome.error.c_str());
+        QCOMPARE(outcome.stepsDone, std::int64_t { 3 });
+        QCOMPARE(sink.all<RunFailed>().size(), std::size_t { 1 });
+        qInfo("rank 0 failed %.1f s after the start: %s", seconds, outcome.error.c_str());
+    }
+
+    // A rank that stops answering but keeps its connections open (SIGSTOP) fails the run on the
+    // others after the c10d time-out, with the operation that timed out, instead of hanging it.
+    void hungRankFailsTheRun()
+    {
+        const ScheduleShape shape { ScheduleKind::OneFOneB, 2, 4, 1 };
+        const RunConfig config = smallConfig(shape, FreezerKind::None);
+        const int port = testing::freeLoopbackPort();
+        const std::vector<pid_t> peers = spawnPeers(2, port, shape, FreezerKind::None, 0, 3);
+        DistributedSetup distributed = setup(0, 2, port);
+        distributed.timeoutSeconds = 3;
+        RecordingSink sink;
+        TrainingOutcome outcome;
+        const auto start = std::chrono::steady_clock::now();
+        {
+            TrainingSession session(config, distributed);
+            session.addSink(std::shared_ptr<TelemetrySink>(&sink, [](TelemetrySink*) {}));
+            outcome = session.run();
+        }
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        for (pid_t peer : peers)
+            ::kill(peer, SIGKILL); // stopped processes still take SIGKILL
+        const std::vector<int> codes = waitAll(peers);
+        QCOMPARE(codes.front(), 128 + SIGKILL);
+        QCOMPARE(outcome.status, TrainingOutcome::Status::Failed);
+        QVERIFY2(outcome.error.find("rank 0 of 2, ") != std::string::npos, outcome.error.c_str());
+        QVERIFY2(outcome.error.find("did not answer in time") != std::string::npos, outcome.error.c_str());
         QCOMPARE(outcome.stepsDone, std::int64_t { 3 });
         QCOMPARE(sink.all<RunFailed>().size(), std::size_t { 1 });
         qInfo("rank 0 failed %.1f s after the start: %s", seconds, outcome.error.c_str());

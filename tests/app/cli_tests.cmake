@@ -14,7 +14,7 @@ function(tfreeze_add_cli_test name)
     add_test(NAME cli_${name}
         COMMAND ${CMAKE_COMMAND} ${definitions} -P ${CMAKE_CURRENT_SOURCE_DIR}/check_cli.cmake
                 -- $<TARGET_FILE:tfreeze> ${arg_ARGS})
-    set_tests_properties(cli_${name} PROPERTIES TIMEOUT 30 LABELS cli)
+    set_tests_properties(cli_${name} PROPERTIES TIMEOUT 120 LABELS cli)
     tfreeze_set_test_environment(cli_${name})
 endfunction()
 
@@ -102,5 +102,5 @@ tfreeze_add_cli_test(bench_plan_nothing_fits EXIT 2 STDERR "^tfreeze: error: --m
 add_test(NAME cli_simulate_plan_round_trip
     COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/cli_round_trip
             -P ${CMAKE_CURRENT_SOURCE_DIR}/cli_round_trip.cmake)
-set_tests_properties(cli_simulate_plan_round_trip PROPERTIES TIMEOUT 30 LABELS cli)
+set_tests_properties(cli_simulate_plan_round_trip PROPERTIES TIMEOUT 120 LABELS cli)
 tfreeze_set_test_environment(cli_simulate_plan_round_trip)

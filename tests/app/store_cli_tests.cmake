@@ -30,5 +30,5 @@ add_test(NAME cli_store_scenario
     COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DFIXTURE=$<TARGET_FILE:make_store_fixture>
             -DDATA=${TFREEZE_CLI_DATA} -DWORK_DIR=${storeCliDir}/scenario
             -P ${CMAKE_CURRENT_SOURCE_DIR}/store_cli_scenario.cmake)
-set_tests_properties(cli_store_scenario PROPERTIES TIMEOUT 60 LABELS cli)
+set_tests_properties(cli_store_scenario PROPERTIES TIMEOUT 600 LABELS cli)
 tfreeze_set_test_environment(cli_store_scenario)

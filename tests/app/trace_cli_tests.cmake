@@ -52,6 +52,6 @@ foreach(trace object-1f1b freeze-args)
         COMMAND sh -c "set -e; rm -rf \"$3\"; mkdir -p \"$3\"; \"$0\" import trace \"$1\" --out \"$3/profile.json\"; \"$0\" plan --profile \"$3/profile.json\" --max-freeze 0.5 --out \"$3/plan.json\" | tee \"$3/plan.txt\"; grep -q '^planned ' \"$3/plan.txt\"; grep -q '\"format\": \"tfreeze-plan/1\"' \"$3/plan.json\"; test \"$2\" = none || grep -Eq \"$2\" \"$3/plan.txt\""
             $<TARGET_FILE:tfreeze> ${traceData}/${trace}.json
             "${speedUp}" "${work}")
-    set_tests_properties(cli_import_trace_then_plan_${trace} PROPERTIES TIMEOUT 30 LABELS cli)
+    set_tests_properties(cli_import_trace_then_plan_${trace} PROPERTIES TIMEOUT 120 LABELS cli)
     tfreeze_set_test_environment(cli_import_trace_then_plan_${trace})
 endforeach()

@@ -10,7 +10,7 @@ set(engineData "${TFREEZE_CLI_DATA}/engine")
 # function, not a macro: a macro would evaluate the regexes' escapes twice).
 function(tfreeze_add_train_cli_test name)
     tfreeze_add_cli_test(${name} ${ARGN})
-    set_tests_properties(cli_${name} PROPERTIES TIMEOUT 120 LABELS engine)
+    set_tests_properties(cli_${name} PROPERTIES TIMEOUT 300 LABELS engine)
     set_property(TEST cli_${name} APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")
 endfunction()
 
@@ -52,7 +52,7 @@ add_test(NAME cli_train_scenario
     COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DDATA=${TFREEZE_CLI_DATA}
             -DWORK_DIR=${trainCliDir}/scenario -P ${CMAKE_CURRENT_SOURCE_DIR}/train_cli_scenario.cmake)
 tfreeze_set_test_environment(cli_train_scenario)
-set_tests_properties(cli_train_scenario PROPERTIES TIMEOUT 120 LABELS engine)
+set_tests_properties(cli_train_scenario PROPERTIES TIMEOUT 300 LABELS engine)
 # Torch's OpenMP threads spin when idle by default: slow on a shared 2-core machine.
 set_property(TEST cli_train_scenario APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")
 

@@ -176,6 +176,7 @@ struct TrainOptions {
     int progressEvery = 0; // 0: about 100 lines per run
     std::string device; // empty: the config's
     std::string summaryJson; // the outcome as JSON (for bench train --nproc); empty: none
+    int commTimeoutSeconds = DistributedSetup {}.timeoutSeconds; // multi-process runs only
 };
 
 RunConfig loadConfig(const TrainOptions& options)
@@ -289,18 +290,28 @@ void writeSummary(const TrainingOutcome& outcome, const std::string& path)
     writeJsonFile(summary, path);
 }
 
+void resumeFrom(TrainingSession& session, const std::string& dir, bool quiet = false);
+
 // Ranks 1 … N − 1 of a multi-process run: they train their stages quietly; rank 0 owns the run's
-// database, files and progress lines.
-void runFollower(RunConfig config, const DistributedSetup& distributed)
+// database, files and progress lines. Each writes its part of every checkpoint, at the same steps
+// as rank 0, into the same folder (which must be one they all see).
+void runFollower(const TrainOptions& options, RunConfig config, const DistributedSetup& distributed)
 {
     config.output.db.clear();
-    config.output.dir.clear();
     // Ctrl-C reaches every process of the terminal: rank 0 stops the run for all at a step boundary.
     std::signal(SIGINT, SIG_IGN);
     TrainingSession session(config, distributed);
-    const TrainingOutcome outcome = session.run();
+    if (!options.resumeDir.empty())
+        resumeFrom(session, options.resumeDir, true);
+    const TrainingOutcome outcome = session.run([&](const TrainingProgress& progress) {
+        const std::int64_t done = progress.stats.step + 1;
+        if (config.checkpointInterval > 0 && done % config.checkpointInterval == 0)
+            session.saveCheckpoint(checkpointDir(config.output.dir));
+    });
     if (outcome.status == TrainingOutcome::Status::Failed)
         throw std::runtime_error("rank " + std::to_string(distributed.rank) + ": training failed: " + outcome.error);
+    if (config.checkpointInterval > 0)
+        session.saveCheckpoint(checkpointDir(config.output.dir));
 }
 
 // The run of a single process, or rank 0 of a multi-process run: the database, files, progress.
@@ -313,11 +324,10 @@ void runTrain(const TrainOptions& options)
         throw InputError("--out", "", "checkpoint_interval is set: give an output folder for the checkpoints");
 
     // Under `tfreeze launch` or torchrun: one process per pipeline rank.
-    const DistributedSetup distributed = distributedSetupFromEnvironment();
-    if (distributed.enabled && !options.resumeDir.empty())
-        throw InputError("--resume", "", "resuming a multi-process run is not supported yet");
+    DistributedSetup distributed = distributedSetupFromEnvironment();
+    distributed.timeoutSeconds = options.commTimeoutSeconds;
     if (distributed.enabled && distributed.rank != 0) {
-        runFollower(config, distributed);
+        runFollower(options, config, distributed);
         return;
     }
     if (distributed.enabled)
@@ -327,11 +337,13 @@ void runTrain(const TrainOptions& options)
 }
 
 // `dir`: either the checkpoint folder itself or the --out folder of the run that wrote it.
-void resumeFrom(TrainingSession& session, const std::string& dir)
+void resumeFrom(TrainingSession& session, const std::string& dir, bool quiet)
 {
     const std::string checkpoint = fs::exists(fs::path(dir) / "checkpoint.json") ? dir : checkpointDir(dir);
     session.loadCheckpoint(checkpoint);
-    std::printf("resuming from %s at step %lld\n", checkpoint.c_str(), static_cast<long long>(session.nextStep()) + 1);
+    if (!quiet)
+        std::printf(
+            "resuming from %s at step %lld\n", checkpoint.c_str(), static_cast<long long>(session.nextStep()) + 1);
 }
 
 void runLeader(const TrainOptions& options, const RunConfig& config, const DistributedSetup& distributed)
@@ -669,6 +681,12 @@ void addTrainCommands(CommandSet& commands)
         "--resume", train->resumeDir, "Continue from a checkpoint folder (or the --out of its run)");
     trainCommand->add_option("--name", train->name, "Name of the run in the database (default: config and freezer)");
     trainCommand->add_option("--summary-json", train->summaryJson, "Also write the outcome (tokens/s, loss) as JSON");
+    trainCommand
+        ->add_option("--comm-timeout", train->commTimeoutSeconds,
+            "Multi-process runs: seconds a rank waits for the others (rendezvous and every exchange) "
+            "before the run fails; a dead or hung rank ends the run this long after")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
     trainCommand
         ->add_option("--progress-every", train->progressEvery, "A progress line every N steps (default: ~100 lines)")
         ->check(CLI::PositiveNumber);

@@ -26,6 +26,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 namespace tfreeze {
 
@@ -149,8 +150,9 @@ std::vector<double> ratiosFromStageCounts(
 // E ← αE + (1−α)Δ and A ← αA + (1−α)|Δ|; the instability P = Σ|E| / ΣA.
 class ApfTracker {
 public:
-    ApfTracker(const StageTensors& tensors, const ApfConfig& config)
+    ApfTracker(const StageTensors& tensors, const ApfConfig& config, FreezerPlacement placement)
         : m_tensors(tensors)
+        , m_placement(std::move(placement))
     {
         ApfOptions options;
         options.alpha = config.alpha;
@@ -179,8 +181,12 @@ public:
         const torch::NoGradGuard noGrad;
         const double alpha = m_policy->options().alpha;
         std::size_t flat = 0;
-        for (const auto& stage : m_tensors.tensors) {
-            for (const torch::Tensor& tensor : stage) {
+        for (std::size_t s = 0; s < m_tensors.tensors.size(); ++s) {
+            if (!m_placement.owns(static_cast<int>(s))) {
+                flat += m_tensors.tensors[s].size(); // another process measures them
+                continue;
+            }
+            for (const torch::Tensor& tensor : m_tensors.tensors[s]) {
                 if (!m_policy->isFrozen(flat)) {
                     const torch::Tensor delta = tensor.detach() - m_snapshots[flat];
                     m_expected[flat].mul_(alpha).add_(delta, 1.0 - alpha);
@@ -193,6 +199,7 @@ public:
                 ++flat;
             }
         }
+        shareInstability();
         m_policy->check(m_instability);
         return true;
     }
@@ -264,7 +271,25 @@ public:
     }
 
 private:
+    // In a multi-process run: every tensor's instability from the process that owns its stage
+    // (frozen tensors' unchanged values included), so that all processes decide alike.
+    void shareInstability()
+    {
+        if (!m_placement.sumAcrossProcesses)
+            return;
+        std::vector<double> mine(m_instability.size(), 0.0);
+        for (std::size_t s = 0; s < m_tensors.tensors.size(); ++s) {
+            if (!m_placement.owns(static_cast<int>(s)))
+                continue;
+            for (std::size_t t = 0; t < m_tensors.tensors[s].size(); ++t)
+                mine[m_offsets[s] + t] = m_instability[m_offsets[s] + t];
+        }
+        m_placement.sumAcrossProcesses(mine); // +inf (no update yet) + 0 stays +inf
+        m_instability = std::move(mine);
+    }
+
     const StageTensors& m_tensors;
+    FreezerPlacement m_placement;
     std::vector<std::size_t> m_offsets;
     std::vector<torch::Tensor> m_snapshots;
     std::vector<torch::Tensor> m_expected;
@@ -302,9 +327,10 @@ std::string layerKey(const std::string& parameterName)
 // of its gradient at every check.
 class AutoFreezeTracker {
 public:
-    AutoFreezeTracker(
-        const std::vector<PipelineStagePtr>& stages, const StageTensors& tensors, const AutoFreezeConfig& config)
+    AutoFreezeTracker(const std::vector<PipelineStagePtr>& stages, const StageTensors& tensors,
+        const AutoFreezeConfig& config, FreezerPlacement placement)
         : m_tensors(tensors)
+        , m_placement(std::move(placement))
     {
         AutoFreezeOptions options;
         options.checkInterval = config.interval;
@@ -338,12 +364,16 @@ public:
             return false;
         std::vector<double> squares(static_cast<std::size_t>(m_layerCount), 0.0);
         for (std::size_t s = 0; s < m_tensors.tensors.size(); ++s) {
+            if (!m_placement.owns(static_cast<int>(s)))
+                continue; // its process measures it
             for (std::size_t t = 0; t < m_tensors.tensors[s].size(); ++t) {
                 const torch::Tensor& grad = m_tensors.tensors[s][t].grad();
                 if (grad.defined())
                     squares[static_cast<std::size_t>(m_layerOf[s][t])] += grad.pow(2).sum().item<double>();
             }
         }
+        if (m_placement.sumAcrossProcesses)
+            m_placement.sumAcrossProcesses(squares); // a layer lies within one stage, so one process
         for (double& value : squares)
             value = std::sqrt(value);
         m_policy->check(squares);
@@ -384,6 +414,7 @@ public:
 
 private:
     const StageTensors& m_tensors;
+    FreezerPlacement m_placement;
     std::vector<std::vector<int>> m_layerOf; // per stage, per tensor
     int m_layerCount = 0;
     std::unique_ptr<AutoFreezePolicy> m_policy;
@@ -485,17 +516,18 @@ private:
 // TimelyFreeze (METHOD.md §6), alone or with APF/AutoFreeze choosing which tensors.
 class TimelyFreezer : public Freezer {
 public:
-    TimelyFreezer(
-        const RunConfig& config, const PipelineSchedule& schedule, const std::vector<PipelineStagePtr>& stages)
+    TimelyFreezer(const RunConfig& config, const PipelineSchedule& schedule,
+        const std::vector<PipelineStagePtr>& stages, const FreezerPlacement& placement)
         : m_kind(config.freezer.kind)
         , m_schedule(schedule)
         , m_tensors(std::make_unique<StageTensors>(stages))
         , m_controller(schedule, controllerOptions(config))
     {
         if (m_kind == FreezerKind::TimelyApf)
-            m_apf = std::make_unique<ApfTracker>(*m_tensors, config.freezer.apf);
+            m_apf = std::make_unique<ApfTracker>(*m_tensors, config.freezer.apf, placement);
         if (m_kind == FreezerKind::TimelyAutoFreeze)
-            m_autoFreeze = std::make_unique<AutoFreezeTracker>(stages, *m_tensors, config.freezer.autoFreeze);
+            m_autoFreeze
+                = std::make_unique<AutoFreezeTracker>(stages, *m_tensors, config.freezer.autoFreeze, placement);
         if (m_apf || m_autoFreeze) {
             m_selector
                 = std::make_shared<RankedFreezeSelector>(RankedFreezeSelector::Mode::Ranked, m_tensors->tensors.size());
@@ -646,26 +678,26 @@ FreezeBounds freezeBoundsOf(const BoundsConfig& bounds)
     return result;
 }
 
-std::unique_ptr<Freezer> makeFreezer(
-    const RunConfig& config, const PipelineSchedule& schedule, const std::vector<PipelineStagePtr>& stages)
+std::unique_ptr<Freezer> makeFreezer(const RunConfig& config, const PipelineSchedule& schedule,
+    const std::vector<PipelineStagePtr>& stages, const FreezerPlacement& placement)
 {
     switch (config.freezer.kind) {
     case FreezerKind::None:
         return std::make_unique<NoFreezer>(schedule);
     case FreezerKind::Apf:
-        return std::make_unique<TrackerFreezer<ApfTracker>>(
-            FreezerKind::Apf, schedule, std::make_unique<StageTensors>(stages), [&config](const StageTensors& tensors) {
-                return std::make_unique<ApfTracker>(tensors, config.freezer.apf);
+        return std::make_unique<TrackerFreezer<ApfTracker>>(FreezerKind::Apf, schedule,
+            std::make_unique<StageTensors>(stages), [&config, &placement](const StageTensors& tensors) {
+                return std::make_unique<ApfTracker>(tensors, config.freezer.apf, placement);
             });
     case FreezerKind::AutoFreeze:
         return std::make_unique<TrackerFreezer<AutoFreezeTracker>>(FreezerKind::AutoFreeze, schedule,
-            std::make_unique<StageTensors>(stages), [&config, &stages](const StageTensors& tensors) {
-                return std::make_unique<AutoFreezeTracker>(stages, tensors, config.freezer.autoFreeze);
+            std::make_unique<StageTensors>(stages), [&config, &stages, &placement](const StageTensors& tensors) {
+                return std::make_unique<AutoFreezeTracker>(stages, tensors, config.freezer.autoFreeze, placement);
             });
     case FreezerKind::TimelyFreeze:
     case FreezerKind::TimelyApf:
     case FreezerKind::TimelyAutoFreeze:
-        return std::make_unique<TimelyFreezer>(config, schedule, stages);
+        return std::make_unique<TimelyFreezer>(config, schedule, stages, placement);
     }
     return std::make_unique<NoFreezer>(schedule);
 }

@@ -10,6 +10,7 @@
 #include "core/plan/telemetry.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,9 +60,21 @@ public:
     virtual void loadState(const std::string& dir) { (void)dir; }
 };
 
+// Where a freezer's statistics are, in a multi-process run: each process holds the current weights
+// and gradients of its own stages only. APF and AutoFreeze measure those stages and sum the figures
+// over the processes (a stage's entries are 0 everywhere but on its process), so every process
+// holds the whole model's figures and makes the same decision.
+struct FreezerPlacement {
+    std::vector<bool> ownedStages; // empty: every stage is in this process
+    // Sums `values` element-wise over the processes, every process getting the sum; null: one process.
+    std::function<void(std::vector<double>& values)> sumAcrossProcesses;
+
+    bool owns(int stage) const { return ownedStages.empty() || ownedStages[static_cast<std::size_t>(stage)]; }
+};
+
 // The freezer of `config.freezer` for a pipeline of `stages` (index = stage) running `schedule`.
-std::unique_ptr<Freezer> makeFreezer(
-    const RunConfig& config, const PipelineSchedule& schedule, const std::vector<PipelineStagePtr>& stages);
+std::unique_ptr<Freezer> makeFreezer(const RunConfig& config, const PipelineSchedule& schedule,
+    const std::vector<PipelineStagePtr>& stages, const FreezerPlacement& placement = {});
 
 FreezeBounds freezeBoundsOf(const BoundsConfig& bounds);
 

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -60,6 +61,39 @@ std::vector<double> planRatios(const FreezePlan& plan)
 
 bool sameOrders(const PipelineSchedule& a, const PipelineSchedule& b) { return a.rankOrders() == b.rankOrders(); }
 
+// `document` to `path` through a temporary file and a rename, so that a reader sees the old file
+// or the new one, never half of one.
+void writeJsonAtomically(const nlohmann::json& document, const std::string& path)
+{
+    const std::string temporary = path + ".tmp";
+    {
+        std::ofstream out(temporary);
+        out << document.dump(2) << '\n';
+        if (!out)
+            throw InputError(temporary, "", "cannot write file");
+    }
+    std::error_code error;
+    std::filesystem::rename(temporary, path, error);
+    if (error)
+        throw InputError(path, "", "cannot write file: " + error.message());
+}
+
+nlohmann::json readJsonObject(const std::string& path, const std::string& whenMissing)
+{
+    std::ifstream in(path);
+    if (!in)
+        throw InputError(path, "", whenMissing);
+    nlohmann::json document;
+    try {
+        document = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& error) {
+        throw InputError(path, "", std::string("not valid JSON: ") + error.what());
+    }
+    if (!document.is_object())
+        throw InputError(path, "", "expected a JSON object");
+    return document;
+}
+
 // Joins the multi-process run `distributed` describes (null when it is not enabled), after checking
 // that the config can run that way.
 std::shared_ptr<ProcessGroup> joinGroup(
@@ -71,15 +105,6 @@ std::shared_ptr<ProcessGroup> joinGroup(
         throw InputError("environment", "WORLD_SIZE",
             "a multi-process run needs one process per pipeline rank: schedule.ranks is "
                 + std::to_string(schedule.rankCount()) + ", WORLD_SIZE " + std::to_string(distributed.worldSize));
-    // APF and AutoFreeze decide from every stage's parameters and gradients, which no one process
-    // holds; checkpoints would need every process's optimizer state.
-    if (config.freezer.kind != FreezerKind::None && config.freezer.kind != FreezerKind::TimelyFreeze)
-        throw InputError("config", "freezer.name",
-            std::string("\"") + freezerKindName(config.freezer.kind)
-                + "\" does not run across processes yet (none and timelyfreeze do)");
-    if (config.checkpointInterval > 0)
-        throw InputError(
-            "config", "checkpoint_interval", "checkpoints of a multi-process run are not supported yet: use 0");
     Rendezvous rendezvous;
     rendezvous.rank = distributed.rank;
     rendezvous.worldSize = distributed.worldSize;
@@ -137,7 +162,7 @@ struct TrainingSession::Private {
         , parameters(model->parameters())
         , optimizer(makeOptimizer(parameters, config.optimizer))
     {
-        freezer = makeFreezer(config, schedule, asPipelineStages(stages));
+        freezer = makeFreezer(config, schedule, asPipelineStages(stages), freezerPlacement());
         RuntimeOptions options;
         options.seed = config.seed;
         options.stabilityCheckFreq = config.freezer.stabilityCheckFreq;
@@ -145,6 +170,25 @@ struct TrainingSession::Private {
         options.group = group;
         runtime = std::make_unique<PipelineRuntime>(
             schedule, asPipelineStages(stages), [this] { optimizerStep(); }, options, nullptr, freezer->selector());
+    }
+
+    // In a multi-process run: this process's stages, and a sum over the processes in float64.
+    FreezerPlacement freezerPlacement() const
+    {
+        FreezerPlacement placement;
+        if (!group)
+            return placement;
+        for (int s = 0; s < schedule.stageCount(); ++s)
+            placement.ownedStages.push_back(schedule.stageRank(s) == group->rank());
+        placement.sumAcrossProcesses = [group = group](std::vector<double>& values) {
+            if (values.empty())
+                return;
+            torch::Tensor sum = torch::tensor(values, torch::kFloat64).to(group->device());
+            group->allReduceSum(sum);
+            sum = sum.to(torch::kCPU).contiguous();
+            std::copy(sum.data_ptr<double>(), sum.data_ptr<double>() + sum.numel(), values.begin());
+        };
+        return placement;
     }
 
     // On the training thread, after every worker finished the step's backward passes.
@@ -192,6 +236,104 @@ struct TrainingSession::Private {
         }
         return evaluate(
             [this](const torch::Tensor& tokens) { return logits(tokens); }, *data, config.evalBatches, step);
+    }
+
+    // Where this process's part of a checkpoint in `dir` goes.
+    std::filesystem::path checkpointPart(const std::string& dir) const
+    {
+        return group ? std::filesystem::path(dir) / ("rank-" + std::to_string(group->rank()))
+                     : std::filesystem::path(dir);
+    }
+
+    // In a multi-process run every process learns whether any failed (an all-reduce, which also
+    // waits for all of them), so that none goes on alone. Rethrows this process's own `failure`;
+    // throws InputError(`dir`) naming the process that could not `what` when another one failed.
+    void agreeOnFailure(const std::exception_ptr& failure, const std::string& dir, const std::string& what) const
+    {
+        if (group) {
+            // One slot per process: 1 where it failed.
+            torch::Tensor failed
+                = torch::zeros({ group->size() }, torch::TensorOptions(torch::kFloat64).device(group->device()));
+            if (failure)
+                failed[group->rank()] = 1.0;
+            group->allReduceSum(failed);
+            failed = failed.to(torch::kCPU);
+            for (int r = 0; r < group->size() && !failure; ++r)
+                if (failed[r].item<double>() > 0.0)
+                    throw InputError(dir, "",
+                        "rank " + std::to_string(r) + " of " + std::to_string(group->size()) + " could not " + what
+                            + " (its own output says why)");
+        }
+        if (failure)
+            std::rethrow_exception(failure);
+    }
+
+    // Reads checkpoint.json and this process's part; returns the step to go on from.
+    std::int64_t loadCheckpoint(const std::string& dir)
+    {
+        namespace fs = std::filesystem;
+        const std::string path = (fs::path(dir) / "checkpoint.json").string();
+        const nlohmann::json state = readJsonObject(path, "cannot open file (not a checkpoint folder?)");
+        if (state.value("format", std::string()) != kCheckpointFormat)
+            throw InputError(path, "format", std::string("expected \"") + kCheckpointFormat + "\"");
+        if (!state.contains("next_step") || !state["next_step"].is_number_integer()
+            || state["next_step"].get<std::int64_t>() < 0)
+            throw InputError(path, "next_step", "expected a step number");
+        const std::int64_t nextStep = state["next_step"].get<std::int64_t>();
+        // Checkpoints from before multi-process runs have no world_size: one process.
+        const int worldSize = state.contains("world_size") && state["world_size"].is_number_integer()
+            ? state["world_size"].get<int>()
+            : 1;
+        const int processes = group ? group->size() : 1;
+        if (worldSize != processes)
+            throw InputError(path, "world_size",
+                "the checkpoint is of a run in " + std::to_string(worldSize) + " process(es); this run has "
+                    + std::to_string(processes) + " (resume it with as many processes as it had)");
+        if (!state.contains("config"))
+            throw InputError(path, "config", "missing");
+        RunConfig saved = parseRunConfigJson(state["config"].dump(), path);
+        // What the user may change on resume: the length of the run and where its outputs go.
+        saved.steps = config.steps;
+        saved.output = config.output;
+        if (saved != config)
+            throw InputError(path, "config",
+                "the checkpoint is of a run with another config (model, data, schedule, "
+                "optimizer, freezer, bounds or seed differ)");
+
+        const fs::path part = checkpointPart(dir);
+        if (group) {
+            const std::string partPath = (part / "part.json").string();
+            const nlohmann::json partState
+                = readJsonObject(partPath, "cannot open file (a part of the checkpoint is missing)");
+            if (partState.value("next_step", std::int64_t(-1)) != nextStep)
+                throw InputError(partPath, "next_step",
+                    "this part is of step " + partState.value("next_step", nlohmann::json()).dump() + ", " + path
+                        + " of step " + std::to_string(nextStep)
+                        + " (a checkpoint that was being written when its run ended)");
+        }
+        const std::string modelPath = (part / "model.pt").string();
+        try {
+            std::vector<torch::Tensor> loaded;
+            torch::load(loaded, modelPath);
+            if (loaded.size() != parameters.size())
+                throw InputError(modelPath, "", "holds another model's parameters");
+            const torch::NoGradGuard noGrad;
+            for (std::size_t i = 0; i < loaded.size(); ++i) {
+                if (!loaded[i].sizes().equals(parameters[i].sizes()))
+                    throw InputError(modelPath, "", "holds another model's parameters");
+                parameters[i].copy_(loaded[i]);
+            }
+            torch::load(*optimizer, (part / "optimizer.pt").string());
+        } catch (const c10::Error& error) {
+            throw InputError(
+                part.string(), "", std::string("cannot read the checkpoint: ") + error.what_without_backtrace());
+        }
+        freezer->loadState(part.string());
+        if (state.contains("user_plan")) {
+            std::istringstream plan(state["user_plan"].dump());
+            userPlan = std::make_shared<FreezePlan>(readPlanJson(plan, path + ": user_plan"));
+        }
+        return nextStep;
     }
 
     // Commands that wait for the next step boundary.
@@ -427,88 +569,58 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
     return outcome;
 }
 
+// In a multi-process run every process writes its own part (its stages' weights, its optimizer and
+// freezer state) under rank-R/, and rank 0 writes checkpoint.json once every part is complete.
 void TrainingSession::saveCheckpoint(const std::string& dir) const
 {
     namespace fs = std::filesystem;
-    std::error_code error;
-    fs::create_directories(dir, error);
-    if (error)
-        throw InputError(dir, "", "cannot create the checkpoint folder: " + error.message());
-    torch::save(d->parameters, (fs::path(dir) / "model.pt").string());
-    torch::save(*d->optimizer, (fs::path(dir) / "optimizer.pt").string());
-    d->freezer->saveState(dir);
+    const fs::path part = d->checkpointPart(dir);
+    std::exception_ptr failure;
+    try {
+        std::error_code error;
+        fs::create_directories(part, error);
+        if (error)
+            throw InputError(part.string(), "", "cannot create the checkpoint folder: " + error.message());
+        // Gone while the part is rewritten: a run that ends half-way leaves a part that says so.
+        fs::remove(part / "part.json", error);
+        torch::save(d->parameters, (part / "model.pt").string());
+        torch::save(*d->optimizer, (part / "optimizer.pt").string());
+        d->freezer->saveState(part.string());
+        if (d->group)
+            writeJsonAtomically({ { "rank", d->group->rank() }, { "next_step", d->runtime->nextStep() } },
+                (part / "part.json").string());
+    } catch (const std::exception&) {
+        failure = std::current_exception();
+    }
+    d->agreeOnFailure(failure, dir, "write its part of the checkpoint");
+
+    if (d->group && d->group->rank() != 0)
+        return;
     nlohmann::json state;
     state["format"] = kCheckpointFormat;
     state["next_step"] = d->runtime->nextStep();
+    state["world_size"] = d->group ? d->group->size() : 1;
     state["config"] = nlohmann::json::parse(writeRunConfigJson(d->config));
     if (d->userPlan) {
         std::ostringstream plan;
         writePlanJson(*d->userPlan, plan);
         state["user_plan"] = nlohmann::json::parse(plan.str());
     }
-    const std::string path = (fs::path(dir) / "checkpoint.json").string();
-    const std::string temporary = path + ".tmp";
-    {
-        std::ofstream out(temporary);
-        out << state.dump(2) << '\n';
-        if (!out)
-            throw InputError(temporary, "", "cannot write file");
-    }
     // Written last, and atomically: a checkpoint.json means the files beside it are complete.
-    fs::rename(temporary, path, error);
-    if (error)
-        throw InputError(path, "", "cannot write file: " + error.message());
+    writeJsonAtomically(state, (fs::path(dir) / "checkpoint.json").string());
 }
 
 void TrainingSession::loadCheckpoint(const std::string& dir)
 {
-    namespace fs = std::filesystem;
-    const std::string path = (fs::path(dir) / "checkpoint.json").string();
-    std::ifstream in(path);
-    if (!in)
-        throw InputError(path, "", "cannot open file (not a checkpoint folder?)");
-    nlohmann::json state;
+    std::exception_ptr failure;
+    std::int64_t nextStep = 0;
     try {
-        state = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& error) {
-        throw InputError(path, "", std::string("not valid JSON: ") + error.what());
+        nextStep = d->loadCheckpoint(dir);
+    } catch (const std::exception&) {
+        failure = std::current_exception();
     }
-    if (!state.is_object() || state.value("format", std::string()) != kCheckpointFormat)
-        throw InputError(path, "format", std::string("expected \"") + kCheckpointFormat + "\"");
-    if (!state.contains("next_step") || !state["next_step"].is_number_integer()
-        || state["next_step"].get<std::int64_t>() < 0)
-        throw InputError(path, "next_step", "expected a step number");
-    if (!state.contains("config"))
-        throw InputError(path, "config", "missing");
-    RunConfig saved = parseRunConfigJson(state["config"].dump(), path);
-    // What the user may change on resume: the length of the run and where its outputs go.
-    saved.steps = d->config.steps;
-    saved.output = d->config.output;
-    if (saved != d->config)
-        throw InputError(path, "config",
-            "the checkpoint is of a run with another config (model, data, schedule, "
-            "optimizer, freezer, bounds or seed differ)");
-    try {
-        std::vector<torch::Tensor> loaded;
-        torch::load(loaded, (fs::path(dir) / "model.pt").string());
-        if (loaded.size() != d->parameters.size())
-            throw InputError((fs::path(dir) / "model.pt").string(), "", "holds another model's parameters");
-        const torch::NoGradGuard noGrad;
-        for (std::size_t i = 0; i < loaded.size(); ++i) {
-            if (!loaded[i].sizes().equals(d->parameters[i].sizes()))
-                throw InputError((fs::path(dir) / "model.pt").string(), "", "holds another model's parameters");
-            d->parameters[i].copy_(loaded[i]);
-        }
-        torch::load(*d->optimizer, (fs::path(dir) / "optimizer.pt").string());
-    } catch (const c10::Error& error) {
-        throw InputError(dir, "", std::string("cannot read the checkpoint: ") + error.what_without_backtrace());
-    }
-    d->freezer->loadState(dir);
-    if (state.contains("user_plan")) {
-        std::istringstream plan(state["user_plan"].dump());
-        d->userPlan = std::make_shared<FreezePlan>(readPlanJson(plan, path + ": user_plan"));
-    }
-    d->runtime->setNextStep(state["next_step"].get<std::int64_t>());
+    d->agreeOnFailure(failure, dir, "load its part of the checkpoint");
+    d->runtime->setNextStep(nextStep);
 }
 
 std::string libtorchVersion()

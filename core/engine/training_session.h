@@ -90,9 +90,13 @@ public:
     // Trains from the current step to config().steps, or until stopped or failed.
     TrainingOutcome run(const std::function<void(const TrainingProgress&)>& onStep = {});
 
-    // Model, optimizer, freezer and step into `dir` (created if needed); between steps only.
+    // Model, optimizer, freezer and step into `dir` (created if needed); between steps only. In a
+    // multi-process run every process calls it at the same step (`dir` on a file system they all
+    // see): each writes its part under dir/rank-R/, rank 0 writes dir/checkpoint.json last, and
+    // when one process cannot write, every process throws.
     void saveCheckpoint(const std::string& dir) const;
-    // The state saveCheckpoint wrote; the config must be the one of the checkpointed run. Throws
+    // The state saveCheckpoint wrote, by as many processes as wrote it (every process calls it);
+    // the config must be the one of the checkpointed run. Throws
     // InputError naming the file for a missing or mismatched checkpoint.
     void loadCheckpoint(const std::string& dir);
     std::int64_t nextStep() const;

@@ -1,6 +1,7 @@
 # tfreeze train and bench train end to end on tiny configs (tests/data/engine): outputs in --out,
 # recording in a run database, checkpoints and --resume, and bench train --json.
-#   cmake -DTFREEZE=<tfreeze> -DDATA=<tests/data> -DWORK_DIR=<dir> -P train_cli_scenario.cmake
+#   cmake -DTFREEZE=<tfreeze> -DDATA=<tests/data> -DWORK_DIR=<dir> [-DGLOO=ON] -P train_cli_scenario.cmake
+# GLOO=ON: also checkpoints and --resume of a run in two processes (tfreeze launch).
 cmake_minimum_required(VERSION 3.25)
 
 file(REMOVE_RECURSE "${WORK_DIR}")
@@ -115,6 +116,22 @@ expect(2 "" "^tfreeze: error: .*checkpoint.json: config: the checkpoint is of a 
     train --config ${engine}/tiny-timely.json --resume straight --out other)
 expect(2 "" "^tfreeze: error: .*no-such-run.*checkpoint.json: cannot open file" train --config ${engine}/tiny-1f1b.json
     --resume no-such-run)
+
+# The same across two processes: each writes its part of the checkpoint, and a resume needs as many.
+if(GLOO)
+    expect(0 "rank 0 of 2: waiting for the others.*step 4/4 .*final: " "" launch --nproc 2 -- train --config
+        ${engine}/tiny-checkpoint.json --steps 4 --out twoProcesses)
+    foreach(file checkpoint.json rank-0/part.json rank-0/model.pt rank-1/part.json rank-1/model.pt rank-1/optimizer.pt)
+        if(NOT EXISTS "${WORK_DIR}/twoProcesses/checkpoint/${file}")
+            message(FATAL_ERROR "no ${file} in twoProcesses/checkpoint")
+        endif()
+    endforeach()
+    expect(0 "resuming from .*twoProcesses.* at step 5.*step 6/6 .*final: " "" launch --nproc 2 -- train --config
+        ${engine}/tiny-checkpoint.json --resume twoProcesses --out twoProcesses)
+    check_metrics("${WORK_DIR}/twoProcesses/metrics.csv" 6)
+    expect(2 "" "^tfreeze: error: .*checkpoint.json: world_size: the checkpoint is of a run in 2 process"
+        train --config ${engine}/tiny-checkpoint.json --resume twoProcesses --out oneProcess)
+endif()
 
 # bench train: one row per freezer with the documented keys.
 expect(0 "freezer +tokens/s +vs none .*\n *none .*\n *timelyfreeze " "" bench train --config ${engine}/tiny-timely.json

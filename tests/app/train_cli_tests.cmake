@@ -35,6 +35,8 @@ tfreeze_add_train_cli_test(train_bad_freezer EXIT 2 STDERR "^tfreeze: error: --f
 tfreeze_add_train_cli_test(train_max_freeze_above_one EXIT 2
     STDERR "^tfreeze: error: --max-freeze: \"1.5\" is not a number in \\[0, 1\\]"
     ARGS train --config ${engineData}/tiny-1f1b.json --max-freeze 1.5)
+tfreeze_add_train_cli_test(train_comm_timeout_zero EXIT 2 STDERR "--comm-timeout: Value 0 not in range 1 to 3600"
+    ARGS train --config ${engineData}/tiny-1f1b.json --comm-timeout 0)
 tfreeze_add_train_cli_test(train_checkpoint_without_out EXIT 2 STDERR "^tfreeze: error: --out: checkpoint_interval"
     ARGS train --config ${engineData}/tiny-checkpoint.json)
 # Every name is checked before the first run starts (nothing on stderr but the error).
@@ -48,9 +50,14 @@ tfreeze_add_train_cli_test(train_tiny EXIT 0
 tfreeze_add_train_cli_test(bench_train_tiny EXIT 0 STDOUT "freezer .*\n *none .*\n *timelyfreeze "
     ARGS bench train --config ${engineData}/tiny-1f1b.json --steps 3 --freezers none,timelyfreeze)
 
+if(TFREEZE_GLOO_INCLUDE_DIR)
+    set(scenarioGloo ON)
+else()
+    set(scenarioGloo OFF)
+endif()
 add_test(NAME cli_train_scenario
     COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DDATA=${TFREEZE_CLI_DATA}
-            -DWORK_DIR=${trainCliDir}/scenario -P ${CMAKE_CURRENT_SOURCE_DIR}/train_cli_scenario.cmake)
+            -DWORK_DIR=${trainCliDir}/scenario -DGLOO=${scenarioGloo} -P ${CMAKE_CURRENT_SOURCE_DIR}/train_cli_scenario.cmake)
 tfreeze_set_test_environment(cli_train_scenario)
 set_tests_properties(cli_train_scenario PROPERTIES TIMEOUT 300 LABELS engine)
 # Torch's OpenMP threads spin when idle by default: slow on a shared 2-core machine.

@@ -17,6 +17,7 @@
 using namespace tfreeze;
 
 Q_DECLARE_METATYPE(tfreeze::ScheduleShape)
+Q_DECLARE_METATYPE(tfreeze::FreezerKind)
 
 namespace {
 
@@ -35,6 +36,12 @@ RunConfig smallConfig(ScheduleShape shape, FreezerKind freezer)
     config.optimizer.lr = 1e-2;
     config.freezer.kind = freezer;
     config.freezer.timely = TimelyFreezeConfig { 2, 3, 3, 2 };
+    // APF and AutoFreeze decide every two steps and freeze within the 20 steps.
+    config.freezer.apf.window = 2;
+    config.freezer.apf.alpha = 0.5;
+    config.freezer.apf.threshold = 0.95;
+    config.freezer.autoFreeze.interval = 2;
+    config.freezer.autoFreeze.percentile = 95.0;
     config.steps = kSteps;
     config.evalInterval = 10;
     config.evalBatches = 1;
@@ -96,32 +103,40 @@ private:
 
 // Ranks 1 … N−1: TFREEZE_TEST_SHAPE, TFREEZE_TEST_FREEZER, RANK, WORLD_SIZE, MASTER_PORT; with
 // TFREEZE_TEST_DIE_AFTER=k, SIGKILL itself after step k (a crashed rank); with
-// TFREEZE_TEST_HANG_AFTER=k, SIGSTOP itself after step k (a hung rank: alive, connections open).
+// TFREEZE_TEST_HANG_AFTER=k, SIGSTOP itself after step k (a hung rank: alive, connections open);
+// with TFREEZE_TEST_STEPS=n, train n steps; with TFREEZE_TEST_RESUME=DIR, resume from the checkpoint
+// in DIR first; with TFREEZE_TEST_SAVE=DIR, write its part of a checkpoint into DIR at the end.
 int runPeer()
 {
     try {
-        const RunConfig config = smallConfig(parseShape(std::getenv("TFREEZE_TEST_SHAPE")),
+        RunConfig config = smallConfig(parseShape(std::getenv("TFREEZE_TEST_SHAPE")),
             static_cast<FreezerKind>(std::atoi(std::getenv("TFREEZE_TEST_FREEZER"))));
+        if (const char* steps = std::getenv("TFREEZE_TEST_STEPS"))
+            config.steps = std::atoi(steps);
         DistributedSetup distributed = distributedSetupFromEnvironment();
         distributed.timeoutSeconds = 10;
         const char* dieAfter = std::getenv("TFREEZE_TEST_DIE_AFTER");
         const char* hangAfter = std::getenv("TFREEZE_TEST_HANG_AFTER");
         TrainingSession session(config, distributed);
+        if (const char* resume = std::getenv("TFREEZE_TEST_RESUME"))
+            session.loadCheckpoint(resume);
         const TrainingOutcome outcome = session.run([&](const TrainingProgress& progress) {
             if (dieAfter && progress.stats.step + 1 == std::atoi(dieAfter))
                 std::raise(SIGKILL);
             if (hangAfter && progress.stats.step + 1 == std::atoi(hangAfter))
                 std::raise(SIGSTOP);
         });
-        return outcome.status == TrainingOutcome::Status::Finished ? 0 : 3;
+        if (const char* save = std::getenv("TFREEZE_TEST_SAVE"))
+            session.saveCheckpoint(save);
+        return outcome.status == TrainingOutcome::Status::Failed ? 3 : 0;
     } catch (const std::exception& error) {
         std::fprintf(stderr, "peer: %s\n", error.what());
         return 4;
     }
 }
 
-std::vector<pid_t> spawnPeers(
-    int worldSize, int port, const ScheduleShape& shape, FreezerKind freezer, int dieAfter = 0, int hangAfter = 0)
+std::vector<pid_t> spawnPeers(int worldSize, int port, const ScheduleShape& shape, FreezerKind freezer,
+    int dieAfter = 0, int hangAfter = 0, const std::vector<std::string>& extra = {})
 {
     std::vector<pid_t> pids;
     for (int rank = 1; rank < worldSize; ++rank) {
@@ -133,6 +148,7 @@ std::vector<pid_t> spawnPeers(
             variables.push_back("TFREEZE_TEST_DIE_AFTER=" + std::to_string(dieAfter));
         if (hangAfter > 0)
             variables.push_back("TFREEZE_TEST_HANG_AFTER=" + std::to_string(hangAfter));
+        variables.insert(variables.end(), extra.begin(), extra.end());
         const pid_t pid = testing::spawnSelf(variables);
         if (pid > 0)
             pids.push_back(pid);
@@ -158,17 +174,25 @@ private slots:
     void lossCurveMatchesInProcess_data()
     {
         QTest::addColumn<ScheduleShape>("shape");
-        QTest::newRow("1F1B, 2 processes") << ScheduleShape { ScheduleKind::OneFOneB, 2, 4, 1 };
-        QTest::newRow("1F1B, 4 processes") << ScheduleShape { ScheduleKind::OneFOneB, 4, 4, 1 };
+        QTest::addColumn<FreezerKind>("freezer");
+        const ScheduleShape twoRanks { ScheduleKind::OneFOneB, 2, 4, 1 };
+        QTest::newRow("1F1B, 2 processes") << twoRanks << FreezerKind::None;
+        QTest::newRow("1F1B, 4 processes") << ScheduleShape { ScheduleKind::OneFOneB, 4, 4, 1 } << FreezerKind::None;
         // Stages 1 and 2 share rank 1: that hop stays inside its process.
-        QTest::newRow("ZBV, 2 processes") << ScheduleShape { ScheduleKind::ZBV, 2, 4, 2 };
+        QTest::newRow("ZBV, 2 processes") << ScheduleShape { ScheduleKind::ZBV, 2, 4, 2 } << FreezerKind::None;
+        // APF and AutoFreeze decide from every stage's statistics, summed over the processes: the
+        // same decisions give the same curve (their choices do not depend on timing).
+        QTest::newRow("APF, 1F1B, 2 processes") << twoRanks << FreezerKind::Apf;
+        QTest::newRow("AutoFreeze, 1F1B, 4 processes")
+            << ScheduleShape { ScheduleKind::OneFOneB, 4, 4, 1 } << FreezerKind::AutoFreeze;
     }
 
     // The 20-step loss curve, evaluations included, equals the in-process run's with the same seed.
     void lossCurveMatchesInProcess()
     {
         QFETCH(ScheduleShape, shape);
-        const RunConfig config = smallConfig(shape, FreezerKind::None);
+        QFETCH(FreezerKind, freezer);
+        const RunConfig config = smallConfig(shape, freezer);
 
         RecordingSink inProcess;
         {
@@ -178,7 +202,7 @@ private slots:
         }
 
         const int port = testing::freeLoopbackPort();
-        const std::vector<pid_t> peers = spawnPeers(shape.ranks, port, shape, FreezerKind::None);
+        const std::vector<pid_t> peers = spawnPeers(shape.ranks, port, shape, freezer);
         QCOMPARE(static_cast<int>(peers.size()), shape.ranks - 1);
         RecordingSink distributed;
         TrainingOutcome outcome;
@@ -200,6 +224,14 @@ private slots:
                 qPrintable(QStringLiteral("step %1: %2 vs %3").arg(i).arg(actual[i].loss).arg(expected[i].loss)));
             // Every process's spans reach rank 0.
             QCOMPARE(static_cast<int>(actual[i].rankBubbleFraction.size()), shape.ranks);
+            QCOMPARE(actual[i].stageMeanFreezeRatio, expected[i].stageMeanFreezeRatio);
+        }
+        if (freezer != FreezerKind::None) {
+            // The freezer froze something, in a process other than rank 0 too.
+            bool frozeInPeer = false;
+            for (const ActionSpan& span : distributed.all<ActionSpan>())
+                frozeInPeer = frozeInPeer || (span.rank > 0 && span.frozenTensors > 0);
+            QVERIFY2(frozeInPeer, "nothing froze outside rank 0");
         }
         QCOMPARE(distributed.all<ActionSpan>().size(), inProcess.all<ActionSpan>().size());
         const auto expectedEval = inProcess.all<EvalStats>();
@@ -327,29 +359,117 @@ private slots:
         qInfo("rank 0 failed %.1f s after the start: %s", seconds, outcome.error.c_str());
     }
 
+    // A 2-process run stopped after 10 steps and checkpointed, then resumed by two new processes,
+    // continues the very curve of an uninterrupted run in one process. APF's statistics are part of
+    // each process's share of the checkpoint, so its decisions must carry over too.
+    void checkpointResumesAcrossProcesses()
+    {
+        const ScheduleShape shape { ScheduleKind::OneFOneB, 2, 4, 1 };
+        const RunConfig config = smallConfig(shape, FreezerKind::Apf);
+        RecordingSink reference;
+        {
+            TrainingSession session(config);
+            session.addSink(std::shared_ptr<TelemetrySink>(&reference, [](TelemetrySink*) {}));
+            QCOMPARE(session.run().status, TrainingOutcome::Status::Finished);
+        }
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const std::string checkpoint = dir.filePath(QStringLiteral("checkpoint")).toStdString();
+        constexpr int kStopAt = 10;
+
+        // First half: rank 0 stops the run for both after step 10; each writes its part.
+        {
+            const int port = testing::freeLoopbackPort();
+            const std::vector<pid_t> peers
+                = spawnPeers(2, port, shape, FreezerKind::Apf, 0, 0, { "TFREEZE_TEST_SAVE=" + checkpoint });
+            TrainingSession session(config, setup(0, 2, port));
+            const TrainingOutcome outcome = session.run([&](const TrainingProgress& progress) {
+                if (progress.stats.step + 1 == kStopAt)
+                    session.control().requestStop();
+            });
+            QCOMPARE(outcome.status, TrainingOutcome::Status::Stopped);
+            QCOMPARE(outcome.stepsDone, std::int64_t { kStopAt });
+            session.saveCheckpoint(checkpoint);
+            for (int code : waitAll(peers))
+                QCOMPARE(code, 0);
+        }
+        for (const char* file : { "checkpoint.json", "rank-0/part.json", "rank-0/model.pt", "rank-1/part.json",
+                 "rank-1/model.pt", "rank-1/apf_tensors.pt" })
+            QVERIFY2(QFile::exists(QString::fromStdString(checkpoint + "/" + file)), file);
+
+        // Second half, in two new processes.
+        {
+            const int port = testing::freeLoopbackPort();
+            const std::vector<pid_t> peers
+                = spawnPeers(2, port, shape, FreezerKind::Apf, 0, 0, { "TFREEZE_TEST_RESUME=" + checkpoint });
+            RecordingSink resumed;
+            TrainingSession session(config, setup(0, 2, port));
+            session.addSink(std::shared_ptr<TelemetrySink>(&resumed, [](TelemetrySink*) {}));
+            session.loadCheckpoint(checkpoint);
+            QCOMPARE(session.nextStep(), std::int64_t { kStopAt });
+            QCOMPARE(session.run().status, TrainingOutcome::Status::Finished);
+            for (int code : waitAll(peers))
+                QCOMPARE(code, 0);
+            const auto expected = reference.all<StepStats>();
+            const auto actual = resumed.all<StepStats>();
+            QCOMPARE(static_cast<int>(actual.size()), kSteps - kStopAt);
+            for (std::size_t i = 0; i < actual.size(); ++i) {
+                const StepStats& want = expected[kStopAt + i];
+                QCOMPARE(actual[i].step, want.step);
+                QVERIFY2(std::abs(actual[i].loss - want.loss) <= 1e-5 * std::abs(want.loss),
+                    qPrintable(QStringLiteral("step %1: %2 vs %3").arg(want.step).arg(actual[i].loss).arg(want.loss)));
+                QCOMPARE(actual[i].stageMeanFreezeRatio, want.stageMeanFreezeRatio);
+            }
+        }
+
+        // In one process: the checkpoint says how many it needs.
+        {
+            TrainingSession session(config);
+            QString message;
+            try {
+                session.loadCheckpoint(checkpoint);
+            } catch (const InputError& error) {
+                message = QString::fromUtf8(error.what());
+            }
+            QVERIFY2(message.contains(QStringLiteral("world_size")) && message.contains(QStringLiteral("2 process")),
+                qPrintable(message));
+        }
+
+        // A part of another step (a checkpoint whose run ended while rank 1 rewrote it): both
+        // processes refuse it, and rank 0 names rank 1.
+        {
+            QFile part(QString::fromStdString(checkpoint + "/rank-1/part.json"));
+            QVERIFY(part.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            part.write("{\"rank\": 1, \"next_step\": 7}\n");
+            part.close();
+            const int port = testing::freeLoopbackPort();
+            const std::vector<pid_t> peers
+                = spawnPeers(2, port, shape, FreezerKind::Apf, 0, 0, { "TFREEZE_TEST_RESUME=" + checkpoint });
+            TrainingSession session(config, setup(0, 2, port));
+            QString message;
+            try {
+                session.loadCheckpoint(checkpoint);
+            } catch (const InputError& error) {
+                message = QString::fromUtf8(error.what());
+            }
+            QCOMPARE(waitAll(peers), std::vector<int> { 4 });
+            QVERIFY2(message.contains(QStringLiteral("rank 1 of 2 could not load")), qPrintable(message));
+        }
+    }
+
     void configErrors_data()
     {
         QTest::addColumn<int>("worldSize");
-        QTest::addColumn<int>("freezer");
-        QTest::addColumn<int>("checkpointInterval");
         QTest::addColumn<QString>("field");
-        QTest::newRow("world size is not the rank count")
-            << 3 << static_cast<int>(FreezerKind::None) << 0 << QStringLiteral("WORLD_SIZE");
-        QTest::newRow("apf across processes")
-            << 2 << static_cast<int>(FreezerKind::Apf) << 0 << QStringLiteral("freezer.name");
-        QTest::newRow("checkpoints across processes")
-            << 2 << static_cast<int>(FreezerKind::None) << 5 << QStringLiteral("checkpoint_interval");
+        QTest::newRow("world size is not the rank count") << 3 << QStringLiteral("WORLD_SIZE");
     }
 
     // Checked before joining: no process is started, nothing waits.
     void configErrors()
     {
         QFETCH(int, worldSize);
-        QFETCH(int, freezer);
-        QFETCH(int, checkpointInterval);
         QFETCH(QString, field);
-        RunConfig config = smallConfig({ ScheduleKind::OneFOneB, 2, 4, 1 }, static_cast<FreezerKind>(freezer));
-        config.checkpointInterval = checkpointInterval;
+        const RunConfig config = smallConfig({ ScheduleKind::OneFOneB, 2, 4, 1 }, FreezerKind::None);
         QString message;
         try {
             TrainingSession session(config, setup(0, worldSize, testing::freeLoopbackPort()));

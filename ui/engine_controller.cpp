@@ -1,10 +1,12 @@
 #include "ui/engine_controller.h"
 
+#include "core/engine/loopback_port.h"
 #include "core/plan/plan_error.h"
 #include "core/store/run_recorder.h"
 #include "core/store/run_store.h"
 #include "ui/telemetry_metatypes.h"
 
+#include <filesystem>
 #include <mutex>
 #include <utility>
 
@@ -37,6 +39,7 @@ EngineController::EngineController(QObject* parent)
     registerTelemetryMetaTypes();
     m_drainTimer.setInterval(kUpdateIntervalMs);
     connect(&m_drainTimer, &QTimer::timeout, this, &EngineController::drainTelemetry);
+    connect(&m_ranks, &RankProcesses::outputLine, this, &EngineController::rankOutput);
 }
 
 EngineController::~EngineController()
@@ -65,7 +68,7 @@ void EngineController::setState(State state)
 }
 
 // NOLINTNEXTLINE(readability-function-cognitive-complexity): the start-up steps in order, each short
-void EngineController::start(const RunConfig& config, const QString& name)
+void EngineController::start(const RunConfig& config, const QString& name, const RunProcesses& processes)
 {
     if (m_state == State::Starting || m_state == State::Running || m_state == State::Paused
         || m_state == State::Stopping) {
@@ -86,6 +89,15 @@ void EngineController::start(const RunConfig& config, const QString& name)
         emit failed(toQString(error.what()));
         return;
     }
+    DistributedSetup distributed;
+    if (processes.perRank && config.schedule.ranks > 1) {
+        QString error;
+        if (!startRankProcesses(config, processes, distributed, error)) {
+            setState(State::Failed);
+            emit failed(error);
+            return;
+        }
+    }
 
     auto run = std::make_shared<Run>();
     m_run = run;
@@ -94,12 +106,13 @@ void EngineController::start(const RunConfig& config, const QString& name)
     const std::string runName = name.toStdString();
     // The session's model is built, and the run database opened, on the worker: both can take
     // long (a big model, a database on a slow or locked disk).
-    m_worker = std::thread([this, run, config, runName] {
+    // With other ranks' processes, the session waits here until they all joined (or c10d's time-out).
+    m_worker = std::thread([this, run, config, runName, distributed] {
         std::shared_ptr<TrainingSession> session;
         std::shared_ptr<RunRecorder> recorder;
         std::int64_t runId = 0;
         try {
-            session = std::make_shared<TrainingSession>(config);
+            session = std::make_shared<TrainingSession>(config, distributed);
             session->addSink(run->buffer);
             if (!config.output.db.empty()) {
                 NewRun newRun;
@@ -189,13 +202,68 @@ void EngineController::onStarted(std::int64_t runId)
         setState(State::Running);
 }
 
+bool EngineController::startRankProcesses(
+    const RunConfig& config, const RunProcesses& processes, DistributedSetup& distributed, QString& error)
+{
+    if (!multiProcessRunsAvailable()) {
+        error = tr("This build of the engine has no c10d Gloo backend (libgloo-dev when it was built), so it cannot "
+                   "run one process per rank; run the ranks as threads instead.");
+        return false;
+    }
+    distributed.enabled = true;
+    distributed.rank = 0;
+    distributed.localRank = 0;
+    distributed.worldSize = config.schedule.ranks;
+    distributed.masterAddr = "127.0.0.1";
+    distributed.timeoutSeconds = processes.commTimeoutSeconds;
+    try {
+        distributed.masterPort = freeLoopbackPort();
+        m_rankConfigDir = std::make_unique<QTemporaryDir>();
+        if (!m_rankConfigDir->isValid())
+            throw std::runtime_error(
+                "cannot create a temporary folder: " + m_rankConfigDir->errorString().toStdString());
+        // What the other ranks train: the same run, without rank 0's outputs (the database, files
+        // and checkpoints are the studio's), with the data file found from anywhere.
+        RunConfig ranksConfig = config;
+        ranksConfig.output.db.clear();
+        ranksConfig.output.dir.clear();
+        ranksConfig.checkpointInterval = 0;
+        if (!ranksConfig.data.path.empty())
+            ranksConfig.data.path = std::filesystem::absolute(ranksConfig.data.path).lexically_normal().string();
+        const QString configPath = m_rankConfigDir->filePath(QStringLiteral("run-config.json"));
+        writeRunConfigFile(ranksConfig, configPath.toStdString());
+
+        RankProcesses::Options options;
+        options.program = processes.program.isEmpty() ? RankProcesses::findProgram() : processes.program;
+        options.configPath = configPath;
+        options.worldSize = distributed.worldSize;
+        options.masterPort = distributed.masterPort;
+        options.commTimeoutSeconds = processes.commTimeoutSeconds;
+        if (!m_ranks.start(options)) {
+            error = m_ranks.errorString();
+            return false;
+        }
+    } catch (const std::exception& failure) {
+        error = tr("The other ranks' processes could not be set up: %1").arg(toQString(failure.what()));
+        return false;
+    }
+    return true;
+}
+
+QString EngineController::withRankFailures(const QString& message) const
+{
+    const QString ranks = m_ranks.failureSummary();
+    return ranks.isEmpty() ? message : message + QLatin1Char('\n') + ranks;
+}
+
 void EngineController::onStartFailed(const QString& message)
 {
     m_drainTimer.stop();
     joinWorker();
     m_run.reset();
+    m_ranks.finish();
     setState(State::Failed);
-    emit failed(message);
+    emit failed(withRankFailures(message));
 }
 
 void EngineController::onEnded(const TrainingOutcome& outcome, const std::optional<std::string>& storeError)
@@ -204,12 +272,13 @@ void EngineController::onEnded(const TrainingOutcome& outcome, const std::option
     joinWorker();
     drainTelemetry(); // what came after the last tick, before the end is announced
     m_run.reset();
+    m_ranks.finish(); // they end with the run; the ones that do not are stopped
     if (storeError) {
         setState(State::Failed);
         emit runFailed(tr("The run database failed, so the run stopped: %1").arg(toQString(*storeError)));
     } else if (outcome.status == TrainingOutcome::Status::Failed) {
         setState(State::Failed);
-        emit runFailed(toQString(outcome.error));
+        emit runFailed(withRankFailures(toQString(outcome.error)));
     } else {
         setState(State::Finished);
         emit runFinished(outcome);

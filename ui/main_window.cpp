@@ -307,6 +307,8 @@ MainWindow::MainWindow(QWidget* parent)
         updateActions();
         updateStatusBar();
     });
+    connect(m_engine, &EngineController::rankOutput, this,
+        [this](int rank, const QString& line) { appendLog(EventLevel::Info, tr("rank %1: %2").arg(rank).arg(line)); });
 #endif
 
     restoreSettings();
@@ -783,10 +785,10 @@ void MainWindow::newRun()
     dialog.setConfig(defaults);
     if (dialog.exec() != QDialog::Accepted)
         return;
-    startRun(dialog.config(), dialog.runName());
+    startRun(dialog.config(), dialog.runName(), dialog.processPerRank());
 }
 
-void MainWindow::startRun(const RunConfig& config, const QString& name)
+void MainWindow::startRun(const RunConfig& config, const QString& name, bool processPerRank)
 {
 #ifdef TFREEZE_WITH_ENGINE
     beginDocument(RunDocument::Source::Live, name);
@@ -805,14 +807,19 @@ void MainWindow::startRun(const RunConfig& config, const QString& name)
     m_bounds->setRampSteps(config.freezer.timely.rampSteps);
     m_bounds->setReplanDrift(config.freezer.replanDrift);
     m_follow->setChecked(true);
-    appendLog(EventLevel::Info, tr("Starting %1").arg(name));
-    m_engine->start(config, name);
+    appendLog(EventLevel::Info,
+        processPerRank ? tr("Starting %1 in %2 processes (this one is rank 0)").arg(name).arg(config.schedule.ranks)
+                       : tr("Starting %1").arg(name));
+    RunProcesses processes;
+    processes.perRank = processPerRank;
+    m_engine->start(config, name, processes);
     if (m_engine->runId() > 0)
         m_document.setRunId(m_engine->runId());
     m_history->reload();
     updateActions();
 #else
     Q_UNUSED(config);
+    Q_UNUSED(processPerRank);
     m_banner->showMessage(ErrorBanner::Level::Error,
         tr("%1: this studio was built without the training engine (TFREEZE_ENGINE=OFF); open a profile, "
            "a trace or a past run instead.")

@@ -54,7 +54,8 @@ public:
     // thread; a bad file shows a dialog naming the problem and leaves the window as it was.
     void openFile(const QString& path);
     // Starts a live run (needs the engine); a config the engine refuses shows the reason.
-    void startRun(const RunConfig& config, const QString& name);
+    // `processPerRank`: ranks 1 … N−1 run as tfreeze processes (their output goes to the log).
+    void startRun(const RunConfig& config, const QString& name, bool processPerRank = false);
     // Opens a run from the history: its charts, plans and any retained step's timeline.
     void openHistoryRun(qint64 runId);
     // Shows a recorded step's timeline (loaded from the history when needed; stepDisplayed follows).

@@ -1,7 +1,11 @@
 #include "ui/new_run_dialog.h"
 
 #include "core/plan/plan_error.h"
+#ifdef TFREEZE_WITH_ENGINE
+#include "core/engine/training_session.h"
+#endif
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -132,6 +136,10 @@ NewRunDialog::NewRunDialog(QWidget* parent)
     m_database = new QLineEdit(this);
     m_database->setPlaceholderText(tr("empty: do not record"));
     form->addRow(tr("Data&base:"), m_database);
+    m_processPerRank = new QCheckBox(tr("One &process per rank (c10d Gloo on loopback)"), this);
+    m_processPerRank->setToolTip(tr("The studio runs rank 0 and starts the other ranks as tfreeze train processes, "
+                                    "as tfreeze launch does; unchecked, every rank is a thread of the studio"));
+    form->addRow(tr("Processes:"), m_processPerRank);
 
     // Named for tests and style sheets.
     m_preset->setObjectName(QStringLiteral("preset"));
@@ -150,6 +158,7 @@ NewRunDialog::NewRunDialog(QWidget* parent)
     m_maxFreeze->setObjectName(QStringLiteral("maxFreeze"));
     m_steps->setObjectName(QStringLiteral("steps"));
     m_database->setObjectName(QStringLiteral("database"));
+    m_processPerRank->setObjectName(QStringLiteral("processPerRank"));
 
     m_error = new QLabel(this);
     m_error->setWordWrap(true);
@@ -173,6 +182,7 @@ NewRunDialog::NewRunDialog(QWidget* parent)
     connect(browseData, &QPushButton::clicked, this, &NewRunDialog::browseDataFile);
     connect(m_dataKind, &QComboBox::currentIndexChanged, this, &NewRunDialog::updateEnabledFields);
     connect(m_schedule, &QComboBox::currentIndexChanged, this, &NewRunDialog::updateEnabledFields);
+    connect(m_ranks, &QSpinBox::valueChanged, this, &NewRunDialog::updateEnabledFields);
 
     const int defaultIndex = m_preset->findText(QStringLiteral("default.json"));
     if (defaultIndex >= 0)
@@ -217,6 +227,8 @@ QString NewRunDialog::runName() const
         .arg(m_microbatches->value())
         .arg(m_freezer->currentText());
 }
+
+bool NewRunDialog::processPerRank() const { return m_processPerRank->isEnabled() && m_processPerRank->isChecked(); }
 
 QString NewRunDialog::errorText() const { return m_error->isHidden() ? QString() : m_error->text(); }
 
@@ -307,6 +319,14 @@ void NewRunDialog::updateEnabledFields()
         m_stagesPerRank->setValue(1);
     else if (kind == ScheduleKind::ZBV)
         m_stagesPerRank->setValue(2);
+#ifdef TFREEZE_WITH_ENGINE
+    const bool gloo = multiProcessRunsAvailable();
+#else
+    const bool gloo = false;
+#endif
+    m_processPerRank->setEnabled(gloo && m_ranks->value() > 1);
+    if (!gloo)
+        m_processPerRank->setToolTip(tr("Not in this build: it has no training engine with c10d Gloo"));
 }
 
 } // namespace tfreeze

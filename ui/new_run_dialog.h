@@ -4,6 +4,7 @@
 
 #include <QDialog>
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -26,6 +27,9 @@ public:
     // The config the form describes; valid once the dialog was accepted.
     RunConfig config() const { return m_config; }
     QString runName() const;
+    // One process per pipeline rank (c10d Gloo on loopback) instead of one thread per rank; only
+    // offered for more than one rank, by an engine with Gloo.
+    bool processPerRank() const;
     // The text under the form: empty, or why the config was refused.
     QString errorText() const;
 
@@ -64,6 +68,7 @@ private:
     QSpinBox* m_steps = nullptr;
     QDoubleSpinBox* m_maxFreeze = nullptr;
     QLineEdit* m_database = nullptr;
+    QCheckBox* m_processPerRank = nullptr;
     QLabel* m_error = nullptr;
 };
 

@@ -3,14 +3,12 @@
 #include "app/tfreeze/launch_commands.h"
 
 #include "app/tfreeze/command_set.h"
+#include "core/engine/loopback_port.h"
 #include "core/plan/plan_error.h"
 
 #include <CLI/CLI.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,24 +41,6 @@ struct LaunchOptions {
 std::atomic<int> g_forwardSignal { 0 };
 
 extern "C" void onLauncherSignal(int signal) { g_forwardSignal = signal; }
-
-// A port nobody listens on now; rank 0's store binds it moments later.
-int freePort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        throw std::runtime_error(std::string("launch: cannot open a socket: ") + std::strerror(errno));
-    sockaddr_in address {};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0
-        && ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-    ::close(fd);
-    if (!ok)
-        throw std::runtime_error(std::string("launch: cannot find a free port: ") + std::strerror(errno));
-    return ntohs(address.sin_port);
-}
 
 std::string selfPath()
 {
@@ -218,7 +198,7 @@ void runLaunch(const LaunchOptions& options)
 {
     if (options.command.empty())
         throw InputError("launch", "COMMAND", "give the tfreeze command to run after --, e.g. -- train --config FILE");
-    const int port = options.masterPort > 0 ? options.masterPort : freePort();
+    const int port = options.masterPort > 0 ? options.masterPort : freeLoopbackPort();
     std::fprintf(
         stderr, "tfreeze launch: %d processes, master %s:%d\n", options.nproc, options.masterAddr.c_str(), port);
     std::signal(SIGINT, onLauncherSignal);

@@ -386,6 +386,8 @@ DistributedSetup distributedSetupFromEnvironment()
     return setup;
 }
 
+bool multiProcessRunsAvailable() { return commBackendAvailable(CommBackend::Gloo); }
+
 TrainingSession::~TrainingSession() = default;
 
 const RunConfig& TrainingSession::config() const { return d->config; }

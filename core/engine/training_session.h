@@ -59,6 +59,9 @@ struct DistributedSetup {
 // and above 1. Throws InputError naming a malformed variable.
 DistributedSetup distributedSetupFromEnvironment();
 
+// Whether this build can run one process per pipeline rank on the CPU (c10d with Gloo).
+bool multiProcessRunsAvailable();
+
 // One training run: the model of the config split into the schedule's stages, its data, the
 // pipeline runtime, the freezer, evaluation and checkpoints. Commands (control(), setBounds,
 // applyPlan) may come from any thread and take effect at the next step boundary.

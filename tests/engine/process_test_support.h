@@ -3,10 +3,9 @@
 // For tests that are rank 0 of a multi-process job and start copies of themselves as the other
 // ranks (the copy sees its role in its environment). POSIX only; header-only, test code.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "core/engine/loopback_port.h"
+
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,20 +16,8 @@ extern char** environ;
 
 namespace tfreeze::testing {
 
-// A loopback port nobody listens on now (the kernel's pick); rank 0's store binds it right after.
-inline int freeLoopbackPort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address {};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    socklen_t length = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    const int port = ntohs(address.sin_port);
-    ::close(fd);
-    return port;
-}
+// Rank 0's store port.
+using tfreeze::freeLoopbackPort;
 
 // Starts this executable again with `variables` ("NAME=value") added to this process's environment,
 // minus its job variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_*). Returns the pid, or −1.

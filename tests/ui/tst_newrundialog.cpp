@@ -2,8 +2,12 @@
 // describes, and refuses (staying open, naming the key) a config the engine cannot run.
 
 #include "core/engine/run_config.h"
+#ifdef TFREEZE_WITH_ENGINE
+#include "core/engine/training_session.h"
+#endif
 #include "ui/new_run_dialog.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLineEdit>
@@ -49,6 +53,29 @@ private slots:
         dialog.accept();
         QCOMPARE(dialog.result(), int(QDialog::Accepted));
         QVERIFY(dialog.config() == config);
+    }
+
+    // One process per rank is offered for two ranks or more, by an engine with Gloo; unchecked by
+    // default, and off again when the pipeline shrinks to one rank.
+    void processPerRankNeedsRanks()
+    {
+        NewRunDialog dialog;
+        auto* box = dialog.findChild<QCheckBox*>(QStringLiteral("processPerRank"));
+        auto* ranks = dialog.findChild<QSpinBox*>(QStringLiteral("ranks"));
+        QVERIFY(box && ranks);
+        QVERIFY(!dialog.processPerRank());
+        ranks->setValue(2);
+#ifdef TFREEZE_WITH_ENGINE
+        const bool offered = multiProcessRunsAvailable();
+#else
+        const bool offered = false;
+#endif
+        QCOMPARE(box->isEnabled(), offered);
+        box->setChecked(true);
+        QCOMPARE(dialog.processPerRank(), offered);
+        ranks->setValue(1);
+        QVERIFY(!box->isEnabled());
+        QVERIFY(!dialog.processPerRank());
     }
 
     void refusesABadConfigNamingTheKey()

@@ -709,7 +709,7 @@ void addTrainCommands(CommandSet& commands)
     benchCommand->add_flag("--overhead", bench->overhead, "Instead: the cost of timing every action (on vs off)");
     benchCommand
         ->add_option("--nproc", bench->nproc,
-            "Instead: each freezer in one process against one process per rank (tfreeze launch); none or timelyfreeze")
+            "Instead: each freezer in one process against one process per rank (tfreeze launch)")
         ->check(CLI::Range(1, 1024));
     commands.add(benchCommand, [bench] { runBenchTrain(*bench); });
 

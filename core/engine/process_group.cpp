@@ -51,7 +51,9 @@ std::runtime_error opFailure(int rank, int size, const char* what, const std::st
     if (error.find("Connection closed by peer") != std::string::npos
         || error.find("Connection reset by peer") != std::string::npos)
         message += " (another process of this job exited or was killed: its own output says why)";
-    else if (error.find("Timed out") != std::string::npos)
+    // Gloo says "Timed out waiting …" in a send or receive, and "Application timeout caused pair
+    // closure" in a collective.
+    else if (error.find("Timed out") != std::string::npos || error.find("timeout") != std::string::npos)
         message += " (another process of this job did not answer in time: hung, stopped or far slower)";
     return std::runtime_error(message);
 }

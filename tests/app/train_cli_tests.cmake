@@ -91,6 +91,13 @@ if(TFREEZE_GLOO_INCLUDE_DIR)
     tfreeze_add_train_cli_test(launch_world_size_mismatch EXIT 2
         STDERR "WORLD_SIZE: a multi-process run needs one process per pipeline rank.*tfreeze launch: failed: rank [0-2] \\(pid [0-9]+\\) exited with code 2"
         ARGS launch --nproc 3 -- train --config ${engineData}/tiny-1f1b.json)
+    # A hung rank: the launcher ends it, and nothing outlives the launcher.
+    add_test(NAME cli_launch_no_orphans
+        COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/launch_no_orphans.sh $<TARGET_FILE:tfreeze>
+                ${engineData}/tiny-1f1b.json ${trainCliDir}/no_orphans)
+    tfreeze_set_test_environment(cli_launch_no_orphans)
+    set_tests_properties(cli_launch_no_orphans PROPERTIES TIMEOUT 300 LABELS engine)
+    set_property(TEST cli_launch_no_orphans APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")
 endif()
 tfreeze_add_train_cli_test(launch_without_command EXIT 2 STDERR "^tfreeze: error: command is required"
     ARGS launch --nproc 2)

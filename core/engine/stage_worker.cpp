@@ -71,6 +71,11 @@ void StageWorker::run(const StepJob& job)
             const Action& action = m_order[i];
             const double ratio = job.freezeRatios ? (*job.freezeRatios)[m_actionOffset + i] : 0.0;
             const torch::Device device = local(action.stage).device;
+            // The span times the action's own work: it starts once its inputs have arrived, so a
+            // wait for another rank shows as idle time (a bubble), not as a longer action. The
+            // planner's DAG adds that wait itself (the cross-rank edge); counting it in the
+            // duration too made every predicted batch too long.
+            receiveInputs(action, job);
             const std::int64_t start = job.timer ? job.timer->mark(m_rank, device) : 0;
             int frozen = 0;
             if (action.kind == ActionKind::Forward)
@@ -119,21 +124,41 @@ void StageWorker::collectLosses(std::int64_t step)
     }
 }
 
+void StageWorker::receiveInputs(const Action& action, const StepJob& job)
+{
+    const int s = action.stage;
+    const int m = action.microbatch;
+    Slot& state = slot(s, m);
+    const torch::Device device = local(s).device;
+    switch (action.kind) {
+    case ActionKind::Forward:
+        if (s == 0) {
+            state.input = job.inputs->at(static_cast<std::size_t>(m)).to(device);
+        } else {
+            // Detach: the stage's own graph starts at its input, whose gradient is what goes back.
+            state.input = m_transport.receive({ s, m, TransportDirection::Activation })
+                              .to(device)
+                              .detach()
+                              .requires_grad_(true);
+        }
+        break;
+    case ActionKind::Backward:
+    case ActionKind::BackwardInput:
+        // The last stage's output is the scalar loss: its gradient is the implicit 1.
+        if (s != m_lastStage)
+            state.gradOutput = m_transport.receive({ s, m, TransportDirection::Gradient }).to(device);
+        break;
+    case ActionKind::BackwardWeight:
+        break; // I kept the output gradient
+    }
+}
+
 void StageWorker::forward(const Action& action, const StepJob& job)
 {
     const int s = action.stage;
     const int m = action.microbatch;
     Slot& state = slot(s, m);
     LocalStage& stage = local(s);
-    if (s == 0) {
-        state.input = job.inputs->at(static_cast<std::size_t>(m)).to(stage.device);
-    } else {
-        // Detach: the stage's own graph starts at its input, whose gradient is what goes back.
-        state.input = m_transport.receive({ s, m, TransportDirection::Activation })
-                          .to(stage.device)
-                          .detach()
-                          .requires_grad_(true);
-    }
     torch::Tensor output = stage.module->forward(state.input);
     if (s != m_lastStage) {
         state.output = output;
@@ -188,8 +213,6 @@ int StageWorker::backward(const Action& action, double ratio, const StepJob& job
             return { state.gradOutput };
         return {};
     };
-    if (action.kind != ActionKind::BackwardWeight && s != m_lastStage)
-        state.gradOutput = m_transport.receive({ s, m, TransportDirection::Gradient }).to(stage.device);
 
     // Stage 0's input is token ids: there is no input gradient to compute or send.
     const bool needsInputGradient = s > 0;

@@ -68,6 +68,9 @@ private:
 
     LocalStage& local(int stage);
     Slot& slot(int stage, int microbatch);
+    // Blocks until the action's inputs are here (an activation, an output gradient), so that
+    // the action's span covers its computation only.
+    void receiveInputs(const Action& action, const StepJob& job);
     void forward(const Action& action, const StepJob& job);
     // kind B, I or W; returns the number of frozen tensors (0 for I).
     int backward(const Action& action, double ratio, const StepJob& job);

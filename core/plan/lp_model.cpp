@@ -75,6 +75,10 @@ void LpModel::setTimeout(double seconds) { set_timeout(d->lp, static_cast<long>(
 
 LpModel::Status LpModel::solve()
 {
+    // A copy of the model in lp_solve's LP format, to reproduce a slow or failing solve with the
+    // lp_solve command line (each solve overwrites the file).
+    if (const char* path = std::getenv("TFREEZE_LP_WRITE"))
+        write_lp(d->lp, const_cast<char*>(path));
     const auto started = std::chrono::steady_clock::now();
     const int result = ::solve(d->lp);
     if (std::getenv("TFREEZE_LP_DEBUG"))

@@ -149,6 +149,29 @@ private:
     std::vector<TransportKey> m_gradientKeys;
 };
 
+// An InProcessTransport whose every receive first waits `delay`: a peer that is late.
+class LateTransport : public Transport {
+public:
+    LateTransport(std::vector<int> stageRanks, std::chrono::milliseconds delay)
+        : m_inner(std::move(stageRanks))
+        , m_delay(delay)
+    {
+    }
+    void send(const TransportKey& key, torch::Tensor tensor) override { m_inner.send(key, std::move(tensor)); }
+    torch::Tensor receive(const TransportKey& key) override
+    {
+        std::this_thread::sleep_for(m_delay);
+        return m_inner.receive(key);
+    }
+    void abort(const std::string& reason) override { m_inner.abort(reason); }
+    bool aborted() const override { return m_inner.aborted(); }
+    void reset() override { m_inner.reset(); }
+
+private:
+    InProcessTransport m_inner;
+    std::chrono::milliseconds m_delay;
+};
+
 // Freezes exactly the tensors a test names per (stage, microbatch), whatever the ratio.
 class ExplicitSelector : public FreezeSelector {
 public:
@@ -203,6 +226,8 @@ private slots:
     void commandsApplyAtStepBoundary();
     void rejectsBadRatios();
     void backwardTimeFallsWithRatio();
+    void spansLeaveOutWaits_data();
+    void spansLeaveOutWaits();
     void wallTimeAndTimingOverhead();
 };
 
@@ -572,6 +597,47 @@ void TestPipelineRuntime::backwardTimeFallsWithRatio()
     }
     qInfo("ZBH1, nothing frozen, stage 1: mean I %.2f ms, W %.2f ms", meanMs(splitMs[ActionKind::BackwardInput]),
         meanMs(splitMs[ActionKind::BackwardWeight]));
+}
+
+void TestPipelineRuntime::spansLeaveOutWaits_data()
+{
+    QTest::addColumn<int>("kind");
+    QTest::newRow("GPipe") << int(ScheduleKind::GPipe);
+    QTest::newRow("ZBH1 (I receives)") << int(ScheduleKind::ZBH1);
+}
+
+// A span is the action's own work: the wait for its input is idle time, which the planner's DAG
+// adds through the cross-rank edge. Every receive here takes 300 ms, far longer than an action
+// of this tiny model; a span that included the wait would be at least that long.
+void TestPipelineRuntime::spansLeaveOutWaits()
+{
+    QFETCH(int, kind);
+    const PipelineSchedule schedule = PipelineSchedule::generate(shapeOf(ScheduleKind(kind), 2, 2));
+    TestModelShape modelShape;
+    modelShape.stages = 2;
+    auto model = makeTestModel(modelShape, 4);
+    const auto delay = std::chrono::milliseconds(300);
+    PipelineRuntime runtime(
+        schedule, asPipelineStages(model), {}, {}, std::make_shared<LateTransport>(stageRanks(schedule), delay));
+    QCOMPARE(int(runtime.runStep(makeBatch(2, modelShape.vocabulary, 1)).status), int(StepStatus::Completed));
+
+    int receiving = 0;
+    std::int64_t lastEndUs = 0;
+    for (const ActionSpan& span : runtime.lastSpans()) {
+        lastEndUs = std::max(lastEndUs, span.endUs);
+        const bool receives = (span.kind == ActionKind::Forward && span.stage > 0)
+            || ((span.kind == ActionKind::Backward || span.kind == ActionKind::BackwardInput) && span.stage == 0);
+        if (!receives)
+            continue;
+        ++receiving;
+        QVERIFY2(span.endUs - span.startUs < 300000,
+            (std::to_string(span.stage) + actionKindLetter(span.kind) + std::to_string(span.microbatch) + " took "
+                + std::to_string(span.endUs - span.startUs) + " us")
+                .c_str());
+    }
+    QCOMPARE(receiving, 4); // F(1,0), F(1,1), and the B or I of (0,0) and (0,1)
+    // The waits are in the step itself: rank 1 receives twice in a row before its last forward.
+    QVERIFY(lastEndUs >= 2 * 300000);
 }
 
 // Printed, not asserted: 1F1B with 4 ranks and 8 microbatches against the sequential loop, and the

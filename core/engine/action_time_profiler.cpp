@@ -24,9 +24,10 @@ double median(std::vector<double> values)
 
 } // namespace
 
-ActionTimeProfiler::ActionTimeProfiler(PipelineSchedule schedule, std::size_t window)
+ActionTimeProfiler::ActionTimeProfiler(PipelineSchedule schedule, std::size_t window, int processors)
     : m_schedule(std::move(schedule))
     , m_window(std::max<std::size_t>(window, 1))
+    , m_processors(std::max(0, processors))
 {
     const std::size_t keys = static_cast<std::size_t>(m_schedule.stageCount()) * m_schedule.microbatchCount()
         * static_cast<std::size_t>(kActionKindCount);
@@ -73,9 +74,10 @@ std::size_t ActionTimeProfiler::actionIndex(const ActionSpan& span) const
 void ActionTimeProfiler::addStep(const std::vector<ActionSpan>& spans, Bound bound)
 {
     const int b = bound == Bound::Max ? 0 : 1;
-    for (const ActionSpan& span : spans) {
-        const std::size_t index = actionIndex(span);
-        const double ms = static_cast<double>(std::max<std::int64_t>(span.endUs - span.startUs, 0)) / 1000.0;
+    const std::vector<double> workMs = spanWorkMs(spans, m_processors);
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+        const std::size_t index = actionIndex(spans[i]);
+        const double ms = std::max(workMs[i], 0.0);
         std::vector<double>& samples = m_samples[static_cast<std::size_t>(b)][index];
         if (samples.size() < m_window)
             samples.push_back(ms);
@@ -144,7 +146,9 @@ Profile ActionTimeProfiler::profile() const
         costs[i].minMs = std::min(minMs[i], maxMs[i]);
     }
     // Profile sets min = max for actions that cannot freeze.
-    return { m_schedule, std::move(costs), "measured profile" };
+    Profile profile(m_schedule, std::move(costs), "measured profile");
+    profile.setProcessors(m_processors);
+    return profile;
 }
 
 } // namespace tfreeze

@@ -3,6 +3,7 @@
 // Torch-free: measures per-action durations for the planner (METHOD.md §6, phases 2 and 3).
 
 #include "core/plan/profile.h"
+#include "core/plan/span_profile_estimate.h"
 #include "core/plan/telemetry.h"
 
 #include <array>
@@ -18,11 +19,14 @@ class ActionTimeProfiler {
 public:
     enum class Bound { Max, Min };
 
-    // `window`: how many of the latest samples per action the medians use.
-    ActionTimeProfiler(PipelineSchedule schedule, std::size_t window);
+    // `window`: how many of the latest samples per action the medians use. `processors`: the
+    // processors the ranks share (Profile::processors(); 0 = one per rank).
+    ActionTimeProfiler(PipelineSchedule schedule, std::size_t window, int processors = 0);
 
-    // Adds one step's spans to the samples of `bound`. Spans of actions not in the schedule
-    // throw std::logic_error (the engine ran something else than it planned).
+    // Adds one step's spans (all of them: with shared processors a span's sample is its work,
+    // spanWorkMs(), which depends on what ran beside it) to the samples of `bound`. Spans of
+    // actions not in the schedule throw std::logic_error (the engine ran something else than it
+    // planned).
     void addStep(const std::vector<ActionSpan>& spans, Bound bound);
 
     // Samples held for `bound` by the action that has the fewest.
@@ -48,6 +52,7 @@ private:
 
     PipelineSchedule m_schedule;
     std::size_t m_window;
+    int m_processors;
     // Per (stage, microbatch, kind): the rank-major action index.
     std::vector<std::size_t> m_indexOf;
     // Per action: ring buffers of the latest samples, and how many were ever added.

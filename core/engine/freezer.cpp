@@ -645,6 +645,7 @@ private:
         options.profileWindow = static_cast<std::size_t>(std::max(1, config.freezer.timely.monitorMaxSteps));
         options.bounds = freezeBoundsOf(config.bounds);
         options.replanDrift = config.freezer.replanDrift;
+        options.processors = sharedProcessors(config);
         return options;
     }
 

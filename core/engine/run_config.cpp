@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sched.h>
+
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cmath>
@@ -15,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <thread>
 
 namespace tfreeze {
 
@@ -380,6 +384,7 @@ RunConfig readRoot(const Json& document, const std::string& source)
         config.seed = seed->get<std::uint64_t>();
     }
     reader.integer("threads_per_rank", config.threadsPerRank, 1, 1024);
+    reader.integer("processors", config.processors, 0, 1 << 20);
     if (const Json* device = reader.take("device"))
         config.device = parseDeviceKind(reader.requireString(*device, "device"), source, "device");
     if (const Json* member = reader.take("stage_devices"))
@@ -660,11 +665,29 @@ std::string writeRunConfigJson(const RunConfig& config)
     doc["checkpoint_interval"] = config.checkpointInterval;
     doc["seed"] = config.seed;
     doc["threads_per_rank"] = config.threadsPerRank;
+    doc["processors"] = config.processors;
     doc["device"] = deviceKindName(config.device);
     if (!config.stageDevices.empty())
         doc["stage_devices"] = config.stageDevices;
     doc["output"] = { { "dir", config.output.dir }, { "db", config.output.db } };
     return doc.dump(2) + "\n";
+}
+
+int sharedProcessors(const RunConfig& config)
+{
+    int processors = config.processors;
+    if (processors == 0 && config.device == DeviceKind::Cpu) {
+        int cores = 0;
+        cpu_set_t allowed;
+        CPU_ZERO(&allowed);
+        if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
+            cores = CPU_COUNT(&allowed);
+        if (cores <= 0)
+            cores = static_cast<int>(std::thread::hardware_concurrency());
+        if (cores > 0)
+            processors = std::max(1, cores / std::max(1, config.threadsPerRank));
+    }
+    return processors > 0 && processors < config.schedule.ranks ? processors : 0;
 }
 
 void writeRunConfigFile(const RunConfig& config, const std::string& path)

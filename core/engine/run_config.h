@@ -120,12 +120,21 @@ struct RunConfig {
     int checkpointInterval = 0; // steps between checkpoints; 0: none
     std::uint64_t seed = 1234;
     int threadsPerRank = 1; // intra-op threads of each rank's worker
+    // How many ranks can compute at once, for the planner's processor-sharing model (the ranks of
+    // a small machine share its cores). 0: automatic (sharedProcessors()).
+    int processors = 0;
     DeviceKind device = DeviceKind::Cpu;
     // device cuda only: the CUDA device index of each stage (several stages may share one GPU);
     // empty: stage s on device rank(s) mod the number of visible devices.
     std::vector<int> stageDevices;
     OutputConfig output;
 };
+
+// The processors the ranks share, as the planner's model takes it (Profile::processors()): 0 when
+// every rank has one of its own. `processors` > 0 is taken as given; 0 on the CPU is the cores
+// this process may run on divided by threads_per_rank; on CUDA, 0 (ranks on a shared GPU are not
+// modelled unless `processors` says so). A count ≥ schedule.ranks is 0: nothing is shared.
+int sharedProcessors(const RunConfig& config);
 
 // Names as written in configs, flags and the UI: "text", "sort", "add"; "cosine", "constant";
 // "none", "timelyfreeze", "apf", "autofreeze", "timely+apf", "timely+autofreeze"; "cpu", "cuda".

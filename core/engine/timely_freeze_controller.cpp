@@ -36,7 +36,7 @@ void checkBounds(const FreezeBounds& bounds, int stageCount)
 TimelyFreezeController::TimelyFreezeController(PipelineSchedule schedule, TimelyFreezeOptions options)
     : m_schedule(std::move(schedule))
     , m_options(std::move(options))
-    , m_profiler(m_schedule, m_options.profileWindow)
+    , m_profiler(m_schedule, m_options.profileWindow, m_options.processors)
 {
     checkBounds(m_options.bounds, m_schedule.stageCount());
     for (const auto& order : m_schedule.rankOrders()) {
@@ -151,7 +151,9 @@ void TimelyFreezeController::rescaleProfileToMeasured()
             costs[i].minMs *= scale;
         }
     }
+    const int processors = m_profile->processors();
     m_profile.emplace(m_schedule, std::move(costs), "measured profile");
+    m_profile->setProcessors(processors);
     m_planner.reset(); // a new profile is a new LP
 }
 

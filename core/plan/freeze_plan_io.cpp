@@ -55,6 +55,8 @@ std::string planText(const FreezePlan& plan)
     OrderedJson document = OrderedJson::object();
     document["format"] = kPlanFormat;
     document["schedule"] = detail::scheduleJson(profile.schedule().shape());
+    if (profile.processors() > 0)
+        document["processors"] = profile.processors();
     document["max_freeze"] = plan.bounds.maxFreeze;
     OrderedJson stageMax = OrderedJson::array();
     for (int stage = 0; stage < stageCount; ++stage)

@@ -55,6 +55,8 @@ void validateBounds(const FreezeBounds& bounds, int stages, std::size_t actions)
 //   e_v − e_u + Δ_v·r_v ≥ w_max_v   for each DAG edge u→v (e_v + Δ_v·r_v ≥ w_max_v for a source)
 //   T − e_last ≥ 0                  for the last action of each rank (device order covers the rest)
 //   Σ_{v∈stage k} r_v ≤ ρ_k·n_k      one budget row per stage with freezable actions
+//   C·T + Σ_v Δ_v·r_v ≥ Σ_v w_max_v   when the ranks share C processors (Profile::processors()):
+//                                     C processors do the batch's work no faster than in Σw/C
 // Same-rank edges that skip over other actions of that rank (F(s,m)→B(s,m) with work between
 // them) are implied by the device-order chain and left out.
 //
@@ -74,6 +76,8 @@ struct FreezePlanner::Private {
     std::vector<double> minMs;
     double noFreezeBatchMs = 0.0;
     double allFrozenBatchMs = 0.0;
+    // 0 unless the ranks share fewer processors than there are ranks.
+    int sharedProcessors = 0;
     int columnCount = 0;
     int ratioColumnCount = 0;
     // Null when not built yet or after lp_solve gave up on it: it must not re-solve an aborted
@@ -105,8 +109,10 @@ struct FreezePlanner::Private {
                 ++ratioColumnCount;
             }
         }
-        noFreezeBatchMs = simulateTimeline(dag, maxMs).batchMs;
-        allFrozenBatchMs = simulateTimeline(dag, minMs).batchMs;
+        if (profile.processors() > 0 && profile.processors() < dag.rankCount())
+            sharedProcessors = profile.processors();
+        noFreezeBatchMs = simulateTimeline(dag, maxMs, sharedProcessors).batchMs;
+        allFrozenBatchMs = simulateTimeline(dag, minMs, sharedProcessors).batchMs;
     }
 
     std::unique_ptr<LpModel> buildModel()
@@ -146,6 +152,8 @@ struct FreezePlanner::Private {
                 LpModel::RowSense::GreaterEqual, 0.0);
         }
         addStageBudgetRows(*lp);
+        if (sharedProcessors > 0)
+            addCapacityRow(*lp);
         lp->endRows();
         lp->setTimeout(options.timeLimitSeconds);
         statistics = { lp->rowCount(), lp->columnCount(), lp->nonZeroCount() };
@@ -170,6 +178,24 @@ struct FreezePlanner::Private {
             stageBudgetRow[static_cast<std::size_t>(stage)]
                 = lp.addRow(columns, values, LpModel::RowSense::LessEqual, 0.0);
         }
+    }
+
+    // C·T + Σ_v Δ_v·r_v ≥ Σ_v w_max_v. Processor sharing never lets C processors finish the work
+    // sooner, so the row only cuts off batch times that cannot happen; it is what makes freezing
+    // off the critical path pay on a machine with fewer cores than ranks.
+    void addCapacityRow(LpModel& lp)
+    {
+        std::vector<int> columns { kBatchColumn };
+        std::vector<double> values { static_cast<double>(sharedProcessors) };
+        double work = 0.0;
+        for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
+            work += maxMs[v];
+            if (ratioColumn[v] != 0) {
+                columns.push_back(ratioColumn[v]);
+                values.push_back(maxMs[v] - minMs[v]);
+            }
+        }
+        lp.addRow(columns, values, LpModel::RowSense::GreaterEqual, work);
     }
 
     void applyBounds(LpModel& lp, const FreezeBounds& bounds) const
@@ -315,8 +341,9 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
         durations[v] = d->maxMs[v] - plan.actions[v].ratio * (d->maxMs[v] - d->minMs[v]);
     }
     // The predicted timeline is the earliest-start schedule under the planned durations; its
-    // batch time equals the LP optimum up to round-off.
-    const Timeline timeline = simulateTimeline(d->dag, durations);
+    // batch time equals the LP optimum up to round-off. With shared processors it is the
+    // processor-sharing schedule, which the LP's rows bound from below.
+    const Timeline timeline = simulateTimeline(d->dag, durations, d->sharedProcessors);
     for (PipelineDag::Node v = 0; v < n; ++v) {
         plan.actions[v].startMs = timeline.startMs[v];
         plan.actions[v].endMs = timeline.endMs[v];

@@ -75,6 +75,13 @@ Profile::Profile(PipelineSchedule schedule, std::vector<ActionCost> costs, const
     }
 }
 
+void Profile::setProcessors(int processors, const std::string& source)
+{
+    if (processors < 0)
+        throw InputError(source, "processors", "must be an integer ≥ 1 (got " + std::to_string(processors) + ")");
+    m_processors = processors;
+}
+
 std::vector<Action> Profile::actions() const
 {
     std::vector<Action> result;

@@ -30,9 +30,17 @@ public:
     std::vector<double> maxDurations() const;
     std::vector<double> minDurations() const;
 
+    // How many ranks can compute at the same time: the processors (cores, devices) the ranks share
+    // when there are fewer of them than ranks. 0: every rank has its own. With sharing, max_ms and
+    // min_ms are each action's work on a processor of its own, and the planner predicts the batch
+    // with processor sharing (simulateTimeline). Throws InputError for a negative count.
+    int processors() const { return m_processors; }
+    void setProcessors(int processors, const std::string& source = {});
+
 private:
     PipelineSchedule m_schedule;
     std::vector<ActionCost> m_costs;
+    int m_processors = 0;
 };
 
 } // namespace tfreeze

@@ -372,7 +372,14 @@ ParsedProfile parseProfileMembers(const Json& document, const std::string& sourc
         fileIndex.insert(fileIndex.end(), rankFileIndex[rank].begin(), rankFileIndex[rank].end());
     }
     PipelineSchedule pipelineSchedule = PipelineSchedule::fromRankOrders(shape, std::move(orders), source);
-    return ParsedProfile { Profile(std::move(pipelineSchedule), std::move(costs), source), std::move(fileIndex) };
+    Profile profile(std::move(pipelineSchedule), std::move(costs), source);
+    if (const Json* processors = findMember(document, "processors")) {
+        const int count = requireInteger(*processors, "processors", source);
+        if (count < 1)
+            throw InputError(source, "processors", "must be an integer ≥ 1 (got " + std::to_string(count) + ")");
+        profile.setProcessors(count, source);
+    }
+    return ParsedProfile { std::move(profile), std::move(fileIndex) };
 }
 
 OrderedJson scheduleJson(const ScheduleShape& shape)
@@ -464,6 +471,8 @@ std::string profileText(const Profile& profile)
     detail::OrderedJson document = detail::OrderedJson::object();
     document["format"] = kProfileFormat;
     document["schedule"] = detail::scheduleJson(profile.schedule().shape());
+    if (profile.processors() > 0)
+        document["processors"] = profile.processors();
     detail::OrderedJson actions = detail::OrderedJson::array();
     const std::vector<Action> list = profile.actions();
     for (std::size_t i = 0; i < list.size(); ++i)

@@ -128,6 +128,53 @@ double minimumMs(const std::vector<Sample>& samples, double maxMs, double forwar
 
 } // namespace
 
+std::vector<double> spanWorkMs(const std::vector<ActionSpan>& spans, int processors)
+{
+    std::vector<double> work(spans.size());
+    for (std::size_t i = 0; i < spans.size(); ++i)
+        work[i] = static_cast<double>(spans[i].endUs - spans[i].startUs) / 1000.0;
+    if (processors <= 0 || spans.empty())
+        return work;
+    // Every running span gets the same share, so one running integral S(t) of the share serves
+    // all: a span's work is S(end) − S(start). Ends sort before starts at the same instant.
+    struct Event {
+        std::int64_t us;
+        int delta;
+    };
+    std::vector<Event> events;
+    events.reserve(2 * spans.size());
+    for (const ActionSpan& span : spans) {
+        events.push_back({ span.startUs, +1 });
+        events.push_back({ span.endUs, -1 });
+    }
+    std::sort(events.begin(), events.end(),
+        [](const Event& a, const Event& b) { return a.us != b.us ? a.us < b.us : a.delta < b.delta; });
+    std::vector<std::int64_t> times; // distinct event times
+    std::vector<double> integral; // S at each of them, in µs
+    int running = 0;
+    double shareIntegral = 0.0;
+    std::int64_t previous = events.front().us;
+    for (const Event& event : events) {
+        if (event.us != previous) {
+            const double share = running > processors ? static_cast<double>(processors) / running : 1.0;
+            shareIntegral += share * static_cast<double>(event.us - previous);
+            previous = event.us;
+        }
+        if (times.empty() || times.back() != event.us) {
+            times.push_back(event.us);
+            integral.push_back(shareIntegral);
+        }
+        running += event.delta;
+    }
+    auto integralAt = [&](std::int64_t us) {
+        const auto it = std::lower_bound(times.begin(), times.end(), us);
+        return integral[static_cast<std::size_t>(it - times.begin())];
+    };
+    for (std::size_t i = 0; i < spans.size(); ++i)
+        work[i] = (integralAt(spans[i].endUs) - integralAt(spans[i].startUs)) / 1000.0;
+    return work;
+}
+
 Profile estimateProfileFromSpans(
     const PipelineSchedule& schedule, const std::vector<std::vector<ActionSpan>>& steps, ProfileEstimateInfo* info)
 {

@@ -10,6 +10,12 @@
 
 namespace tfreeze {
 
+// The work of each span of one step, in ms, when its ranks shared `processors` processors: while k
+// spans are running, each gets min(1, processors / k) of a processor, so a span's work is the
+// integral of that share over its time. What the planner's processor-sharing model needs as
+// durations; the inverse of simulateTimeline with processors. processors ≤ 0: the durations.
+std::vector<double> spanWorkMs(const std::vector<ActionSpan>& spans, int processors);
+
 // How the minMs of each freezable action was obtained.
 struct ProfileEstimateInfo {
     int freezableActions = 0;

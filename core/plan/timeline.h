@@ -24,4 +24,12 @@ struct Timeline {
 // `durationsMs` has one entry per DAG node; each must be finite and ≥ 0.
 Timeline simulateTimeline(const PipelineDag& dag, const std::vector<double>& durationsMs);
 
+// The same batch when the ranks share `processors` processors (cores, or devices), as co-located
+// ranks on a small machine do: an action is ready when its predecessors have ended, and while k
+// actions are running each progresses at min(1, processors / k) of its own speed (processor
+// sharing). `durationsMs` is then each action's work: its duration on a processor of its own.
+// processors ≤ 0 or ≥ the number of ranks: simulateTimeline(dag, durationsMs). A rank's busy time
+// is the wall time its actions took.
+Timeline simulateTimeline(const PipelineDag& dag, const std::vector<double>& durationsMs, int processors);
+
 } // namespace tfreeze

@@ -3,6 +3,10 @@
 
 #include <QtTest>
 
+#include <sched.h>
+
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -45,6 +49,7 @@ RunConfig unusualConfig()
     config.checkpointInterval = 100;
     config.seed = 18446744073709551615ULL;
     config.threadsPerRank = 2;
+    config.processors = 3;
     config.device = DeviceKind::Cuda;
     config.stageDevices = { 0, 0, 1, 1, 2, 3 };
     config.output = OutputConfig { "out/dir", "my.sqlite" };
@@ -67,6 +72,7 @@ private slots:
     void messagesAreValidUtf8_data();
     void messagesAreValidUtf8();
     void validateAfterOverride();
+    void sharedProcessorsOfConfig();
 };
 
 void TestRunConfig::defaultsOfEmptyDocument()
@@ -229,6 +235,7 @@ void TestRunConfig::badConfig_data()
     row("checkpoint interval", R"({"checkpoint_interval": 1.5})", "checkpoint_interval", "integer");
     row("seed negative", R"({"seed": -1})", "seed", "[0, 2^64)");
     row("threads", R"({"threads_per_rank": 0})", "threads_per_rank", "[1, 1024]");
+    row("negative processors", R"({"processors": -1})", "processors", "[0, 1048576]");
     row("device", R"({"device": "tpu"})", "device", "cpu or cuda");
     row("output dir", R"({"output": {"dir": false}})", "output.dir", "string");
 }
@@ -298,6 +305,36 @@ void TestRunConfig::validateAfterOverride()
         QFAIL("no InputError");
     } catch (const InputError& error) {
         QCOMPARE(bytes(error.field()), QByteArray("data.batch_size"));
+    }
+}
+
+// What the planner's processor-sharing model gets: a count below the ranks as given, nothing
+// when every rank has a processor; automatic on the CPU from the cores this process may use.
+void TestRunConfig::sharedProcessorsOfConfig()
+{
+    RunConfig config; // 4 ranks
+    config.processors = 2;
+    QCOMPARE(sharedProcessors(config), 2);
+    config.processors = 4;
+    QCOMPARE(sharedProcessors(config), 0);
+    config.device = DeviceKind::Cuda;
+    config.processors = 1;
+    QCOMPARE(sharedProcessors(config), 1);
+    config.processors = 0;
+    QCOMPARE(sharedProcessors(config), 0); // ranks on a GPU are not modelled unless said
+
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    QCOMPARE(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+    const int cores = CPU_COUNT(&allowed);
+    config.device = DeviceKind::Cpu;
+    for (int threads : { 1, 2 }) {
+        for (int ranks : { 2, 4, 64 }) {
+            config.threadsPerRank = threads;
+            config.schedule.ranks = ranks;
+            const int expected = std::max(1, cores / threads) < ranks ? std::max(1, cores / threads) : 0;
+            QCOMPARE(sharedProcessors(config), expected);
+        }
     }
 }
 

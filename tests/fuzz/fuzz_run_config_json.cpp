@@ -114,8 +114,8 @@ bool sameMembers(const RunConfig& a, const RunConfig& b)
         && (!a.bounds.maxFreezePerStage.empty() || a.bounds.maxFreeze == b.bounds.maxFreeze) && a.steps == b.steps
         && a.evalInterval == b.evalInterval && a.evalBatches == b.evalBatches
         && a.checkpointInterval == b.checkpointInterval && a.seed == b.seed && a.threadsPerRank == b.threadsPerRank
-        && a.device == b.device && a.stageDevices == b.stageDevices && a.output.dir == b.output.dir
-        && a.output.db == b.output.db;
+        && a.processors == b.processors && a.device == b.device && a.stageDevices == b.stageDevices
+        && a.output.dir == b.output.dir && a.output.db == b.output.db;
 }
 
 } // namespace

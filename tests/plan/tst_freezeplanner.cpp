@@ -3,6 +3,7 @@
 #include "core/plan/pipeline_schedule.h"
 #include "core/plan/plan_error.h"
 #include "core/plan/synthetic_profile.h"
+#include "core/plan/timeline.h"
 
 #include "plan_test_support.h"
 
@@ -513,6 +514,8 @@ private slots:
     void badBounds_data();
     void badBounds();
     void jsonRoundTrip();
+    void sharedProcessors_data();
+    void sharedProcessors();
 };
 
 void TestFreezePlanner::matchesExactOptimum_data()
@@ -969,6 +972,71 @@ void TestFreezePlanner::jsonRoundTrip()
     QVERIFY(read.stageMeanRatio == plan.stageMeanRatio);
     QVERIFY(read.bounds.maxFreeze == plan.bounds.maxFreeze);
     QVERIFY(read.bounds.stageMaxFreeze == plan.bounds.stageMaxFreeze);
+}
+
+void TestFreezePlanner::sharedProcessors_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<int>("ranks");
+    QTest::addColumn<int>("microbatches");
+    QTest::addColumn<int>("stagesPerRank");
+    QTest::newRow("1F1B P=4 M=8") << ScheduleKind::OneFOneB << 4 << 8 << 1;
+    QTest::newRow("ZBH1 P=3 M=6") << ScheduleKind::ZBH1 << 3 << 6 << 1;
+    QTest::newRow("Interleaved P=2 M=4 V=2") << ScheduleKind::Interleaved1F1B << 2 << 4 << 2;
+}
+
+// Ranks that share processors: on one processor the batch is the total work, so every unit of
+// freezing shortens it and the plan spends each stage's whole budget; its predicted batch is the
+// planned total work, and no-freeze / all-frozen are the totals of max_ms / min_ms. On more
+// processors than one (but fewer than ranks) the prediction is the processor-sharing timeline of
+// the planned durations, never shorter than with a processor per rank. The profile's processor
+// count survives the plan file.
+void TestFreezePlanner::sharedProcessors()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(int, stagesPerRank);
+    Profile profile = syntheticProfile(kind, ranks, microbatches, stagesPerRank, 11);
+    const FreezeBounds bounds = globalBound(0.5);
+    const FreezePlan own = FreezePlanner(profile).plan(bounds);
+
+    profile.setProcessors(1);
+    const FreezePlan single = FreezePlanner(profile).plan(bounds);
+    double noFreeze = 0.0;
+    double allFrozen = 0.0;
+    double planned = 0.0;
+    for (std::size_t v = 0; v < profile.costs().size(); ++v) {
+        const ActionCost& cost = profile.costs()[v];
+        noFreeze += cost.maxMs;
+        allFrozen += cost.minMs;
+        planned += cost.maxMs - single.actions[v].ratio * (cost.maxMs - cost.minMs);
+    }
+    VERIFY_NEAR(u"no freeze"_s, single.batchMsNoFreeze, noFreeze);
+    VERIFY_NEAR(u"all frozen"_s, single.batchMsAllFrozen, allFrozen);
+    VERIFY_NEAR(u"planned"_s, single.batchMsPlanned, planned);
+    for (int stage = 0; stage < profile.schedule().stageCount(); ++stage)
+        VERIFY_NEAR_TOL(u"stage mean ratio"_s, single.stageMeanRatio[static_cast<std::size_t>(stage)], 0.5, 1e-6);
+
+    for (int processors = 2; processors < ranks; ++processors) {
+        profile.setProcessors(processors);
+        const FreezePlan shared = FreezePlanner(profile).plan(bounds);
+        std::vector<double> durations;
+        for (std::size_t v = 0; v < profile.costs().size(); ++v) {
+            const ActionCost& cost = profile.costs()[v];
+            durations.push_back(cost.maxMs - shared.actions[v].ratio * (cost.maxMs - cost.minMs));
+        }
+        const Timeline timeline = simulateTimeline(PipelineDag(profile.schedule()), durations, processors);
+        VERIFY_NEAR(u"planned"_s, shared.batchMsPlanned, timeline.batchMs);
+        QVERIFY2(shared.batchMsPlanned >= own.batchMsPlanned * (1.0 - 1e-6),
+            gotWant(u"shared ≥ own processors"_s, shared.batchMsPlanned, own.batchMsPlanned));
+        for (std::size_t v = 0; v < durations.size(); ++v)
+            VERIFY_NEAR(u"start"_s, shared.actions[v].startMs, timeline.startMs[v]);
+    }
+
+    const FreezePlan read = planThroughJson(single, "shared.json");
+    QCOMPARE(read.profile.processors(), 1);
+    QCOMPARE(profileThroughJson(profile, "shared-profile.json").processors(), profile.processors());
 }
 
 QTEST_APPLESS_MAIN(TestFreezePlanner)

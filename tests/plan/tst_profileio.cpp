@@ -221,6 +221,10 @@ void TestProfileIo::badFile_data()
                                         << QByteArray("must be an integer (got \"2\")");
     QTest::newRow("zero ranks") << QByteArray("zero-ranks.json") << QByteArray("schedule.ranks")
                                 << QByteArray("must be an integer ≥ 1 (got 0)");
+    QTest::newRow("zero processors") << QByteArray("zero-processors.json") << QByteArray("processors")
+                                     << QByteArray("must be an integer ≥ 1 (got 0)");
+    QTest::newRow("processors not a number")
+        << QByteArray("processors-not-a-number.json") << QByteArray("processors") << QByteArray("must be an integer");
     QTest::newRow("unknown schedule") << QByteArray("unknown-schedule.json") << QByteArray("schedule.kind")
                                       << QByteArray("unknown schedule \"2F2B\"");
     QTest::newRow("missing actions") << QByteArray("missing-actions.json") << QByteArray("actions")

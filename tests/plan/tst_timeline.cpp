@@ -1,6 +1,7 @@
 #include "core/plan/pipeline_dag.h"
 #include "core/plan/pipeline_schedule.h"
 #include "core/plan/plan_error.h"
+#include "core/plan/span_profile_estimate.h"
 #include "core/plan/timeline.h"
 
 #include "plan_test_support.h"
@@ -63,6 +64,8 @@ private slots:
     void handComputed();
     void matchesLongestPath_data();
     void matchesLongestPath();
+    void sharedProcessors_data() { matchesLongestPath_data(); }
+    void sharedProcessors();
     void uniformPipeline_data();
     void uniformPipeline();
     void rejectsBadDurations();
@@ -192,6 +195,65 @@ void TestTimeline::matchesLongestPath()
         checkCriticalPath(dag, d, t);
         if (QTest::currentTestFailed())
             return;
+    }
+}
+
+// Processor sharing, against what must hold whatever the schedule: with a processor per rank it
+// is the earliest-start timeline; with one processor nothing overlaps in effect and the batch is
+// the total work; in between the batch lies within Graham's bounds for a work-conserving
+// schedule, max(W/C, longest path) ≤ T ≤ W/C + longest path; and spanWorkMs() of the simulated
+// spans gives back every action's work.
+void TestTimeline::sharedProcessors()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(int, stagesPerRank);
+    QFETCH(unsigned, seed);
+    const PipelineSchedule schedule
+        = PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank });
+    const PipelineDag dag(schedule);
+    for (unsigned draw = 0; draw < 3; ++draw) {
+        const std::vector<double> d = randomDurations(dag, seed * 100 + draw);
+        double work = 0.0;
+        for (double duration : d)
+            work += duration;
+        const Timeline own = simulateTimeline(dag, d);
+        const Timeline unshared = simulateTimeline(dag, d, ranks);
+        QCOMPARE(unshared.endMs, own.endMs);
+        QCOMPARE(simulateTimeline(dag, d, 0).endMs, own.endMs);
+
+        const Timeline single = simulateTimeline(dag, d, 1);
+        VERIFY_NEAR(u"batch on one processor"_s, single.batchMs, work);
+
+        for (int processors = 1; processors < ranks; ++processors) {
+            const Timeline t = simulateTimeline(dag, d, processors);
+            const double lower = std::max(work / processors, own.batchMs);
+            QVERIFY2(t.batchMs >= lower - 1e-9 * lower, gotWant(u"batch ≥ bound"_s, t.batchMs, lower));
+            QVERIFY2(t.batchMs <= work / processors + own.batchMs + 1e-9 * work,
+                gotWant(u"batch ≤ bound"_s, t.batchMs, work / processors + own.batchMs));
+            std::vector<ActionSpan> spans;
+            for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
+                const Action& action = dag.action(v);
+                QVERIFY(t.endMs[v] - t.startMs[v] >= d[v] - 1e-9 * work); // never faster than alone
+                for (PipelineDag::Node pred : dag.predecessors(v))
+                    QVERIFY2(t.startMs[v] >= t.endMs[pred] - 1e-9 * work,
+                        qPrintable(nameOf(action) + u" starts before "_s + nameOf(dag.action(pred)) + u" ends"_s));
+                ActionSpan span;
+                span.rank = action.rank;
+                span.stage = action.stage;
+                span.microbatch = action.microbatch;
+                span.kind = action.kind;
+                span.startUs = std::llround(t.startMs[v] * 1e6); // ns as µs: rounding far below the check
+                span.endUs = std::llround(t.endMs[v] * 1e6);
+                spans.push_back(span);
+            }
+            const std::vector<double> back = spanWorkMs(spans, processors);
+            for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v)
+                VERIFY_NEAR_TOL(u"work of "_s + nameOf(dag.action(v)), back[v] / 1000.0, d[v], 1e-4);
+            if (QTest::currentTestFailed())
+                return;
+        }
     }
 }
 

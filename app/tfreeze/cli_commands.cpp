@@ -120,6 +120,11 @@ CLI::App* addSimulateCommand(CLI::App& parent, SimulateOptions& options)
         ->check(unitInterval())
         ->capture_default_str();
     command->add_option("--seed", options.seed, "Seed of the jitter")->capture_default_str();
+    command
+        ->add_option("--processors", options.processors,
+            "The ranks share this many processors (cores, GPUs): actions that overlap run at their share; "
+            "written into the profile for the planner (default: one per rank)")
+        ->check(CLI::Range(1, 1 << 20));
     command->add_option("--out", options.outPath, "Write the profile (tfreeze-profile/1 JSON) to this file");
     return command;
 }
@@ -197,15 +202,19 @@ void runSimulate(const SimulateOptions& options)
     costs.backwardInputMs = options.backwardInputMs;
     costs.jitter = options.jitter;
     costs.seed = options.seed;
-    const Profile profile = makeSyntheticProfile(schedule, costs);
+    Profile profile = makeSyntheticProfile(schedule, costs);
+    profile.setProcessors(options.processors, "--processors");
     if (!options.outPath.empty())
         writeProfileFile(profile, options.outPath);
 
     const PipelineDag dag(profile.schedule());
-    const Timeline unfrozen = simulateTimeline(dag, profile.maxDurations());
-    const Timeline frozen = simulateTimeline(dag, profile.minDurations());
+    const Timeline unfrozen = simulateTimeline(dag, profile.maxDurations(), options.processors);
+    const Timeline frozen = simulateTimeline(dag, profile.minDurations(), options.processors);
 
-    std::cout << describeSchedule(schedule) << "\n\n";
+    std::cout << describeSchedule(schedule);
+    if (options.processors > 0 && options.processors < schedule.rankCount())
+        std::cout << ", sharing " << options.processors << " processor" << (options.processors == 1 ? "" : "s");
+    std::cout << "\n\n";
     TextTable summary;
     summary.addColumn("timeline", TextTable::Align::Left);
     summary.addColumn("batch (ms)");
@@ -266,7 +275,10 @@ void runPlan(const PlanOptions& options)
     if (!options.dbPath.empty())
         recordedId = recordOfflinePlan(options.dbPath, plan);
 
-    std::cout << options.profilePath << ": " << describeSchedule(schedule) << '\n';
+    std::cout << options.profilePath << ": " << describeSchedule(schedule);
+    if (const int processors = plan.profile.processors(); processors > 0 && processors < schedule.rankCount())
+        std::cout << ", sharing " << processors << " processor" << (processors == 1 ? "" : "s");
+    std::cout << '\n';
     if (options.stageMaxFreeze.empty())
         std::cout << "bound: max freeze " << formatFixed(options.maxFreeze, 3) << " on every stage\n";
     else

@@ -20,6 +20,7 @@ struct SimulateOptions {
     std::vector<double> backwardInputMs;
     double jitter = 0.0;
     unsigned seed = 0;
+    int processors = 0; // 0: one per rank
     std::string outPath;
 };
 

@@ -34,6 +34,13 @@ tfreeze_add_cli_test(not_a_number EXIT 2 STDERR "^tfreeze: error: .*--ranks"
     ARGS simulate --schedule 1F1B --ranks four --microbatches 8)
 tfreeze_add_cli_test(nan_duration EXIT 2 STDERR "^tfreeze: error: --bwd-ms: \"nan\" is not a finite number"
     ARGS simulate --schedule 1F1B --ranks 4 --microbatches 8 --bwd-ms nan)
+tfreeze_add_cli_test(simulate_zero_processors EXIT 2 STDERR "^tfreeze: error: .*--processors"
+    ARGS simulate --schedule 1F1B --ranks 4 --microbatches 8 --processors 0)
+# On one shared processor the batch is the total work: 2 ranks × 2 microbatches × (1 + 2) ms, and
+# (1 + 1) ms per pair with everything frozen.
+tfreeze_add_cli_test(simulate_one_processor EXIT 0
+    STDOUT "sharing 1 processor.*no freezing +12\\.000 .*all frozen +8\\.000 "
+    ARGS simulate --schedule GPipe --ranks 2 --microbatches 2 --processors 1)
 tfreeze_add_cli_test(max_freeze_above_one EXIT 2
     STDERR "^tfreeze: error: --max-freeze: \"1.5\" is not a number in \\[0, 1\\]"
     ARGS plan --profile ${tiny} --max-freeze 1.5)

@@ -514,7 +514,7 @@ private slots:
     void badBounds_data();
     void badBounds();
     void jsonRoundTrip();
-    void sharedProcessors_data();
+    void sharedProcessors_data() { monotoneInBound_data(); }
     void sharedProcessors();
 };
 
@@ -972,17 +972,6 @@ void TestFreezePlanner::jsonRoundTrip()
     QVERIFY(read.stageMeanRatio == plan.stageMeanRatio);
     QVERIFY(read.bounds.maxFreeze == plan.bounds.maxFreeze);
     QVERIFY(read.bounds.stageMaxFreeze == plan.bounds.stageMaxFreeze);
-}
-
-void TestFreezePlanner::sharedProcessors_data()
-{
-    QTest::addColumn<ScheduleKind>("kind");
-    QTest::addColumn<int>("ranks");
-    QTest::addColumn<int>("microbatches");
-    QTest::addColumn<int>("stagesPerRank");
-    QTest::newRow("1F1B P=4 M=8") << ScheduleKind::OneFOneB << 4 << 8 << 1;
-    QTest::newRow("ZBH1 P=3 M=6") << ScheduleKind::ZBH1 << 3 << 6 << 1;
-    QTest::newRow("Interleaved P=2 M=4 V=2") << ScheduleKind::Interleaved1F1B << 2 << 4 << 2;
 }
 
 // Ranks that share processors: on one processor the batch is the total work, so every unit of

@@ -35,74 +35,105 @@ void simulateEarliestStart(const PipelineDag& dag, const std::vector<double>& du
 
 // Event by event: between two events the set of running actions is fixed, and so is their rate.
 // Each rank runs its actions in order, so at most one action per rank is running.
-void simulateSharedProcessors(
-    const PipelineDag& dag, const std::vector<double>& durationsMs, int processors, Timeline& t)
-{
-    const int ranks = dag.rankCount();
-    std::vector<PipelineDag::Node> next(static_cast<std::size_t>(ranks)); // the rank's next action
-    std::vector<double> remaining(static_cast<std::size_t>(ranks), 0.0); // of its running action's work
-    std::vector<char> running(static_cast<std::size_t>(ranks), 0);
-    std::vector<char> ended(dag.nodeCount(), 0);
-    for (int rank = 0; rank < ranks; ++rank)
-        next[static_cast<std::size_t>(rank)] = dag.rankBegin(rank);
-    double now = 0.0;
-    std::size_t left = dag.nodeCount();
-    auto isReady = [&](PipelineDag::Node node) {
-        const auto& preds = dag.predecessors(node);
-        return std::all_of(preds.begin(), preds.end(), [&](PipelineDag::Node pred) { return ended[pred] != 0; });
+class ProcessorSharing {
+public:
+    ProcessorSharing(const PipelineDag& dag, const std::vector<double>& durationsMs, int processors, Timeline& t)
+        : m_dag(dag)
+        , m_durations(durationsMs)
+        , m_processors(processors)
+        , m_t(t)
+        , m_ended(dag.nodeCount(), 0)
+        , m_left(dag.nodeCount())
+    {
+        for (int rank = 0; rank < dag.rankCount(); ++rank)
+            m_ranks.push_back({ dag.rankBegin(rank), dag.rankEnd(rank), 0.0, false });
+    }
+
+    void run()
+    {
+        while (m_left > 0) {
+            startReadyActions();
+            if (m_left == 0)
+                break; // the last actions had no work
+            const auto running = static_cast<int>(
+                std::count_if(m_ranks.begin(), m_ranks.end(), [](const RankState& rank) { return rank.running; }));
+            if (running == 0) // cannot happen for a DAG: some action is always ready
+                throw PlannerError("simulateTimeline: no action can start (the order deadlocks)");
+            advance(std::min(1.0, static_cast<double>(m_processors) / running));
+        }
+    }
+
+private:
+    struct RankState {
+        PipelineDag::Node next; // the rank's next action (running or not yet started)
+        PipelineDag::Node end;
+        double remaining; // work left of the running action
+        bool running;
     };
-    while (left > 0) {
-        // Start every ready action; one of zero work ends at once and may make others ready.
+
+    bool isReady(PipelineDag::Node node) const
+    {
+        const auto& preds = m_dag.predecessors(node);
+        return std::all_of(preds.begin(), preds.end(), [&](PipelineDag::Node pred) { return m_ended[pred] != 0; });
+    }
+
+    void end(RankState& rank)
+    {
+        m_t.endMs[rank.next] = m_now;
+        m_ended[rank.next] = 1;
+        rank.running = false;
+        ++rank.next;
+        --m_left;
+    }
+
+    // Starts every ready action; one without work ends at once and may make others ready.
+    void startReadyActions()
+    {
         bool started = true;
         while (started) {
             started = false;
-            for (int rank = 0; rank < ranks; ++rank) {
-                const auto r = static_cast<std::size_t>(rank);
-                if (running[r] || next[r] == dag.rankEnd(rank) || !isReady(next[r]))
+            for (RankState& rank : m_ranks) {
+                if (rank.running || rank.next == rank.end || !isReady(rank.next))
                     continue;
-                const PipelineDag::Node node = next[r];
-                t.startMs[node] = now;
-                if (durationsMs[node] > 0.0) {
-                    running[r] = 1;
-                    remaining[r] = durationsMs[node];
-                } else {
-                    t.endMs[node] = now;
-                    ended[node] = 1;
-                    ++next[r];
-                    --left;
+                m_t.startMs[rank.next] = m_now;
+                rank.remaining = m_durations[rank.next];
+                rank.running = true;
+                if (rank.remaining <= 0.0) {
+                    end(rank);
                     started = true;
                 }
             }
         }
-        const auto active = static_cast<int>(std::count(running.begin(), running.end(), char(1)));
-        if (active == 0) {
-            if (left > 0) // cannot happen for a DAG: some action is always ready
-                throw PlannerError("simulateTimeline: no action can start (the order deadlocks)");
-            break;
-        }
-        const double rate = std::min(1.0, static_cast<double>(processors) / active);
+    }
+
+    // Runs every running action at `rate` until the first of them ends.
+    void advance(double rate)
+    {
         double step = std::numeric_limits<double>::infinity();
-        for (int rank = 0; rank < ranks; ++rank) {
-            if (running[static_cast<std::size_t>(rank)])
-                step = std::min(step, remaining[static_cast<std::size_t>(rank)] / rate);
+        for (const RankState& rank : m_ranks) {
+            if (rank.running)
+                step = std::min(step, rank.remaining / rate);
         }
-        now += step;
-        for (int rank = 0; rank < ranks; ++rank) {
-            const auto r = static_cast<std::size_t>(rank);
-            if (!running[r])
+        m_now += step;
+        for (RankState& rank : m_ranks) {
+            if (!rank.running)
                 continue;
-            remaining[r] -= step * rate;
+            rank.remaining -= step * rate;
             // Round-off: work within 1e-12 of its total is done.
-            if (remaining[r] <= 1e-12 * std::max(1.0, durationsMs[next[r]])) {
-                t.endMs[next[r]] = now;
-                ended[next[r]] = 1;
-                running[r] = 0;
-                ++next[r];
-                --left;
-            }
+            if (rank.remaining <= 1e-12 * std::max(1.0, m_durations[rank.next]))
+                end(rank);
         }
     }
-}
+
+    const PipelineDag& m_dag;
+    const std::vector<double>& m_durations;
+    int m_processors;
+    Timeline& m_t;
+    std::vector<RankState> m_ranks;
+    std::vector<char> m_ended;
+    std::size_t m_left;
+    double m_now = 0.0;
+};
 
 } // namespace
 
@@ -121,7 +152,7 @@ Timeline simulateTimeline(const PipelineDag& dag, const std::vector<double>& dur
     t.startMs.assign(n, 0.0);
     t.endMs.assign(n, 0.0);
     if (shared)
-        simulateSharedProcessors(dag, durationsMs, processors, t);
+        ProcessorSharing(dag, durationsMs, processors, t).run();
     else
         simulateEarliestStart(dag, durationsMs, t);
 

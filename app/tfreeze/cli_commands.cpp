@@ -52,6 +52,15 @@ std::string describeSchedule(const PipelineSchedule& schedule)
         + std::to_string(shape.stagesPerRank) + " per rank), " + std::to_string(schedule.actionCount()) + " actions";
 }
 
+// The schedule, and the processors its ranks share when they do.
+std::string describeProfile(const Profile& profile)
+{
+    std::string text = describeSchedule(profile.schedule());
+    if (const int processors = profile.sharedProcessors(); processors > 0)
+        text += ", sharing " + std::to_string(processors) + " processor" + (processors == 1 ? "" : "s");
+    return text;
+}
+
 // Throughput gain of running a batch in `batchMs` instead of `baselineMs`.
 double speedUpPercent(double baselineMs, double batchMs)
 {
@@ -208,13 +217,10 @@ void runSimulate(const SimulateOptions& options)
         writeProfileFile(profile, options.outPath);
 
     const PipelineDag dag(profile.schedule());
-    const Timeline unfrozen = simulateTimeline(dag, profile.maxDurations(), options.processors);
-    const Timeline frozen = simulateTimeline(dag, profile.minDurations(), options.processors);
+    const Timeline unfrozen = simulateTimeline(dag, profile.maxDurations(), profile.sharedProcessors());
+    const Timeline frozen = simulateTimeline(dag, profile.minDurations(), profile.sharedProcessors());
 
-    std::cout << describeSchedule(schedule);
-    if (options.processors > 0 && options.processors < schedule.rankCount())
-        std::cout << ", sharing " << options.processors << " processor" << (options.processors == 1 ? "" : "s");
-    std::cout << "\n\n";
+    std::cout << describeProfile(profile) << "\n\n";
     TextTable summary;
     summary.addColumn("timeline", TextTable::Align::Left);
     summary.addColumn("batch (ms)");
@@ -275,10 +281,7 @@ void runPlan(const PlanOptions& options)
     if (!options.dbPath.empty())
         recordedId = recordOfflinePlan(options.dbPath, plan);
 
-    std::cout << options.profilePath << ": " << describeSchedule(schedule);
-    if (const int processors = plan.profile.processors(); processors > 0 && processors < schedule.rankCount())
-        std::cout << ", sharing " << processors << " processor" << (processors == 1 ? "" : "s");
-    std::cout << '\n';
+    std::cout << options.profilePath << ": " << describeProfile(plan.profile) << '\n';
     if (options.stageMaxFreeze.empty())
         std::cout << "bound: max freeze " << formatFixed(options.maxFreeze, 3) << " on every stage\n";
     else

@@ -76,8 +76,7 @@ struct FreezePlanner::Private {
     std::vector<double> minMs;
     double noFreezeBatchMs = 0.0;
     double allFrozenBatchMs = 0.0;
-    // 0 unless the ranks share fewer processors than there are ranks.
-    int sharedProcessors = 0;
+    int sharedProcessors = 0; // Profile::sharedProcessors()
     int columnCount = 0;
     int ratioColumnCount = 0;
     // Null when not built yet or after lp_solve gave up on it: it must not re-solve an aborted
@@ -95,6 +94,7 @@ struct FreezePlanner::Private {
         , options(std::move(o))
         , maxMs(profile.maxDurations())
         , minMs(profile.minDurations())
+        , sharedProcessors(profile.sharedProcessors())
     {
         const std::size_t n = dag.nodeCount();
         ratioColumn.assign(n, 0);
@@ -109,8 +109,6 @@ struct FreezePlanner::Private {
                 ++ratioColumnCount;
             }
         }
-        if (profile.processors() > 0 && profile.processors() < dag.rankCount())
-            sharedProcessors = profile.processors();
         noFreezeBatchMs = simulateTimeline(dag, maxMs, sharedProcessors).batchMs;
         allFrozenBatchMs = simulateTimeline(dag, minMs, sharedProcessors).batchMs;
     }

@@ -36,6 +36,8 @@ public:
     // with processor sharing (simulateTimeline). Throws InputError for a negative count.
     int processors() const { return m_processors; }
     void setProcessors(int processors, const std::string& source = {});
+    // processors() when it is below the number of ranks, else 0: what the planner models.
+    int sharedProcessors() const { return m_processors < m_schedule.rankCount() ? m_processors : 0; }
 
 private:
     PipelineSchedule m_schedule;

@@ -1,5 +1,6 @@
 #include "ui/main_window.h"
 
+#include "core/engine/run_config.h"
 #include "core/export/chrome_trace_export.h"
 #include "core/export/trace_import.h"
 #include "core/plan/freeze_plan_io.h"
@@ -746,6 +747,7 @@ void MainWindow::onReplayLoaded(const RunReplay& replay)
     if (replay.schedule) {
         try {
             m_document.setSchedule(PipelineSchedule::generate(*replay.schedule));
+            m_document.setProcessors(replay.processors);
             m_bounds->setStageCount(replay.schedule->stageCount());
         } catch (const InputError& error) {
             appendLog(EventLevel::Warning, QString::fromStdString(error.what()));
@@ -794,6 +796,7 @@ void MainWindow::startRun(const RunConfig& config, const QString& name, bool pro
     beginDocument(RunDocument::Source::Live, name);
     try {
         m_document.setSchedule(PipelineSchedule::generate(config.schedule));
+        m_document.setProcessors(sharedProcessors(config));
     } catch (const InputError& error) {
         m_banner->showMessage(ErrorBanner::Level::Error, QString::fromStdString(error.what()));
         return;
@@ -1015,7 +1018,7 @@ std::optional<Profile> MainWindow::planningProfile(QString* why) const
         return std::nullopt;
     }
     try {
-        return estimateProfileFromSpans(*schedule, steps, nullptr);
+        return estimateProfileFromSpans(*schedule, steps, nullptr, m_document.processors());
     } catch (const std::exception& error) {
         *why = QString::fromStdString(error.what());
         return std::nullopt;

@@ -28,6 +28,10 @@ public:
 
     void setSchedule(const PipelineSchedule& schedule) { m_schedule = schedule; }
     const std::optional<PipelineSchedule>& schedule() const { return m_schedule; }
+    // How many processors the run's ranks shared (0: one per rank, or unknown); the estimate of a
+    // profile from the measured spans needs it (estimateProfileFromSpans).
+    void setProcessors(int processors) { m_processors = processors; }
+    int processors() const { return m_processors; }
     void setRunId(std::optional<std::int64_t> run) { m_runId = run; }
     std::optional<std::int64_t> runId() const { return m_runId; }
 
@@ -61,6 +65,7 @@ private:
     QString m_title;
     std::optional<PipelineSchedule> m_schedule;
     std::optional<std::int64_t> m_runId;
+    int m_processors = 0;
     std::vector<StepStats> m_steps;
     std::vector<EvalStats> m_evals;
     MetricsHistory m_metrics;

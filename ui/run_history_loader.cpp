@@ -142,8 +142,10 @@ void RunHistoryLoader::loadReplay(qint64 runId)
         replay.evals = store.evals(runId);
         replay.plans = store.plans(runId);
         replay.spanSteps = store.spanSteps(runId);
-        if (const std::optional<RunConfig> config = tryParseConfig(replay.record))
+        if (const std::optional<RunConfig> config = tryParseConfig(replay.record)) {
             replay.schedule = config->schedule;
+            replay.processors = sharedProcessors(*config);
+        }
         m_replies.post([this, generation, replay = std::move(replay)] {
             if (generation == m_replayGeneration)
                 emit replayLoaded(replay);

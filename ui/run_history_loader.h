@@ -44,6 +44,9 @@ struct RunReplay {
     std::vector<PlanRecord> plans;
     std::vector<std::int64_t> spanSteps; // steps whose spans were retained
     std::optional<ScheduleShape> schedule; // none: the config does not parse
+    // sharedProcessors() of the config: a config that left "processors" automatic is resolved for
+    // this machine (a run recorded on another one may have had other cores).
+    int processors = 0;
 };
 
 // Reads and writes the run database off the GUI thread. Jobs run one at a time, in the order they

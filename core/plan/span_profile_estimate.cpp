@@ -74,13 +74,16 @@ struct ActionIndex {
     }
 };
 
-// Every span as (freeze ratio, ms), per action.
+// Every span as (freeze ratio, ms of work), per action.
 std::vector<std::vector<Sample>> collectSamples(
-    const ActionIndex& index, const std::vector<std::vector<ActionSpan>>& steps)
+    const ActionIndex& index, const std::vector<std::vector<ActionSpan>>& steps, int processors)
 {
     std::vector<std::vector<Sample>> samples(index.actions.size());
     for (const auto& spans : steps) {
-        for (const ActionSpan& span : spans) {
+        // Per step: the share of a processor a span had depends on what else ran in that step.
+        const std::vector<double> work = spanWorkMs(spans, processors);
+        for (std::size_t j = 0; j < spans.size(); ++j) {
+            const ActionSpan& span = spans[j];
             const auto found = index.indexOf.find({ span.stage, span.microbatch, span.kind });
             if (found == index.indexOf.end() || index.actions[found->second].rank != span.rank)
                 throw InputError("spans", actionName(Action { span.rank, span.stage, span.microbatch, span.kind }),
@@ -88,7 +91,7 @@ std::vector<std::vector<Sample>> collectSamples(
             const double ratio = span.totalTensors > 0
                 ? std::clamp(static_cast<double>(span.frozenTensors) / span.totalTensors, 0.0, 1.0)
                 : 0.0;
-            samples[found->second].push_back({ ratio, static_cast<double>(span.endUs - span.startUs) / 1000.0 });
+            samples[found->second].push_back({ ratio, work[j] });
         }
     }
     return samples;
@@ -175,11 +178,13 @@ std::vector<double> spanWorkMs(const std::vector<ActionSpan>& spans, int process
     return work;
 }
 
-Profile estimateProfileFromSpans(
-    const PipelineSchedule& schedule, const std::vector<std::vector<ActionSpan>>& steps, ProfileEstimateInfo* info)
+Profile estimateProfileFromSpans(const PipelineSchedule& schedule, const std::vector<std::vector<ActionSpan>>& steps,
+    ProfileEstimateInfo* info, int processors)
 {
+    // Ranks with a processor each (or more processors than ranks): the spans are the work.
+    const int shared = processors > 0 && processors < schedule.rankCount() ? processors : 0;
     const ActionIndex index(schedule);
-    const std::vector<std::vector<Sample>> samples = collectSamples(index, steps);
+    const std::vector<std::vector<Sample>> samples = collectSamples(index, steps, shared);
     const std::size_t count = index.actions.size();
 
     // Every maxMs first: the estimate of a backward needs its forward's.
@@ -206,7 +211,9 @@ Profile estimateProfileFromSpans(
     }
     if (info)
         *info = counts;
-    return { schedule, std::move(costs), "spans" };
+    Profile profile(schedule, std::move(costs), "spans");
+    profile.setProcessors(shared);
+    return profile;
 }
 
 } // namespace tfreeze

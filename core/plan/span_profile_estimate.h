@@ -32,10 +32,14 @@ struct ProfileEstimateInfo {
 //  - else max(maxMs − F, 0.5·maxMs) with F the median forward of the same stage and microbatch.
 // minMs is clamped to [0, maxMs]. Medians of an even count are the mean of the two middle values.
 // `steps` holds the spans of each measured step; their order does not matter.
+// `processors`: how many processors the ranks shared when the spans were measured (0, or as many
+// as there are ranks: one each). When fewer, every duration above is the span's work
+// (spanWorkMs of its step) rather than its stretched time, and the profile says so
+// (Profile::processors()), so that the planner predicts with the same sharing.
 //
 // Throws InputError(source "spans", field = the action's name, e.g. "1B3") for an action of the
 // schedule with no (unfrozen) measurement, or a span of an action the schedule does not have.
 Profile estimateProfileFromSpans(const PipelineSchedule& schedule, const std::vector<std::vector<ActionSpan>>& steps,
-    ProfileEstimateInfo* info = nullptr);
+    ProfileEstimateInfo* info = nullptr, int processors = 0);
 
 } // namespace tfreeze

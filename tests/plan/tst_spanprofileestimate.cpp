@@ -1,7 +1,10 @@
 // estimateProfileFromSpans: medians, frozen medians, the linear fit to ratio 1 and the estimate
 // from the forward, each against values computed by hand.
+#include "core/plan/freeze_planner.h"
+#include "core/plan/pipeline_dag.h"
 #include "core/plan/plan_error.h"
 #include "core/plan/span_profile_estimate.h"
+#include "core/plan/timeline.h"
 
 #include <QtTest>
 
@@ -72,6 +75,8 @@ private slots:
     void missingActionIsNamed_data();
     void missingActionIsNamed();
     void spanOfAnotherScheduleIsRefused();
+    void sharedProcessorsGiveTheWork_data();
+    void sharedProcessorsGiveTheWork();
 };
 
 // The action under test is 1B0 (stage 1, microbatch 0, full backward): one measurement per step,
@@ -272,6 +277,74 @@ void TestSpanProfileEstimate::spanOfAnotherScheduleIsRefused()
     // The right action on the wrong rank is another schedule too.
     steps[0].back() = { 0, 0, 1, 1, ActionKind::Forward, 0, 10, 0, 0 };
     QVERIFY_THROWS_EXCEPTION(InputError, estimateProfileFromSpans(schedule, steps));
+}
+
+void TestSpanProfileEstimate::sharedProcessorsGiveTheWork_data()
+{
+    QTest::addColumn<int>("processors");
+    QTest::newRow("1 processor") << 1;
+    QTest::newRow("2 processors") << 2;
+    QTest::newRow("one per rank") << 3;
+}
+
+// Steps of 3 ranks on `processors` processors, laid out by the processor-sharing simulation from
+// known work (unfrozen steps, then steps with every backward frozen): the estimate must give back
+// that work, not the stretched spans, and a planner on it must predict the simulated batch.
+void TestSpanProfileEstimate::sharedProcessorsGiveTheWork()
+{
+    QFETCH(int, processors);
+    const PipelineSchedule schedule = PipelineSchedule::generate({ ScheduleKind::OneFOneB, 3, 4, 1 });
+    const PipelineDag dag(schedule);
+    std::vector<double> maxWork(dag.nodeCount());
+    std::vector<double> minWork(dag.nodeCount());
+    for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
+        const Action& a = dag.action(v);
+        const double forward = 1.0 + 0.1 * a.stage + 0.05 * a.microbatch;
+        const bool backward = a.kind == ActionKind::Backward;
+        maxWork[v] = backward ? 2.0 * forward + 0.3 : forward;
+        minWork[v] = backward ? 0.8 * forward + 0.1 : forward;
+    }
+    auto spansOf = [&](const std::vector<double>& work, bool frozen, int step) {
+        const Timeline timeline = simulateTimeline(dag, work, processors);
+        std::vector<ActionSpan> spans;
+        for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
+            const Action& a = dag.action(v);
+            const int total = isFreezable(a.kind) ? kTensors : 0;
+            spans.push_back({ step, a.rank, a.stage, a.microbatch, a.kind, std::llround(timeline.startMs[v] * 1000.0),
+                std::llround(timeline.endMs[v] * 1000.0), frozen ? total : 0, total });
+        }
+        return spans;
+    };
+    const std::vector<std::vector<ActionSpan>> steps { spansOf(maxWork, false, 0), spansOf(maxWork, false, 1),
+        spansOf(minWork, true, 2) };
+
+    const Profile profile = estimateProfileFromSpans(schedule, steps, nullptr, processors);
+    const int shared = processors < 3 ? processors : 0;
+    QCOMPARE(profile.processors(), shared);
+    const std::vector<Action> actions = profile.actions();
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        const std::string name = actionName(actions[i]);
+        // Span ends are whole microseconds: a few µs of rounding per span.
+        QVERIFY2(std::abs(profile.costs()[i].maxMs - maxWork[i]) < 5e-3, name.c_str());
+        QVERIFY2(std::abs(profile.costs()[i].minMs - minWork[i]) < 5e-3, name.c_str());
+    }
+    const double sharedBatchMs = simulateTimeline(dag, maxWork, processors).batchMs;
+    FreezePlanner planner(profile);
+    QVERIFY(std::abs(planner.plan(FreezeBounds {}).batchMsNoFreeze - sharedBatchMs) < 0.02);
+
+    // The stretched spans themselves are not the work when processors are shared: without
+    // `processors` the estimate is longer (the test above could fail).
+    const Profile stretched = estimateProfileFromSpans(schedule, steps);
+    double stretchedSum = 0.0;
+    double workSum = 0.0;
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        stretchedSum += stretched.costs()[i].maxMs;
+        workSum += maxWork[i];
+    }
+    if (shared > 0)
+        QVERIFY2(stretchedSum > 1.2 * workSum, qPrintable(QStringLiteral("%1 vs %2").arg(stretchedSum).arg(workSum)));
+    else
+        QVERIFY(std::abs(stretchedSum - workSum) < 0.05);
 }
 
 QTEST_APPLESS_MAIN(TestSpanProfileEstimate)

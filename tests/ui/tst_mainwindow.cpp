@@ -421,6 +421,7 @@ private slots:
     {
         RunConfig config = liveRunBenchConfig(100'000); // stopped by the test
         config.seed = 11;
+        config.processors = 1; // its two ranks share one: the estimate from spans must know
         config.output.db = m_dir.filePath(QStringLiteral("live.sqlite")).toStdString();
 
         MainWindow window;
@@ -436,6 +437,9 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!planned.isEmpty(), kTimeoutMs);
         const auto plan = window.candidatePlan();
         QVERIFY(plan);
+        // Planned on the work of each action under processor sharing, as the engine's profiler does.
+        QCOMPARE(window.document().processors(), 1);
+        QCOMPARE(plan->profile.processors(), 1);
         // The plan is the LP optimum of its own profile (an independent solve).
         QCOMPARE(plan->batchMsPlanned, FreezePlanner(plan->profile).plan(plan->bounds).batchMsPlanned);
         QVERIFY(std::any_of(

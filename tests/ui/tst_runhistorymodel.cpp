@@ -27,9 +27,10 @@ namespace {
 constexpr int kLoadTimeoutMs = 60'000; // a generous bound for a shared machine; not a timing check
 
 std::string configJson(ScheduleKind kind, int ranks, int microbatches, FreezerKind freezer, double maxFreeze,
-    std::vector<double> perStage = {})
+    std::vector<double> perStage = {}, int processors = 0)
 {
     RunConfig config;
+    config.processors = processors;
     config.schedule = ScheduleShape { kind, ranks, microbatches, 1 };
     config.freezer.kind = freezer;
     config.bounds.maxFreeze = maxFreeze;
@@ -47,7 +48,8 @@ StepStats step(std::int64_t number, double loss, double tokensPerSecond)
 
 // Four runs, ids 1 to 4:
 //   1 "baseline" 1F1B 4×8, none, ρ 0.9, finished, tokens/s 800 and 1000 (mean 900), final loss 2.5
-//   2 "timely zb" ZBH1 2×16, timelyfreeze, ρ 0.5, failed, tokens/s 1200, final loss 2.1, a plan, spans
+//   2 "timely zb" ZBH1 2×16 on 1 processor, timelyfreeze, ρ 0.5, failed, tokens/s 1200, final loss 2.1,
+//     a plan, spans
 //   3 "hand-made" config that does not parse, running, tokens/s 10000, final loss 3.0
 //   4 "stages" GPipe 2×4, apf, ρ per stage, finished, no steps
 struct Fixture {
@@ -65,7 +67,7 @@ struct Fixture {
         store.recordStep(baseline, step(1, 2.5, 1000.0));
         store.setRunStatus(baseline, RunStatus::Finished);
         const std::int64_t timely = store.beginRun(
-            test::newRun("timely zb", configJson(ScheduleKind::ZBH1, 2, 16, FreezerKind::TimelyFreeze, 0.5)));
+            test::newRun("timely zb", configJson(ScheduleKind::ZBH1, 2, 16, FreezerKind::TimelyFreeze, 0.5, {}, 1)));
         store.recordStep(timely, step(0, 2.1, 1200.0));
         for (const ActionSpan& span : test::makeSpans(0))
             store.recordSpan(timely, span);
@@ -409,6 +411,7 @@ void TestRunHistoryModel::replaySpansPlanAndComparisonLoad()
     QCOMPARE(replay.schedule->kind, ScheduleKind::ZBH1);
     QCOMPARE(replay.schedule->ranks, 2);
     QCOMPARE(replay.schedule->microbatches, 16);
+    QCOMPARE(replay.processors, 1); // its two ranks shared one processor
 
     QSignalSpy spans(&loader, &RunHistoryLoader::spansLoaded);
     loader.loadSpans(2, 0);

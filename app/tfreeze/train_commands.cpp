@@ -409,6 +409,14 @@ void printOutcome(const TrainingOutcome& outcome)
     if (outcome.predictedBatchMs > 0.0)
         std::printf("plan: predicted batch %.2f ms, realised %.2f ms (%+.1f%%)\n", outcome.predictedBatchMs,
             outcome.realisedBatchMs, (outcome.realisedBatchMs / outcome.predictedBatchMs - 1.0) * 100.0);
+    if (outcome.predictedBatchMs > 0.0 && outcome.unfreezableWorkScale > 0.0) {
+        // A prediction scales with the machine's speed: every duration, so the batch, by the same factor.
+        const double atMeasuredSpeed = outcome.predictedBatchMs * outcome.unfreezableWorkScale;
+        std::printf("      forwards ran %+.1f%% against the profile; at that speed the plan predicts %.2f ms (realised "
+                    "%+.1f%%)\n",
+            (outcome.unfreezableWorkScale - 1.0) * 100.0, atMeasuredSpeed,
+            (outcome.realisedBatchMs / atMeasuredSpeed - 1.0) * 100.0);
+    }
 }
 
 // --- tfreeze bench train ---
@@ -498,6 +506,12 @@ void runBenchOverhead(RunConfig base)
     }
 }
 
+// 0.052 → "+5.2%".
+std::string signedPercent(double fraction)
+{
+    return (fraction >= 0.0 ? "+" : "") + formatFixed(fraction * 100.0, 1) + "%";
+}
+
 // One row of the bench table, as text cells and as JSON.
 void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohmann::json& rows)
 {
@@ -513,13 +527,16 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
         noneTokens > 0.0 ? formatFixed(ratio, 3) + "x" : "-", planned ? formatFixed(o.planTokensPerSecond, 0) : "-",
         planned && noneTokens > 0.0 ? formatFixed(planRatio, 3) + "x" : "-", formatFixed(o.meanFreezeRatio, 3),
         formatFixed(valLoss, 4), formatFixed(valAccuracy, 4), planned ? formatFixed(o.predictedBatchMs, 1) : "-",
-        planned ? formatFixed(o.realisedBatchMs, 1) : "-" });
+        planned ? formatFixed(o.realisedBatchMs, 1) : "-",
+        planned && o.unfreezableWorkScale > 0.0 ? signedPercent(o.unfreezableWorkScale - 1.0) : "-" });
     nlohmann::json entry { { "freezer", row.freezer }, { "tokens_per_s", o.meanTokensPerSecond },
         { "ratio_vs_none", ratio }, { "mean_freeze_ratio", o.meanFreezeRatio }, { "val_loss", valLoss },
         { "val_accuracy", valAccuracy }, { "wall_seconds", row.seconds } };
     entry["predicted_batch_ms"] = planned ? nlohmann::json(o.predictedBatchMs) : nlohmann::json(nullptr);
     entry["realised_batch_ms"] = planned ? nlohmann::json(o.realisedBatchMs) : nlohmann::json(nullptr);
     entry["plan_tokens_per_s"] = planned ? nlohmann::json(o.planTokensPerSecond) : nlohmann::json(nullptr);
+    entry["forward_drift"] = planned && o.unfreezableWorkScale > 0.0 ? nlohmann::json(o.unfreezableWorkScale - 1.0)
+                                                                     : nlohmann::json(nullptr);
     rows.push_back(std::move(entry));
 }
 
@@ -622,7 +639,7 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
     TextTable table;
     table.addColumn("freezer", TextTable::Align::Left);
     for (const char* header : { "tokens/s", "vs none", "with plan", "vs none", "mean freeze", "val loss",
-             "val accuracy", "predicted ms", "realised ms" })
+             "val accuracy", "predicted ms", "realised ms", "forward drift" })
         table.addColumn(header);
     nlohmann::json json;
     json["config"] = options.configPath.empty() ? defaultConfigPath() : options.configPath;
@@ -631,7 +648,10 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
     for (const BenchRow& row : rows)
         addBenchRow(row, noneTokens, table, json["rows"]);
     std::printf("%lld steps each, same config and seed; tokens/s over the whole run, and with the plan: over the steps "
-                "that ran the whole plan; val accuracy is exact match for sort/add, token accuracy for text\n",
+                "that ran the whole plan; val accuracy is exact match for sort/add, token accuracy for text; forward "
+                "drift: how "
+                "much slower the forwards ran with the plan than when they were profiled (the machine's share of "
+                "realised / predicted)\n",
         static_cast<long long>(base.steps));
     table.print(std::cout);
     if (!options.jsonPath.empty())

@@ -13,6 +13,7 @@
 #include "core/engine/transformer_model.h"
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
+#include "core/plan/span_profile_estimate.h"
 
 #include <nlohmann/json.hpp>
 
@@ -441,6 +442,7 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
     double freezeSum = 0.0;
     std::int64_t stepsRun = 0;
     std::vector<double> realisedMs; // steps that ran the whole plan in force
+    std::vector<double> workScales; // of those steps, unfreezableWorkScale
     std::vector<double> planTokensPerSecond; // of those steps
     std::shared_ptr<const FreezePlan> planInForce = d->userPlan ? d->userPlan : d->freezer->plan();
 
@@ -457,6 +459,7 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
             d->userPlan = pending.plan;
             planInForce = d->userPlan;
             realisedMs.clear();
+            workScales.clear();
             planTokensPerSecond.clear();
             d->publish(PlanApplied { step, step, PlanSource::User, d->userPlan });
         }
@@ -509,6 +512,8 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
         const std::vector<ActionSpan>& spans = d->runtime->lastSpans();
         if (planInForce && freezing.phase == TrainingPhase::Stable && !spans.empty()) {
             realisedMs.push_back(makespanMs(spans));
+            if (const double scale = unfreezableWorkScale(planInForce->profile, spans); scale > 0.0)
+                workScales.push_back(scale);
             planTokensPerSecond.push_back(result.stats.tokensPerSecond);
         }
 
@@ -524,6 +529,7 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
         if (applied && !d->userPlan) {
             planInForce = applied->plan;
             realisedMs.clear();
+            workScales.clear();
             planTokensPerSecond.clear();
             d->publish(*applied);
             d->publish(RunEvent { EventLevel::Info,
@@ -557,6 +563,7 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
     if (planInForce && !realisedMs.empty()) {
         outcome.predictedBatchMs = planInForce->batchMsPlanned;
         outcome.realisedBatchMs = median(realisedMs);
+        outcome.unfreezableWorkScale = workScales.empty() ? 0.0 : median(workScales);
         double sum = 0.0;
         for (double value : planTokensPerSecond)
             sum += value;

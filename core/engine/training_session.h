@@ -37,6 +37,10 @@ struct TrainingOutcome {
     // the whole plan; both 0 otherwise.
     double predictedBatchMs = 0.0;
     double realisedBatchMs = 0.0;
+    // Over those steps, the median of unfreezableWorkScale against the plan's profile: how much
+    // slower (> 1) the actions that freezing cannot change ran than when they were profiled. The
+    // part of realised / predicted that the machine, not the plan, accounts for; 0 without a plan.
+    double unfreezableWorkScale = 0.0;
     // Mean tokens/s over those same steps (the steady state a plan buys); 0 without a plan.
     double planTokensPerSecond = 0.0;
 };

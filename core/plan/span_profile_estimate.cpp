@@ -178,6 +178,23 @@ std::vector<double> spanWorkMs(const std::vector<ActionSpan>& spans, int process
     return work;
 }
 
+double unfreezableWorkScale(const Profile& profile, const std::vector<ActionSpan>& spans)
+{
+    std::map<ActionKey, double> profiledMs;
+    const std::vector<Action> actions = profile.actions();
+    for (std::size_t i = 0; i < actions.size(); ++i)
+        if (!isFreezable(actions[i].kind))
+            profiledMs[{ actions[i].stage, actions[i].microbatch, actions[i].kind }] = profile.costs()[i].maxMs;
+    const std::vector<double> work = spanWorkMs(spans, profile.sharedProcessors());
+    std::vector<double> scales;
+    for (std::size_t j = 0; j < spans.size(); ++j) {
+        const auto found = profiledMs.find({ spans[j].stage, spans[j].microbatch, spans[j].kind });
+        if (found != profiledMs.end() && found->second > 0.0)
+            scales.push_back(work[j] / found->second);
+    }
+    return scales.empty() ? 0.0 : median(std::move(scales));
+}
+
 Profile estimateProfileFromSpans(const PipelineSchedule& schedule, const std::vector<std::vector<ActionSpan>>& steps,
     ProfileEstimateInfo* info, int processors)
 {

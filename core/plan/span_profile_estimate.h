@@ -16,6 +16,13 @@ namespace tfreeze {
 // durations; the inverse of simulateTimeline with processors. processors ≤ 0: the durations.
 std::vector<double> spanWorkMs(const std::vector<ActionSpan>& spans, int processors);
 
+// How fast the machine ran one step's spans against `profile`: the median, over the actions that
+// freezing cannot change (F, I), of their measured work (spanWorkMs with the profile's shared
+// processors) over the profile's maxMs. 1.3 means those actions took 30% longer than when they
+// were profiled, so a prediction made from the profile is 30% short for reasons that are not the
+// plan's. 0 when no such action was measured. Spans of actions the profile lacks are ignored.
+double unfreezableWorkScale(const Profile& profile, const std::vector<ActionSpan>& spans);
+
 // How the minMs of each freezable action was obtained.
 struct ProfileEstimateInfo {
     int freezableActions = 0;

@@ -6,6 +6,7 @@
 #include "core/engine/training_session.h"
 #include "core/plan/freeze_planner.h"
 #include "core/plan/plan_error.h"
+#include "core/plan/span_profile_estimate.h"
 
 #include <QtTest>
 
@@ -446,6 +447,15 @@ void TestTrainingSession::timelyFreezeTelemetry()
     QCOMPARE(plans[0].createdAtStep, std::int64_t(5));
     QCOMPARE(plans[0].appliedAtStep, std::int64_t(6));
     QVERIFY(plans[0].plan);
+    // The forwards' speed against the plan's profile: the median over the stable steps (8 and 9).
+    std::vector<ActionSpan> stableSpans[2];
+    for (const ActionSpan& span : sink->all<ActionSpan>())
+        if (span.step >= 8)
+            stableSpans[span.step - 8].push_back(span);
+    const double scale8 = unfreezableWorkScale(plans[0].plan->profile, stableSpans[0]);
+    const double scale9 = unfreezableWorkScale(plans[0].plan->profile, stableSpans[1]);
+    QVERIFY(scale8 > 0.0 && scale9 > 0.0);
+    QCOMPARE(outcome.unfreezableWorkScale, (scale8 + scale9) / 2.0);
     // Published after step 5's StepStats and before step 6's spans.
     std::int64_t lastStepSeen = -1;
     bool planSeen = false;

@@ -61,6 +61,56 @@ ActionCost costOf(const Profile& profile, const Action& wanted)
 
 PipelineSchedule oneFOneB() { return PipelineSchedule::generate({ ScheduleKind::OneFOneB, 2, 2, 1 }); }
 
+// 1F1B on 3 ranks × 4 microbatches whose ranks share `processors` processors, with known work per
+// action: maxWork unfrozen, minWork with every tensor of a backward frozen.
+struct SharedRanks {
+    int processors;
+    PipelineSchedule schedule = PipelineSchedule::generate({ ScheduleKind::OneFOneB, 3, 4, 1 });
+    PipelineDag dag { schedule };
+    std::vector<double> maxWork;
+    std::vector<double> minWork;
+
+    explicit SharedRanks(int p)
+        : processors(p)
+        , maxWork(dag.nodeCount())
+        , minWork(dag.nodeCount())
+    {
+        for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
+            const Action& a = dag.action(v);
+            const double forward = 1.0 + 0.1 * a.stage + 0.05 * a.microbatch;
+            const bool backward = a.kind == ActionKind::Backward;
+            maxWork[v] = backward ? 2.0 * forward + 0.3 : forward;
+            minWork[v] = backward ? 0.8 * forward + 0.1 : forward;
+        }
+    }
+
+    // One step's spans as the processor-sharing simulation lays out `work`, every freezable span
+    // marked with `frozenFraction` of its tensors frozen.
+    std::vector<ActionSpan> spans(const std::vector<double>& work, double frozenFraction, int step) const
+    {
+        const Timeline timeline = simulateTimeline(dag, work, processors);
+        std::vector<ActionSpan> result;
+        for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
+            const Action& a = dag.action(v);
+            const int total = isFreezable(a.kind) ? kTensors : 0;
+            result.push_back({ step, a.rank, a.stage, a.microbatch, a.kind, std::llround(timeline.startMs[v] * 1000.0),
+                std::llround(timeline.endMs[v] * 1000.0), static_cast<int>(std::lround(frozenFraction * total)),
+                total });
+        }
+        return result;
+    }
+
+    Profile profile() const
+    {
+        std::vector<ActionCost> costs(dag.nodeCount());
+        for (std::size_t i = 0; i < costs.size(); ++i)
+            costs[i] = { maxWork[i], minWork[i] };
+        Profile result(schedule, std::move(costs), "test");
+        result.setProcessors(processors);
+        return result;
+    }
+};
+
 } // namespace
 
 class TestSpanProfileEstimate : public QObject {
@@ -77,6 +127,8 @@ private slots:
     void spanOfAnotherScheduleIsRefused();
     void sharedProcessorsGiveTheWork_data();
     void sharedProcessorsGiveTheWork();
+    void unfreezableWorkScale_data();
+    void unfreezableWorkScale();
 };
 
 // The action under test is 1B0 (stage 1, microbatch 0, full backward): one measurement per step,
@@ -293,30 +345,13 @@ void TestSpanProfileEstimate::sharedProcessorsGiveTheWork_data()
 void TestSpanProfileEstimate::sharedProcessorsGiveTheWork()
 {
     QFETCH(int, processors);
-    const PipelineSchedule schedule = PipelineSchedule::generate({ ScheduleKind::OneFOneB, 3, 4, 1 });
-    const PipelineDag dag(schedule);
-    std::vector<double> maxWork(dag.nodeCount());
-    std::vector<double> minWork(dag.nodeCount());
-    for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
-        const Action& a = dag.action(v);
-        const double forward = 1.0 + 0.1 * a.stage + 0.05 * a.microbatch;
-        const bool backward = a.kind == ActionKind::Backward;
-        maxWork[v] = backward ? 2.0 * forward + 0.3 : forward;
-        minWork[v] = backward ? 0.8 * forward + 0.1 : forward;
-    }
-    auto spansOf = [&](const std::vector<double>& work, bool frozen, int step) {
-        const Timeline timeline = simulateTimeline(dag, work, processors);
-        std::vector<ActionSpan> spans;
-        for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
-            const Action& a = dag.action(v);
-            const int total = isFreezable(a.kind) ? kTensors : 0;
-            spans.push_back({ step, a.rank, a.stage, a.microbatch, a.kind, std::llround(timeline.startMs[v] * 1000.0),
-                std::llround(timeline.endMs[v] * 1000.0), frozen ? total : 0, total });
-        }
-        return spans;
-    };
-    const std::vector<std::vector<ActionSpan>> steps { spansOf(maxWork, false, 0), spansOf(maxWork, false, 1),
-        spansOf(minWork, true, 2) };
+    const SharedRanks ranks(processors);
+    const PipelineDag& dag = ranks.dag;
+    const std::vector<double>& maxWork = ranks.maxWork;
+    const std::vector<double>& minWork = ranks.minWork;
+    const PipelineSchedule& schedule = ranks.schedule;
+    const std::vector<std::vector<ActionSpan>> steps { ranks.spans(maxWork, 0.0, 0), ranks.spans(maxWork, 0.0, 1),
+        ranks.spans(minWork, 1.0, 2) };
 
     const Profile profile = estimateProfileFromSpans(schedule, steps, nullptr, processors);
     const int shared = processors < 3 ? processors : 0;
@@ -345,6 +380,35 @@ void TestSpanProfileEstimate::sharedProcessorsGiveTheWork()
         QVERIFY2(stretchedSum > 1.2 * workSum, qPrintable(QStringLiteral("%1 vs %2").arg(stretchedSum).arg(workSum)));
     else
         QVERIFY(std::abs(stretchedSum - workSum) < 0.05);
+}
+
+void TestSpanProfileEstimate::unfreezableWorkScale_data() { sharedProcessorsGiveTheWork_data(); }
+
+// A machine 30% slower than when it was profiled: every action's work × 1.3, backwards half
+// frozen. The scale is read from the forwards alone, as work (processor sharing undone).
+void TestSpanProfileEstimate::unfreezableWorkScale()
+{
+    QFETCH(int, processors);
+    const SharedRanks ranks(processors);
+    const Profile profile = ranks.profile();
+    std::vector<double> slower(ranks.maxWork.size());
+    for (std::size_t i = 0; i < slower.size(); ++i) {
+        const bool backward = ranks.dag.action(i).kind == ActionKind::Backward;
+        slower[i] = 1.3 * (backward ? (ranks.maxWork[i] + ranks.minWork[i]) / 2.0 : ranks.maxWork[i]);
+    }
+    std::vector<ActionSpan> spans = ranks.spans(slower, 0.5, 0);
+    QVERIFY2(std::abs(tfreeze::unfreezableWorkScale(profile, spans) - 1.3) < 2e-3,
+        qPrintable(QString::number(tfreeze::unfreezableWorkScale(profile, spans))));
+    // Only the forwards count: backwards twice as slow again change nothing.
+    for (ActionSpan& span : spans)
+        if (span.kind == ActionKind::Backward)
+            span.endUs += span.endUs - span.startUs;
+    if (processors >= 3)
+        QVERIFY(std::abs(tfreeze::unfreezableWorkScale(profile, spans) - 1.3) < 2e-3);
+    // Without a measured forward there is no scale.
+    spans.erase(std::remove_if(spans.begin(), spans.end(), [](const ActionSpan& s) { return !isFreezable(s.kind); }),
+        spans.end());
+    QCOMPARE(tfreeze::unfreezableWorkScale(profile, spans), 0.0);
 }
 
 QTEST_APPLESS_MAIN(TestSpanProfileEstimate)

@@ -138,17 +138,40 @@ bool TimelyFreezeController::drifted(double realisedMs) const
 
 void TimelyFreezeController::rescaleProfileToMeasured()
 {
-    // What a stable step measures is w(r) = w_max − r·(w_max − w_min) at the planned r; scaling
-    // both ends by measured / predicted keeps the shape of the profile and matches the measurement.
+    // A stable step measures each action at its planned ratio r only. Two things can make that
+    // differ from the profile: the machine (every action slower or faster alike), and a partly
+    // frozen action whose time is not linear in r (stage 0 computes no input gradient, so freezing
+    // only a few of its tensors leaves most of its backward; everything frozen leaves nothing).
+    // The machine's factor comes from the actions freezing cannot change; then a partly frozen
+    // action keeps that scaled w_max and takes the w_min whose line meets the measurement at r.
     const std::vector<double> measured = m_profiler.medianMs(ActionTimeProfiler::Bound::Max);
     std::vector<ActionCost> costs = m_profile->costs();
+    const std::vector<Action> actions = m_profile->actions();
+    std::vector<double> unfreezableScales;
+    for (std::size_t i = 0; i < costs.size(); ++i)
+        if (!isFreezable(actions[i].kind) && costs[i].maxMs > 0.0 && measured[i] > 0.0)
+            unfreezableScales.push_back(measured[i] / costs[i].maxMs);
+    const double machine = unfreezableScales.empty() ? 1.0 : median(unfreezableScales);
     for (std::size_t i = 0; i < costs.size(); ++i) {
+        ActionCost& cost = costs[i];
         const double r = m_plan->actions[i].ratio;
-        const double predicted = costs[i].maxMs - r * (costs[i].maxMs - costs[i].minMs);
-        if (predicted > 0.0 && measured[i] > 0.0) {
-            const double scale = measured[i] / predicted;
-            costs[i].maxMs *= scale;
-            costs[i].minMs *= scale;
+        const double m = measured[i];
+        if (!(m > 0.0)) {
+            cost.maxMs *= machine;
+            cost.minMs *= machine;
+        } else if (cost.maxMs <= cost.minMs) { // cannot shrink: it costs what it measured
+            cost.maxMs = m;
+            cost.minMs = m;
+        } else if (r <= 0.0) {
+            cost.maxMs = m;
+            cost.minMs = std::min(cost.minMs * machine, m);
+        } else if (r >= 1.0) {
+            cost.maxMs = std::max(cost.maxMs * machine, m);
+            cost.minMs = m;
+        } else {
+            // A measurement above the scaled w_max says freezing saved nothing there.
+            cost.maxMs = std::max(cost.maxMs * machine, m);
+            cost.minMs = std::clamp(cost.maxMs - (cost.maxMs - m) / r, 0.0, m);
         }
     }
     const int processors = m_profile->processors();

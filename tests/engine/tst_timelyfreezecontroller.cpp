@@ -16,22 +16,23 @@ using namespace tfreeze;
 
 namespace {
 
-// One step as the engine would time it: every action's work is w_max − r·(w_max − w_min), times
-// `scale`; it starts when the DAG lets it and, when the profile's ranks share processors, runs
-// at its share of them.
+// One step as the engine would time it: every action's work is w_max − r^exponent·(w_max − w_min),
+// times `scale` (exponent 1: the planner's linear model; 2: freezing part of an action saves less
+// than its share, as on stage 0); it starts when the DAG lets it and, when the profile's ranks
+// share processors, runs at its share of them.
 struct SimulatedStep {
     std::vector<ActionSpan> spans;
     double batchMs = 0.0;
 };
 
-SimulatedStep simulateStep(
-    const Profile& profile, const std::vector<double>& ratios, std::int64_t step, double scale = 1.0)
+SimulatedStep simulateStep(const Profile& profile, const std::vector<double>& ratios, std::int64_t step,
+    double scale = 1.0, double exponent = 1.0)
 {
     const PipelineDag dag(profile.schedule());
     std::vector<double> durations(dag.nodeCount());
     for (std::size_t i = 0; i < durations.size(); ++i) {
         const ActionCost& cost = profile.costs()[i];
-        durations[i] = scale * (cost.maxMs - ratios[i] * (cost.maxMs - cost.minMs));
+        durations[i] = scale * (cost.maxMs - std::pow(ratios[i], exponent) * (cost.maxMs - cost.minMs));
     }
     const Timeline timeline = simulateTimeline(dag, durations, profile.processors());
     SimulatedStep result;
@@ -253,6 +254,49 @@ private slots:
         for (int k = 0; k < 2 * options.driftWindow; ++k, ++step) {
             const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step, 1.52);
             QVERIFY(!controller.endStep(step, simulated.spans, simulated.batchMs));
+        }
+    }
+
+    // Partial freezing that saves less than the linear model says (w(r) = w_max − r²·Δ), on a
+    // machine 1.2× slower: the re-planned profile keeps each action's w_max at the machine's
+    // speed and meets every measurement at the ratio that ran (a partly frozen action gets the
+    // w_min of that line; uniform scaling would have inflated its w_max instead).
+    void driftCalibratesPartialFreezing()
+    {
+        const Profile truth = exampleProfile(ScheduleKind::OneFOneB);
+        TimelyFreezeOptions options = shortPhases(0.5);
+        options.rampSteps = 0;
+        options.replanDrift = 0.05;
+        options.driftWindow = 3;
+        TimelyFreezeController controller(truth.schedule(), options);
+        std::int64_t step = 0;
+        for (; step < controller.planStep(); ++step) {
+            const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step);
+            controller.endStep(step, simulated.spans, simulated.batchMs);
+        }
+        const std::vector<PlannedAction> ran = controller.plan()->actions;
+        int partial = 0;
+        for (const PlannedAction& action : ran)
+            partial += action.ratio > 0.01 && action.ratio < 0.99 ? 1 : 0;
+        QVERIFY2(partial > 0, "the plan must freeze some action partly for this test to mean anything");
+        std::optional<PlanApplied> applied;
+        for (int k = 0; k < options.driftWindow && !applied; ++k, ++step) {
+            const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step, 1.2, 2.0);
+            applied = controller.endStep(step, simulated.spans, simulated.batchMs);
+        }
+        QVERIFY(applied.has_value());
+        const std::vector<Action> actions = truth.actions();
+        for (std::size_t i = 0; i < actions.size(); ++i) {
+            const ActionCost& t = truth.costs()[i];
+            const ActionCost& fitted = controller.profile()->costs()[i];
+            const double r = ran[i].ratio;
+            const double measured = 1.2 * (t.maxMs - r * r * (t.maxMs - t.minMs));
+            const std::string name = actionName(actions[i]);
+            // Spans are whole microseconds.
+            QVERIFY2(std::abs(fitted.maxMs - 1.2 * t.maxMs) <= 2e-3, name.c_str());
+            QVERIFY2(std::abs(fitted.maxMs - r * (fitted.maxMs - fitted.minMs) - measured) <= 2e-3, name.c_str());
+            if (r <= 0.0)
+                QVERIFY2(std::abs(fitted.minMs - 1.2 * t.minMs) <= 2e-3, name.c_str());
         }
     }
 };

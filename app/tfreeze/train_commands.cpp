@@ -648,10 +648,9 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
     for (const BenchRow& row : rows)
         addBenchRow(row, noneTokens, table, json["rows"]);
     std::printf("%lld steps each, same config and seed; tokens/s over the whole run, and with the plan: over the steps "
-                "that ran the whole plan; val accuracy is exact match for sort/add, token accuracy for text; forward "
-                "drift: how "
-                "much slower the forwards ran with the plan than when they were profiled (the machine's share of "
-                "realised / predicted)\n",
+                "that ran the whole plan; val accuracy is exact match for sort/add, token accuracy for text; "
+                "forward drift: how much slower the forwards ran with the plan than when they were profiled (the "
+                "machine's share of realised / predicted)\n",
         static_cast<long long>(base.steps));
     table.print(std::cout);
     if (!options.jsonPath.empty())

@@ -82,6 +82,40 @@ TimelyFreezeOptions shortPhases(double maxFreeze)
     return options;
 }
 
+// Steps of `truth` through the controller's phases up to its plan; the first step after them.
+std::int64_t runUntilPlanned(TimelyFreezeController& controller, const Profile& truth)
+{
+    std::int64_t step = 0;
+    for (; step < controller.planStep(); ++step) {
+        const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step);
+        controller.endStep(step, simulated.spans, simulated.batchMs);
+    }
+    return step;
+}
+
+// Short phases, no ramp, and a re-plan when `replanDrift` is exceeded over 3 stable steps.
+TimelyFreezeOptions driftOptions(double replanDrift)
+{
+    TimelyFreezeOptions options = shortPhases(0.5);
+    options.rampSteps = 0;
+    options.replanDrift = replanDrift;
+    options.driftWindow = 3;
+    return options;
+}
+
+// Stable steps at `scale` × (and `exponent`, as simulateStep) until the controller re-plans or
+// its drift window is over; the new plan, if any. `step` moves past the steps run.
+std::optional<PlanApplied> runDriftWindow(TimelyFreezeController& controller, const Profile& truth, std::int64_t& step,
+    std::int64_t window, double scale, double exponent = 1.0)
+{
+    std::optional<PlanApplied> applied;
+    for (std::int64_t k = 0; k < window && !applied; ++k, ++step) {
+        const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step, scale, exponent);
+        applied = controller.endStep(step, simulated.spans, simulated.batchMs);
+    }
+    return applied;
+}
+
 } // namespace
 
 class TestTimelyFreezeController : public QObject {
@@ -193,11 +227,7 @@ private slots:
     {
         const Profile truth = exampleProfile(ScheduleKind::OneFOneB);
         TimelyFreezeController controller(truth.schedule(), shortPhases(0.2));
-        std::int64_t step = 0;
-        for (; step < controller.planStep(); ++step) {
-            const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step);
-            controller.endStep(step, simulated.spans, simulated.batchMs);
-        }
+        std::int64_t step = runUntilPlanned(controller, truth);
         const double before = controller.plan()->batchMsPlanned;
         FreezeBounds looser;
         looser.maxFreeze = 0.9;
@@ -222,25 +252,14 @@ private slots:
     void driftRescalesTheProfileAndReplans()
     {
         const Profile truth = exampleProfile(ScheduleKind::OneFOneB);
-        TimelyFreezeOptions options = shortPhases(0.5);
-        options.rampSteps = 0;
-        options.replanDrift = 0.1;
-        options.driftWindow = 3;
+        const TimelyFreezeOptions options = driftOptions(0.1);
         TimelyFreezeController controller(truth.schedule(), options);
-        std::int64_t step = 0;
-        for (; step < controller.planStep(); ++step) {
-            const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step);
-            controller.endStep(step, simulated.spans, simulated.batchMs);
-        }
+        std::int64_t step = runUntilPlanned(controller, truth);
         const double planned = controller.plan()->batchMsPlanned;
         const std::vector<PlannedAction> ran = controller.plan()->actions;
         // The machine gets 1.5× slower: after driftWindow stable steps the plan is redone on a
         // profile that predicts what was measured.
-        std::optional<PlanApplied> applied;
-        for (int k = 0; k < options.driftWindow && !applied; ++k, ++step) {
-            const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step, 1.5);
-            applied = controller.endStep(step, simulated.spans, simulated.batchMs);
-        }
+        const std::optional<PlanApplied> applied = runDriftWindow(controller, truth, step, options.driftWindow, 1.5);
         QVERIFY(applied.has_value());
         QVERIFY(std::abs(applied->plan->batchMsPlanned / planned - 1.5) <= 1e-3);
         // The rescaled profile predicts, at the ratios that ran, 1.5× the true durations (to the
@@ -264,26 +283,16 @@ private slots:
     void driftCalibratesPartialFreezing()
     {
         const Profile truth = exampleProfile(ScheduleKind::OneFOneB);
-        TimelyFreezeOptions options = shortPhases(0.5);
-        options.rampSteps = 0;
-        options.replanDrift = 0.05;
-        options.driftWindow = 3;
+        const TimelyFreezeOptions options = driftOptions(0.05);
         TimelyFreezeController controller(truth.schedule(), options);
-        std::int64_t step = 0;
-        for (; step < controller.planStep(); ++step) {
-            const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step);
-            controller.endStep(step, simulated.spans, simulated.batchMs);
-        }
+        std::int64_t step = runUntilPlanned(controller, truth);
         const std::vector<PlannedAction> ran = controller.plan()->actions;
         int partial = 0;
         for (const PlannedAction& action : ran)
             partial += action.ratio > 0.01 && action.ratio < 0.99 ? 1 : 0;
         QVERIFY2(partial > 0, "the plan must freeze some action partly for this test to mean anything");
-        std::optional<PlanApplied> applied;
-        for (int k = 0; k < options.driftWindow && !applied; ++k, ++step) {
-            const SimulatedStep simulated = simulateStep(truth, controller.ratiosFor(step), step, 1.2, 2.0);
-            applied = controller.endStep(step, simulated.spans, simulated.batchMs);
-        }
+        const std::optional<PlanApplied> applied
+            = runDriftWindow(controller, truth, step, options.driftWindow, 1.2, 2.0);
         QVERIFY(applied.has_value());
         const std::vector<Action> actions = truth.actions();
         for (std::size_t i = 0; i < actions.size(); ++i) {

@@ -28,9 +28,10 @@ double unitInterval(std::uint64_t bits) { return (static_cast<double>(bits >> 11
 
 } // namespace
 
-FreezeSelection::FreezeSelection(std::uint64_t seed, int stabilityCheckFreq)
+FreezeSelection::FreezeSelection(std::uint64_t seed, int stabilityCheckFreq, FirstStageDraw firstStage)
     : m_seed(seed)
     , m_stabilityCheckFreq(stabilityCheckFreq)
+    , m_firstStage(firstStage)
 {
     if (stabilityCheckFreq < 1)
         throw InputError({}, "stability_check_freq", "must be ≥ 1 (got " + std::to_string(stabilityCheckFreq) + ")");
@@ -57,6 +58,11 @@ double FreezeSelection::drawWeight(int stage, int index, int tensorCount)
 
 std::vector<int> FreezeSelection::priorityOrder(int stage, int microbatch, int tensorCount, std::int64_t step) const
 {
+    if (stage == 0 && m_firstStage == FirstStageDraw::Prefix) {
+        std::vector<int> order(static_cast<std::size_t>(std::max(tensorCount, 0)));
+        std::iota(order.begin(), order.end(), 0);
+        return order;
+    }
     const std::int64_t period = step < 0 ? 0 : step / m_stabilityCheckFreq;
     std::uint64_t h = combine(m_seed, static_cast<std::uint64_t>(stage));
     h = combine(h, static_cast<std::uint64_t>(microbatch));

@@ -150,7 +150,8 @@ PipelineRuntime::PipelineRuntime(PipelineSchedule schedule, std::vector<Pipeline
         m_impl->transport = std::make_shared<InProcessTransport>(stageRanks);
     }
     m_impl->selector
-        = selector ? std::move(selector) : std::make_shared<FreezeSelection>(options.seed, options.stabilityCheckFreq);
+        = selector ? std::move(selector) : std::make_shared<FreezeSelection>(
+        options.seed, options.stabilityCheckFreq, options.firstStageDraw);
 
     std::vector<torch::Device> devices;
     for (const auto& stage : m_stages)

@@ -3,7 +3,7 @@
 // Engine-internal (includes torch): never include from ui/ or from a header that ui/ sees. The
 // studio commands a run through RunControl (torch-free) and reads it through TelemetrySink.
 
-#include "core/engine/freeze_selector.h"
+#include "core/engine/freeze_selection.h"
 #include "core/engine/pipeline_stage.h"
 #include "core/engine/run_control.h"
 #include "core/plan/pipeline_schedule.h"
@@ -50,6 +50,7 @@ using OptimizerStep = std::function<void()>;
 struct RuntimeOptions {
     std::uint64_t seed = 0; // of the default FreezeSelection
     int stabilityCheckFreq = 10; // of the default FreezeSelection
+    FirstStageDraw firstStageDraw = FirstStageDraw::Weighted; // of the default FreezeSelection
     bool timing = true; // ActionSpans and bubble figures; off for the overhead benchmark
     // Intra-op threads of each worker. OpenMP's thread count is per calling thread, so a worker
     // would otherwise run with the default (every core) whatever the caller set: with 4 ranks on
@@ -73,7 +74,7 @@ struct RuntimeOptions {
 class PipelineRuntime {
 public:
     // `stages`: one per stage of the schedule, index = stage. `transport`: null for in-process.
-    // `selector`: null for FreezeSelection(options.seed, options.stabilityCheckFreq).
+    // `selector`: null for FreezeSelection(options.seed, options.stabilityCheckFreq, options.firstStageDraw).
     PipelineRuntime(PipelineSchedule schedule, std::vector<PipelineStagePtr> stages, OptimizerStep optimizerStep,
         RuntimeOptions options = {}, std::shared_ptr<Transport> transport = nullptr,
         std::shared_ptr<const FreezeSelector> selector = nullptr);

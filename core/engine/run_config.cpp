@@ -283,6 +283,16 @@ void readFreezer(ObjectReader reader, FreezerConfig& freezer)
     if (const Json* name = reader.take("name"))
         freezer.kind = parseFreezerKind(reader.requireString(*name, "freezer.name"), reader.source(), "freezer.name");
     reader.integer("stability_check_freq", freezer.stabilityCheckFreq, 1, kIntMax);
+    if (const Json* draw = reader.take("first_stage_draw")) {
+        const std::string name = reader.requireString(*draw, "freezer.first_stage_draw");
+        if (name == firstStageDrawName(FirstStageDraw::Weighted))
+            freezer.firstStageDraw = FirstStageDraw::Weighted;
+        else if (name == firstStageDrawName(FirstStageDraw::Prefix))
+            freezer.firstStageDraw = FirstStageDraw::Prefix;
+        else
+            throw InputError(reader.source(), "freezer.first_stage_draw",
+                "unknown first stage draw \"" + name + "\" (expected weighted or prefix)");
+    }
     if (const Json* timely = reader.take("timely")) {
         ObjectReader sub(*timely, "freezer.timely", reader.source());
         sub.integer("warmup_steps", freezer.timely.warmupSteps, 0, kIntMax);
@@ -649,6 +659,7 @@ std::string writeRunConfigJson(const RunConfig& config)
         { "weight_decay", o.weightDecay }, { "warmup_steps", o.warmupSteps },
         { "decay", learningRateDecayName(o.decay) }, { "min_lr_ratio", o.minLrRatio }, { "grad_clip", o.gradClip } };
     doc["freezer"] = { { "name", freezerKindName(f.kind) }, { "stability_check_freq", f.stabilityCheckFreq },
+        { "first_stage_draw", firstStageDrawName(f.firstStageDraw) },
         { "timely",
             { { "warmup_steps", f.timely.warmupSteps }, { "monitor_max_steps", f.timely.monitorMaxSteps },
                 { "monitor_min_steps", f.timely.monitorMinSteps }, { "ramp_steps", f.timely.rampSteps } } },

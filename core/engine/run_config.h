@@ -3,6 +3,7 @@
 // The configuration of one training run: the run config JSON of README "Run config", as plain
 // structs. Torch-free on purpose: the CLI and the studio include this header.
 
+#include "core/engine/freeze_selection.h"
 #include "core/plan/pipeline_schedule.h"
 
 #include <cstdint>
@@ -82,6 +83,7 @@ struct AutoFreezeConfig {
 struct FreezerConfig {
     FreezerKind kind = FreezerKind::None;
     int stabilityCheckFreq = 10; // steps between re-draws of which tensors an action freezes
+    FirstStageDraw firstStageDraw = FirstStageDraw::Weighted; // how stage 0 picks its frozen tensors
     TimelyFreezeConfig timely;
     ApfConfig apf;
     AutoFreezeConfig autoFreeze;

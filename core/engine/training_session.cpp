@@ -167,6 +167,7 @@ struct TrainingSession::Private {
         RuntimeOptions options;
         options.seed = config.seed;
         options.stabilityCheckFreq = config.freezer.stabilityCheckFreq;
+        options.firstStageDraw = config.freezer.firstStageDraw;
         options.threadsPerRank = config.threadsPerRank;
         options.group = group;
         runtime = std::make_unique<PipelineRuntime>(

@@ -20,6 +20,7 @@ private slots:
     void microbatchesDrawIndependently();
     void frontWeightedOnStageZero();
     void uniformOnLaterStages();
+    void prefixOnStageZero();
     void actionInterfaceMatchesSelect();
     void rejectsZeroPeriod();
 };
@@ -139,6 +140,34 @@ void TestFreezeSelection::uniformOnLaterStages()
     const double mean = draws * 3.0 / n;
     for (int count : counts)
         QVERIFY2(std::abs(count - mean) < 0.1 * mean, qPrintable(QString::number(count)));
+}
+
+// FirstStageDraw::Prefix: stage 0 freezes exactly its first round(r·n) tensors, whatever the
+// microbatch and period; later stages draw as with Weighted, to the bit.
+void TestFreezeSelection::prefixOnStageZero()
+{
+    const FreezeSelection prefix(2024, 1, FirstStageDraw::Prefix);
+    const FreezeSelection weighted(2024, 1, FirstStageDraw::Weighted);
+    QCOMPARE(prefix.firstStageDraw(), FirstStageDraw::Prefix);
+    const int n = 19;
+    for (std::int64_t step : { 0, 7, 130 }) {
+        for (int microbatch = 0; microbatch < 8; ++microbatch) {
+            for (double ratio : { 0.0, 0.05, 0.3, 0.5, 0.9, 1.0 }) {
+                std::vector<int> expected(static_cast<std::size_t>(FreezeSelection::frozenCount(n, ratio)));
+                std::iota(expected.begin(), expected.end(), 0);
+                QCOMPARE(prefix.select(0, microbatch, n, ratio, step), expected);
+                QCOMPARE(prefix.select(1, microbatch, n, ratio, step), weighted.select(1, microbatch, n, ratio, step));
+                QCOMPARE(prefix.select(3, microbatch, n, ratio, step), weighted.select(3, microbatch, n, ratio, step));
+            }
+        }
+    }
+    // The weighted draw of the same stage is not a prefix (it would not need an option otherwise).
+    bool weightedLeftAGap = false;
+    for (int microbatch = 0; microbatch < 8; ++microbatch) {
+        const std::vector<int> drawn = weighted.select(0, microbatch, n, 0.4, 0);
+        weightedLeftAGap = weightedLeftAGap || drawn.back() >= static_cast<int>(drawn.size());
+    }
+    QVERIFY(weightedLeftAGap);
 }
 
 void TestFreezeSelection::actionInterfaceMatchesSelect()

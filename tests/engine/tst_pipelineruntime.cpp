@@ -7,8 +7,10 @@
 #include <QtTest>
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -221,6 +223,7 @@ private slots:
     void frozenGradientsUntouched_data();
     void frozenGradientsUntouched();
     void selectionCountsAreRounded();
+    void prefixDrawOnFirstStage();
     void workerFailureEndsRun_data();
     void workerFailureEndsRun();
     void commandsApplyAtStepBoundary();
@@ -423,6 +426,57 @@ void TestPipelineRuntime::selectionCountsAreRounded()
             < 1e-12);
     QCOMPARE(stats[0].tokens, std::int64_t(4 * kMicrobatchSize * kSequence));
     QCOMPARE(stats[0].rankBubbleFraction.size(), std::size_t(2));
+}
+
+// RuntimeOptions::firstStageDraw reaches the default selection: with Prefix, stage 0's first
+// round(r·n) tensors get no gradient from any microbatch and the rest from all of them (their sum
+// over the microbatches, checked against autograd); stage 1 still draws per microbatch.
+void TestPipelineRuntime::prefixDrawOnFirstStage()
+{
+    const int microbatches = 4;
+    const PipelineSchedule schedule = PipelineSchedule::generate(shapeOf(ScheduleKind::OneFOneB, 2, microbatches));
+    TestModelShape modelShape;
+    modelShape.stages = 2;
+    modelShape.blocksPerStage = 3;
+    auto model = makeTestModel(modelShape, 6);
+    const auto stage0 = model[0]->freezableParameters();
+    const int n0 = int(stage0.size());
+    const int n1 = int(model[1]->freezableParameters().size());
+    std::vector<torch::Tensor> grads0;
+    RuntimeOptions options;
+    options.seed = 17;
+    options.firstStageDraw = FirstStageDraw::Prefix;
+    PipelineRuntime runtime(schedule, asPipelineStages(model), [&] { grads0 = cloneGradients(stage0); }, options);
+    const double ratio = 0.45;
+    StepContext context;
+    context.freezeRatios.assign(schedule.actionCount(), ratio);
+    const StepBatch batch = makeBatch(microbatches, modelShape.vocabulary, 4);
+    QCOMPARE(int(runtime.runStep(batch, context).status), int(StepStatus::Completed));
+
+    const int k0 = FreezeSelection::frozenCount(n0, ratio);
+    QVERIFY(k0 > 0 && k0 < n0);
+    std::vector<int> expected0(std::size_t(n0), microbatches);
+    std::fill(expected0.begin(), expected0.begin() + k0, 0);
+    QCOMPARE(runtime.lastGradientCounts().at(0), expected0);
+    const auto& counts1 = runtime.lastGradientCounts().at(1);
+    QCOMPARE(std::accumulate(counts1.begin(), counts1.end(), 0),
+        microbatches * (n1 - FreezeSelection::frozenCount(n1, ratio)));
+    QVERIFY(std::any_of(counts1.begin(), counts1.end(), [&](int c) { return c > 0 && c < microbatches; }));
+
+    // The trained suffix of stage 0 has the whole batch's gradient.
+    torch::Tensor loss;
+    for (int m = 0; m < microbatches; ++m) {
+        const torch::Tensor part = microbatchLoss(model, batch.inputs[std::size_t(m)], batch.targets[std::size_t(m)]);
+        loss = loss.defined() ? loss + part : part;
+    }
+    const std::vector<torch::Tensor> suffix(stage0.begin() + k0, stage0.end());
+    const auto full = torch::autograd::grad({ loss / double(microbatches) }, suffix);
+    for (int i = 0; i < n0; ++i) {
+        const QString where = QStringLiteral("stage 0 tensor %1").arg(i);
+        QVERIFY2(grads0[std::size_t(i)].defined() == (i >= k0), qPrintable(where));
+        if (i >= k0)
+            QVERIFY2(relativeDifference(grads0[std::size_t(i)], full[std::size_t(i - k0)]) <= 1e-5, qPrintable(where));
+    }
 }
 
 void TestPipelineRuntime::workerFailureEndsRun_data()

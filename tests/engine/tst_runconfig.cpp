@@ -38,6 +38,7 @@ RunConfig unusualConfig()
     config.optimizer = OptimizerConfig { 1.0 / 3.0, 0.8, 0.9, 1e-7, 0.05, 7, LearningRateDecay::Constant, 0.2, 0.5 };
     config.freezer.kind = FreezerKind::TimelyAutoFreeze;
     config.freezer.stabilityCheckFreq = 3;
+    config.freezer.firstStageDraw = FirstStageDraw::Prefix;
     config.freezer.timely = TimelyFreezeConfig { 11, 12, 13, 14 };
     config.freezer.apf = ApfConfig { 1e-4, 5, 0.9 };
     config.freezer.autoFreeze = AutoFreezeConfig { 7, 80.0 };
@@ -215,6 +216,8 @@ void TestRunConfig::badConfig_data()
     row("grad clip", R"({"optimizer": {"grad_clip": -1}})", "optimizer.grad_clip", "[0, ∞)");
     row("freezer name", R"({"freezer": {"name": "egeria"}})", "freezer.name", "timely+autofreeze");
     row("stability check", R"({"freezer": {"stability_check_freq": 0}})", "freezer.stability_check_freq", "[1,");
+    row("first stage draw", R"({"freezer": {"first_stage_draw": "front"}})", "freezer.first_stage_draw",
+        "unknown first stage draw \"front\" (expected weighted or prefix)");
     row("monitor steps", R"({"freezer": {"timely": {"monitor_min_steps": 0}}})", "freezer.timely.monitor_min_steps",
         "[1,");
     row("apf threshold", R"({"freezer": {"apf": {"threshold": 0}}})", "freezer.apf.threshold", "(0, 1]");

@@ -105,7 +105,8 @@ bool sameMembers(const RunConfig& a, const RunConfig& b)
         && a.partition == b.partition && oa.lr == ob.lr && oa.beta1 == ob.beta1 && oa.beta2 == ob.beta2
         && oa.epsilon == ob.epsilon && oa.weightDecay == ob.weightDecay && oa.warmupSteps == ob.warmupSteps
         && oa.decay == ob.decay && oa.minLrRatio == ob.minLrRatio && oa.gradClip == ob.gradClip && fa.kind == fb.kind
-        && fa.stabilityCheckFreq == fb.stabilityCheckFreq && fa.timely.warmupSteps == fb.timely.warmupSteps
+        && fa.stabilityCheckFreq == fb.stabilityCheckFreq && fa.firstStageDraw == fb.firstStageDraw
+        && fa.timely.warmupSteps == fb.timely.warmupSteps
         && fa.timely.monitorMaxSteps == fb.timely.monitorMaxSteps
         && fa.timely.monitorMinSteps == fb.timely.monitorMinSteps && fa.timely.rampSteps == fb.timely.rampSteps
         && fa.apf.threshold == fb.apf.threshold && fa.apf.window == fb.apf.window && fa.apf.alpha == fb.apf.alpha

@@ -425,6 +425,7 @@ struct BenchTrainOptions {
     std::string configPath;
     std::optional<std::int64_t> steps;
     std::vector<std::string> freezers { "none", "apf", "autofreeze", "timelyfreeze", "timely+apf" };
+    std::vector<double> maxFreezes; // the planning freezers run once per bound; empty: the config's
     std::string jsonPath;
     bool overhead = false;
     std::string device;
@@ -433,9 +434,16 @@ struct BenchTrainOptions {
 
 struct BenchRow {
     std::string freezer;
+    std::optional<double> maxFreeze; // the bound ρ of a planning freezer (one value on every stage)
     TrainingOutcome outcome;
     double seconds = 0.0;
 };
+
+// The freezers that plan with the LP, and so take the accuracy bound.
+bool plansWithBound(FreezerKind kind)
+{
+    return kind == FreezerKind::TimelyFreeze || kind == FreezerKind::TimelyApf || kind == FreezerKind::TimelyAutoFreeze;
+}
 
 TrainingOutcome benchRun(const RunConfig& config, bool timing, double& seconds)
 {
@@ -523,13 +531,16 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
         valAccuracy = o.finalEval->exactMatch >= 0.0 ? o.finalEval->exactMatch : o.finalEval->tokenAccuracy;
     const bool planned = o.predictedBatchMs > 0.0;
     const double planRatio = noneTokens > 0.0 ? o.planTokensPerSecond / noneTokens : 0.0;
-    table.addRow({ row.freezer, formatFixed(o.meanTokensPerSecond, 0),
+    table.addRow({ row.freezer, row.maxFreeze ? formatFixed(*row.maxFreeze, 2) : "-",
+        formatFixed(o.meanTokensPerSecond, 0),
         noneTokens > 0.0 ? formatFixed(ratio, 3) + "x" : "-", planned ? formatFixed(o.planTokensPerSecond, 0) : "-",
         planned && noneTokens > 0.0 ? formatFixed(planRatio, 3) + "x" : "-", formatFixed(o.meanFreezeRatio, 3),
         formatFixed(valLoss, 4), formatFixed(valAccuracy, 4), planned ? formatFixed(o.predictedBatchMs, 1) : "-",
         planned ? formatFixed(o.realisedBatchMs, 1) : "-",
         planned && o.unfreezableWorkScale > 0.0 ? signedPercent(o.unfreezableWorkScale - 1.0) : "-" });
-    nlohmann::json entry { { "freezer", row.freezer }, { "tokens_per_s", o.meanTokensPerSecond },
+    nlohmann::json entry { { "freezer", row.freezer },
+        { "max_freeze", row.maxFreeze ? nlohmann::json(*row.maxFreeze) : nlohmann::json(nullptr) },
+        { "tokens_per_s", o.meanTokensPerSecond },
         { "ratio_vs_none", ratio }, { "mean_freeze_ratio", o.meanFreezeRatio }, { "val_loss", valLoss },
         { "val_accuracy", valAccuracy }, { "wall_seconds", row.seconds } };
     entry["predicted_batch_ms"] = planned ? nlohmann::json(o.predictedBatchMs) : nlohmann::json(nullptr);
@@ -622,12 +633,29 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
     for (const std::string& name : options.freezers) {
         RunConfig config = base;
         config.freezer.kind = parseFreezerKind(name, "--freezers");
-        std::fprintf(stderr, "%s: %lld steps\n", name.c_str(), static_cast<long long>(config.steps));
-        BenchRow row;
-        row.freezer = name;
-        row.outcome = benchRun(config, true, row.seconds);
-        std::fprintf(stderr, "%s: %.1f s%40s\n", name.c_str(), row.seconds, "");
-        rows.push_back(row);
+        // A planning freezer once per --max-freeze value (or with the config's bound); the others,
+        // which take no bound, once.
+        std::vector<std::optional<double>> bounds { std::nullopt };
+        if (plansWithBound(config.freezer.kind)) {
+            if (!options.maxFreezes.empty())
+                bounds.assign(options.maxFreezes.begin(), options.maxFreezes.end());
+            else if (config.bounds.maxFreezePerStage.empty())
+                bounds = { config.bounds.maxFreeze };
+        }
+        for (const std::optional<double>& bound : bounds) {
+            if (bound && !options.maxFreezes.empty()) {
+                config.bounds.maxFreeze = *bound;
+                config.bounds.maxFreezePerStage.clear();
+            }
+            const std::string label = bound ? name + " at max freeze " + formatFixed(*bound, 2) : name;
+            std::fprintf(stderr, "%s: %lld steps\n", label.c_str(), static_cast<long long>(config.steps));
+            BenchRow row;
+            row.freezer = name;
+            row.maxFreeze = bound;
+            row.outcome = benchRun(config, true, row.seconds);
+            std::fprintf(stderr, "%s: %.1f s%40s\n", label.c_str(), row.seconds, "");
+            rows.push_back(row);
+        }
     }
 
     const double noneTokens = [&rows] {
@@ -638,7 +666,7 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
     }();
     TextTable table;
     table.addColumn("freezer", TextTable::Align::Left);
-    for (const char* header : { "tokens/s", "vs none", "with plan", "vs none", "mean freeze", "val loss",
+    for (const char* header : { "max freeze", "tokens/s", "vs none", "with plan", "vs none", "mean freeze", "val loss",
              "val accuracy", "predicted ms", "realised ms", "forward drift" })
         table.addColumn(header);
     nlohmann::json json;
@@ -722,14 +750,23 @@ void addTrainCommands(CommandSet& commands)
     benchCommand->add_option("--freezers", bench->freezers, "Freezers to compare, in order")
         ->delimiter(',')
         ->capture_default_str();
+    CLI::Option* benchMaxFreeze = benchCommand
+        ->add_option("--max-freeze", bench->maxFreezes,
+            "Accuracy bounds (comma separated): each planning freezer (timelyfreeze, timely+apf, "
+            "timely+autofreeze) runs once per bound, on every stage (default: the config's bound)")
+        ->delimiter(',')
+        ->check(unitInterval());
     benchCommand->add_option("--device", bench->device, "cpu or cuda (overrides the config)")
         ->check(CLI::IsMember({ "cpu", "cuda" }));
     benchCommand->add_option("--json", bench->jsonPath, "Also write the table as JSON");
-    benchCommand->add_flag("--overhead", bench->overhead, "Instead: the cost of timing every action (on vs off)");
-    benchCommand
-        ->add_option("--nproc", bench->nproc,
-            "Instead: each freezer in one process against one process per rank (tfreeze launch)")
-        ->check(CLI::Range(1, 1024));
+    CLI::Option* overhead = benchCommand->add_flag(
+        "--overhead", bench->overhead, "Instead: the cost of timing every action (on vs off)");
+    CLI::Option* nproc = benchCommand
+                             ->add_option("--nproc", bench->nproc,
+                                 "Instead: each freezer in one process against one process per rank (tfreeze launch)")
+                             ->check(CLI::Range(1, 1024));
+    benchMaxFreeze->excludes(overhead);
+    benchMaxFreeze->excludes(nproc);
     commands.add(benchCommand, [bench] { runBenchTrain(*bench); });
 
     auto doctor = CommandSet::makeOptions<DoctorOptions>();

@@ -134,7 +134,7 @@ if(GLOO)
 endif()
 
 # bench train: one row per freezer with the documented keys.
-expect(0 "freezer +tokens/s +vs none .*\n *none .*\n *timelyfreeze " "" bench train --config ${engine}/tiny-timely.json
+expect(0 "freezer +max freeze +tokens/s +vs none .*\n *none .*\n *timelyfreeze " "" bench train --config ${engine}/tiny-timely.json
     --steps 8 --freezers none,timelyfreeze --json bench.json)
 file(READ "${WORK_DIR}/bench.json" benchText)
 string(JSON rowCount LENGTH "${benchText}" rows)
@@ -158,3 +158,25 @@ if(NOT first STREQUAL "none" OR NOT ratio EQUAL 1 OR timelyPredicted STREQUAL "n
     message(FATAL_ERROR "bench.json: first row ${first} (ratio ${ratio}), timelyfreeze predicted ${timelyPredicted}, "
                         "mean freeze ${timelyFreeze}")
 endif()
+
+# bench train --max-freeze: a planning freezer once per bound (none once, without one). ρ = 0 plans
+# no freezing, so its predicted batch is the no-freeze one, longer than at 0.9, and it freezes less
+# (only while measuring w_min); the JSON names each row's bound.
+expect(0 "freezer +max freeze +tokens/s .*\n *none +- .*\n *timelyfreeze +0\\.00 .*\n *timelyfreeze +0\\.90 " ""
+    bench train --config ${engine}/tiny-timely.json --steps 8 --freezers none,timelyfreeze --max-freeze 0,0.9
+    --json bounds.json)
+file(READ "${WORK_DIR}/bounds.json" boundsText)
+string(JSON rowCount LENGTH "${boundsText}" rows)
+string(JSON noneBound TYPE "${boundsText}" rows 0 max_freeze)
+string(JSON zeroBound GET "${boundsText}" rows 1 max_freeze)
+string(JSON highBound GET "${boundsText}" rows 2 max_freeze)
+string(JSON zeroPredicted GET "${boundsText}" rows 1 predicted_batch_ms)
+string(JSON highPredicted GET "${boundsText}" rows 2 predicted_batch_ms)
+string(JSON zeroFreeze GET "${boundsText}" rows 1 mean_freeze_ratio)
+string(JSON highFreeze GET "${boundsText}" rows 2 mean_freeze_ratio)
+if(NOT rowCount EQUAL 3 OR NOT noneBound STREQUAL "NULL" OR NOT zeroBound EQUAL 0 OR highBound LESS 0.8999
+   OR highBound GREATER 0.9001 OR NOT zeroPredicted GREATER highPredicted OR NOT zeroFreeze LESS highFreeze)
+    message(FATAL_ERROR "bounds.json: ${rowCount} rows, bounds ${noneBound} ${zeroBound} ${highBound}, predicted "
+                        "${zeroPredicted} and ${highPredicted} ms, mean freeze ${zeroFreeze} and ${highFreeze}")
+endif()
+expect(2 "" "^tfreeze: error: --max-freeze: \"1.5\" is not a number in \\[0, 1\\]" bench train --max-freeze 0.5,1.5)

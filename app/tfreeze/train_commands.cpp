@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cmath>
@@ -30,6 +31,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <sstream>
 
@@ -426,6 +428,7 @@ struct BenchTrainOptions {
     std::optional<std::int64_t> steps;
     std::vector<std::string> freezers { "none", "apf", "autofreeze", "timelyfreeze", "timely+apf" };
     std::vector<double> maxFreezes; // the planning freezers run once per bound; empty: the config's
+    int repeats = 1; // rounds over every run, interleaved; a row reports the run of median tokens/s
     std::string jsonPath;
     bool overhead = false;
     std::string device;
@@ -435,8 +438,9 @@ struct BenchTrainOptions {
 struct BenchRow {
     std::string freezer;
     std::optional<double> maxFreeze; // the bound ρ of a planning freezer (one value on every stage)
-    TrainingOutcome outcome;
+    TrainingOutcome outcome; // with --repeats, the run of median tokens/s
     double seconds = 0.0;
+    std::vector<double> repeatTokensPerSecond; // every round's tokens/s, in order
 };
 
 // The freezers that plan with the LP, and so take the accuracy bound.
@@ -531,8 +535,12 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
         valAccuracy = o.finalEval->exactMatch >= 0.0 ? o.finalEval->exactMatch : o.finalEval->tokenAccuracy;
     const bool planned = o.predictedBatchMs > 0.0;
     const double planRatio = noneTokens > 0.0 ? o.planTokensPerSecond / noneTokens : 0.0;
+    const auto [lowest, highest]
+        = std::minmax_element(row.repeatTokensPerSecond.begin(), row.repeatTokensPerSecond.end());
+    const bool repeated = row.repeatTokensPerSecond.size() > 1 && o.meanTokensPerSecond > 0.0;
+    const double spread = repeated ? (*highest - *lowest) / (2.0 * o.meanTokensPerSecond) : 0.0;
     table.addRow({ row.freezer, row.maxFreeze ? formatFixed(*row.maxFreeze, 2) : "-",
-        formatFixed(o.meanTokensPerSecond, 0),
+        formatFixed(o.meanTokensPerSecond, 0), repeated ? "±" + formatFixed(spread * 100.0, 1) + "%" : "-",
         noneTokens > 0.0 ? formatFixed(ratio, 3) + "x" : "-", planned ? formatFixed(o.planTokensPerSecond, 0) : "-",
         planned && noneTokens > 0.0 ? formatFixed(planRatio, 3) + "x" : "-", formatFixed(o.meanFreezeRatio, 3),
         formatFixed(valLoss, 4), formatFixed(valAccuracy, 4), planned ? formatFixed(o.predictedBatchMs, 1) : "-",
@@ -542,7 +550,8 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
         { "max_freeze", row.maxFreeze ? nlohmann::json(*row.maxFreeze) : nlohmann::json(nullptr) },
         { "tokens_per_s", o.meanTokensPerSecond },
         { "ratio_vs_none", ratio }, { "mean_freeze_ratio", o.meanFreezeRatio }, { "val_loss", valLoss },
-        { "val_accuracy", valAccuracy }, { "wall_seconds", row.seconds } };
+        { "val_accuracy", valAccuracy }, { "wall_seconds", row.seconds },
+        { "tokens_per_s_repeats", row.repeatTokensPerSecond } };
     entry["predicted_batch_ms"] = planned ? nlohmann::json(o.predictedBatchMs) : nlohmann::json(nullptr);
     entry["realised_batch_ms"] = planned ? nlohmann::json(o.realisedBatchMs) : nlohmann::json(nullptr);
     entry["plan_tokens_per_s"] = planned ? nlohmann::json(o.planTokensPerSecond) : nlohmann::json(nullptr);
@@ -629,12 +638,17 @@ void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base)
 
 void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
 {
-    std::vector<BenchRow> rows;
+    // One run per freezer, and per --max-freeze value for the planning freezers (or with the
+    // config's bound); the others take no bound.
+    struct BenchVariant {
+        BenchRow row;
+        RunConfig config;
+        std::vector<std::pair<TrainingOutcome, double>> runs; // outcome, wall seconds
+    };
+    std::vector<BenchVariant> variants;
     for (const std::string& name : options.freezers) {
         RunConfig config = base;
         config.freezer.kind = parseFreezerKind(name, "--freezers");
-        // A planning freezer once per --max-freeze value (or with the config's bound); the others,
-        // which take no bound, once.
         std::vector<std::optional<double>> bounds { std::nullopt };
         if (plansWithBound(config.freezer.kind)) {
             if (!options.maxFreezes.empty())
@@ -647,15 +661,43 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
                 config.bounds.maxFreeze = *bound;
                 config.bounds.maxFreezePerStage.clear();
             }
-            const std::string label = bound ? name + " at max freeze " + formatFixed(*bound, 2) : name;
-            std::fprintf(stderr, "%s: %lld steps\n", label.c_str(), static_cast<long long>(config.steps));
-            BenchRow row;
-            row.freezer = name;
-            row.maxFreeze = bound;
-            row.outcome = benchRun(config, true, row.seconds);
-            std::fprintf(stderr, "%s: %.1f s%40s\n", label.c_str(), row.seconds, "");
-            rows.push_back(row);
+            BenchVariant variant;
+            variant.row.freezer = name;
+            variant.row.maxFreeze = bound;
+            variant.config = config;
+            variants.push_back(std::move(variant));
         }
+    }
+    // Rounds over all runs, so that a slow spell of a shared machine falls on every freezer alike
+    // rather than on whichever ran then.
+    for (int round = 0; round < options.repeats; ++round) {
+        for (BenchVariant& variant : variants) {
+            const BenchRow& row = variant.row;
+            std::string label = row.maxFreeze ? row.freezer + " at max freeze " + formatFixed(*row.maxFreeze, 2)
+                                              : row.freezer;
+            if (options.repeats > 1)
+                label += ", round " + std::to_string(round + 1) + "/" + std::to_string(options.repeats);
+            std::fprintf(stderr, "%s: %lld steps\n", label.c_str(), static_cast<long long>(variant.config.steps));
+            double seconds = 0.0;
+            TrainingOutcome outcome = benchRun(variant.config, true, seconds);
+            std::fprintf(stderr, "%s: %.1f s%40s\n", label.c_str(), seconds, "");
+            variant.runs.emplace_back(std::move(outcome), seconds);
+        }
+    }
+    std::vector<BenchRow> rows;
+    for (BenchVariant& variant : variants) {
+        for (const auto& run : variant.runs)
+            variant.row.repeatTokensPerSecond.push_back(run.first.meanTokensPerSecond);
+        // The lower median for an even count: a run that happened, not an average of two.
+        std::vector<std::size_t> order(variant.runs.size());
+        std::iota(order.begin(), order.end(), std::size_t { 0 });
+        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            return variant.runs[a].first.meanTokensPerSecond < variant.runs[b].first.meanTokensPerSecond;
+        });
+        const auto& median = variant.runs[order[(order.size() - 1) / 2]];
+        variant.row.outcome = median.first;
+        variant.row.seconds = median.second;
+        rows.push_back(std::move(variant.row));
     }
 
     const double noneTokens = [&rows] {
@@ -666,7 +708,7 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
     }();
     TextTable table;
     table.addColumn("freezer", TextTable::Align::Left);
-    for (const char* header : { "max freeze", "tokens/s", "vs none", "with plan", "vs none", "mean freeze", "val loss",
+    for (const char* header : { "max freeze", "tokens/s", "spread", "vs none", "with plan", "vs none", "mean freeze", "val loss",
              "val accuracy", "predicted ms", "realised ms", "forward drift" })
         table.addColumn(header);
     nlohmann::json json;
@@ -675,7 +717,8 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
     json["rows"] = nlohmann::json::array();
     for (const BenchRow& row : rows)
         addBenchRow(row, noneTokens, table, json["rows"]);
-    std::printf("%lld steps each, same config and seed; tokens/s over the whole run, and with the plan: over the steps "
+    std::printf("%lld steps each, same config and seed; tokens/s over the whole run (with --repeats: the run of "
+                "median tokens/s, spread: half the range over the rounds), and with the plan: over the steps "
                 "that ran the whole plan; val accuracy is exact match for sort/add, token accuracy for text; "
                 "forward drift: how much slower the forwards ran with the plan than when they were profiled (the "
                 "machine's share of realised / predicted)\n",
@@ -759,6 +802,11 @@ void addTrainCommands(CommandSet& commands)
     benchCommand->add_option("--device", bench->device, "cpu or cuda (overrides the config)")
         ->check(CLI::IsMember({ "cpu", "cuda" }));
     benchCommand->add_option("--json", bench->jsonPath, "Also write the table as JSON");
+    CLI::Option* repeats = benchCommand
+                               ->add_option("--repeats", bench->repeats,
+                                   "Rounds over all runs, interleaved; each row reports its run of median tokens/s")
+                               ->check(CLI::Range(1, 100))
+                               ->capture_default_str();
     CLI::Option* overhead = benchCommand->add_flag(
         "--overhead", bench->overhead, "Instead: the cost of timing every action (on vs off)");
     CLI::Option* nproc = benchCommand
@@ -767,6 +815,8 @@ void addTrainCommands(CommandSet& commands)
                              ->check(CLI::Range(1, 1024));
     benchMaxFreeze->excludes(overhead);
     benchMaxFreeze->excludes(nproc);
+    repeats->excludes(overhead);
+    repeats->excludes(nproc);
     commands.add(benchCommand, [bench] { runBenchTrain(*bench); });
 
     auto doctor = CommandSet::makeOptions<DoctorOptions>();

@@ -548,10 +548,9 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
         planned && o.unfreezableWorkScale > 0.0 ? signedPercent(o.unfreezableWorkScale - 1.0) : "-" });
     nlohmann::json entry { { "freezer", row.freezer },
         { "max_freeze", row.maxFreeze ? nlohmann::json(*row.maxFreeze) : nlohmann::json(nullptr) },
-        { "tokens_per_s", o.meanTokensPerSecond },
-        { "ratio_vs_none", ratio }, { "mean_freeze_ratio", o.meanFreezeRatio }, { "val_loss", valLoss },
-        { "val_accuracy", valAccuracy }, { "wall_seconds", row.seconds },
-        { "tokens_per_s_repeats", row.repeatTokensPerSecond } };
+        { "tokens_per_s", o.meanTokensPerSecond }, { "ratio_vs_none", ratio },
+        { "mean_freeze_ratio", o.meanFreezeRatio }, { "val_loss", valLoss }, { "val_accuracy", valAccuracy },
+        { "wall_seconds", row.seconds }, { "tokens_per_s_repeats", row.repeatTokensPerSecond } };
     entry["predicted_batch_ms"] = planned ? nlohmann::json(o.predictedBatchMs) : nlohmann::json(nullptr);
     entry["realised_batch_ms"] = planned ? nlohmann::json(o.realisedBatchMs) : nlohmann::json(nullptr);
     entry["plan_tokens_per_s"] = planned ? nlohmann::json(o.planTokensPerSecond) : nlohmann::json(nullptr);
@@ -673,8 +672,8 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
     for (int round = 0; round < options.repeats; ++round) {
         for (BenchVariant& variant : variants) {
             const BenchRow& row = variant.row;
-            std::string label = row.maxFreeze ? row.freezer + " at max freeze " + formatFixed(*row.maxFreeze, 2)
-                                              : row.freezer;
+            std::string label
+                = row.maxFreeze ? row.freezer + " at max freeze " + formatFixed(*row.maxFreeze, 2) : row.freezer;
             if (options.repeats > 1)
                 label += ", round " + std::to_string(round + 1) + "/" + std::to_string(options.repeats);
             std::fprintf(stderr, "%s: %lld steps\n", label.c_str(), static_cast<long long>(variant.config.steps));
@@ -708,8 +707,8 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
     }();
     TextTable table;
     table.addColumn("freezer", TextTable::Align::Left);
-    for (const char* header : { "max freeze", "tokens/s", "spread", "vs none", "with plan", "vs none", "mean freeze", "val loss",
-             "val accuracy", "predicted ms", "realised ms", "forward drift" })
+    for (const char* header : { "max freeze", "tokens/s", "spread", "vs none", "with plan", "vs none", "mean freeze",
+             "val loss", "val accuracy", "predicted ms", "realised ms", "forward drift" })
         table.addColumn(header);
     nlohmann::json json;
     json["config"] = options.configPath.empty() ? defaultConfigPath() : options.configPath;
@@ -793,12 +792,13 @@ void addTrainCommands(CommandSet& commands)
     benchCommand->add_option("--freezers", bench->freezers, "Freezers to compare, in order")
         ->delimiter(',')
         ->capture_default_str();
-    CLI::Option* benchMaxFreeze = benchCommand
-        ->add_option("--max-freeze", bench->maxFreezes,
-            "Accuracy bounds (comma separated): each planning freezer (timelyfreeze, timely+apf, "
-            "timely+autofreeze) runs once per bound, on every stage (default: the config's bound)")
-        ->delimiter(',')
-        ->check(unitInterval());
+    CLI::Option* benchMaxFreeze
+        = benchCommand
+              ->add_option("--max-freeze", bench->maxFreezes,
+                  "Accuracy bounds (comma separated): each planning freezer (timelyfreeze, timely+apf, "
+                  "timely+autofreeze) runs once per bound, on every stage (default: the config's bound)")
+              ->delimiter(',')
+              ->check(unitInterval());
     benchCommand->add_option("--device", bench->device, "cpu or cuda (overrides the config)")
         ->check(CLI::IsMember({ "cpu", "cuda" }));
     benchCommand->add_option("--json", bench->jsonPath, "Also write the table as JSON");
@@ -807,8 +807,8 @@ void addTrainCommands(CommandSet& commands)
                                    "Rounds over all runs, interleaved; each row reports its run of median tokens/s")
                                ->check(CLI::Range(1, 100))
                                ->capture_default_str();
-    CLI::Option* overhead = benchCommand->add_flag(
-        "--overhead", bench->overhead, "Instead: the cost of timing every action (on vs off)");
+    CLI::Option* overhead
+        = benchCommand->add_flag("--overhead", bench->overhead, "Instead: the cost of timing every action (on vs off)");
     CLI::Option* nproc = benchCommand
                              ->add_option("--nproc", bench->nproc,
                                  "Instead: each freezer in one process against one process per rank (tfreeze launch)")

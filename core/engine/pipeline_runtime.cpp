@@ -149,9 +149,9 @@ PipelineRuntime::PipelineRuntime(PipelineSchedule schedule, std::vector<Pipeline
     } else {
         m_impl->transport = std::make_shared<InProcessTransport>(stageRanks);
     }
-    m_impl->selector
-        = selector ? std::move(selector) : std::make_shared<FreezeSelection>(
-        options.seed, options.stabilityCheckFreq, options.firstStageDraw);
+    m_impl->selector = selector
+        ? std::move(selector)
+        : std::make_shared<FreezeSelection>(options.seed, options.stabilityCheckFreq, options.firstStageDraw);
 
     std::vector<torch::Device> devices;
     for (const auto& stage : m_stages)

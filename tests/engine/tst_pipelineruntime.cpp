@@ -6,12 +6,12 @@
 
 #include <QtTest>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
-#include <numeric>
 #include <mutex>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -446,7 +446,8 @@ void TestPipelineRuntime::prefixDrawOnFirstStage()
     RuntimeOptions options;
     options.seed = 17;
     options.firstStageDraw = FirstStageDraw::Prefix;
-    PipelineRuntime runtime(schedule, asPipelineStages(model), [&] { grads0 = cloneGradients(stage0); }, options);
+    PipelineRuntime runtime(
+        schedule, asPipelineStages(model), [&] { grads0 = cloneGradients(stage0); }, options);
     const double ratio = 0.45;
     StepContext context;
     context.freezeRatios.assign(schedule.actionCount(), ratio);

@@ -106,8 +106,7 @@ bool sameMembers(const RunConfig& a, const RunConfig& b)
         && oa.epsilon == ob.epsilon && oa.weightDecay == ob.weightDecay && oa.warmupSteps == ob.warmupSteps
         && oa.decay == ob.decay && oa.minLrRatio == ob.minLrRatio && oa.gradClip == ob.gradClip && fa.kind == fb.kind
         && fa.stabilityCheckFreq == fb.stabilityCheckFreq && fa.firstStageDraw == fb.firstStageDraw
-        && fa.timely.warmupSteps == fb.timely.warmupSteps
-        && fa.timely.monitorMaxSteps == fb.timely.monitorMaxSteps
+        && fa.timely.warmupSteps == fb.timely.warmupSteps && fa.timely.monitorMaxSteps == fb.timely.monitorMaxSteps
         && fa.timely.monitorMinSteps == fb.timely.monitorMinSteps && fa.timely.rampSteps == fb.timely.rampSteps
         && fa.apf.threshold == fb.apf.threshold && fa.apf.window == fb.apf.window && fa.apf.alpha == fb.apf.alpha
         && fa.autoFreeze.interval == fb.autoFreeze.interval && fa.autoFreeze.percentile == fb.autoFreeze.percentile

@@ -635,15 +635,17 @@ void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base)
         writeJsonFile(json, options.jsonPath);
 }
 
-void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
+// One run of bench train: a freezer, with a bound for the planning freezers, and its rounds.
+struct BenchVariant {
+    BenchRow row;
+    RunConfig config;
+    std::vector<std::pair<TrainingOutcome, double>> runs; // outcome, wall seconds
+};
+
+// One variant per freezer, and per --max-freeze value for the planning freezers (or with the
+// config's bound); the others take no bound.
+std::vector<BenchVariant> benchVariants(const BenchTrainOptions& options, const RunConfig& base)
 {
-    // One run per freezer, and per --max-freeze value for the planning freezers (or with the
-    // config's bound); the others take no bound.
-    struct BenchVariant {
-        BenchRow row;
-        RunConfig config;
-        std::vector<std::pair<TrainingOutcome, double>> runs; // outcome, wall seconds
-    };
     std::vector<BenchVariant> variants;
     for (const std::string& name : options.freezers) {
         RunConfig config = base;
@@ -667,6 +669,29 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
             variants.push_back(std::move(variant));
         }
     }
+    return variants;
+}
+
+// The variant's row: every round's tokens/s, and the run of median tokens/s (the lower median for
+// an even count: a run that happened, not an average of two).
+BenchRow medianRow(BenchVariant variant)
+{
+    for (const auto& run : variant.runs)
+        variant.row.repeatTokensPerSecond.push_back(run.first.meanTokensPerSecond);
+    std::vector<std::size_t> order(variant.runs.size());
+    std::iota(order.begin(), order.end(), std::size_t { 0 });
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return variant.runs[a].first.meanTokensPerSecond < variant.runs[b].first.meanTokensPerSecond;
+    });
+    const auto& median = variant.runs[order[(order.size() - 1) / 2]];
+    variant.row.outcome = median.first;
+    variant.row.seconds = median.second;
+    return std::move(variant.row);
+}
+
+void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
+{
+    std::vector<BenchVariant> variants = benchVariants(options, base);
     // Rounds over all runs, so that a slow spell of a shared machine falls on every freezer alike
     // rather than on whichever ran then.
     for (int round = 0; round < options.repeats; ++round) {
@@ -684,20 +709,8 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
         }
     }
     std::vector<BenchRow> rows;
-    for (BenchVariant& variant : variants) {
-        for (const auto& run : variant.runs)
-            variant.row.repeatTokensPerSecond.push_back(run.first.meanTokensPerSecond);
-        // The lower median for an even count: a run that happened, not an average of two.
-        std::vector<std::size_t> order(variant.runs.size());
-        std::iota(order.begin(), order.end(), std::size_t { 0 });
-        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-            return variant.runs[a].first.meanTokensPerSecond < variant.runs[b].first.meanTokensPerSecond;
-        });
-        const auto& median = variant.runs[order[(order.size() - 1) / 2]];
-        variant.row.outcome = median.first;
-        variant.row.seconds = median.second;
-        rows.push_back(std::move(variant.row));
-    }
+    for (BenchVariant& variant : variants)
+        rows.push_back(medianRow(std::move(variant)));
 
     const double noneTokens = [&rows] {
         for (const BenchRow& row : rows)

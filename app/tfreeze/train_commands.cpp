@@ -709,6 +709,7 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
         }
     }
     std::vector<BenchRow> rows;
+    rows.reserve(variants.size());
     for (BenchVariant& variant : variants)
         rows.push_back(medianRow(std::move(variant)));
 

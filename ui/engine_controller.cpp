@@ -223,13 +223,14 @@ bool EngineController::startRankProcesses(
             throw std::runtime_error(
                 "cannot create a temporary folder: " + m_rankConfigDir->errorString().toStdString());
         // What the other ranks train: the same run, without rank 0's outputs (the database, files
-        // and checkpoints are the studio's), with the data file found from anywhere.
+        // and checkpoints are the studio's), with its input files found from anywhere.
         RunConfig ranksConfig = config;
         ranksConfig.output.db.clear();
         ranksConfig.output.dir.clear();
         ranksConfig.checkpointInterval = 0;
-        if (!ranksConfig.data.path.empty())
-            ranksConfig.data.path = std::filesystem::absolute(ranksConfig.data.path).lexically_normal().string();
+        for (std::string* input : { &ranksConfig.data.path, &ranksConfig.initFrom })
+            if (!input->empty())
+                *input = std::filesystem::absolute(*input).lexically_normal().string();
         const QString configPath = m_rankConfigDir->filePath(QStringLiteral("run-config.json"));
         writeRunConfigFile(ranksConfig, configPath.toStdString());
 

@@ -102,6 +102,17 @@ NewRunDialog::NewRunDialog(QWidget* parent)
     dataRow->addWidget(browseData);
     form->addRow(tr("&Data:"), dataRow);
 
+    m_initFrom = new QLineEdit(this);
+    m_initFrom->setPlaceholderText(tr("the seed's initialisation"));
+    m_initFrom->setToolTip(tr("A checkpoint folder (or the output folder of its run) whose model weights the run "
+                              "starts from, as fine-tuning does: the optimizer, the freezer and the steps start "
+                              "afresh. The model must be the checkpoint's."));
+    auto* browseInit = new QPushButton(tr("Browse…"), this);
+    auto* initRow = new QHBoxLayout;
+    initRow->addWidget(m_initFrom, 1);
+    initRow->addWidget(browseInit);
+    form->addRow(tr("Start &from:"), initRow);
+
     m_schedule = new QComboBox(this);
     for (const ScheduleKind kind : kScheduleKinds)
         m_schedule->addItem(QString::fromStdString(scheduleKindName(kind)));
@@ -149,6 +160,7 @@ NewRunDialog::NewRunDialog(QWidget* parent)
     m_heads->setObjectName(QStringLiteral("heads"));
     m_dataKind->setObjectName(QStringLiteral("dataKind"));
     m_dataPath->setObjectName(QStringLiteral("dataPath"));
+    m_initFrom->setObjectName(QStringLiteral("initFrom"));
     m_schedule->setObjectName(QStringLiteral("schedule"));
     m_ranks->setObjectName(QStringLiteral("ranks"));
     m_microbatches->setObjectName(QStringLiteral("microbatches"));
@@ -180,6 +192,7 @@ NewRunDialog::NewRunDialog(QWidget* parent)
     connect(m_preset, qOverload<int>(&QComboBox::activated), this, &NewRunDialog::loadPreset);
     connect(openConfig, &QPushButton::clicked, this, &NewRunDialog::browseConfigFile);
     connect(browseData, &QPushButton::clicked, this, &NewRunDialog::browseDataFile);
+    connect(browseInit, &QPushButton::clicked, this, &NewRunDialog::browseInitFolder);
     connect(m_dataKind, &QComboBox::currentIndexChanged, this, &NewRunDialog::updateEnabledFields);
     connect(m_schedule, &QComboBox::currentIndexChanged, this, &NewRunDialog::updateEnabledFields);
     connect(m_ranks, &QSpinBox::valueChanged, this, &NewRunDialog::updateEnabledFields);
@@ -205,6 +218,7 @@ void NewRunDialog::setConfig(const RunConfig& config)
     m_heads->setValue(config.model.heads);
     m_dataKind->setCurrentText(QString::fromLatin1(dataKindName(config.data.kind)));
     m_dataPath->setText(QString::fromStdString(config.data.path));
+    m_initFrom->setText(QString::fromStdString(config.initFrom));
     m_schedule->setCurrentText(QString::fromStdString(scheduleKindName(config.schedule.kind)));
     m_ranks->setValue(config.schedule.ranks);
     m_microbatches->setValue(config.schedule.microbatches);
@@ -240,6 +254,7 @@ RunConfig NewRunDialog::formConfig() const
     config.model.heads = m_heads->value();
     config.data.kind = kDataKinds.at(static_cast<std::size_t>(m_dataKind->currentIndex()));
     config.data.path = m_dataPath->text().trimmed().toStdString();
+    config.initFrom = m_initFrom->text().trimmed().toStdString();
     config.schedule.kind = kScheduleKinds.at(static_cast<std::size_t>(m_schedule->currentIndex()));
     config.schedule.ranks = m_ranks->value();
     config.schedule.microbatches = m_microbatches->value();
@@ -307,6 +322,13 @@ void NewRunDialog::browseDataFile()
         = QFileDialog::getOpenFileName(this, tr("Training text"), QString(), tr("Text (*.txt);;All files (*)"));
     if (!path.isEmpty())
         m_dataPath->setText(path);
+}
+
+void NewRunDialog::browseInitFolder()
+{
+    const QString path = QFileDialog::getExistingDirectory(this, tr("Start from the weights of a checkpoint"));
+    if (!path.isEmpty())
+        m_initFrom->setText(path);
 }
 
 void NewRunDialog::updateEnabledFields()

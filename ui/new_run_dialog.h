@@ -45,6 +45,7 @@ private:
     void loadPreset(int index);
     void browseConfigFile();
     void browseDataFile();
+    void browseInitFolder();
     // The form's values over the base config (keys the form does not show keep the base's values).
     RunConfig formConfig() const;
     // Updates which fields apply (data path for text, stages per rank for interleaved schedules).
@@ -59,6 +60,7 @@ private:
     QSpinBox* m_heads = nullptr;
     QComboBox* m_dataKind = nullptr;
     QLineEdit* m_dataPath = nullptr;
+    QLineEdit* m_initFrom = nullptr; // RunConfig::initFrom
     QComboBox* m_schedule = nullptr;
     QSpinBox* m_ranks = nullptr;
     QSpinBox* m_microbatches = nullptr;

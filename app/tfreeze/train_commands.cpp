@@ -26,7 +26,10 @@
 #include <atomic>
 #include <cmath>
 #include <csignal>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -166,6 +169,10 @@ public:
 
 // --- tfreeze train ---
 
+constexpr const char* kInitHelp
+    = "Start from the model weights of a checkpoint (its folder, or the --out of its run), as fine-tuning does: "
+      "the optimizer, the freezer and the step count start afresh (overrides the config's init_from)";
+
 struct TrainOptions {
     std::string configPath;
     std::optional<std::int64_t> steps;
@@ -174,6 +181,7 @@ struct TrainOptions {
     std::optional<std::string> dbPath;
     std::string outDir;
     std::string resumeDir;
+    std::string initFrom; // overrides the config's init_from
     std::string name;
     int progressEvery = 0; // 0: about 100 lines per run
     std::string device; // empty: the config's
@@ -202,6 +210,12 @@ RunConfig loadConfig(const TrainOptions& options)
         config.output.db = *options.dbPath;
     if (!options.outDir.empty())
         config.output.dir = options.outDir;
+    if (!options.initFrom.empty())
+        config.initFrom = options.initFrom;
+    // A resumed run takes its weights from its own checkpoint: the ones it started from are not
+    // read again (and may be gone by now).
+    if (!options.resumeDir.empty())
+        config.initFrom.clear();
     validateRunConfig(config, path);
     return config;
 }
@@ -353,6 +367,8 @@ void runLeader(const TrainOptions& options, const RunConfig& config, const Distr
     TrainingSession session(config, distributed);
     if (!options.resumeDir.empty())
         resumeFrom(session, options.resumeDir);
+    if (!config.initFrom.empty())
+        std::printf("starting from the weights of %s\n", config.initFrom.c_str());
 
     std::shared_ptr<RunArtifacts> artifacts;
     if (!config.output.dir.empty()) {
@@ -433,6 +449,8 @@ struct BenchTrainOptions {
     bool overhead = false;
     std::string device;
     int nproc = 0; // > 0: in-process against one process per rank (tfreeze launch)
+    std::string initFrom; // every run starts from this checkpoint's weights
+    std::int64_t pretrainSteps = 0; // > 0: every run starts from the weights of this many steps of none
 };
 
 struct BenchRow {
@@ -449,9 +467,8 @@ bool plansWithBound(FreezerKind kind)
     return kind == FreezerKind::TimelyFreeze || kind == FreezerKind::TimelyApf || kind == FreezerKind::TimelyAutoFreeze;
 }
 
-TrainingOutcome benchRun(const RunConfig& config, bool timing, double& seconds)
+TrainingOutcome benchRun(TrainingSession& session, bool timing, double& seconds)
 {
-    TrainingSession session(config);
     session.setTimingEnabled(timing);
     const auto start = std::chrono::steady_clock::now();
     TrainingOutcome outcome = session.run([](const TrainingProgress& progress) {
@@ -467,6 +484,54 @@ TrainingOutcome benchRun(const RunConfig& config, bool timing, double& seconds)
     return outcome;
 }
 
+TrainingOutcome benchRun(const RunConfig& config, bool timing, double& seconds)
+{
+    TrainingSession session(config);
+    return benchRun(session, timing, seconds);
+}
+
+// A folder of its own under the system's temporary folder, removed with everything in it.
+class TemporaryFolder {
+public:
+    explicit TemporaryFolder(const std::string& prefix)
+    {
+        std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
+        if (mkdtemp(pattern.data()) == nullptr)
+            throw std::runtime_error("cannot create a folder under " + fs::temp_directory_path().string() + ": "
+                + std::strerror(errno));
+        m_path = pattern;
+    }
+    ~TemporaryFolder()
+    {
+        std::error_code ignored; // nothing to do about a leftover temporary file
+        fs::remove_all(m_path, ignored);
+    }
+    TemporaryFolder(const TemporaryFolder&) = delete;
+    TemporaryFolder& operator=(const TemporaryFolder&) = delete;
+
+    const std::string& path() const { return m_path; }
+
+private:
+    std::string m_path;
+};
+
+// Trains `base` without freezing for `steps` steps and checkpoints it into `dir`: the weights that
+// bench train --pretrain-steps starts every run from, as the method's fine-tuning runs do.
+void pretrain(RunConfig base, std::int64_t steps, const std::string& dir)
+{
+    base.freezer.kind = FreezerKind::None;
+    base.steps = steps;
+    std::fprintf(stderr, "pretraining: %lld steps without freezing\n", static_cast<long long>(steps));
+    double seconds = 0.0;
+    TrainingSession session(base);
+    const TrainingOutcome outcome = benchRun(session, true, seconds);
+    session.saveCheckpoint(dir);
+    std::printf("pretrained %lld steps without freezing in %.0f s", static_cast<long long>(steps), seconds);
+    if (outcome.finalEval)
+        std::printf(": validation loss %.4f", outcome.finalEval->validationLoss);
+    std::printf("; every run below starts from these weights\n");
+}
+
 void runBenchOverhead(RunConfig base);
 void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base);
 void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base);
@@ -480,10 +545,17 @@ void runBenchTrain(const BenchTrainOptions& options)
     trainOptions.configPath = options.configPath;
     trainOptions.steps = options.steps;
     trainOptions.device = options.device;
+    trainOptions.initFrom = options.initFrom;
     trainOptions.dbPath = std::string(); // benchmarks are not recorded
     RunConfig base = loadConfig(trainOptions);
     base.output.dir.clear();
     base.checkpointInterval = 0;
+    std::optional<TemporaryFolder> pretrained;
+    if (options.pretrainSteps > 0) {
+        pretrained.emplace("tfreeze-pretrain");
+        pretrain(base, options.pretrainSteps, pretrained->path());
+        base.initFrom = pretrained->path();
+    }
 
     if (options.overhead) {
         runBenchOverhead(base);
@@ -780,8 +852,9 @@ void addTrainCommands(CommandSet& commands)
         "runs/history.sqlite; \"\" records nothing)");
     trainCommand->add_option("--out", train->outDir,
         "Folder for metrics.csv, profile.json, plan.json and checkpoints (overrides the config)");
-    trainCommand->add_option(
+    CLI::Option* resume = trainCommand->add_option(
         "--resume", train->resumeDir, "Continue from a checkpoint folder (or the --out of its run)");
+    trainCommand->add_option("--init", train->initFrom, kInitHelp)->excludes(resume);
     trainCommand->add_option("--name", train->name, "Name of the run in the database (default: config and freezer)");
     trainCommand->add_option("--summary-json", train->summaryJson, "Also write the outcome (tokens/s, loss) as JSON");
     trainCommand
@@ -831,6 +904,14 @@ void addTrainCommands(CommandSet& commands)
     benchMaxFreeze->excludes(nproc);
     repeats->excludes(overhead);
     repeats->excludes(nproc);
+    CLI::Option* benchInit = benchCommand->add_option("--init", bench->initFrom, kInitHelp);
+    benchCommand
+        ->add_option("--pretrain-steps", bench->pretrainSteps,
+            "First train this many steps without freezing, then start every run from those weights "
+            "(fine-tuning, the setting of the TimelyFreeze paper); the pretraining is not in the table")
+        ->check(CLI::Range(std::int64_t { 1 }, std::int64_t { 100'000'000 }))
+        ->excludes(benchInit)
+        ->excludes(nproc);
     commands.add(benchCommand, [bench] { runBenchTrain(*bench); });
 
     auto doctor = CommandSet::makeOptions<DoctorOptions>();

@@ -385,6 +385,7 @@ RunConfig readRoot(const Json& document, const std::string& source)
     if (const Json* member = reader.take("bounds"))
         readBounds(ObjectReader(*member, "bounds", source), config.bounds);
     reader.integer64("steps", config.steps, 1, 1000000000000LL);
+    reader.text("init_from", config.initFrom);
     reader.integer("eval_interval", config.evalInterval, 0, kIntMax);
     reader.integer("eval_batches", config.evalBatches, 1, 1000000);
     reader.integer("checkpoint_interval", config.checkpointInterval, 0, kIntMax);
@@ -630,11 +631,12 @@ RunConfig readRunConfigFile(const std::string& path)
         throw InputError(path, "", std::string("cannot read file: ") + std::strerror(errno ? errno : EIO));
     }
     RunConfig config = parseRunConfigJson(text, path);
-    // The data file is relative to the config, so that a shipped config finds the shipped corpus
-    // from whatever folder the tool runs in; outputs stay relative to the working folder, like --out.
-    std::string& data = config.data.path;
-    if (!data.empty() && std::filesystem::path(data).is_relative())
-        data = (std::filesystem::path(path).parent_path() / data).lexically_normal().string();
+    // The inputs (the data file, the checkpoint to start from) are relative to the config, so that
+    // a shipped config finds the shipped corpus from whatever folder the tool runs in; outputs stay
+    // relative to the working folder, like --out.
+    for (std::string* input : { &config.data.path, &config.initFrom })
+        if (!input->empty() && std::filesystem::path(*input).is_relative())
+            *input = (std::filesystem::path(path).parent_path() / *input).lexically_normal().string();
     return config;
 }
 
@@ -671,6 +673,7 @@ std::string writeRunConfigJson(const RunConfig& config)
     else
         doc["bounds"] = { { "max_freeze", config.bounds.maxFreezePerStage } };
     doc["steps"] = config.steps;
+    doc["init_from"] = config.initFrom;
     doc["eval_interval"] = config.evalInterval;
     doc["eval_batches"] = config.evalBatches;
     doc["checkpoint_interval"] = config.checkpointInterval;

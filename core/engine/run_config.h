@@ -117,6 +117,10 @@ struct RunConfig {
     FreezerConfig freezer;
     BoundsConfig bounds;
     std::int64_t steps = 300;
+    // A checkpoint folder (of `tfreeze train`, one process) whose model weights the run starts
+    // from, as fine-tuning does: the optimizer, the freezer and the step count start afresh. Empty:
+    // the seed's initialisation. A relative path in a config file is relative to that file's folder.
+    std::string initFrom;
     int evalInterval = 50; // steps between evaluations; 0: only at the end
     int evalBatches = 8;
     int checkpointInterval = 0; // steps between checkpoints; 0: none
@@ -153,7 +157,7 @@ DeviceKind parseDeviceKind(const std::string& text, const std::string& source = 
 // an unknown key, a value of the wrong type or out of range, and rules between members (batch size
 // a multiple of microbatches, partition sums) throw InputError(source, "a.b.c", reason).
 RunConfig parseRunConfigJson(const std::string& text, const std::string& source = "config");
-// Reads and parses `path`; a relative data.path becomes relative to the file's folder (output
+// Reads and parses `path`; a relative data.path or init_from becomes relative to the file's folder (output
 // paths stay relative to the working folder). Throws InputError(path, ...).
 RunConfig readRunConfigFile(const std::string& path);
 // Checks the rules that parseRunConfigJson checks, for a config changed after parsing (CLI

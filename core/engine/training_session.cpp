@@ -163,6 +163,8 @@ struct TrainingSession::Private {
         , parameters(model->parameters())
         , optimizer(makeOptimizer(parameters, config.optimizer))
     {
+        if (!config.initFrom.empty())
+            loadInitialWeights(config.initFrom);
         freezer = makeFreezer(config, schedule, asPipelineStages(stages), freezerPlacement());
         RuntimeOptions options;
         options.seed = config.seed;
@@ -270,14 +272,76 @@ struct TrainingSession::Private {
             std::rethrow_exception(failure);
     }
 
+    // checkpoint.json at `path`, its format checked.
+    static nlohmann::json readCheckpointManifest(const std::string& path)
+    {
+        nlohmann::json state = readJsonObject(path, "cannot open file (not a checkpoint folder?)");
+        if (state.value("format", std::string()) != kCheckpointFormat)
+            throw InputError(path, "format", std::string("expected \"") + kCheckpointFormat + "\"");
+        return state;
+    }
+
+    // The model's parameters from a model.pt that saveCheckpoint wrote. Throws InputError naming
+    // the file when it holds another model's; lets c10::Error through for an unreadable one.
+    void loadParameters(const std::string& modelPath)
+    {
+        std::vector<torch::Tensor> loaded;
+        torch::load(loaded, modelPath);
+        if (loaded.size() != parameters.size())
+            throw InputError(modelPath, "", "holds another model's parameters");
+        const torch::NoGradGuard noGrad;
+        for (std::size_t i = 0; i < loaded.size(); ++i) {
+            if (!loaded[i].sizes().equals(parameters[i].sizes()))
+                throw InputError(modelPath, "", "holds another model's parameters");
+            parameters[i].copy_(loaded[i]);
+        }
+    }
+
+    // config.initFrom: the weights of another run's checkpoint, before anything reads them (the
+    // freezers take their first snapshot at construction). Only the model has to match: the data,
+    // schedule, partition, optimizer and freezer may all differ, as in fine-tuning.
+    void loadInitialWeights(const std::string& dir)
+    {
+        namespace fs = std::filesystem;
+        // The checkpoint folder, or the --out folder of the run that wrote it.
+        fs::path folder(dir);
+        if (!fs::exists(folder / "checkpoint.json") && fs::exists(folder / "checkpoint" / "checkpoint.json"))
+            folder /= "checkpoint";
+        const std::string path = (folder / "checkpoint.json").string();
+        if (!fs::exists(path))
+            throw InputError("init_from", "",
+                "no checkpoint in " + dir + " (neither checkpoint.json nor checkpoint/checkpoint.json)");
+        const nlohmann::json state = readCheckpointManifest(path);
+        // A multi-process checkpoint keeps each stage's weights in the part of the process that
+        // trained it; every part's model.pt also holds stale copies of the other stages.
+        if (state.contains("world_size") && state["world_size"] != 1)
+            throw InputError(path, "world_size",
+                "init_from needs the checkpoint of a one-process run (this one is of "
+                    + state["world_size"].dump() + " processes)");
+        if (!state.contains("config"))
+            throw InputError(path, "config", "missing");
+        const RunConfig saved = parseRunConfigJson(state["config"].dump(), path);
+        const nlohmann::json savedModel = nlohmann::json::parse(writeRunConfigJson(saved))["model"];
+        const nlohmann::json model = nlohmann::json::parse(writeRunConfigJson(config))["model"];
+        if (savedModel != model)
+            throw InputError(path, "config.model",
+                "init_from: the checkpoint is of another model (" + savedModel.dump() + "; this run's: "
+                    + model.dump() + ")");
+        const std::string modelPath = (folder / "model.pt").string();
+        try {
+            loadParameters(modelPath);
+        } catch (const c10::Error& error) {
+            throw InputError(
+                modelPath, "", std::string("cannot read the checkpoint: ") + error.what_without_backtrace());
+        }
+    }
+
     // Reads checkpoint.json and this process's part; returns the step to go on from.
     std::int64_t loadCheckpoint(const std::string& dir)
     {
         namespace fs = std::filesystem;
         const std::string path = (fs::path(dir) / "checkpoint.json").string();
-        const nlohmann::json state = readJsonObject(path, "cannot open file (not a checkpoint folder?)");
-        if (state.value("format", std::string()) != kCheckpointFormat)
-            throw InputError(path, "format", std::string("expected \"") + kCheckpointFormat + "\"");
+        const nlohmann::json state = readCheckpointManifest(path);
         if (!state.contains("next_step") || !state["next_step"].is_number_integer()
             || state["next_step"].get<std::int64_t>() < 0)
             throw InputError(path, "next_step", "expected a step number");
@@ -297,6 +361,8 @@ struct TrainingSession::Private {
         // What the user may change on resume: the length of the run and where its outputs go.
         saved.steps = config.steps;
         saved.output = config.output;
+        // ... and the weights it started from, which the checkpoint's replace.
+        saved.initFrom = config.initFrom;
         if (saved != config)
             throw InputError(path, "config",
                 "the checkpoint is of a run with another config (model, data, schedule, "
@@ -313,18 +379,8 @@ struct TrainingSession::Private {
                         + " of step " + std::to_string(nextStep)
                         + " (a checkpoint that was being written when its run ended)");
         }
-        const std::string modelPath = (part / "model.pt").string();
         try {
-            std::vector<torch::Tensor> loaded;
-            torch::load(loaded, modelPath);
-            if (loaded.size() != parameters.size())
-                throw InputError(modelPath, "", "holds another model's parameters");
-            const torch::NoGradGuard noGrad;
-            for (std::size_t i = 0; i < loaded.size(); ++i) {
-                if (!loaded[i].sizes().equals(parameters[i].sizes()))
-                    throw InputError(modelPath, "", "holds another model's parameters");
-                parameters[i].copy_(loaded[i]);
-            }
+            loadParameters((part / "model.pt").string());
             torch::load(*optimizer, (part / "optimizer.pt").string());
         } catch (const c10::Error& error) {
             throw InputError(

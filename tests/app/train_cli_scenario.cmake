@@ -117,6 +117,28 @@ expect(2 "" "^tfreeze: error: .*checkpoint.json: config: the checkpoint is of a 
 expect(2 "" "^tfreeze: error: .*no-such-run.*checkpoint.json: cannot open file" train --config ${engine}/tiny-1f1b.json
     --resume no-such-run)
 
+# --init: a run starts from another run's weights at step 1 (fine-tuning); its first loss, on the same
+# first batch as the plain run's (same seed), is that of the trained weights, so lower.
+expect(0 "starting from the weights of .*straight.*\nstep 1/4 .*final: " "" train --config ${engine}/tiny-1f1b.json
+    --init straight --out fine)
+check_metrics("${WORK_DIR}/fine/metrics.csv" 4)
+list(GET LAST_METRICS 1 fineFirst)
+file(STRINGS "${WORK_DIR}/plain/metrics.csv" plainLines)
+list(GET plainLines 1 plainFirst)
+string(REGEX MATCH "^0,([0-9.e+-]+)," ignored "${fineFirst}")
+set(fineLoss "${CMAKE_MATCH_1}")
+string(REGEX MATCH "^0,([0-9.e+-]+)," ignored "${plainFirst}")
+set(plainLoss "${CMAKE_MATCH_1}")
+if(NOT fineLoss LESS plainLoss)
+    message(FATAL_ERROR "first loss from the checkpoint ${fineLoss}, from scratch ${plainLoss}")
+endif()
+expect(2 "" "^tfreeze: error: init_from: no checkpoint in no-such-run" train --config ${engine}/tiny-1f1b.json
+    --init no-such-run)
+expect(2 "" "excludes" train --config ${engine}/tiny-1f1b.json --init straight --resume straight)
+# bench train --pretrain-steps: the pretraining first, then the runs from its weights.
+expect(0 "pretrained 2 steps without freezing in [0-9]+ s: validation loss [0-9.]+; every run below starts from these weights\n.*freezer +max freeze" "pretraining: 2 steps"
+    bench train --config ${engine}/tiny-1f1b.json --steps 2 --freezers none --pretrain-steps 2)
+
 # The same across two processes: each writes its part of the checkpoint, and a resume needs as many.
 if(GLOO)
     expect(0 "rank 0 of 2: waiting for the others.*step 4/4 .*final: " "" launch --nproc 2 -- train --config

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 using namespace tfreeze;
@@ -45,6 +46,7 @@ RunConfig unusualConfig()
     config.freezer.replanDrift = 0.15;
     config.bounds.maxFreezePerStage = { 0.1, 0.2, 0.3, 0.4, 0.5, 0.6 };
     config.steps = 12345678901LL;
+    config.initFrom = "pretrained/checkpoint";
     config.evalInterval = 9;
     config.evalBatches = 3;
     config.checkpointInterval = 100;
@@ -136,6 +138,20 @@ void TestRunConfig::dataPathRelativeToConfigFile()
     QCOMPARE(std::filesystem::path(config.data.path).filename().string(), std::string("kjv.txt"));
     QVERIFY(std::filesystem::equivalent(
         config.data.path, std::filesystem::path(TFREEZE_RESOURCES_DIR) / "corpus" / "kjv.txt"));
+    QVERIFY(config.initFrom.empty());
+
+    // So is the checkpoint a fine-tuning run starts from; an absolute path stays as it is.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::filesystem::path folder = dir.path().toStdString();
+    const auto readWithInit = [&folder](const std::string& initFrom) {
+        const std::string path = (folder / "configs" / "fine.json").string();
+        std::filesystem::create_directories(folder / "configs");
+        std::ofstream(path) << nlohmann::json { { "init_from", initFrom } }.dump();
+        return readRunConfigFile(path).initFrom;
+    };
+    QCOMPARE(readWithInit("../runs/pre"), (folder / "runs" / "pre").string());
+    QCOMPARE(readWithInit("/abs/pre"), std::string("/abs/pre"));
 }
 
 void TestRunConfig::badConfig_data()
@@ -182,6 +198,7 @@ void TestRunConfig::badConfig_data()
     row("held out too many", R"({"data": {"kind": "sort", "sort_length": 2, "held_out_examples": 60}})",
         "data.held_out_examples", "half");
     row("path not a string", R"({"data": {"path": 3}})", "data.path", "string");
+    row("init from not a string", R"({"init_from": ["a"]})", "init_from", "string");
     row("schedule kind", R"({"schedule": {"kind": "2F2B"}})", "schedule.kind", "unknown schedule");
     row("schedule custom", R"({"schedule": {"kind": "Custom"}})", "schedule.kind", "profile file");
     row("ranks zero", R"({"schedule": {"ranks": 0}})", "schedule.ranks", "[1, 1024]");

@@ -10,11 +10,14 @@
 
 #include <QtTest>
 
+#include <nlohmann/json.hpp>
+
 #include <unistd.h>
 
 #include <atomic>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -156,6 +159,8 @@ private slots:
     void resumeIsExact_data();
     void resumeIsExact();
     void checkpointOfAnotherConfigIsRefused();
+    void initFromCheckpoint();
+    void initFromUnusableCheckpointIsRefused();
     void userPlanFreezesRoundedCounts();
     void planForAnotherScheduleIsRefused();
     void timelyFreezeTelemetry();
@@ -337,6 +342,107 @@ void TestTrainingSession::checkpointOfAnotherConfigIsRefused()
     } catch (const InputError& error) {
         QVERIFY2(std::string(error.what()).find(missing) != std::string::npos, error.what());
     }
+}
+
+// init_from (fine-tuning): a run of another seed, schedule and optimizer starts from the weights
+// of a checkpoint, bit for bit, at step 0; a run of its own resumes without reading them again.
+void TestTrainingSession::initFromCheckpoint()
+{
+    RunConfig pretraining = smallConfig();
+    pretraining.steps = 4;
+    const std::string out = temporaryDir("pretrained");
+    const std::string dir = (std::filesystem::path(out) / "checkpoint").string();
+    {
+        TrainingSession session(pretraining);
+        QCOMPARE(session.run().status, TrainingOutcome::Status::Finished);
+        session.saveCheckpoint(dir);
+    }
+    std::vector<torch::Tensor> pretrained;
+    torch::load(pretrained, (std::filesystem::path(dir) / "model.pt").string());
+
+    RunConfig fineTuning = smallConfig({ ScheduleKind::GPipe, 4, 4, 1 });
+    fineTuning.seed = 8;
+    fineTuning.optimizer.lr = 1e-3;
+    fineTuning.freezer.kind = FreezerKind::Apf;
+    fineTuning.steps = 2;
+    RunConfig fromScratch = fineTuning;
+    fineTuning.initFrom = out; // the --out folder of the run: its checkpoint/ is found
+    validateRunConfig(fineTuning, "test");
+
+    TrainingSession started(fineTuning);
+    QCOMPARE(started.nextStep(), std::int64_t(0));
+    QCOMPARE(maxRelativeDifference(sessionParameters(started, "started"), pretrained), 0.0);
+    // The other seed alone would give other weights: the equality above is the checkpoint's doing.
+    const TrainingSession scratch(fromScratch);
+    QVERIFY(maxRelativeDifference(sessionParameters(scratch, "scratch"), pretrained) > 0.1);
+
+    // The first step's loss is that of the pretrained weights on the fine-tuning run's first batch:
+    // below the same batch's loss from scratch (the seeds pick the same batches for both runs).
+    auto startedSink = std::make_shared<RecordingSink>();
+    started.addSink(startedSink);
+    QCOMPARE(started.run().status, TrainingOutcome::Status::Finished);
+    TrainingSession scratchRun(fromScratch);
+    auto scratchSink = std::make_shared<RecordingSink>();
+    scratchRun.addSink(scratchSink);
+    QCOMPARE(scratchRun.run().status, TrainingOutcome::Status::Finished);
+    const double startedLoss = startedSink->all<StepStats>().front().loss;
+    const double scratchLoss = scratchSink->all<StepStats>().front().loss;
+    QVERIFY2(startedLoss < scratchLoss - 0.05,
+        qPrintable(QStringLiteral("first loss %1 from the checkpoint, %2 from scratch").arg(startedLoss).arg(scratchLoss)));
+
+    // Resuming the fine-tuning run takes its own checkpoint's weights, with the pretrained ones gone
+    // and init_from cleared (as tfreeze train --resume does).
+    const std::string own = temporaryDir("finetuned");
+    started.saveCheckpoint(own);
+    const std::vector<torch::Tensor> finetuned = sessionParameters(started, "finetuned-parameters");
+    std::filesystem::remove_all(out);
+    RunConfig resumed = fineTuning;
+    resumed.initFrom.clear();
+    resumed.steps = 3;
+    TrainingSession continued(resumed);
+    continued.loadCheckpoint(own);
+    QCOMPARE(continued.nextStep(), std::int64_t(2));
+    QCOMPARE(maxRelativeDifference(sessionParameters(continued, "continued"), finetuned), 0.0);
+    std::filesystem::remove_all(own);
+}
+
+void TestTrainingSession::initFromUnusableCheckpointIsRefused()
+{
+    RunConfig config = smallConfig();
+    config.steps = 1;
+    const std::string dir = temporaryDir("init");
+    {
+        TrainingSession session(config);
+        QCOMPARE(session.run().status, TrainingOutcome::Status::Finished);
+        session.saveCheckpoint(dir);
+    }
+    auto expectRefusal = [](const RunConfig& other, const std::string& expected) {
+        try {
+            const TrainingSession session(other);
+            QFAIL(qPrintable(QString::fromStdString("no error; expected one with \"" + expected + "\"")));
+        } catch (const InputError& error) {
+            QVERIFY2(std::string(error.what()).find(expected) != std::string::npos, error.what());
+        }
+    };
+    RunConfig otherModel = config;
+    otherModel.model.width = 48;
+    otherModel.initFrom = dir;
+    expectRefusal(otherModel, "checkpoint.json: config.model: init_from: the checkpoint is of another model");
+    RunConfig missing = config;
+    missing.initFrom = temporaryDir("no-such-checkpoint");
+    expectRefusal(missing, "init_from: no checkpoint in " + missing.initFrom);
+
+    // A checkpoint that says it is of two processes: its weights are spread over their parts.
+    const std::string manifest = (std::filesystem::path(dir) / "checkpoint.json").string();
+    std::ifstream in(manifest);
+    nlohmann::json state = nlohmann::json::parse(in);
+    in.close();
+    state["world_size"] = 2;
+    std::ofstream(manifest) << state.dump();
+    RunConfig twoProcesses = config;
+    twoProcesses.initFrom = dir;
+    expectRefusal(twoProcesses, "world_size: init_from needs the checkpoint of a one-process run");
+    std::filesystem::remove_all(dir);
 }
 
 // A user plan overrides the freezer: every backward freezes round(r·n) of its stage's n tensors.

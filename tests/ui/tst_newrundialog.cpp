@@ -49,10 +49,28 @@ private slots:
         config.bounds.maxFreeze = 0.35;
         config.steps = 77;
         config.output.db = "somewhere/else.sqlite";
+        config.initFrom = "runs/pretrained";
         dialog.setConfig(config);
+        QCOMPARE(dialog.findChild<QLineEdit*>(QStringLiteral("initFrom"))->text(), QStringLiteral("runs/pretrained"));
         dialog.accept();
         QCOMPARE(dialog.result(), int(QDialog::Accepted));
         QVERIFY(dialog.config() == config);
+    }
+
+    // The checkpoint a run starts from: typed (or browsed) into its field; cleared, none.
+    void startFromACheckpoint()
+    {
+        NewRunDialog dialog;
+        auto* initFrom = dialog.findChild<QLineEdit*>(QStringLiteral("initFrom"));
+        QVERIFY(initFrom);
+        QVERIFY(initFrom->text().isEmpty());
+        initFrom->setText(QStringLiteral("  /data/pretrained/checkpoint "));
+        dialog.accept();
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        QCOMPARE(dialog.config().initFrom, std::string("/data/pretrained/checkpoint"));
+        initFrom->clear();
+        dialog.accept();
+        QVERIFY(dialog.config().initFrom.empty());
     }
 
     // One process per rank is offered for two ranks or more, by an engine with Gloo; unchecked by

@@ -6,7 +6,6 @@
 #include "core/store/run_store.h"
 #include "ui/telemetry_metatypes.h"
 
-#include <filesystem>
 #include <mutex>
 #include <utility>
 
@@ -228,9 +227,7 @@ bool EngineController::startRankProcesses(
         ranksConfig.output.db.clear();
         ranksConfig.output.dir.clear();
         ranksConfig.checkpointInterval = 0;
-        for (std::string* input : { &ranksConfig.data.path, &ranksConfig.initFrom })
-            if (!input->empty())
-                *input = std::filesystem::absolute(*input).lexically_normal().string();
+        makeInputPathsAbsolute(ranksConfig);
         const QString configPath = m_rankConfigDir->filePath(QStringLiteral("run-config.json"));
         writeRunConfigFile(ranksConfig, configPath.toStdString());
 

@@ -637,7 +637,10 @@ nlohmann::json runLaunched(const BenchTrainOptions& options, const RunConfig& co
     const std::string configPath
         = (fs::temp_directory_path() / ("tfreeze-bench-" + std::to_string(::getpid()) + ".json")).string();
     const std::string summaryPath = configPath + ".summary";
-    writeRunConfigFile(config, configPath);
+    // Read back from the temporary folder, where relative input paths would no longer lead anywhere.
+    RunConfig written = config;
+    makeInputPathsAbsolute(written);
+    writeRunConfigFile(written, configPath);
     std::string self(4096, '\0');
     const ssize_t length = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
     self.resize(length > 0 ? static_cast<std::size_t>(length) : 0);

@@ -640,6 +640,13 @@ RunConfig readRunConfigFile(const std::string& path)
     return config;
 }
 
+void makeInputPathsAbsolute(RunConfig& config)
+{
+    for (std::string* input : { &config.data.path, &config.initFrom })
+        if (!input->empty())
+            *input = std::filesystem::absolute(*input).lexically_normal().string();
+}
+
 std::string writeRunConfigJson(const RunConfig& config)
 {
     const ModelConfig& m = config.model;

@@ -160,6 +160,9 @@ RunConfig parseRunConfigJson(const std::string& text, const std::string& source 
 // Reads and parses `path`; a relative data.path or init_from becomes relative to the file's folder (output
 // paths stay relative to the working folder). Throws InputError(path, ...).
 RunConfig readRunConfigFile(const std::string& path);
+// data.path and init_from, when given, made absolute against the working folder: for a config
+// that is written where another process, or readRunConfigFile, would take them relative to the file.
+void makeInputPathsAbsolute(RunConfig& config);
 // Checks the rules that parseRunConfigJson checks, for a config changed after parsing (CLI
 // overrides such as --steps or --max-freeze). Throws InputError(source, key, reason).
 void validateRunConfig(const RunConfig& config, const std::string& source = "config");

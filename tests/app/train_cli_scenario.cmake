@@ -153,6 +153,14 @@ if(GLOO)
     check_metrics("${WORK_DIR}/twoProcesses/metrics.csv" 6)
     expect(2 "" "^tfreeze: error: .*checkpoint.json: world_size: the checkpoint is of a run in 2 process"
         train --config ${engine}/tiny-checkpoint.json --resume twoProcesses --out oneProcess)
+    # A fine-tuning run needs a one-process checkpoint.
+    expect(2 "" "^tfreeze: error: .*checkpoint.json: world_size: init_from needs the checkpoint of a one-process run"
+        train --config ${engine}/tiny-1f1b.json --init twoProcesses)
+    # bench train --nproc writes the config for its launched processes into a temporary folder: the
+    # corpus and the checkpoint, both given relative to this folder, must still be found from there.
+    file(RELATIVE_PATH relativeConfig "${WORK_DIR}" "${engine}/tiny-1f1b.json")
+    expect(0 "none +[0-9]+ +[0-9]+ " "none in 2 processes" bench train --config ${relativeConfig} --steps 2
+        --freezers none --nproc 2 --init straight)
 endif()
 
 # bench train: one row per freezer with the documented keys.

@@ -152,6 +152,18 @@ void TestRunConfig::dataPathRelativeToConfigFile()
     };
     QCOMPARE(readWithInit("../runs/pre"), (folder / "runs" / "pre").string());
     QCOMPARE(readWithInit("/abs/pre"), std::string("/abs/pre"));
+
+    // For a config written elsewhere: relative to the working folder, made absolute; none stays none.
+    RunConfig written;
+    written.data.path = "corpus/../corpus/text.txt";
+    written.initFrom = "runs/pre";
+    makeInputPathsAbsolute(written);
+    const std::filesystem::path cwd = std::filesystem::current_path();
+    QCOMPARE(written.data.path, (cwd / "corpus" / "text.txt").string());
+    QCOMPARE(written.initFrom, (cwd / "runs" / "pre").string());
+    RunConfig none;
+    makeInputPathsAbsolute(none);
+    QVERIFY(none.data.path.empty() && none.initFrom.empty());
 }
 
 void TestRunConfig::badConfig_data()

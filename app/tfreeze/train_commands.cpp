@@ -24,9 +24,9 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -497,8 +497,8 @@ public:
     {
         std::string pattern = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
         if (mkdtemp(pattern.data()) == nullptr)
-            throw std::runtime_error("cannot create a folder under " + fs::temp_directory_path().string() + ": "
-                + std::strerror(errno));
+            throw std::runtime_error(
+                "cannot create a folder under " + fs::temp_directory_path().string() + ": " + std::strerror(errno));
         m_path = pattern;
     }
     ~TemporaryFolder()

@@ -316,8 +316,8 @@ struct TrainingSession::Private {
         // trained it; every part's model.pt also holds stale copies of the other stages.
         if (state.contains("world_size") && state["world_size"] != 1)
             throw InputError(path, "world_size",
-                "init_from needs the checkpoint of a one-process run (this one is of "
-                    + state["world_size"].dump() + " processes)");
+                "init_from needs the checkpoint of a one-process run (this one is of " + state["world_size"].dump()
+                    + " processes)");
         if (!state.contains("config"))
             throw InputError(path, "config", "missing");
         const RunConfig saved = parseRunConfigJson(state["config"].dump(), path);
@@ -325,8 +325,8 @@ struct TrainingSession::Private {
         const nlohmann::json model = nlohmann::json::parse(writeRunConfigJson(config))["model"];
         if (savedModel != model)
             throw InputError(path, "config.model",
-                "init_from: the checkpoint is of another model (" + savedModel.dump() + "; this run's: "
-                    + model.dump() + ")");
+                "init_from: the checkpoint is of another model (" + savedModel.dump() + "; this run's: " + model.dump()
+                    + ")");
         const std::string modelPath = (folder / "model.pt").string();
         try {
             loadParameters(modelPath);

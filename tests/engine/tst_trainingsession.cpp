@@ -388,7 +388,8 @@ void TestTrainingSession::initFromCheckpoint()
     const double startedLoss = startedSink->all<StepStats>().front().loss;
     const double scratchLoss = scratchSink->all<StepStats>().front().loss;
     QVERIFY2(startedLoss < scratchLoss - 0.05,
-        qPrintable(QStringLiteral("first loss %1 from the checkpoint, %2 from scratch").arg(startedLoss).arg(scratchLoss)));
+        qPrintable(
+            QStringLiteral("first loss %1 from the checkpoint, %2 from scratch").arg(startedLoss).arg(scratchLoss)));
 
     // Resuming the fine-tuning run takes its own checkpoint's weights, with the pretrained ones gone
     // and init_from cleared (as tfreeze train --resume does).

@@ -87,6 +87,18 @@ std::string temporaryDir(const char* name)
     return dir.string();
 }
 
+// Trains `config` to its end and checkpoints it into a fresh temporary folder named `name`.
+std::string trainAndCheckpoint(const RunConfig& config, const char* name)
+{
+    const std::string dir = temporaryDir(name);
+    TrainingSession session(config);
+    const TrainingOutcome outcome = session.run();
+    if (outcome.status != TrainingOutcome::Status::Finished)
+        throw std::runtime_error("the run to checkpoint did not finish: " + outcome.error);
+    session.saveCheckpoint(dir);
+    return dir;
+}
+
 // The parameters of a session, read back through its checkpoint (the header stays torch-free).
 std::vector<torch::Tensor> sessionParameters(const TrainingSession& session, const char* name)
 {
@@ -304,12 +316,7 @@ void TestTrainingSession::checkpointOfAnotherConfigIsRefused()
 {
     RunConfig config = smallConfig();
     config.steps = 1;
-    const std::string dir = temporaryDir("other");
-    {
-        TrainingSession session(config);
-        QCOMPARE(session.run().status, TrainingOutcome::Status::Finished);
-        session.saveCheckpoint(dir);
-    }
+    const std::string dir = trainAndCheckpoint(config, "other");
     const std::string checkpointFile = (std::filesystem::path(dir) / "checkpoint.json").string();
 
     RunConfig otherSeed = config;
@@ -351,12 +358,7 @@ void TestTrainingSession::initFromCheckpoint()
     RunConfig pretraining = smallConfig();
     pretraining.steps = 4;
     const std::string out = temporaryDir("pretrained");
-    const std::string dir = (std::filesystem::path(out) / "checkpoint").string();
-    {
-        TrainingSession session(pretraining);
-        QCOMPARE(session.run().status, TrainingOutcome::Status::Finished);
-        session.saveCheckpoint(dir);
-    }
+    const std::string dir = trainAndCheckpoint(pretraining, "pretrained/checkpoint");
     std::vector<torch::Tensor> pretrained;
     torch::load(pretrained, (std::filesystem::path(dir) / "model.pt").string());
 
@@ -411,12 +413,7 @@ void TestTrainingSession::initFromUnusableCheckpointIsRefused()
 {
     RunConfig config = smallConfig();
     config.steps = 1;
-    const std::string dir = temporaryDir("init");
-    {
-        TrainingSession session(config);
-        QCOMPARE(session.run().status, TrainingOutcome::Status::Finished);
-        session.saveCheckpoint(dir);
-    }
+    const std::string dir = trainAndCheckpoint(config, "init");
     auto expectRefusal = [](const RunConfig& other, const std::string& expected) {
         try {
             const TrainingSession session(other);

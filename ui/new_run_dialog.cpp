@@ -111,7 +111,7 @@ NewRunDialog::NewRunDialog(QWidget* parent)
     auto* initRow = new QHBoxLayout;
     initRow->addWidget(m_initFrom, 1);
     initRow->addWidget(browseInit);
-    form->addRow(tr("Start &from:"), initRow);
+    form->addRow(tr("Initial &weights:"), initRow);
 
     m_schedule = new QComboBox(this);
     for (const ScheduleKind kind : kScheduleKinds)

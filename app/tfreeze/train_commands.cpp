@@ -355,7 +355,7 @@ void runTrain(const TrainOptions& options)
 // `dir`: either the checkpoint folder itself or the --out folder of the run that wrote it.
 void resumeFrom(TrainingSession& session, const std::string& dir, bool quiet)
 {
-    const std::string checkpoint = fs::exists(fs::path(dir) / "checkpoint.json") ? dir : checkpointDir(dir);
+    const std::string checkpoint = checkpointFolder(dir);
     session.loadCheckpoint(checkpoint);
     if (!quiet)
         std::printf(

@@ -303,10 +303,7 @@ struct TrainingSession::Private {
     void loadInitialWeights(const std::string& dir)
     {
         namespace fs = std::filesystem;
-        // The checkpoint folder, or the --out folder of the run that wrote it.
-        fs::path folder(dir);
-        if (!fs::exists(folder / "checkpoint.json") && fs::exists(folder / "checkpoint" / "checkpoint.json"))
-            folder /= "checkpoint";
+        const fs::path folder = checkpointFolder(dir);
         const std::string path = (folder / "checkpoint.json").string();
         if (!fs::exists(path))
             throw InputError("init_from", "",
@@ -429,6 +426,12 @@ struct TrainingSession::Private {
 TrainingSession::TrainingSession(RunConfig config, const DistributedSetup& distributed)
     : d(std::make_unique<Private>(std::move(config), distributed))
 {
+}
+
+std::string checkpointFolder(const std::string& dir)
+{
+    const std::filesystem::path folder(dir);
+    return std::filesystem::exists(folder / "checkpoint.json") ? dir : (folder / "checkpoint").string();
 }
 
 DistributedSetup distributedSetupFromEnvironment()

@@ -113,6 +113,10 @@ private:
     std::unique_ptr<Private> d;
 };
 
+// Where the checkpoint of `dir` is: `dir` itself when it holds checkpoint.json, else the
+// checkpoint/ folder in it (`dir` being the --out folder of the run that wrote it).
+std::string checkpointFolder(const std::string& dir);
+
 // The LibTorch the engine was built against, e.g. "1.13.0", and its device support ("CPU" or "CUDA").
 std::string libtorchVersion();
 

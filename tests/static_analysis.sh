@@ -88,11 +88,13 @@ tidyFiles=()
 notCompiled=()
 while IFS= read -r file; do
     isExcluded "$file" && continue
-    if [[ -z "${isCompiled[$file]:-}" ]]; then
-        notCompiled+=("$file")
+    # Before the compile-command check: the engine's torch sources are compiled as unity files, so
+    # they have no compile command of their own (TFREEZE_TIDY_TORCH=1 needs -DTFREEZE_UNITY=OFF).
+    if [[ "${TFREEZE_TIDY_TORCH:-0}" != 1 ]] && includesTorch "$file"; then
         continue
     fi
-    if [[ "${TFREEZE_TIDY_TORCH:-0}" != 1 ]] && includesTorch "$file"; then
+    if [[ -z "${isCompiled[$file]:-}" ]]; then
+        notCompiled+=("$file")
         continue
     fi
     tidyFiles+=("$file")

@@ -303,6 +303,9 @@ void writeSummary(const TrainingOutcome& outcome, const std::string& path)
     summary["tokens_per_s"] = outcome.meanTokensPerSecond;
     summary["mean_freeze_ratio"] = outcome.meanFreezeRatio;
     summary["val_loss"] = outcome.finalEval ? nlohmann::json(outcome.finalEval->validationLoss) : nlohmann::json();
+    const bool planned = outcome.predictedBatchMs > 0.0;
+    summary["predicted_batch_ms"] = planned ? nlohmann::json(outcome.predictedBatchMs) : nlohmann::json();
+    summary["realised_batch_ms"] = planned ? nlohmann::json(outcome.realisedBatchMs) : nlohmann::json();
     writeJsonFile(summary, path);
 }
 
@@ -677,8 +680,15 @@ void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base)
     TextTable table;
     table.addColumn("freezer", TextTable::Align::Left);
     for (const char* header : { "in-process tokens/s", "processes tokens/s", "processes vs in-process",
-             "in-process val loss", "processes val loss" })
+             "in-process val loss", "processes val loss", "in-process vs plan", "processes vs plan" })
         table.addColumn(header);
+    // Realised against predicted batch time ("+5.0%"), or "-" for a run without a plan.
+    auto againstPlan = [](const nlohmann::json& predicted, const nlohmann::json& realised) -> std::string {
+        if (!predicted.is_number() || !realised.is_number() || predicted.get<double>() <= 0.0)
+            return "-";
+        const double percent = (realised.get<double>() / predicted.get<double>() - 1.0) * 100.0;
+        return (percent >= 0.0 ? "+" : "") + formatFixed(percent, 1) + "%";
+    };
     nlohmann::json json;
     json["config"] = options.configPath.empty() ? defaultConfigPath() : options.configPath;
     json["steps"] = base.steps;
@@ -696,11 +706,19 @@ void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base)
         const double localLoss = local.finalEval ? local.finalEval->validationLoss : 0.0;
         const double processLoss = launched["val_loss"].is_number() ? launched["val_loss"].get<double>() : 0.0;
         const double ratio = local.meanTokensPerSecond > 0 ? processTokens / local.meanTokensPerSecond : 0.0;
+        const bool localPlanned = local.predictedBatchMs > 0.0;
+        const nlohmann::json localPredicted = localPlanned ? nlohmann::json(local.predictedBatchMs) : nlohmann::json();
+        const nlohmann::json localRealised = localPlanned ? nlohmann::json(local.realisedBatchMs) : nlohmann::json();
+        const nlohmann::json processPredicted = launched.value("predicted_batch_ms", nlohmann::json());
+        const nlohmann::json processRealised = launched.value("realised_batch_ms", nlohmann::json());
         table.addRow({ name, formatFixed(local.meanTokensPerSecond, 0), formatFixed(processTokens, 0),
-            formatFixed(ratio, 3) + "x", formatFixed(localLoss, 4), formatFixed(processLoss, 4) });
+            formatFixed(ratio, 3) + "x", formatFixed(localLoss, 4), formatFixed(processLoss, 4),
+            againstPlan(localPredicted, localRealised), againstPlan(processPredicted, processRealised) });
         json["rows"].push_back({ { "freezer", name }, { "in_process_tokens_per_s", local.meanTokensPerSecond },
             { "processes_tokens_per_s", processTokens }, { "in_process_val_loss", localLoss },
-            { "processes_val_loss", processLoss } });
+            { "processes_val_loss", processLoss }, { "in_process_predicted_batch_ms", localPredicted },
+            { "in_process_realised_batch_ms", localRealised }, { "processes_predicted_batch_ms", processPredicted },
+            { "processes_realised_batch_ms", processRealised } });
     }
     std::printf("%lld steps each, same config and seed: ranks as threads of one process against %d processes "
                 "(tfreeze launch, c10d Gloo on loopback)\n",
@@ -901,7 +919,8 @@ void addTrainCommands(CommandSet& commands)
         = benchCommand->add_flag("--overhead", bench->overhead, "Instead: the cost of timing every action (on vs off)");
     CLI::Option* nproc = benchCommand
                              ->add_option("--nproc", bench->nproc,
-                                 "Instead: each freezer in one process against one process per rank (tfreeze launch)")
+                                 "Instead: each freezer in one process against one process per rank (tfreeze launch): "
+                                 "tokens/s, validation loss, realised against predicted batch time")
                              ->check(CLI::Range(1, 1024));
     benchMaxFreeze->excludes(overhead);
     benchMaxFreeze->excludes(nproc);

@@ -161,6 +161,18 @@ if(GLOO)
     file(RELATIVE_PATH relativeConfig "${WORK_DIR}" "${engine}/tiny-1f1b.json")
     expect(0 "none +[0-9]+ +[0-9]+ " "none in 2 processes" bench train --config ${relativeConfig} --steps 2
         --freezers none --nproc 2 --init straight)
+    # With a plan, both sides report realised against predicted batch time (none has no plan: "-").
+    expect(0 "vs plan +processes vs plan *\n *none .* - +- *\n *timelyfreeze .* [-+][0-9.]+% +[-+][0-9.]+% *\n" ""
+        bench train --config ${engine}/tiny-timely.json --freezers none,timelyfreeze --nproc 2 --json nproc.json)
+    file(READ "${WORK_DIR}/nproc.json" nprocText)
+    foreach(key in_process_predicted_batch_ms in_process_realised_batch_ms processes_predicted_batch_ms
+            processes_realised_batch_ms)
+        string(JSON noPlan TYPE "${nprocText}" rows 0 ${key})
+        string(JSON planned GET "${nprocText}" rows 1 ${key})
+        if(NOT noPlan STREQUAL "NULL" OR NOT planned GREATER 0)
+            message(FATAL_ERROR "nproc.json: ${key} is ${noPlan} for none and ${planned} for timelyfreeze")
+        endif()
+    endforeach()
 endif()
 
 # bench train: one row per freezer with the documented keys.

@@ -295,6 +295,12 @@ const char* statusName(TrainingOutcome::Status status)
     return "failed";
 }
 
+// A figure of the run's plan, or null when it had none.
+nlohmann::json whenPlanned(const TrainingOutcome& outcome, double value)
+{
+    return outcome.predictedBatchMs > 0.0 ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
 void writeSummary(const TrainingOutcome& outcome, const std::string& path)
 {
     nlohmann::json summary;
@@ -303,9 +309,8 @@ void writeSummary(const TrainingOutcome& outcome, const std::string& path)
     summary["tokens_per_s"] = outcome.meanTokensPerSecond;
     summary["mean_freeze_ratio"] = outcome.meanFreezeRatio;
     summary["val_loss"] = outcome.finalEval ? nlohmann::json(outcome.finalEval->validationLoss) : nlohmann::json();
-    const bool planned = outcome.predictedBatchMs > 0.0;
-    summary["predicted_batch_ms"] = planned ? nlohmann::json(outcome.predictedBatchMs) : nlohmann::json();
-    summary["realised_batch_ms"] = planned ? nlohmann::json(outcome.realisedBatchMs) : nlohmann::json();
+    summary["predicted_batch_ms"] = whenPlanned(outcome, outcome.predictedBatchMs);
+    summary["realised_batch_ms"] = whenPlanned(outcome, outcome.realisedBatchMs);
     writeJsonFile(summary, path);
 }
 
@@ -626,9 +631,9 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
         { "tokens_per_s", o.meanTokensPerSecond }, { "ratio_vs_none", ratio },
         { "mean_freeze_ratio", o.meanFreezeRatio }, { "val_loss", valLoss }, { "val_accuracy", valAccuracy },
         { "wall_seconds", row.seconds }, { "tokens_per_s_repeats", row.repeatTokensPerSecond } };
-    entry["predicted_batch_ms"] = planned ? nlohmann::json(o.predictedBatchMs) : nlohmann::json(nullptr);
-    entry["realised_batch_ms"] = planned ? nlohmann::json(o.realisedBatchMs) : nlohmann::json(nullptr);
-    entry["plan_tokens_per_s"] = planned ? nlohmann::json(o.planTokensPerSecond) : nlohmann::json(nullptr);
+    entry["predicted_batch_ms"] = whenPlanned(o, o.predictedBatchMs);
+    entry["realised_batch_ms"] = whenPlanned(o, o.realisedBatchMs);
+    entry["plan_tokens_per_s"] = whenPlanned(o, o.planTokensPerSecond);
     entry["forward_drift"] = planned && o.unfreezableWorkScale > 0.0 ? nlohmann::json(o.unfreezableWorkScale - 1.0)
                                                                      : nlohmann::json(nullptr);
     rows.push_back(std::move(entry));
@@ -682,12 +687,11 @@ void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base)
     for (const char* header : { "in-process tokens/s", "processes tokens/s", "processes vs in-process",
              "in-process val loss", "processes val loss", "in-process vs plan", "processes vs plan" })
         table.addColumn(header);
-    // Realised against predicted batch time ("+5.0%"), or "-" for a run without a plan.
+    // Realised against predicted batch time ("+5.0%"), or "-" for a run without a plan (null).
     auto againstPlan = [](const nlohmann::json& predicted, const nlohmann::json& realised) -> std::string {
         if (!predicted.is_number() || !realised.is_number() || predicted.get<double>() <= 0.0)
             return "-";
-        const double percent = (realised.get<double>() / predicted.get<double>() - 1.0) * 100.0;
-        return (percent >= 0.0 ? "+" : "") + formatFixed(percent, 1) + "%";
+        return signedPercent(realised.get<double>() / predicted.get<double>() - 1.0);
     };
     nlohmann::json json;
     json["config"] = options.configPath.empty() ? defaultConfigPath() : options.configPath;
@@ -706,9 +710,8 @@ void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base)
         const double localLoss = local.finalEval ? local.finalEval->validationLoss : 0.0;
         const double processLoss = launched["val_loss"].is_number() ? launched["val_loss"].get<double>() : 0.0;
         const double ratio = local.meanTokensPerSecond > 0 ? processTokens / local.meanTokensPerSecond : 0.0;
-        const bool localPlanned = local.predictedBatchMs > 0.0;
-        const nlohmann::json localPredicted = localPlanned ? nlohmann::json(local.predictedBatchMs) : nlohmann::json();
-        const nlohmann::json localRealised = localPlanned ? nlohmann::json(local.realisedBatchMs) : nlohmann::json();
+        const nlohmann::json localPredicted = whenPlanned(local, local.predictedBatchMs);
+        const nlohmann::json localRealised = whenPlanned(local, local.realisedBatchMs);
         const nlohmann::json processPredicted = launched.value("predicted_batch_ms", nlohmann::json());
         const nlohmann::json processRealised = launched.value("realised_batch_ms", nlohmann::json());
         table.addRow({ name, formatFixed(local.meanTokensPerSecond, 0), formatFixed(processTokens, 0),

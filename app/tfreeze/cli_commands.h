@@ -39,6 +39,7 @@ struct BenchPlanOptions {
     int repeats = 3;
     double timeLimitSeconds = 60.0;
     long long directMaxActions = 1100;
+    long long slackStartMaxActions = 4100;
 };
 
 // Each add*Command registers a subcommand whose flags write into `options`; the matching run*

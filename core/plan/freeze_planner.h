@@ -14,6 +14,9 @@ struct PlannerOptions {
     // Price freezing slightly while minimising the batch time (see freeze_planner.cpp): without
     // it lp_solve stalls on degenerate DAGs. Off only to compare against a direct solve.
     bool priceFreezing = true;
+    // Start a cold solve from the critical-path basis (freeze_planner.cpp) instead of lp_solve's
+    // all-slack one. Off only to compare the two in `tfreeze bench plan`.
+    bool criticalPathStart = true;
     // Where the profile came from (a file path), named in errors about it such as a deadlock.
     std::string profileSource;
 };
@@ -23,6 +26,8 @@ struct LpStatistics {
     int rows = 0;
     int columns = 0;
     long long nonZeros = 0;
+    // Simplex pivots of the last solve, cold or warm: deterministic, unlike its time.
+    long long pivots = 0;
 };
 
 // The LP of METHOD.md §4 solved with lp_solve: minimise the batch time under the per-stage

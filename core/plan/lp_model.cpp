@@ -102,12 +102,21 @@ LpModel::Status LpModel::solve()
     }
 }
 
+bool LpModel::setBasis(const std::vector<int>& basis)
+{
+    const auto expected = static_cast<std::size_t>(1 + get_Nrows(d->lp) + get_Ncolumns(d->lp));
+    // set_basis takes a non-const pointer but does not write through it.
+    return basis.size() == expected && set_basis(d->lp, const_cast<int*>(basis.data()), TRUE) == TRUE;
+}
+
 std::vector<double> LpModel::columnValues() const
 {
     std::vector<double> values(static_cast<std::size_t>(get_Ncolumns(d->lp)) + 1, 0.0);
     get_variables(d->lp, values.data() + 1);
     return values;
 }
+
+long long LpModel::pivotCount() const { return static_cast<long long>(get_total_iter(d->lp)); }
 
 int LpModel::rowCount() const { return get_Nrows(d->lp); }
 

@@ -33,9 +33,16 @@ public:
 
     // Warm: lp_solve starts from the basis of the previous solve of this model.
     Status solve();
+    // The basis the next solve starts from, in lp_solve's set_basis() form with nonbasic = TRUE:
+    // rows + columns entries after an unused entry 0; the first `rows` name the basic variables,
+    // the rest the nonbasic ones. Index i ≤ rows is row i's slack, rows + c is column c; negative
+    // means at its lower bound, positive at its upper bound. False when lp_solve rejects it.
+    bool setBasis(const std::vector<int>& basis);
     // Index c holds column c; index 0 is unused.
     std::vector<double> columnValues() const;
 
+    // Simplex pivots of the last solve.
+    long long pivotCount() const;
     int rowCount() const;
     int columnCount() const;
     long long nonZeroCount() const;

@@ -516,6 +516,8 @@ private slots:
     void jsonRoundTrip();
     void sharedProcessors_data() { monotoneInBound_data(); }
     void sharedProcessors();
+    void criticalPathStartEqualsSlackStart_data();
+    void criticalPathStartEqualsSlackStart();
 };
 
 void TestFreezePlanner::matchesExactOptimum_data()
@@ -1026,6 +1028,69 @@ void TestFreezePlanner::sharedProcessors()
     const FreezePlan read = planThroughJson(single, "shared.json");
     QCOMPARE(read.profile.processors(), 1);
     QCOMPARE(profileThroughJson(profile, "shared-profile.json").processors(), profile.processors());
+}
+
+void TestFreezePlanner::criticalPathStartEqualsSlackStart_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<int>("ranks");
+    QTest::addColumn<int>("microbatches");
+    QTest::addColumn<int>("stagesPerRank");
+    QTest::addColumn<int>("processors");
+    // Fewer pivots is asserted where the start pays most (measured in `tfreeze bench plan`);
+    // pivot counts are deterministic for one lp_solve build, unlike times.
+    QTest::addColumn<bool>("fewerPivots");
+    QTest::newRow("1F1B P=8 M=32") << ScheduleKind::OneFOneB << 8 << 32 << 1 << 0 << true;
+    QTest::newRow("ZBV P=8 M=16") << ScheduleKind::ZBV << 8 << 16 << 2 << 0 << true;
+    QTest::newRow("GPipe P=4 M=8") << ScheduleKind::GPipe << 4 << 8 << 1 << 0 << false;
+    QTest::newRow("Interleaved P=4 M=8 V=2") << ScheduleKind::Interleaved1F1B << 4 << 8 << 2 << 0 << false;
+    QTest::newRow("ZBH1 P=4 M=8") << ScheduleKind::ZBH1 << 4 << 8 << 1 << 0 << false;
+    QTest::newRow("1F1B P=4 M=8 on 2 processors") << ScheduleKind::OneFOneB << 4 << 8 << 1 << 2 << false;
+}
+
+// The critical-path start basis changes where lp_solve starts, never where it ends: the same
+// batch time and the same least total freezing as from lp_solve's own all-slack start, for
+// global and per-stage bounds and caps, cold and after warm re-solves.
+void TestFreezePlanner::criticalPathStartEqualsSlackStart()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(int, stagesPerRank);
+    QFETCH(int, processors);
+    QFETCH(bool, fewerPivots);
+    Profile profile = syntheticProfile(kind, ranks, microbatches, stagesPerRank, 5);
+    profile.setProcessors(processors);
+    PlannerOptions slackStart;
+    slackStart.criticalPathStart = false;
+    FreezeBounds perStage = globalBound(0.5);
+    const int stages = ranks * stagesPerRank;
+    for (int s = 0; s < stages; ++s)
+        perStage.stageMaxFreeze.push_back(s % 2 == 0 ? 0.2 : 0.8);
+    FreezeBounds capped = globalBound(0.6);
+    for (std::size_t v = 0; v < profile.actions().size(); ++v)
+        capped.actionCap.push_back(v % 4 == 0 ? 0.1 : 1.0);
+
+    FreezePlanner warmPath(profile);
+    for (const FreezeBounds& bounds : { globalBound(0.5), perStage, capped, globalBound(1.0), globalBound(0.0) }) {
+        FreezePlanner path(profile);
+        FreezePlanner slack(profile, slackStart);
+        const FreezePlan fromPath = path.plan(bounds);
+        const FreezePlan fromSlack = slack.plan(bounds);
+        const FreezePlan warm = warmPath.plan(bounds);
+        if (processors == 0) // checkPlan() reads spans as durations, which sharing stretches
+            checkPlan(profile, bounds, fromPath);
+        VERIFY_NEAR(u"batch, critical-path vs slack start"_s, fromPath.batchMsPlanned, fromSlack.batchMsPlanned);
+        VERIFY_NEAR_TOL(
+            u"total ratio, critical-path vs slack start"_s, totalRatio(fromPath), totalRatio(fromSlack), 1e-6);
+        VERIFY_NEAR(u"batch, warm vs slack start"_s, warm.batchMsPlanned, fromSlack.batchMsPlanned);
+        if (QTest::currentTestFailed())
+            return;
+        if (fewerPivots && bounds.maxFreeze == 0.5 && bounds.stageMaxFreeze.empty())
+            QVERIFY2(path.lpStatistics().pivots < slack.lpStatistics().pivots,
+                qPrintable(u"pivots: critical-path start %1, slack start %2"_s.arg(path.lpStatistics().pivots)
+                               .arg(slack.lpStatistics().pivots)));
+    }
 }
 
 QTEST_APPLESS_MAIN(TestFreezePlanner)

@@ -297,7 +297,8 @@ TimelineData timelineFromPlan(const FreezePlan& plan)
 TimelineData timelineFromProfile(const Profile& profile)
 {
     const PipelineDag dag(profile.schedule());
-    const Timeline simulated = simulateTimeline(dag, profile.maxDurations());
+    const Timeline simulated
+        = simulateTimeline(dag, profile.maxDurations(), profile.sharedProcessors(), profile.transferMs());
     return timelineFromSchedule(QCoreApplication::translate("TimelineData", "profile (simulated, unfrozen)"),
         profile.schedule(), simulated.startMs, simulated.endMs, {}, simulated.batchMs);
 }

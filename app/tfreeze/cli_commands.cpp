@@ -52,12 +52,14 @@ std::string describeSchedule(const PipelineSchedule& schedule)
         + std::to_string(shape.stagesPerRank) + " per rank), " + std::to_string(schedule.actionCount()) + " actions";
 }
 
-// The schedule, and the processors its ranks share when they do.
+// The schedule, the processors its ranks share when they do, and the hand-over time between ranks.
 std::string describeProfile(const Profile& profile)
 {
     std::string text = describeSchedule(profile.schedule());
     if (const int processors = profile.sharedProcessors(); processors > 0)
         text += ", sharing " + std::to_string(processors) + " processor" + (processors == 1 ? "" : "s");
+    if (profile.transferMs() > 0.0)
+        text += ", " + formatFixed(profile.transferMs(), 3) + " ms per transfer between ranks";
     return text;
 }
 
@@ -134,6 +136,12 @@ CLI::App* addSimulateCommand(CLI::App& parent, SimulateOptions& options)
             "The ranks share this many processors (cores, GPUs): actions that overlap run at their share; "
             "written into the profile for the planner (default: one per rank)")
         ->check(CLI::Range(1, 1 << 20));
+    command
+        ->add_option("--transfer-ms", options.transferMs,
+            "Time an activation or gradient takes from one rank to the next, added to every edge between ranks; "
+            "written into the profile for the planner")
+        ->check(nonNegativeMs())
+        ->capture_default_str();
     command->add_option("--out", options.outPath, "Write the profile (tfreeze-profile/1 JSON) to this file");
     return command;
 }
@@ -219,12 +227,15 @@ void runSimulate(const SimulateOptions& options)
     costs.seed = options.seed;
     Profile profile = makeSyntheticProfile(schedule, costs);
     profile.setProcessors(options.processors, "--processors");
+    profile.setTransferMs(options.transferMs, "--transfer-ms");
     if (!options.outPath.empty())
         writeProfileFile(profile, options.outPath);
 
     const PipelineDag dag(profile.schedule());
-    const Timeline unfrozen = simulateTimeline(dag, profile.maxDurations(), profile.sharedProcessors());
-    const Timeline frozen = simulateTimeline(dag, profile.minDurations(), profile.sharedProcessors());
+    const Timeline unfrozen
+        = simulateTimeline(dag, profile.maxDurations(), profile.sharedProcessors(), profile.transferMs());
+    const Timeline frozen
+        = simulateTimeline(dag, profile.minDurations(), profile.sharedProcessors(), profile.transferMs());
 
     std::cout << describeProfile(profile) << "\n\n";
     TextTable summary;

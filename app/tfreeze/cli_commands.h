@@ -21,6 +21,7 @@ struct SimulateOptions {
     double jitter = 0.0;
     unsigned seed = 0;
     int processors = 0; // 0: one per rank
+    double transferMs = 0.0;
     std::string outPath;
 };
 

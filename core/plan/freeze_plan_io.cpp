@@ -57,6 +57,8 @@ std::string planText(const FreezePlan& plan)
     document["schedule"] = detail::scheduleJson(profile.schedule().shape());
     if (profile.processors() > 0)
         document["processors"] = profile.processors();
+    if (profile.transferMs() > 0.0)
+        document["transfer_ms"] = profile.transferMs();
     document["max_freeze"] = plan.bounds.maxFreeze;
     OrderedJson stageMax = OrderedJson::array();
     for (int stage = 0; stage < stageCount; ++stage)

@@ -52,7 +52,8 @@ void validateBounds(const FreezeBounds& bounds, int stages, std::size_t actions)
 
 // The LP (METHOD.md §4) in end-time form. Columns: T, the end time e_v of every action, and
 // the ratio r_v of every action whose duration can shrink (w_max > w_min). Rows:
-//   e_v − e_u + Δ_v·r_v ≥ w_max_v   for each DAG edge u→v (e_v + Δ_v·r_v ≥ w_max_v for a source)
+//   e_v − e_u + Δ_v·r_v ≥ w_max_v   for each DAG edge u→v (e_v + Δ_v·r_v ≥ w_max_v for a source);
+//                                   + the transfer time (Profile::transferMs) when u is on another rank
 //   T − e_last ≥ 0                  for the last action of each rank (device order covers the rest)
 //   Σ_{v∈stage k} r_v ≤ ρ_k·n_k      one budget row per stage with freezable actions
 //   C·T + Σ_v Δ_v·r_v ≥ Σ_v w_max_v   when the ranks share C processors (Profile::processors()):
@@ -75,6 +76,7 @@ struct FreezePlanner::Private {
     struct PrecedenceRow {
         int row = 0;
         long predecessor = kNoPredecessor;
+        double delayMs = 0.0; // the transfer time when the predecessor is on another rank
     };
     static constexpr long kNoPredecessor = -1;
     std::vector<std::vector<PrecedenceRow>> precedenceRows;
@@ -86,6 +88,7 @@ struct FreezePlanner::Private {
     double noFreezeBatchMs = 0.0;
     double allFrozenBatchMs = 0.0;
     int sharedProcessors = 0; // Profile::sharedProcessors()
+    double transferMs = 0.0; // Profile::transferMs()
     int columnCount = 0;
     int ratioColumnCount = 0;
     // Null when not built yet or after lp_solve gave up on it: it must not re-solve an aborted
@@ -104,6 +107,7 @@ struct FreezePlanner::Private {
         , maxMs(profile.maxDurations())
         , minMs(profile.minDurations())
         , sharedProcessors(profile.sharedProcessors())
+        , transferMs(profile.transferMs())
     {
         const std::size_t n = dag.nodeCount();
         ratioColumn.assign(n, 0);
@@ -118,8 +122,8 @@ struct FreezePlanner::Private {
                 ++ratioColumnCount;
             }
         }
-        noFreezeBatchMs = simulateTimeline(dag, maxMs, sharedProcessors).batchMs;
-        allFrozenBatchMs = simulateTimeline(dag, minMs, sharedProcessors).batchMs;
+        noFreezeBatchMs = simulateTimeline(dag, maxMs, sharedProcessors, transferMs).batchMs;
+        allFrozenBatchMs = simulateTimeline(dag, minMs, sharedProcessors, transferMs).batchMs;
     }
 
     std::unique_ptr<LpModel> buildModel()
@@ -143,8 +147,9 @@ struct FreezePlanner::Private {
                     columns.push_back(ratioColumn[v]);
                     values.push_back(maxMs[v] - minMs[v]);
                 }
-                const int row = lp->addRow(columns, values, LpModel::RowSense::GreaterEqual, maxMs[v]);
-                precedenceRows[v].push_back({ row, pred ? static_cast<long>(*pred) : kNoPredecessor });
+                const double delayMs = pred && dag.action(*pred).rank != dag.action(v).rank ? transferMs : 0.0;
+                const int row = lp->addRow(columns, values, LpModel::RowSense::GreaterEqual, maxMs[v] + delayMs);
+                precedenceRows[v].push_back({ row, pred ? static_cast<long>(*pred) : kNoPredecessor, delayMs });
             };
             const auto& preds = dag.predecessors(v);
             if (preds.empty())
@@ -185,8 +190,9 @@ struct FreezePlanner::Private {
         for (PipelineDag::Node v : dag.topologicalOrder()) {
             double start = -1.0;
             for (const PrecedenceRow& row : precedenceRows[v]) {
-                const double ready
-                    = row.predecessor == kNoPredecessor ? 0.0 : tree.endMs[static_cast<std::size_t>(row.predecessor)];
+                const double ready = row.predecessor == kNoPredecessor
+                    ? 0.0
+                    : tree.endMs[static_cast<std::size_t>(row.predecessor)] + row.delayMs;
                 if (ready > start) {
                     start = ready;
                     tree.tightRow[v] = &row;
@@ -456,7 +462,7 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
     // The predicted timeline is the earliest-start schedule under the planned durations; its
     // batch time equals the LP optimum up to round-off. With shared processors it is the
     // processor-sharing schedule, which the LP's rows bound from below.
-    const Timeline timeline = simulateTimeline(d->dag, durations, d->sharedProcessors);
+    const Timeline timeline = simulateTimeline(d->dag, durations, d->sharedProcessors, d->transferMs);
     for (PipelineDag::Node v = 0; v < n; ++v) {
         plan.actions[v].startMs = timeline.startMs[v];
         plan.actions[v].endMs = timeline.endMs[v];

@@ -82,6 +82,13 @@ void Profile::setProcessors(int processors, const std::string& source)
     m_processors = processors;
 }
 
+void Profile::setTransferMs(double transferMs, const std::string& source)
+{
+    if (!std::isfinite(transferMs) || transferMs < 0.0)
+        throw InputError(source, "transfer_ms", "must be a finite number ≥ 0 (got " + std::to_string(transferMs) + ")");
+    m_transferMs = transferMs;
+}
+
 std::vector<Action> Profile::actions() const
 {
     std::vector<Action> result;

@@ -39,10 +39,18 @@ public:
     // processors() when it is below the number of ranks, else 0: what the planner models.
     int sharedProcessors() const { return m_processors < m_schedule.rankCount() ? m_processors : 0; }
 
+    // The time an activation or gradient takes from one rank to another: added to every edge
+    // between actions on different ranks (METHOD.md §2, "ours": send/recv as edge latencies).
+    // 0 for ranks in one process, where a hand-over is a pointer; ranks in separate processes pay
+    // for the copies and the messages. Throws InputError for a negative or non-finite value.
+    double transferMs() const { return m_transferMs; }
+    void setTransferMs(double transferMs, const std::string& source = {});
+
 private:
     PipelineSchedule m_schedule;
     std::vector<ActionCost> m_costs;
     int m_processors = 0;
+    double m_transferMs = 0.0;
 };
 
 } // namespace tfreeze

@@ -379,6 +379,8 @@ ParsedProfile parseProfileMembers(const Json& document, const std::string& sourc
             throw InputError(source, "processors", "must be an integer ≥ 1 (got " + std::to_string(count) + ")");
         profile.setProcessors(count, source);
     }
+    if (const Json* transfer = findMember(document, "transfer_ms"))
+        profile.setTransferMs(requireDuration(*transfer, "transfer_ms", source), source);
     return ParsedProfile { std::move(profile), std::move(fileIndex) };
 }
 
@@ -473,6 +475,8 @@ std::string profileText(const Profile& profile)
     document["schedule"] = detail::scheduleJson(profile.schedule().shape());
     if (profile.processors() > 0)
         document["processors"] = profile.processors();
+    if (profile.transferMs() > 0.0)
+        document["transfer_ms"] = profile.transferMs();
     detail::OrderedJson actions = detail::OrderedJson::array();
     const std::vector<Action> list = profile.actions();
     for (std::size_t i = 0; i < list.size(); ++i)

@@ -22,25 +22,37 @@ void checkDurations(const PipelineDag& dag, const std::vector<double>& durations
     }
 }
 
-void simulateEarliestStart(const PipelineDag& dag, const std::vector<double>& durationsMs, Timeline& t)
+// When `node` may start after `pred` ends: at once on the same rank, after the hand-over of its
+// input from another one.
+double readyAfter(
+    const PipelineDag& dag, const Timeline& t, PipelineDag::Node pred, PipelineDag::Node node, double transferMs)
+{
+    return t.endMs[pred] + (dag.action(pred).rank != dag.action(node).rank ? transferMs : 0.0);
+}
+
+void simulateEarliestStart(
+    const PipelineDag& dag, const std::vector<double>& durationsMs, double transferMs, Timeline& t)
 {
     for (PipelineDag::Node node : dag.topologicalOrder()) {
         double start = 0.0;
         for (PipelineDag::Node pred : dag.predecessors(node))
-            start = std::max(start, t.endMs[pred]);
+            start = std::max(start, readyAfter(dag, t, pred, node, transferMs));
         t.startMs[node] = start;
         t.endMs[node] = start + durationsMs[node];
     }
 }
 
 // Event by event: between two events the set of running actions is fixed, and so is their rate.
-// Each rank runs its actions in order, so at most one action per rank is running.
+// Each rank runs its actions in order, so at most one action per rank is running. The events are
+// action ends and, with a transfer time, the arrivals of inputs from other ranks.
 class ProcessorSharing {
 public:
-    ProcessorSharing(const PipelineDag& dag, const std::vector<double>& durationsMs, int processors, Timeline& t)
+    ProcessorSharing(
+        const PipelineDag& dag, const std::vector<double>& durationsMs, int processors, double transferMs, Timeline& t)
         : m_dag(dag)
         , m_durations(durationsMs)
         , m_processors(processors)
+        , m_transferMs(transferMs)
         , m_t(t)
         , m_ended(dag.nodeCount(), 0)
         , m_left(dag.nodeCount())
@@ -57,9 +69,10 @@ public:
                 break; // the last actions had no work
             const auto running = static_cast<int>(
                 std::count_if(m_ranks.begin(), m_ranks.end(), [](const RankState& rank) { return rank.running; }));
-            if (running == 0) // cannot happen for a DAG: some action is always ready
+            const double arrival = nextArrival();
+            if (running == 0 && !std::isfinite(arrival)) // cannot happen for a DAG
                 throw PlannerError("simulateTimeline: no action can start (the order deadlocks)");
-            advance(std::min(1.0, static_cast<double>(m_processors) / running));
+            advance(running > 0 ? std::min(1.0, static_cast<double>(m_processors) / running) : 1.0, arrival);
         }
     }
 
@@ -71,10 +84,33 @@ private:
         bool running;
     };
 
-    bool isReady(PipelineDag::Node node) const
+    // When every input of `node` is there; infinity while a predecessor is still to end.
+    double readyAt(PipelineDag::Node node) const
     {
-        const auto& preds = m_dag.predecessors(node);
-        return std::all_of(preds.begin(), preds.end(), [&](PipelineDag::Node pred) { return m_ended[pred] != 0; });
+        double ready = 0.0;
+        for (PipelineDag::Node pred : m_dag.predecessors(node)) {
+            if (m_ended[pred] == 0)
+                return std::numeric_limits<double>::infinity();
+            ready = std::max(ready, readyAfter(m_dag, m_t, pred, node, m_transferMs));
+        }
+        return ready;
+    }
+
+    // Round-off: an input due within 1e-12 of now is there.
+    bool isReady(PipelineDag::Node node) const { return readyAt(node) <= m_now + 1e-12 * std::max(1.0, m_now); }
+
+    // The earliest time after now at which an idle rank's next input arrives.
+    double nextArrival() const
+    {
+        double next = std::numeric_limits<double>::infinity();
+        for (const RankState& rank : m_ranks) {
+            if (!rank.running && rank.next != rank.end) {
+                const double ready = readyAt(rank.next);
+                if (ready > m_now)
+                    next = std::min(next, ready);
+            }
+        }
+        return next;
     }
 
     void end(RankState& rank)
@@ -106,10 +142,10 @@ private:
         }
     }
 
-    // Runs every running action at `rate` until the first of them ends.
-    void advance(double rate)
+    // Runs every running action at `rate` until the first of them ends or an input arrives.
+    void advance(double rate, double arrival)
     {
-        double step = std::numeric_limits<double>::infinity();
+        double step = arrival - m_now;
         for (const RankState& rank : m_ranks) {
             if (rank.running)
                 step = std::min(step, rank.remaining / rate);
@@ -128,6 +164,7 @@ private:
     const PipelineDag& m_dag;
     const std::vector<double>& m_durations;
     int m_processors;
+    double m_transferMs;
     Timeline& m_t;
     std::vector<RankState> m_ranks;
     std::vector<char> m_ended;
@@ -142,9 +179,12 @@ Timeline simulateTimeline(const PipelineDag& dag, const std::vector<double>& dur
     return simulateTimeline(dag, durationsMs, 0);
 }
 
-Timeline simulateTimeline(const PipelineDag& dag, const std::vector<double>& durationsMs, int processors)
+Timeline simulateTimeline(
+    const PipelineDag& dag, const std::vector<double>& durationsMs, int processors, double transferMs)
 {
     checkDurations(dag, durationsMs);
+    if (!std::isfinite(transferMs) || transferMs < 0.0)
+        throw InputError({}, "transfer_ms", "must be a finite number >= 0");
     const std::size_t n = dag.nodeCount();
     const bool shared = processors > 0 && processors < dag.rankCount();
 
@@ -152,9 +192,9 @@ Timeline simulateTimeline(const PipelineDag& dag, const std::vector<double>& dur
     t.startMs.assign(n, 0.0);
     t.endMs.assign(n, 0.0);
     if (shared)
-        ProcessorSharing(dag, durationsMs, processors, t).run();
+        ProcessorSharing(dag, durationsMs, processors, transferMs, t).run();
     else
-        simulateEarliestStart(dag, durationsMs, t);
+        simulateEarliestStart(dag, durationsMs, transferMs, t);
 
     PipelineDag::Node last = 0;
     for (PipelineDag::Node node = 0; node < n; ++node) {
@@ -188,9 +228,10 @@ Timeline simulateTimeline(const PipelineDag& dag, const std::vector<double>& dur
     t.criticalPath.push_back(node);
     while (!dag.predecessors(node).empty()) {
         const auto& preds = dag.predecessors(node);
-        const PipelineDag::Node binding
-            = *std::max_element(preds.begin(), preds.end(), [&](auto a, auto b) { return t.endMs[a] < t.endMs[b]; });
-        if (t.endMs[binding] < t.startMs[node] - 1e-9 * std::max(1.0, t.startMs[node]))
+        const PipelineDag::Node binding = *std::max_element(preds.begin(), preds.end(), [&](auto a, auto b) {
+            return readyAfter(dag, t, a, node, transferMs) < readyAfter(dag, t, b, node, transferMs);
+        });
+        if (readyAfter(dag, t, binding, node, transferMs) < t.startMs[node] - 1e-9 * std::max(1.0, t.startMs[node]))
             break; // started at time 0 without waiting
         node = binding;
         t.criticalPath.push_back(node);

@@ -17,7 +17,7 @@ struct Timeline {
     std::vector<double> rankBubbleFraction; // idle / batchMs
     double bubbleFraction = 0.0; // Σ idle / (ranks · batchMs)
     // The chain of nodes that sets the batch time, first to last: each starts exactly when its
-    // predecessor in the chain ends.
+    // predecessor in the chain ends (and, across ranks, its input has been handed over).
     std::vector<PipelineDag::Node> criticalPath;
 };
 
@@ -29,7 +29,9 @@ Timeline simulateTimeline(const PipelineDag& dag, const std::vector<double>& dur
 // actions are running each progresses at min(1, processors / k) of its own speed (processor
 // sharing). `durationsMs` is then each action's work: its duration on a processor of its own.
 // processors ≤ 0 or ≥ the number of ranks: simulateTimeline(dag, durationsMs). A rank's busy time
-// is the wall time its actions took.
-Timeline simulateTimeline(const PipelineDag& dag, const std::vector<double>& durationsMs, int processors);
+// is the wall time its actions took. `transferMs` (Profile::transferMs()) delays every action by
+// that much after a predecessor on another rank ends: the hand-over of its input.
+Timeline simulateTimeline(
+    const PipelineDag& dag, const std::vector<double>& durationsMs, int processors, double transferMs = 0.0);
 
 } // namespace tfreeze

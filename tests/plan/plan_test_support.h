@@ -135,11 +135,16 @@ inline Dependencies ruleDependencies(const PipelineSchedule& schedule)
 
 // Longest path to the end of each action (its earliest finish) by memoised recursion over
 // `deps`: no topological order and no DAG class, unlike Timeline's own computation.
-inline std::vector<double> longestPathEnds(const Dependencies& deps, const std::vector<double>& durations)
+// `rankOf` (per action; empty: one rank) and `transferMs`: every dependency between two ranks
+// also waits that long.
+inline std::vector<double> longestPathEnds(const Dependencies& deps, const std::vector<double>& durations,
+    const std::vector<int>& rankOf = {}, double transferMs = 0.0)
 {
     struct Walk {
         const Dependencies& deps;
         const std::vector<double>& durations;
+        const std::vector<int>& rankOf;
+        double transferMs;
         std::vector<double> ends;
 
         double end(std::size_t v)
@@ -147,13 +152,13 @@ inline std::vector<double> longestPathEnds(const Dependencies& deps, const std::
             if (ends[v] < 0.0) {
                 double start = 0.0;
                 for (std::size_t u : deps[v])
-                    start = std::max(start, end(u));
+                    start = std::max(start, end(u) + (!rankOf.empty() && rankOf[u] != rankOf[v] ? transferMs : 0.0));
                 ends[v] = start + durations[v];
             }
             return ends[v];
         }
     };
-    Walk walk { deps, durations, std::vector<double>(durations.size(), -1.0) };
+    Walk walk { deps, durations, rankOf, transferMs, std::vector<double>(durations.size(), -1.0) };
     for (std::size_t v = 0; v < durations.size(); ++v)
         walk.end(v);
     return walk.ends;

@@ -71,7 +71,10 @@ public:
         : m_actions(profile.actions())
         , m_maxMs(profile.maxDurations())
         , m_minMs(profile.minDurations())
+        , m_transferMs(profile.transferMs())
     {
+        for (const Action& a : m_actions)
+            m_rankOf.push_back(a.rank);
         const PipelineSchedule& schedule = profile.schedule();
         m_deps = ruleDependencies(schedule);
         m_succs.resize(m_actions.size());
@@ -115,7 +118,13 @@ public:
         return d;
     }
 
-    std::vector<double> ends(const std::vector<double>& durations) const { return longestPathEnds(m_deps, durations); }
+    // The hand-over time between `u` and its successor `v`: the profile's transfer time across ranks.
+    double delay(std::size_t u, std::size_t v) const { return m_rankOf[u] != m_rankOf[v] ? m_transferMs : 0.0; }
+
+    std::vector<double> ends(const std::vector<double>& durations) const
+    {
+        return longestPathEnds(m_deps, durations, m_rankOf, m_transferMs);
+    }
 
     double batch(const std::vector<double>& durations) const
     {
@@ -130,7 +139,7 @@ public:
         std::vector<double> latestEnd(size(), batchMs);
         for (auto it = m_order.rbegin(); it != m_order.rend(); ++it) {
             for (std::size_t s : m_succs[*it])
-                latestEnd[*it] = std::min(latestEnd[*it], latestEnd[s] - durations[s]);
+                latestEnd[*it] = std::min(latestEnd[*it], latestEnd[s] - durations[s] - delay(*it, s));
         }
         std::vector<double> result(size());
         for (std::size_t v = 0; v < size(); ++v)
@@ -162,6 +171,8 @@ private:
     std::vector<Action> m_actions;
     std::vector<double> m_maxMs;
     std::vector<double> m_minMs;
+    double m_transferMs;
+    std::vector<int> m_rankOf;
     std::vector<std::vector<std::size_t>> m_deps;
     std::vector<std::vector<std::size_t>> m_succs;
     std::vector<std::size_t> m_order;
@@ -234,7 +245,7 @@ void checkPlan(const Profile& profile, const FreezeBounds& bounds, const FreezeP
         VERIFY_NEAR(u"duration of "_s + name, a.endMs - a.startMs, ref.maxMs(v) - a.ratio * ref.delta(v));
         VERIFY_NEAR(u"end of "_s + name, a.endMs, ends[v]);
         for (std::size_t u : ref.deps(v))
-            QVERIFY2(a.startMs >= plan.actions[u].endMs - 1e-9,
+            QVERIFY2(a.startMs >= plan.actions[u].endMs + ref.delay(u, v) - 1e-9,
                 qPrintable(name + u" starts before "_s + nameOf(ref.action(u)) + u" ends"_s));
         batch = std::max(batch, ends[v]);
     }
@@ -392,8 +403,9 @@ ExactOptimum exactOptimum(const Reference& ref, const FreezeBounds& bounds)
     for (const auto& path : ref.maximalPaths()) {
         std::vector<std::size_t> frozen;
         double length = 0.0;
-        for (std::size_t v : path) {
-            length += ref.maxMs(v);
+        for (std::size_t i = 0; i < path.size(); ++i) {
+            const std::size_t v = path[i];
+            length += ref.maxMs(v) + (i > 0 ? ref.delay(path[i - 1], v) : 0.0);
             const auto it = std::find(vars.begin(), vars.end(), v);
             if (it != vars.end())
                 frozen.push_back(static_cast<std::size_t>(it - vars.begin()));
@@ -527,29 +539,40 @@ void TestFreezePlanner::matchesExactOptimum_data()
     QTest::addColumn<double>("maxFreeze");
     QTest::addColumn<std::vector<double>>("stageMaxFreeze");
     QTest::addColumn<QString>("caps");
+    QTest::addColumn<double>("transferMs");
 
     // P=2, M=2 throughout: four freezable actions with different w_max/w_min.
     const QString oneFOneB = u"0F0=1 0F1=1.2 0B0=3/1 0B1=2.5/1.5 1F0=2 1B0=4/1 1F1=1.5 1B1=3.5/2"_s;
     const QString gpipe = u"0F0=1.5 0F1=1 0B0=2/0.5 0B1=3/1 1F0=1 1F1=2 1B0=2.5/1 1B1=4/1.5"_s;
     const QString zbh1 = u"0F0=1 0F1=1 0I0=1 0W0=2/0.5 0I1=1 0W1=1.5/0.2 "
                          "1F0=1.5 1I0=1 1F1=1 1I1=1.2 1W0=2.5/0.5 1W1=1/0.9"_s;
-    QTest::newRow("1F1B rho=0.5") << ScheduleKind::OneFOneB << oneFOneB << 0.5 << std::vector<double> {} << QString();
-    QTest::newRow("1F1B rho=0.25") << ScheduleKind::OneFOneB << oneFOneB << 0.25 << std::vector<double> {} << QString();
+    QTest::newRow("1F1B rho=0.5") << ScheduleKind::OneFOneB << oneFOneB << 0.5 << std::vector<double> {} << QString()
+                                  << 0.0;
+    QTest::newRow("1F1B rho=0.25") << ScheduleKind::OneFOneB << oneFOneB << 0.25 << std::vector<double> {} << QString()
+                                   << 0.0;
     QTest::newRow("1F1B stages 0.2/0.9, 1B0 capped")
-        << ScheduleKind::OneFOneB << oneFOneB << 0.9 << std::vector<double> { 0.2, 0.9 } << u"1B0=0.3"_s;
-    QTest::newRow("1F1B rho=1") << ScheduleKind::OneFOneB << oneFOneB << 1.0 << std::vector<double> {} << QString();
+        << ScheduleKind::OneFOneB << oneFOneB << 0.9 << std::vector<double> { 0.2, 0.9 } << u"1B0=0.3"_s << 0.0;
+    QTest::newRow("1F1B rho=1") << ScheduleKind::OneFOneB << oneFOneB << 1.0 << std::vector<double> {} << QString()
+                                << 0.0;
     // 0B1 cannot shrink but still counts in stage 0's mean: 0B0 alone may use the stage's budget.
     QTest::newRow("1F1B a backward with nothing to freeze")
         << ScheduleKind::OneFOneB << u"0F0=1 0F1=1.2 0B0=3/1 0B1=2.5/2.5 1F0=2 1B0=4/1 1F1=1.5 1B1=3.5/2"_s << 0.5
-        << std::vector<double> {} << QString();
-    QTest::newRow("GPipe rho=0.5") << ScheduleKind::GPipe << gpipe << 0.5 << std::vector<double> {} << QString();
+        << std::vector<double> {} << QString() << 0.0;
+    QTest::newRow("GPipe rho=0.5") << ScheduleKind::GPipe << gpipe << 0.5 << std::vector<double> {} << QString() << 0.0;
     QTest::newRow("GPipe rho=0.35, caps")
-        << ScheduleKind::GPipe << gpipe << 0.35 << std::vector<double> {} << u"1B1=0.4 0B1=0.1"_s;
-    QTest::newRow("ZBH1 rho=0.5") << ScheduleKind::ZBH1 << zbh1 << 0.5 << std::vector<double> {} << QString();
+        << ScheduleKind::GPipe << gpipe << 0.35 << std::vector<double> {} << u"1B1=0.4 0B1=0.1"_s << 0.0;
+    QTest::newRow("ZBH1 rho=0.5") << ScheduleKind::ZBH1 << zbh1 << 0.5 << std::vector<double> {} << QString() << 0.0;
     QTest::newRow("ZBH1 stages 0.6/0.1") << ScheduleKind::ZBH1 << zbh1 << 0.5 << std::vector<double> { 0.6, 0.1 }
-                                         << QString();
+                                         << QString() << 0.0;
     QTest::newRow("ZBH1 rho=0.7, 0W0 capped")
-        << ScheduleKind::ZBH1 << zbh1 << 0.7 << std::vector<double> {} << u"0W0=0.45"_s;
+        << ScheduleKind::ZBH1 << zbh1 << 0.7 << std::vector<double> {} << u"0W0=0.45"_s << 0.0;
+    // A hand-over time between ranks (processes): every cross-rank edge waits that long.
+    QTest::newRow("1F1B rho=0.5, transfer 0.7")
+        << ScheduleKind::OneFOneB << oneFOneB << 0.5 << std::vector<double> {} << QString() << 0.7;
+    QTest::newRow("GPipe rho=0.35, caps, transfer 2")
+        << ScheduleKind::GPipe << gpipe << 0.35 << std::vector<double> {} << u"1B1=0.4 0B1=0.1"_s << 2.0;
+    QTest::newRow("ZBH1 stages 0.6/0.1, transfer 0.3")
+        << ScheduleKind::ZBH1 << zbh1 << 0.5 << std::vector<double> { 0.6, 0.1 } << QString() << 0.3;
 }
 
 // The LP's result against an exact optimum by vertex enumeration and against a grid search.
@@ -562,7 +585,9 @@ void TestFreezePlanner::matchesExactOptimum()
     QFETCH(double, maxFreeze);
     QFETCH(std::vector<double>, stageMaxFreeze);
     QFETCH(QString, caps);
-    const Profile profile = profileFromText(PipelineSchedule::generate(ScheduleShape { kind, 2, 2 }), costs);
+    QFETCH(double, transferMs);
+    Profile profile = profileFromText(PipelineSchedule::generate(ScheduleShape { kind, 2, 2 }), costs);
+    profile.setTransferMs(transferMs);
     FreezeBounds bounds = globalBound(maxFreeze);
     bounds.stageMaxFreeze = stageMaxFreeze;
     bounds.actionCap = capsFromText(profile, caps);
@@ -574,6 +599,8 @@ void TestFreezePlanner::matchesExactOptimum()
         return;
 
     const Reference ref(profile);
+    if (transferMs > 0.0) // the plan file carries its profile's transfer time
+        QCOMPARE(planThroughJson(plan, "transfer.json").profile.transferMs(), transferMs);
     const ExactOptimum exact = exactOptimum(ref, bounds);
     VERIFY_NEAR(u"batch vs vertex enumeration"_s, plan.batchMsPlanned, exact.batchMs);
     VERIFY_NEAR_TOL(u"total ratio vs vertex enumeration"_s, totalRatio(plan), exact.totalRatio, 1e-6);
@@ -1040,12 +1067,15 @@ void TestFreezePlanner::criticalPathStartEqualsSlackStart_data()
     // Fewer pivots is asserted where the start pays most (measured in `tfreeze bench plan`);
     // pivot counts are deterministic for one lp_solve build, unlike times.
     QTest::addColumn<bool>("fewerPivots");
-    QTest::newRow("1F1B P=8 M=32") << ScheduleKind::OneFOneB << 8 << 32 << 1 << 0 << true;
-    QTest::newRow("ZBV P=8 M=16") << ScheduleKind::ZBV << 8 << 16 << 2 << 0 << true;
-    QTest::newRow("GPipe P=4 M=8") << ScheduleKind::GPipe << 4 << 8 << 1 << 0 << false;
-    QTest::newRow("Interleaved P=4 M=8 V=2") << ScheduleKind::Interleaved1F1B << 4 << 8 << 2 << 0 << false;
-    QTest::newRow("ZBH1 P=4 M=8") << ScheduleKind::ZBH1 << 4 << 8 << 1 << 0 << false;
-    QTest::newRow("1F1B P=4 M=8 on 2 processors") << ScheduleKind::OneFOneB << 4 << 8 << 1 << 2 << false;
+    QTest::addColumn<double>("transferMs");
+    QTest::newRow("1F1B P=8 M=32") << ScheduleKind::OneFOneB << 8 << 32 << 1 << 0 << true << 0.0;
+    QTest::newRow("ZBV P=8 M=16") << ScheduleKind::ZBV << 8 << 16 << 2 << 0 << true << 0.0;
+    QTest::newRow("GPipe P=4 M=8") << ScheduleKind::GPipe << 4 << 8 << 1 << 0 << false << 0.0;
+    QTest::newRow("Interleaved P=4 M=8 V=2") << ScheduleKind::Interleaved1F1B << 4 << 8 << 2 << 0 << false << 0.0;
+    QTest::newRow("ZBH1 P=4 M=8") << ScheduleKind::ZBH1 << 4 << 8 << 1 << 0 << false << 0.0;
+    QTest::newRow("1F1B P=4 M=8 on 2 processors") << ScheduleKind::OneFOneB << 4 << 8 << 1 << 2 << false << 0.0;
+    QTest::newRow("1F1B P=8 M=32, transfer 0.4") << ScheduleKind::OneFOneB << 8 << 32 << 1 << 0 << false << 0.4;
+    QTest::newRow("ZBV P=4 M=8 on 3 processors, transfer 1.5") << ScheduleKind::ZBV << 4 << 8 << 2 << 3 << false << 1.5;
 }
 
 // The critical-path start basis changes where lp_solve starts, never where it ends: the same
@@ -1059,8 +1089,10 @@ void TestFreezePlanner::criticalPathStartEqualsSlackStart()
     QFETCH(int, stagesPerRank);
     QFETCH(int, processors);
     QFETCH(bool, fewerPivots);
+    QFETCH(double, transferMs);
     Profile profile = syntheticProfile(kind, ranks, microbatches, stagesPerRank, 5);
     profile.setProcessors(processors);
+    profile.setTransferMs(transferMs);
     PlannerOptions slackStart;
     slackStart.criticalPathStart = false;
     FreezeBounds perStage = globalBound(0.5);

@@ -61,6 +61,8 @@ void compareProfiles(const Profile& actual, const Profile& expected)
         COMPARE_EXACTLY(actual.costs()[i].maxMs, expected.costs()[i].maxMs);
         COMPARE_EXACTLY(actual.costs()[i].minMs, expected.costs()[i].minMs);
     }
+    QCOMPARE(actual.processors(), expected.processors());
+    COMPARE_EXACTLY(actual.transferMs(), expected.transferMs());
 }
 
 } // namespace
@@ -110,7 +112,10 @@ void TestProfileIo::roundTrip()
     const PipelineSchedule schedule = scheduleKind == ScheduleKind::Custom
         ? customSchedule()
         : PipelineSchedule::generate(ScheduleShape { scheduleKind, ranks, microbatches, stagesPerRank });
-    const Profile written(schedule, awkwardCosts(schedule));
+    Profile written(schedule, awkwardCosts(schedule));
+    // The hand-over time between ranks rides along (an awkward double, like the costs).
+    if (ranks > 2)
+        written.setTransferMs(0.1 + 1.0 / 3.0);
 
     compareProfiles(profileThroughJson(written, "round trip"), written);
 
@@ -225,6 +230,10 @@ void TestProfileIo::badFile_data()
                                      << QByteArray("must be an integer ≥ 1 (got 0)");
     QTest::newRow("processors not a number")
         << QByteArray("processors-not-a-number.json") << QByteArray("processors") << QByteArray("must be an integer");
+    QTest::newRow("negative transfer_ms") << QByteArray("negative-transfer.json") << QByteArray("transfer_ms")
+                                          << QByteArray("must be a finite number ≥ 0 (got -0.25)");
+    QTest::newRow("transfer_ms not a number")
+        << QByteArray("transfer-not-a-number.json") << QByteArray("transfer_ms") << QByteArray("must be a number");
     QTest::newRow("unknown schedule") << QByteArray("unknown-schedule.json") << QByteArray("schedule.kind")
                                       << QByteArray("unknown schedule \"2F2B\"");
     QTest::newRow("missing actions") << QByteArray("missing-actions.json") << QByteArray("actions")

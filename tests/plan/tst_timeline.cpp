@@ -34,8 +34,10 @@ std::vector<double> randomDurations(const PipelineDag& dag, unsigned seed)
     return durations;
 }
 
-// The critical path's defining properties, checked against the DAG and the durations.
-void checkCriticalPath(const PipelineDag& dag, const std::vector<double>& durations, const Timeline& t)
+// The critical path's defining properties, checked against the DAG, the durations and the
+// transfer time between ranks.
+void checkCriticalPath(
+    const PipelineDag& dag, const std::vector<double>& durations, const Timeline& t, double transferMs = 0.0)
 {
     const auto& path = t.criticalPath;
     QVERIFY(!path.empty());
@@ -49,7 +51,9 @@ void checkCriticalPath(const PipelineDag& dag, const std::vector<double>& durati
         const auto& preds = dag.predecessors(path[i]);
         QVERIFY2(std::find(preds.begin(), preds.end(), path[i - 1]) != preds.end(),
             qPrintable(nameOf(dag.action(path[i - 1])) + u" -> "_s + nameOf(dag.action(path[i])) + u" is no edge"_s));
-        VERIFY_NEAR(u"start of "_s + nameOf(dag.action(path[i])), t.startMs[path[i]], t.endMs[path[i - 1]]);
+        const double delay = dag.action(path[i - 1]).rank != dag.action(path[i]).rank ? transferMs : 0.0;
+        sum += delay;
+        VERIFY_NEAR(u"start of "_s + nameOf(dag.action(path[i])), t.startMs[path[i]], t.endMs[path[i - 1]] + delay);
     }
     VERIFY_NEAR(u"path length"_s, sum, t.batchMs);
 }
@@ -69,6 +73,9 @@ private slots:
     void uniformPipeline_data();
     void uniformPipeline();
     void rejectsBadDurations();
+    void transferBetweenRanks_data() { matchesLongestPath_data(); }
+    void transferBetweenRanks();
+    void transferUniformPipeline();
 };
 
 void TestTimeline::handComputed_data()
@@ -255,6 +262,85 @@ void TestTimeline::sharedProcessors()
                 return;
         }
     }
+}
+
+// With a transfer time c on every edge between ranks: the earliest-start timeline against the
+// rule-built longest path with c on those edges; the critical path pays c at each change of rank;
+// processor sharing never starts an action before its inputs are there, and with a processor per
+// rank it is the same timeline.
+void TestTimeline::transferBetweenRanks()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(int, stagesPerRank);
+    QFETCH(unsigned, seed);
+    const PipelineSchedule schedule
+        = PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank });
+    const PipelineDag dag(schedule);
+    std::vector<int> rankOf;
+    for (const Action& action : dag.actions())
+        rankOf.push_back(action.rank);
+    for (const double transferMs : { 0.3, 2.5 }) {
+        const std::vector<double> d = randomDurations(dag, seed * 100 + 7);
+        const Timeline t = simulateTimeline(dag, d, 0, transferMs);
+        const std::vector<double> ends = longestPathEnds(ruleDependencies(schedule), d, rankOf, transferMs);
+        double batch = 0.0;
+        for (std::size_t v = 0; v < d.size(); ++v) {
+            VERIFY_NEAR(u"end of "_s + nameOf(dag.action(static_cast<PipelineDag::Node>(v))), t.endMs[v], ends[v]);
+            batch = std::max(batch, ends[v]);
+        }
+        VERIFY_NEAR(u"batch"_s, t.batchMs, batch);
+        QVERIFY(ranks == 1 || t.batchMs > simulateTimeline(dag, d).batchMs);
+        checkCriticalPath(dag, d, t, transferMs);
+        QCOMPARE(simulateTimeline(dag, d, ranks, transferMs).endMs, t.endMs);
+        for (int processors = 1; processors < ranks; ++processors) {
+            const Timeline shared = simulateTimeline(dag, d, processors, transferMs);
+            QVERIFY2(shared.batchMs >= t.batchMs * (1 - 1e-9), gotWant(u"shared ≥ own"_s, shared.batchMs, t.batchMs));
+            for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
+                QVERIFY(shared.endMs[v] - shared.startMs[v] >= d[v] * (1 - 1e-9) - 1e-12);
+                for (PipelineDag::Node pred : dag.predecessors(v)) {
+                    const double ready = shared.endMs[pred] + (rankOf[pred] != rankOf[v] ? transferMs : 0.0);
+                    QVERIFY2(shared.startMs[v] >= ready - 1e-9 * std::max(1.0, ready),
+                        qPrintable(nameOf(dag.action(v)) + u" starts before its input from "_s
+                            + nameOf(dag.action(pred)) + u" is there"_s));
+                }
+            }
+        }
+        if (QTest::currentTestFailed())
+            return;
+    }
+}
+
+// Closed forms with a transfer time c: GPipe (M+P−1)(t_F+t_B) + 2(P−1)c, since the forward wave
+// and the backward wave each cross P−1 ranks; one microbatch of 1F1B P(t_F+t_B) + 2(P−1)c, on one
+// shared processor too (nothing overlaps).
+void TestTimeline::transferUniformPipeline()
+{
+    const double forwardMs = 1.0;
+    const double backwardMs = 2.0;
+    const double c = 0.25;
+    auto uniform = [&](const PipelineDag& dag) {
+        std::vector<double> d;
+        for (const Action& action : dag.actions())
+            d.push_back(action.kind == ActionKind::Forward ? forwardMs : backwardMs);
+        return d;
+    };
+    for (const auto& [ranks, microbatches] : { std::pair { 4, 8 }, std::pair { 3, 5 }, std::pair { 2, 1 } }) {
+        const PipelineDag dag(PipelineSchedule::generate(ScheduleShape { ScheduleKind::GPipe, ranks, microbatches }));
+        VERIFY_NEAR(u"GPipe P=%1 M=%2"_s.arg(ranks).arg(microbatches),
+            simulateTimeline(dag, uniform(dag), 0, c).batchMs,
+            (microbatches + ranks - 1) * (forwardMs + backwardMs) + 2 * (ranks - 1) * c);
+    }
+    for (int ranks = 1; ranks <= 5; ++ranks) {
+        const PipelineDag dag(PipelineSchedule::generate(ScheduleShape { ScheduleKind::OneFOneB, ranks, 1 }));
+        const double expected = ranks * (forwardMs + backwardMs) + 2 * (ranks - 1) * c;
+        VERIFY_NEAR(u"1F1B P=%1 M=1"_s.arg(ranks), simulateTimeline(dag, uniform(dag), 0, c).batchMs, expected);
+        VERIFY_NEAR(
+            u"1F1B P=%1 M=1, one processor"_s.arg(ranks), simulateTimeline(dag, uniform(dag), 1, c).batchMs, expected);
+    }
+    QVERIFY_THROWS_EXCEPTION(
+        InputError, simulateTimeline(PipelineDag(PipelineSchedule::generate(ScheduleShape {})), { 1.0, 2.0 }, 0, -1.0));
 }
 
 void TestTimeline::uniformPipeline_data()

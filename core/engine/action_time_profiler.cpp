@@ -26,6 +26,7 @@ double median(std::vector<double> values)
 
 ActionTimeProfiler::ActionTimeProfiler(PipelineSchedule schedule, std::size_t window, int processors)
     : m_schedule(std::move(schedule))
+    , m_dag(m_schedule)
     , m_window(std::max<std::size_t>(window, 1))
     , m_processors(std::max(0, processors))
 {
@@ -51,6 +52,7 @@ void ActionTimeProfiler::clear()
         m_samples[static_cast<std::size_t>(bound)].assign(m_schedule.actionCount(), {});
         m_added[static_cast<std::size_t>(bound)].assign(m_schedule.actionCount(), 0);
     }
+    m_transferSamples.clear();
 }
 
 std::size_t ActionTimeProfiler::actionIndex(const ActionSpan& span) const
@@ -85,6 +87,26 @@ void ActionTimeProfiler::addStep(const std::vector<ActionSpan>& spans, Bound bou
             samples[m_added[static_cast<std::size_t>(b)][index] % m_window] = ms;
         ++m_added[static_cast<std::size_t>(b)][index];
     }
+    if (const std::optional<double> transfer = stepTransferMs(m_dag, spans)) {
+        m_transferSamples.push_back(*transfer);
+        if (m_transferSamples.size() > m_window)
+            m_transferSamples.erase(m_transferSamples.begin());
+    }
+}
+
+std::optional<double> ActionTimeProfiler::transferMs() const
+{
+    if (m_transferSamples.empty())
+        return std::nullopt;
+    return std::max(0.0, median(m_transferSamples));
+}
+
+std::vector<double> ActionTimeProfiler::transferSamples() const { return m_transferSamples; }
+
+void ActionTimeProfiler::restoreTransferSamples(const std::vector<double>& samples)
+{
+    const std::size_t skip = samples.size() > m_window ? samples.size() - m_window : 0;
+    m_transferSamples.assign(samples.begin() + static_cast<std::ptrdiff_t>(skip), samples.end());
 }
 
 std::vector<std::vector<double>> ActionTimeProfiler::samples(Bound bound) const
@@ -148,6 +170,7 @@ Profile ActionTimeProfiler::profile() const
     // Profile sets min = max for actions that cannot freeze.
     Profile profile(m_schedule, std::move(costs), "measured profile");
     profile.setProcessors(m_processors);
+    profile.setTransferMs(transferMs().value_or(0.0));
     return profile;
 }
 

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 namespace tfreeze {
@@ -29,6 +30,10 @@ public:
     // planned).
     void addStep(const std::vector<ActionSpan>& spans, Bound bound);
 
+    // The hand-over time between ranks: the median over the latest `window` steps (either bound)
+    // of stepTransferMs(), at least 0; nullopt before a step had an action wait for another rank.
+    std::optional<double> transferMs() const;
+
     // Samples held for `bound` by the action that has the fewest.
     std::size_t sampleCount(Bound bound) const;
 
@@ -36,7 +41,8 @@ public:
     std::vector<double> medianMs(Bound bound) const;
 
     // w_max and w_min as a Profile; min is clamped to max (a frozen backward measured slower
-    // than an unfrozen one is noise) and, for actions that cannot freeze, equals max.
+    // than an unfrozen one is noise) and, for actions that cannot freeze, equals max. Its transfer
+    // time is transferMs() (0 without one).
     // Throws std::logic_error unless both bounds have at least one sample per action.
     Profile profile() const;
 
@@ -46,11 +52,15 @@ public:
     // what a checkpoint stores to resume the measurement.
     std::vector<std::vector<double>> samples(Bound bound) const;
     void restoreSamples(Bound bound, const std::vector<std::vector<double>>& samples);
+    // The same for the per-step transfer times, oldest first.
+    std::vector<double> transferSamples() const;
+    void restoreTransferSamples(const std::vector<double>& samples);
 
 private:
     std::size_t actionIndex(const ActionSpan& span) const;
 
     PipelineSchedule m_schedule;
+    PipelineDag m_dag; // for stepTransferMs()
     std::size_t m_window;
     int m_processors;
     // Per (stage, microbatch, kind): the rank-major action index.
@@ -58,6 +68,8 @@ private:
     // Per action: ring buffers of the latest samples, and how many were ever added.
     std::array<std::vector<std::vector<double>>, 2> m_samples;
     std::array<std::vector<std::size_t>, 2> m_added;
+    // The latest `window` per-step transfer times, oldest first.
+    std::vector<double> m_transferSamples;
 };
 
 } // namespace tfreeze

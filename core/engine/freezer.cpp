@@ -579,6 +579,7 @@ public:
     {
         const TimelyFreezeController::State state = m_controller.state();
         json document { { "max_samples", state.maxSamples }, { "min_samples", state.minSamples },
+            { "transfer_samples", state.transferSamples },
             { "bounds",
                 { { "max_freeze", m_controller.bounds().maxFreeze },
                     { "stage_max_freeze", m_controller.bounds().stageMaxFreeze } } } };
@@ -606,6 +607,9 @@ public:
         TimelyFreezeController::State state;
         state.maxSamples = stateValue<std::vector<std::vector<double>>>(document, "max_samples", path);
         state.minSamples = stateValue<std::vector<std::vector<double>>>(document, "min_samples", path);
+        // Absent from checkpoints written before transfer times were measured.
+        if (document.contains("transfer_samples"))
+            state.transferSamples = stateValue<std::vector<double>>(document, "transfer_samples", path);
         if (document.contains("profile")) {
             std::istringstream text(document["profile"].dump());
             state.profile = readProfileJson(text, path + ": profile");

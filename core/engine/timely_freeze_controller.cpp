@@ -97,6 +97,7 @@ TimelyFreezeController::State TimelyFreezeController::state() const
     State state;
     state.maxSamples = m_profiler.samples(ActionTimeProfiler::Bound::Max);
     state.minSamples = m_profiler.samples(ActionTimeProfiler::Bound::Min);
+    state.transferSamples = m_profiler.transferSamples();
     state.profile = m_profile;
     state.plan = m_plan;
     return state;
@@ -107,6 +108,7 @@ void TimelyFreezeController::restore(const State& state)
     m_profiler.clear();
     m_profiler.restoreSamples(ActionTimeProfiler::Bound::Max, state.maxSamples);
     m_profiler.restoreSamples(ActionTimeProfiler::Bound::Min, state.minSamples);
+    m_profiler.restoreTransferSamples(state.transferSamples);
     m_profile = state.profile;
     m_plan = state.plan;
     m_planner.reset();
@@ -175,8 +177,11 @@ void TimelyFreezeController::rescaleProfileToMeasured()
         }
     }
     const int processors = m_profile->processors();
+    // The stable steps measured the hand-overs too (the same for any plan).
+    const double transferMs = m_profiler.transferMs().value_or(m_profile->transferMs());
     m_profile.emplace(m_schedule, std::move(costs), "measured profile");
     m_profile->setProcessors(processors);
+    m_profile->setTransferMs(transferMs);
     m_planner.reset(); // a new profile is a new LP
 }
 

@@ -66,6 +66,7 @@ public:
     struct State {
         std::vector<std::vector<double>> maxSamples;
         std::vector<std::vector<double>> minSamples;
+        std::vector<double> transferSamples;
         std::optional<Profile> profile;
         std::shared_ptr<const FreezePlan> plan;
     };

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <tuple>
 
@@ -195,6 +197,49 @@ double unfreezableWorkScale(const Profile& profile, const std::vector<ActionSpan
     return scales.empty() ? 0.0 : median(std::move(scales));
 }
 
+std::optional<double> stepTransferMs(const PipelineDag& dag, const std::vector<ActionSpan>& spans)
+{
+    std::map<std::tuple<int, int, ActionKind>, PipelineDag::Node> nodeOf;
+    for (PipelineDag::Node node = 0; node < dag.nodeCount(); ++node)
+        nodeOf[{ dag.action(node).stage, dag.action(node).microbatch, dag.action(node).kind }] = node;
+    std::vector<const ActionSpan*> spanOf(dag.nodeCount(), nullptr);
+    for (const ActionSpan& span : spans) {
+        const auto it = nodeOf.find({ span.stage, span.microbatch, span.kind });
+        if (it != nodeOf.end())
+            spanOf[it->second] = &span;
+    }
+    std::vector<double> samples;
+    for (PipelineDag::Node node = 0; node < dag.nodeCount(); ++node) {
+        const ActionSpan* span = spanOf[node];
+        if (!span)
+            continue;
+        std::int64_t sameRankEnd = std::numeric_limits<std::int64_t>::min();
+        std::int64_t otherRankEnd = std::numeric_limits<std::int64_t>::min();
+        bool complete = true;
+        for (PipelineDag::Node pred : dag.predecessors(node)) {
+            const ActionSpan* before = spanOf[pred];
+            if (!before) {
+                complete = false;
+                break;
+            }
+            std::int64_t& end = dag.action(pred).rank == dag.action(node).rank ? sameRankEnd : otherRankEnd;
+            end = std::max(end, before->endUs);
+        }
+        if (complete && otherRankEnd != std::numeric_limits<std::int64_t>::min() && otherRankEnd >= sameRankEnd)
+            samples.push_back(static_cast<double>(span->startUs - otherRankEnd) / 1000.0);
+    }
+    if (samples.empty())
+        return std::nullopt;
+    // A batch pays every hand-over on its critical path, so what matters is their mean; the tenth
+    // at either end goes (a preempted rank, a clock offset between processes).
+    std::sort(samples.begin(), samples.end());
+    const std::size_t cut = samples.size() / 10;
+    double sum = 0.0;
+    for (std::size_t i = cut; i < samples.size() - cut; ++i)
+        sum += samples[i];
+    return sum / static_cast<double>(samples.size() - 2 * cut);
+}
+
 Profile estimateProfileFromSpans(const PipelineSchedule& schedule, const std::vector<std::vector<ActionSpan>>& steps,
     ProfileEstimateInfo* info, int processors)
 {
@@ -230,6 +275,14 @@ Profile estimateProfileFromSpans(const PipelineSchedule& schedule, const std::ve
         *info = counts;
     Profile profile(schedule, std::move(costs), "spans");
     profile.setProcessors(shared);
+    const PipelineDag dag(schedule);
+    std::vector<double> transfers;
+    for (const std::vector<ActionSpan>& step : steps) {
+        if (const std::optional<double> transfer = stepTransferMs(dag, step))
+            transfers.push_back(*transfer);
+    }
+    if (!transfers.empty())
+        profile.setTransferMs(std::max(0.0, median(std::move(transfers))));
     return profile;
 }
 

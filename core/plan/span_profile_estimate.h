@@ -3,9 +3,11 @@
 // The planner's input from steps measured in a live run: what the studio plans on when the user
 // asks for a plan in the middle of a run, without the engine's monitoring phases.
 
+#include "core/plan/pipeline_dag.h"
 #include "core/plan/profile.h"
 #include "core/plan/telemetry.h"
 
+#include <optional>
 #include <vector>
 
 namespace tfreeze {
@@ -23,6 +25,16 @@ std::vector<double> spanWorkMs(const std::vector<ActionSpan>& spans, int process
 // plan's. 0 when no such action was measured. Spans of actions the profile lacks are ignored.
 double unfreezableWorkScale(const Profile& profile, const std::vector<ActionSpan>& spans);
 
+// One step's hand-over time between ranks (Profile::transferMs), from its spans: for each action
+// whose last input came from another rank (that predecessor ended after everything on the action's
+// own rank it waits for), the time from that predecessor's end to the action's start, which is
+// when its input had arrived (spans start after their inputs). The mean over those actions
+// without the tenth at either end, in ms; nullopt when no action waited for another rank. It can be negative: a sender
+// hands its output over before its span ends (it then frees its graph), and in one process a hand-over is a pointer.
+// Between processes the spans' clocks may be offset by up to a few ms; the median over both directions (forwards go one
+// way, backwards the other) cancels most of that. Spans of actions the DAG lacks are ignored.
+std::optional<double> stepTransferMs(const PipelineDag& dag, const std::vector<ActionSpan>& spans);
+
 // How the minMs of each freezable action was obtained.
 struct ProfileEstimateInfo {
     int freezableActions = 0;
@@ -38,6 +50,7 @@ struct ProfileEstimateInfo {
 //    each measured ratio, unfrozen included, evaluated at ratio 1, when partly frozen ones exist,
 //  - else max(maxMs − F, 0.5·maxMs) with F the median forward of the same stage and microbatch.
 // minMs is clamped to [0, maxMs]. Medians of an even count are the mean of the two middle values.
+// The profile's transfer time is the median of stepTransferMs over the steps, at least 0.
 // `steps` holds the spans of each measured step; their order does not matter.
 // `processors`: how many processors the ranks shared when the spans were measured (0, or as many
 // as there are ranks: one each). When fewer, every duration above is the span's work

@@ -18,8 +18,9 @@ namespace {
 
 // One step as the engine would time it: every action's work is w_max − r^exponent·(w_max − w_min),
 // times `scale` (exponent 1: the planner's linear model; 2: freezing part of an action saves less
-// than its share, as on stage 0); it starts when the DAG lets it and, when the profile's ranks
-// share processors, runs at its share of them.
+// than its share, as on stage 0); it starts when the DAG lets it (after the profile's transfer
+// time for an input from another rank) and, when the profile's ranks share processors, runs at
+// its share of them.
 struct SimulatedStep {
     std::vector<ActionSpan> spans;
     double batchMs = 0.0;
@@ -34,7 +35,7 @@ SimulatedStep simulateStep(const Profile& profile, const std::vector<double>& ra
         const ActionCost& cost = profile.costs()[i];
         durations[i] = scale * (cost.maxMs - std::pow(ratios[i], exponent) * (cost.maxMs - cost.minMs));
     }
-    const Timeline timeline = simulateTimeline(dag, durations, profile.processors());
+    const Timeline timeline = simulateTimeline(dag, durations, profile.processors(), profile.transferMs());
     SimulatedStep result;
     result.batchMs = timeline.batchMs;
     for (std::size_t i = 0; i < durations.size(); ++i) {
@@ -165,19 +166,25 @@ private slots:
     {
         QTest::addColumn<ScheduleKind>("kind");
         QTest::addColumn<int>("processors");
-        QTest::newRow("1F1B") << ScheduleKind::OneFOneB << 0;
-        QTest::newRow("ZBV") << ScheduleKind::ZBV << 0;
+        QTest::addColumn<double>("transferMs");
+        QTest::newRow("1F1B") << ScheduleKind::OneFOneB << 0 << 0.0;
+        QTest::newRow("ZBV") << ScheduleKind::ZBV << 0 << 0.0;
         // 3 ranks on 2 processors: the spans are stretched where 3 actions overlap, and the
         // profiler must measure each action's work, not its stretched time.
-        QTest::newRow("1F1B, 3 ranks on 2 processors") << ScheduleKind::OneFOneB << 2;
-        QTest::newRow("ZBV, 3 ranks on 1 processor") << ScheduleKind::ZBV << 1;
+        QTest::newRow("1F1B, 3 ranks on 2 processors") << ScheduleKind::OneFOneB << 2 << 0.0;
+        QTest::newRow("ZBV, 3 ranks on 1 processor") << ScheduleKind::ZBV << 1 << 0.0;
+        // Ranks in separate processes: every input from another rank arrives that much later.
+        QTest::newRow("1F1B, transfer 0.4 ms") << ScheduleKind::OneFOneB << 0 << 0.4;
+        QTest::newRow("ZBV, 3 ranks on 2 processors, transfer 1.5 ms") << ScheduleKind::ZBV << 2 << 1.5;
     }
 
     void plansWhatTheMeasuredProfileGivesAndRampsItIn()
     {
         QFETCH(ScheduleKind, kind);
         QFETCH(int, processors);
-        const Profile truth = exampleProfile(kind, processors);
+        QFETCH(double, transferMs);
+        Profile truth = exampleProfile(kind, processors);
+        truth.setTransferMs(transferMs);
         TimelyFreezeOptions options = shortPhases(0.6);
         options.processors = processors;
         TimelyFreezeController controller(truth.schedule(), options);
@@ -194,6 +201,14 @@ private slots:
             const SimulatedStep simulated = simulateStep(truth, ratios, step);
             applied = controller.endStep(step, simulated.spans, simulated.batchMs);
             QCOMPARE(applied.has_value(), step + 1 == controller.planStep());
+            if (step + 2 == controller.planStep()) {
+                // A checkpoint carries the measured transfer times like the durations.
+                const TimelyFreezeController::State state = controller.state();
+                QVERIFY(!state.transferSamples.empty());
+                TimelyFreezeController resumed(truth.schedule(), options);
+                resumed.restore(state);
+                QCOMPARE(resumed.state().transferSamples, state.transferSamples);
+            }
         }
         QVERIFY(applied && applied->plan);
         QCOMPARE(applied->source, PlanSource::Engine);
@@ -202,6 +217,8 @@ private slots:
         // The measured profile is the true one (to the microseconds the spans are rounded to).
         QVERIFY(controller.profile().has_value());
         QCOMPARE(controller.profile()->processors(), processors);
+        QVERIFY2(std::abs(controller.profile()->transferMs() - transferMs) <= 3e-3,
+            qPrintable(QString::number(controller.profile()->transferMs())));
         for (std::size_t i = 0; i < truth.costs().size(); ++i) {
             QVERIFY(std::abs(controller.profile()->costs()[i].maxMs - truth.costs()[i].maxMs) <= 3e-3);
             QVERIFY(std::abs(controller.profile()->costs()[i].minMs - truth.costs()[i].minMs) <= 3e-3);

@@ -8,6 +8,7 @@
 
 #include <QtTest>
 
+#include <cmath>
 #include <functional>
 #include <utility>
 #include <vector>
@@ -69,6 +70,7 @@ struct SharedRanks {
     PipelineDag dag { schedule };
     std::vector<double> maxWork;
     std::vector<double> minWork;
+    double transferMs = 0.0; // every input from another rank arrives that much after its sender ends
 
     explicit SharedRanks(int p)
         : processors(p)
@@ -88,7 +90,7 @@ struct SharedRanks {
     // marked with `frozenFraction` of its tensors frozen.
     std::vector<ActionSpan> spans(const std::vector<double>& work, double frozenFraction, int step) const
     {
-        const Timeline timeline = simulateTimeline(dag, work, processors);
+        const Timeline timeline = simulateTimeline(dag, work, processors, transferMs);
         std::vector<ActionSpan> result;
         for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
             const Action& a = dag.action(v);
@@ -127,6 +129,8 @@ private slots:
     void spanOfAnotherScheduleIsRefused();
     void sharedProcessorsGiveTheWork_data();
     void sharedProcessorsGiveTheWork();
+    void transferBetweenRanksIsMeasured_data() { sharedProcessorsGiveTheWork_data(); }
+    void transferBetweenRanksIsMeasured();
     void unfreezableWorkScale_data();
     void unfreezableWorkScale();
 };
@@ -380,6 +384,49 @@ void TestSpanProfileEstimate::sharedProcessorsGiveTheWork()
         QVERIFY2(stretchedSum > 1.2 * workSum, qPrintable(QStringLiteral("%1 vs %2").arg(stretchedSum).arg(workSum)));
     else
         QVERIFY(std::abs(stretchedSum - workSum) < 0.05);
+}
+
+// Steps laid out with a transfer time between ranks (ranks in separate processes): each step's
+// spans give it back, so does the estimated profile, and a planner on that profile predicts the
+// simulated batch; without one the steps measure none. A single rank waits for no other.
+void TestSpanProfileEstimate::transferBetweenRanksIsMeasured()
+{
+    const auto near = [](double actual, double expected, double tolerance, const char* what) {
+        return std::abs(actual - expected) <= tolerance
+            ? QByteArray()
+            : QStringLiteral("%1: %2, expected %3").arg(QLatin1String(what)).arg(actual).arg(expected).toUtf8();
+    };
+    QFETCH(int, processors);
+    SharedRanks ranks(processors);
+    QByteArray failure
+        = near(stepTransferMs(ranks.dag, ranks.spans(ranks.maxWork, 0.0, 0)).value_or(-1.0), 0.0, 2e-3, "no transfer");
+    QVERIFY2(failure.isEmpty(), failure.constData());
+    ranks.transferMs = 0.8;
+    const std::vector<std::vector<ActionSpan>> steps { ranks.spans(ranks.maxWork, 0.0, 0),
+        ranks.spans(ranks.maxWork, 0.0, 1), ranks.spans(ranks.minWork, 1.0, 2) };
+    for (const auto& step : steps) {
+        failure = near(stepTransferMs(ranks.dag, step).value_or(-1.0), 0.8, 2e-3, "step");
+        QVERIFY2(failure.isEmpty(), failure.constData());
+    }
+    const Profile profile = estimateProfileFromSpans(ranks.schedule, steps, nullptr, processors);
+    failure = near(profile.transferMs(), 0.8, 2e-3, "profile");
+    QVERIFY2(failure.isEmpty(), failure.constData());
+    const double batchMs = simulateTimeline(ranks.dag, ranks.maxWork, processors, 0.8).batchMs;
+    // With a processor each, the critical path crosses ranks at least twice; a shared processor can
+    // keep computing other ranks' work meanwhile.
+    const double withoutMs = simulateTimeline(ranks.dag, ranks.maxWork, processors).batchMs;
+    QVERIFY(processors < 3 ? batchMs >= withoutMs - 1e-9 : batchMs > withoutMs + 1.6 - 1e-9);
+    failure = near(FreezePlanner(profile).plan(FreezeBounds {}).batchMsNoFreeze, batchMs, 0.02, "no-freeze batch");
+    QVERIFY2(failure.isEmpty(), failure.constData());
+
+    const PipelineDag single(PipelineSchedule::generate(ScheduleShape { ScheduleKind::OneFOneB, 1, 4 }));
+    std::vector<ActionSpan> alone;
+    for (PipelineDag::Node v = 0; v < single.nodeCount(); ++v) {
+        const Action& a = single.action(v);
+        alone.push_back({ 0, a.rank, a.stage, a.microbatch, a.kind, static_cast<std::int64_t>(v) * 1000,
+            static_cast<std::int64_t>(v + 1) * 1000, 0, 0 });
+    }
+    QVERIFY(!stepTransferMs(single, alone).has_value());
 }
 
 void TestSpanProfileEstimate::unfreezableWorkScale_data() { sharedProcessorsGiveTheWork_data(); }

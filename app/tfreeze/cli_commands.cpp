@@ -93,6 +93,32 @@ Profile benchProfile(const ScheduleShape& shape, const SyntheticCosts& costs, co
     }
 }
 
+// `tfreeze bench plan`'s "slack start" and "speed-up" columns: the same cold solve from lp_solve's
+// own all-slack basis, its median time, and how many times the critical-path start's it is.
+std::pair<std::string, std::string> slackStartColumns(const Profile& profile, PlannerOptions options, double maxFreeze,
+    int repeats, const FreezePlan& plan, const std::vector<double>& coldSeconds)
+{
+    options.criticalPathStart = false;
+    FreezeBounds bounds;
+    bounds.maxFreeze = maxFreeze;
+    std::vector<double> seconds;
+    bool differs = false;
+    try {
+        for (int repeat = 0; repeat < repeats; ++repeat) {
+            const auto start = std::chrono::steady_clock::now();
+            const double batchMs = FreezePlanner(profile, options).plan(bounds).batchMsPlanned;
+            seconds.push_back(secondsSince(start));
+            // Both starts must reach the same optimum; a difference is a bug worth seeing here.
+            differs = differs || std::abs(batchMs - plan.batchMsPlanned) > 1e-6 * plan.batchMsPlanned;
+        }
+    } catch (const PlannerError&) {
+        return { "> " + formatFixed(options.timeLimitSeconds * 1000.0, 0), "-" };
+    }
+    const double medianSeconds = median(seconds);
+    return { formatFixed(medianSeconds * 1000.0, 1),
+        differs ? "differs" : formatFixed(medianSeconds / median(coldSeconds), 2) + "x" };
+}
+
 } // namespace
 
 CLI::App* addSimulateCommand(CLI::App& parent, SimulateOptions& options)
@@ -442,30 +468,9 @@ void runBenchPlan(const BenchPlanOptions& options)
             continue;
         }
 
-        std::string slackStart = "-";
-        std::string speedUp = "-";
-        if (actions <= options.slackStartMaxActions) {
-            PlannerOptions slackOptions = plannerOptions;
-            slackOptions.criticalPathStart = false;
-            FreezeBounds bounds;
-            bounds.maxFreeze = kMaxFreeze;
-            std::vector<double> slackSeconds;
-            try {
-                for (int repeat = 0; repeat < options.repeats; ++repeat) {
-                    const auto start = std::chrono::steady_clock::now();
-                    const double batchMs = FreezePlanner(profile, slackOptions).plan(bounds).batchMsPlanned;
-                    slackSeconds.push_back(secondsSince(start));
-                    // Both starts must reach the same optimum; a difference is a bug worth seeing here.
-                    if (std::abs(batchMs - plan->batchMsPlanned) > 1e-6 * plan->batchMsPlanned)
-                        speedUp = "differs";
-                }
-                slackStart = formatFixed(median(slackSeconds) * 1000.0, 1);
-                if (speedUp == "-")
-                    speedUp = formatFixed(median(slackSeconds) / median(coldSeconds), 2) + "x";
-            } catch (const PlannerError&) {
-                slackStart = "> " + formatFixed(options.timeLimitSeconds * 1000.0, 0);
-            }
-        }
+        std::pair<std::string, std::string> slackStart { "-", "-" };
+        if (actions <= options.slackStartMaxActions)
+            slackStart = slackStartColumns(profile, plannerOptions, kMaxFreeze, options.repeats, *plan, coldSeconds);
 
         std::string versusDirect = "-";
         if (actions <= options.directMaxActions) {
@@ -482,7 +487,7 @@ void runBenchPlan(const BenchPlanOptions& options)
         }
         table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches),
             std::to_string(profile.costs().size()), std::to_string(statistics.rows), std::to_string(statistics.columns),
-            formatFixed(median(coldSeconds) * 1000.0, 1), slackStart, speedUp,
+            formatFixed(median(coldSeconds) * 1000.0, 1), slackStart.first, slackStart.second,
             formatFixed(median(sliderSeconds) * 1000.0, 1), formatFixed(median(warmSeconds) * 1000.0, 1),
             formatFixed(plan->batchMsNoFreeze, 3), formatFixed(plan->batchMsPlanned, 3), versusDirect });
     }

@@ -129,12 +129,26 @@ struct FreezePlanner::Private {
     std::unique_ptr<LpModel> buildModel()
     {
         auto lp = std::make_unique<LpModel>(columnCount);
+        lp->beginRows();
+        addPrecedenceRows(*lp);
+        addRankEndRows(*lp);
+        addStageBudgetRows(*lp);
+        if (sharedProcessors > 0)
+            addCapacityRow(*lp);
+        lp->endRows();
+        lp->setTimeout(options.timeLimitSeconds);
+        statistics = { lp->rowCount(), lp->columnCount(), lp->nonZeroCount(), 0 };
+        return lp;
+    }
+
+    // e_v − e_u + Δ_v·r_v ≥ w_max_v (+ the transfer time across ranks) per DAG edge the device
+    // order does not imply; e_v + Δ_v·r_v ≥ w_max_v for a source.
+    void addPrecedenceRows(LpModel& lp)
+    {
         const std::size_t n = dag.nodeCount();
         std::vector<int> columns;
         std::vector<double> values;
-        lp->beginRows();
         precedenceRows.assign(n, {});
-        rankEndRow.assign(static_cast<std::size_t>(dag.rankCount()), 0);
         for (PipelineDag::Node v = 0; v < n; ++v) {
             auto addPrecedence = [&](const PipelineDag::Node* pred) {
                 columns.assign({ endColumn(v) });
@@ -148,7 +162,7 @@ struct FreezePlanner::Private {
                     values.push_back(maxMs[v] - minMs[v]);
                 }
                 const double delayMs = pred && dag.action(*pred).rank != dag.action(v).rank ? transferMs : 0.0;
-                const int row = lp->addRow(columns, values, LpModel::RowSense::GreaterEqual, maxMs[v] + delayMs);
+                const int row = lp.addRow(columns, values, LpModel::RowSense::GreaterEqual, maxMs[v] + delayMs);
                 precedenceRows[v].push_back({ row, pred ? static_cast<long>(*pred) : kNoPredecessor, delayMs });
             };
             const auto& preds = dag.predecessors(v);
@@ -160,19 +174,18 @@ struct FreezePlanner::Private {
                     addPrecedence(&u);
             }
         }
+    }
+
+    // T − e_last ≥ 0 for the last action of each rank.
+    void addRankEndRows(LpModel& lp)
+    {
+        rankEndRow.assign(static_cast<std::size_t>(dag.rankCount()), 0);
         for (int rank = 0; rank < dag.rankCount(); ++rank) {
             if (dag.rankBegin(rank) == dag.rankEnd(rank))
                 continue;
-            rankEndRow[static_cast<std::size_t>(rank)] = lp->addRow({ kBatchColumn, endColumn(dag.rankEnd(rank) - 1) },
+            rankEndRow[static_cast<std::size_t>(rank)] = lp.addRow({ kBatchColumn, endColumn(dag.rankEnd(rank) - 1) },
                 { 1.0, -1.0 }, LpModel::RowSense::GreaterEqual, 0.0);
         }
-        addStageBudgetRows(*lp);
-        if (sharedProcessors > 0)
-            addCapacityRow(*lp);
-        lp->endRows();
-        lp->setTimeout(options.timeLimitSeconds);
-        statistics = { lp->rowCount(), lp->columnCount(), lp->nonZeroCount(), 0 };
-        return lp;
     }
 
     // The earliest-start schedule under the LP's own rows: each action's end time, the row that
@@ -226,15 +239,41 @@ struct FreezePlanner::Private {
         const std::size_t n = dag.nodeCount();
         if (n == 0)
             return {}; // nothing to start from: setBasis() refuses it and lp_solve starts on its own
-        std::vector<double> durations = maxMs;
         std::vector<char> frozen(n, 0);
+        const EarliestTree tree = freezeCriticalPaths(bounds, frozen);
+
+        std::vector<char> tight(static_cast<std::size_t>(rows) + 1, 0);
+        for (PipelineDag::Node v = 0; v < n; ++v)
+            tight[static_cast<std::size_t>(tree.tightRow[v]->row)] = 1;
+        tight[static_cast<std::size_t>(rankEndRow[static_cast<std::size_t>(tree.lastRank)])] = 1;
+        std::vector<int> basis { 0, -(rows + kBatchColumn) };
+        basis.reserve(1 + static_cast<std::size_t>(rows + columnCount));
+        for (PipelineDag::Node v = 0; v < n; ++v)
+            basis.push_back(-(rows + endColumn(v)));
+        for (const bool basic : { true, false }) {
+            for (int row = 1; row <= rows; ++row) {
+                if ((tight[static_cast<std::size_t>(row)] == 0) == basic)
+                    basis.push_back(-row);
+            }
+        }
+        for (PipelineDag::Node v = 0; v < n; ++v) {
+            if (ratioColumn[v] != 0)
+                basis.push_back((frozen[v] != 0 ? 1 : -1) * (rows + ratioColumn[v]));
+        }
+        return basis;
+    }
+
+    // Freezes (marks in `frozen`, as far as each cap allows) every action on the critical path,
+    // re-times, and repeats until the critical path has nothing left to freeze; the last timeline.
+    EarliestTree freezeCriticalPaths(const FreezeBounds& bounds, std::vector<char>& frozen) const
+    {
+        std::vector<double> durations = maxMs;
         EarliestTree tree = earliestTree(durations);
         for (bool froze = true; froze;) {
             froze = false;
-            long v = static_cast<long>(dag.rankEnd(tree.lastRank)) - 1;
-            while (v != kNoPredecessor) {
+            for (long v = static_cast<long>(dag.rankEnd(tree.lastRank)) - 1; v != kNoPredecessor;) {
                 const auto node = static_cast<std::size_t>(v);
-                if (ratioColumn[node] != 0 && !frozen[node]) {
+                if (ratioColumn[node] != 0 && frozen[node] == 0) {
                     const double cap = bounds.actionCap.empty() ? 1.0 : bounds.actionCap[node];
                     frozen[node] = 1;
                     durations[node] = maxMs[node] - cap * (maxMs[node] - minMs[node]);
@@ -245,28 +284,7 @@ struct FreezePlanner::Private {
             if (froze)
                 tree = earliestTree(durations);
         }
-
-        std::vector<char> tight(static_cast<std::size_t>(rows) + 1, 0);
-        for (PipelineDag::Node v = 0; v < n; ++v)
-            tight[static_cast<std::size_t>(tree.tightRow[v]->row)] = 1;
-        tight[static_cast<std::size_t>(rankEndRow[static_cast<std::size_t>(tree.lastRank)])] = 1;
-        std::vector<int> basis { 0, -(rows + kBatchColumn) };
-        basis.reserve(1 + static_cast<std::size_t>(rows + columnCount));
-        for (PipelineDag::Node v = 0; v < n; ++v)
-            basis.push_back(-(rows + endColumn(v)));
-        for (int row = 1; row <= rows; ++row) {
-            if (!tight[static_cast<std::size_t>(row)])
-                basis.push_back(-row);
-        }
-        for (int row = 1; row <= rows; ++row) {
-            if (tight[static_cast<std::size_t>(row)])
-                basis.push_back(-row);
-        }
-        for (PipelineDag::Node v = 0; v < n; ++v) {
-            if (ratioColumn[v] != 0)
-                basis.push_back((frozen[v] ? 1 : -1) * (rows + ratioColumn[v]));
-        }
-        return basis;
+        return tree;
     }
 
     // Σ_{v∈stage k} r_v ≤ ρ_k·n_k; the right-hand sides are set by applyBounds().

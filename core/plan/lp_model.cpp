@@ -104,7 +104,8 @@ LpModel::Status LpModel::solve()
 
 bool LpModel::setBasis(const std::vector<int>& basis)
 {
-    const auto expected = static_cast<std::size_t>(1 + get_Nrows(d->lp) + get_Ncolumns(d->lp));
+    const std::size_t expected
+        = 1 + static_cast<std::size_t>(get_Nrows(d->lp)) + static_cast<std::size_t>(get_Ncolumns(d->lp));
     // set_basis takes a non-const pointer but does not write through it.
     return basis.size() == expected && set_basis(d->lp, const_cast<int*>(basis.data()), TRUE) == TRUE;
 }

@@ -285,6 +285,24 @@ std::string requireString(const Json& value, const std::string& field, const std
     return value.get<std::string>();
 }
 
+namespace {
+
+// The optional members about the machine the profile was measured on: `processors` and
+// `transfer_ms`.
+void readMachineMembers(const Json& document, Profile& profile, const std::string& source)
+{
+    if (const Json* processors = findMember(document, "processors")) {
+        const int count = requireInteger(*processors, "processors", source);
+        if (count < 1)
+            throw InputError(source, "processors", "must be an integer ≥ 1 (got " + std::to_string(count) + ")");
+        profile.setProcessors(count, source);
+    }
+    if (const Json* transfer = findMember(document, "transfer_ms"))
+        profile.setTransferMs(requireDuration(*transfer, "transfer_ms", source), source);
+}
+
+} // namespace
+
 ParsedProfile parseProfileMembers(const Json& document, const std::string& source)
 {
     const Json& schedule = requireMember(document, "schedule", "", source);
@@ -373,14 +391,7 @@ ParsedProfile parseProfileMembers(const Json& document, const std::string& sourc
     }
     PipelineSchedule pipelineSchedule = PipelineSchedule::fromRankOrders(shape, std::move(orders), source);
     Profile profile(std::move(pipelineSchedule), std::move(costs), source);
-    if (const Json* processors = findMember(document, "processors")) {
-        const int count = requireInteger(*processors, "processors", source);
-        if (count < 1)
-            throw InputError(source, "processors", "must be an integer ≥ 1 (got " + std::to_string(count) + ")");
-        profile.setProcessors(count, source);
-    }
-    if (const Json* transfer = findMember(document, "transfer_ms"))
-        profile.setTransferMs(requireDuration(*transfer, "transfer_ms", source), source);
+    readMachineMembers(document, profile, source);
     return ParsedProfile { std::move(profile), std::move(fileIndex) };
 }
 

@@ -58,6 +58,16 @@ void checkCriticalPath(
     VERIFY_NEAR(u"path length"_s, sum, t.batchMs);
 }
 
+// The schedule of the current row of matchesLongestPath_data() and the tests sharing its data.
+PipelineSchedule scheduleFromTestData()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(int, stagesPerRank);
+    return PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank });
+}
+
 } // namespace
 
 class TestTimeline : public QObject {
@@ -168,13 +178,9 @@ void TestTimeline::matchesLongestPath_data()
 
 void TestTimeline::matchesLongestPath()
 {
-    QFETCH(ScheduleKind, kind);
-    QFETCH(int, ranks);
-    QFETCH(int, microbatches);
-    QFETCH(int, stagesPerRank);
     QFETCH(unsigned, seed);
-    const PipelineSchedule schedule
-        = PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank });
+    const PipelineSchedule schedule = scheduleFromTestData();
+    const int ranks = schedule.rankCount();
     const PipelineDag dag(schedule);
     for (unsigned draw = 0; draw < 5; ++draw) {
         const std::vector<double> d = randomDurations(dag, seed * 100 + draw);
@@ -212,13 +218,9 @@ void TestTimeline::matchesLongestPath()
 // spans gives back every action's work.
 void TestTimeline::sharedProcessors()
 {
-    QFETCH(ScheduleKind, kind);
-    QFETCH(int, ranks);
-    QFETCH(int, microbatches);
-    QFETCH(int, stagesPerRank);
     QFETCH(unsigned, seed);
-    const PipelineSchedule schedule
-        = PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank });
+    const PipelineSchedule schedule = scheduleFromTestData();
+    const int ranks = schedule.rankCount();
     const PipelineDag dag(schedule);
     for (unsigned draw = 0; draw < 3; ++draw) {
         const std::vector<double> d = randomDurations(dag, seed * 100 + draw);
@@ -270,13 +272,9 @@ void TestTimeline::sharedProcessors()
 // rank it is the same timeline.
 void TestTimeline::transferBetweenRanks()
 {
-    QFETCH(ScheduleKind, kind);
-    QFETCH(int, ranks);
-    QFETCH(int, microbatches);
-    QFETCH(int, stagesPerRank);
     QFETCH(unsigned, seed);
-    const PipelineSchedule schedule
-        = PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank });
+    const PipelineSchedule schedule = scheduleFromTestData();
+    const int ranks = schedule.rankCount();
     const PipelineDag dag(schedule);
     std::vector<int> rankOf;
     for (const Action& action : dag.actions())

@@ -67,12 +67,22 @@ struct ActionIndex {
     explicit ActionIndex(const PipelineSchedule& schedule)
     {
         actions.reserve(schedule.actionCount());
-        for (const auto& order : schedule.rankOrders()) {
-            for (const Action& action : order) {
-                indexOf[{ action.stage, action.microbatch, action.kind }] = actions.size();
-                actions.push_back(action);
-            }
-        }
+        for (const auto& order : schedule.rankOrders())
+            actions.insert(actions.end(), order.begin(), order.end());
+        indexActions();
+    }
+
+    // A DAG's nodes, which are in the same rank-major order.
+    explicit ActionIndex(const PipelineDag& dag)
+        : actions(dag.actions())
+    {
+        indexActions();
+    }
+
+    void indexActions()
+    {
+        for (std::size_t i = 0; i < actions.size(); ++i)
+            indexOf[{ actions[i].stage, actions[i].microbatch, actions[i].kind }] = i;
     }
 };
 
@@ -199,13 +209,11 @@ double unfreezableWorkScale(const Profile& profile, const std::vector<ActionSpan
 
 std::optional<double> stepTransferMs(const PipelineDag& dag, const std::vector<ActionSpan>& spans)
 {
-    std::map<std::tuple<int, int, ActionKind>, PipelineDag::Node> nodeOf;
-    for (PipelineDag::Node node = 0; node < dag.nodeCount(); ++node)
-        nodeOf[{ dag.action(node).stage, dag.action(node).microbatch, dag.action(node).kind }] = node;
+    const ActionIndex index(dag);
     std::vector<const ActionSpan*> spanOf(dag.nodeCount(), nullptr);
     for (const ActionSpan& span : spans) {
-        const auto it = nodeOf.find({ span.stage, span.microbatch, span.kind });
-        if (it != nodeOf.end())
+        const auto it = index.indexOf.find({ span.stage, span.microbatch, span.kind });
+        if (it != index.indexOf.end())
             spanOf[it->second] = &span;
     }
     std::vector<double> samples;

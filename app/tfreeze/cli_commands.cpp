@@ -52,7 +52,8 @@ std::string describeSchedule(const PipelineSchedule& schedule)
         + std::to_string(shape.stagesPerRank) + " per rank), " + std::to_string(schedule.actionCount()) + " actions";
 }
 
-// The schedule, the processors its ranks share when they do, and the hand-over time between ranks.
+// The schedule, the processors its ranks share when they do, the hand-over time between ranks and
+// the stages the planner freezes all or nothing.
 std::string describeProfile(const Profile& profile)
 {
     std::string text = describeSchedule(profile.schedule());
@@ -60,6 +61,13 @@ std::string describeProfile(const Profile& profile)
         text += ", sharing " + std::to_string(processors) + " processor" + (processors == 1 ? "" : "s");
     if (profile.transferMs() > 0.0)
         text += ", " + formatFixed(profile.transferMs(), 3) + " ms per transfer between ranks";
+    const std::vector<int>& allOrNothing = profile.allOrNothingStages();
+    if (!allOrNothing.empty()) {
+        text += allOrNothing.size() == 1 ? ", stage " : ", stages ";
+        for (std::size_t i = 0; i < allOrNothing.size(); ++i)
+            text += (i == 0 ? "" : ",") + std::to_string(allOrNothing[i]);
+        text += " frozen all or nothing";
+    }
     return text;
 }
 

@@ -182,6 +182,7 @@ void TimelyFreezeController::rescaleProfileToMeasured()
     m_profile.emplace(m_schedule, std::move(costs), "measured profile");
     m_profile->setProcessors(processors);
     m_profile->setTransferMs(transferMs);
+    m_profile->setAllOrNothingStages(m_options.allOrNothingStages);
     m_planner.reset(); // a new profile is a new LP
 }
 
@@ -196,6 +197,7 @@ std::optional<PlanApplied> TimelyFreezeController::endStep(
 
     if (step + 1 == planStep() && !m_profile) {
         m_profile = m_profiler.profile();
+        m_profile->setAllOrNothingStages(m_options.allOrNothingStages);
         m_profiler.clear();
         return makePlan(step, PlanSource::Engine);
     }

@@ -21,6 +21,9 @@ struct TimelyFreezeOptions {
     std::int64_t rampSteps = 300; // the applied ratio rises linearly from 0 to the plan
     std::size_t profileWindow = 30; // samples per action behind each median
     int processors = 0; // the processors the ranks share (sharedProcessors()); 0 = one per rank
+    // Stages the planner freezes all or nothing (Profile::allOrNothingStages): stage 0 under
+    // METHOD's weighted draw, whose partly frozen backward saves far less than the plan's line.
+    std::vector<int> allOrNothingStages;
     FreezeBounds bounds;
     // Re-plan when the realised batch time leaves the predicted one by more than this fraction
     // (ours; 0 = off): the profile is rescaled by what was measured, then solved again.

@@ -59,6 +59,8 @@ std::string planText(const FreezePlan& plan)
         document["processors"] = profile.processors();
     if (profile.transferMs() > 0.0)
         document["transfer_ms"] = profile.transferMs();
+    if (!profile.allOrNothingStages().empty())
+        document["all_or_nothing_stages"] = profile.allOrNothingStages();
     document["max_freeze"] = plan.bounds.maxFreeze;
     OrderedJson stageMax = OrderedJson::array();
     for (int stage = 0; stage < stageCount; ++stage)

@@ -17,6 +17,9 @@ struct PlannerOptions {
     // Start a cold solve from the critical-path basis (freeze_planner.cpp) instead of lp_solve's
     // all-slack one. Off only to compare the two in `tfreeze bench plan`.
     bool criticalPathStart = true;
+    // Up to this many ratio columns of Profile::allOrNothingStages, lp_solve's branch and bound
+    // makes each 0 or its cap exactly; beyond, a dive of warm re-solves does (freeze_planner.cpp).
+    int allOrNothingBranchLimit = 16;
     // Where the profile came from (a file path), named in errors about it such as a deadlock.
     std::string profileSource;
 };

@@ -63,6 +63,11 @@ int LpModel::addRow(const std::vector<int>& columns, const std::vector<double>& 
 
 void LpModel::setBounds(int column, double lower, double upper) { set_bounds(d->lp, column, lower, upper); }
 
+void LpModel::setSemiContinuous(int column, bool semiContinuous)
+{
+    set_semicont(d->lp, column, semiContinuous ? TRUE : FALSE);
+}
+
 void LpModel::setRhs(int row, double rhs) { set_rh(d->lp, row, rhs); }
 
 void LpModel::setObjective(const std::vector<double>& coefficients)
@@ -116,6 +121,8 @@ std::vector<double> LpModel::columnValues() const
     get_variables(d->lp, values.data() + 1);
     return values;
 }
+
+double LpModel::objectiveValue() const { return get_working_objective(d->lp); }
 
 long long LpModel::pivotCount() const { return static_cast<long long>(get_total_iter(d->lp)); }
 

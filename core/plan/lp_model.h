@@ -26,6 +26,9 @@ public:
     int addRow(const std::vector<int>& columns, const std::vector<double>& values, RowSense sense, double rhs);
 
     void setBounds(int column, double lower, double upper);
+    // The column takes 0 or a value in [lower, upper], never between 0 and lower: lp_solve's
+    // semi-continuous variable, which solve() then settles by branch and bound.
+    void setSemiContinuous(int column, bool semiContinuous);
     void setRhs(int row, double rhs);
     // `coefficients[c]` for column c; index 0 is ignored. Minimised.
     void setObjective(const std::vector<double>& coefficients);
@@ -40,6 +43,8 @@ public:
     bool setBasis(const std::vector<int>& basis);
     // Index c holds column c; index 0 is unused.
     std::vector<double> columnValues() const;
+    // The objective at the last solution.
+    double objectiveValue() const;
 
     // Simplex pivots of the last solve.
     long long pivotCount() const;

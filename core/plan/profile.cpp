@@ -3,6 +3,7 @@
 #include "core/plan/plan_error.h"
 #include "core/plan/profile_json.h"
 
+#include <algorithm>
 #include <cmath>
 #include <locale>
 #include <sstream>
@@ -87,6 +88,25 @@ void Profile::setTransferMs(double transferMs, const std::string& source)
     if (!std::isfinite(transferMs) || transferMs < 0.0)
         throw InputError(source, "transfer_ms", "must be a finite number ≥ 0 (got " + std::to_string(transferMs) + ")");
     m_transferMs = transferMs;
+}
+
+void Profile::setAllOrNothingStages(std::vector<int> stages, const std::string& source)
+{
+    const int stageCount = m_schedule.stageCount();
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+        if (stages[i] < 0 || stages[i] >= stageCount)
+            throw InputError(source, "all_or_nothing_stages[" + std::to_string(i) + "]",
+                "must be a stage in [0, " + std::to_string(stageCount - 1) + "] (got " + std::to_string(stages[i])
+                    + ")");
+    }
+    std::sort(stages.begin(), stages.end());
+    stages.erase(std::unique(stages.begin(), stages.end()), stages.end());
+    m_allOrNothingStages = std::move(stages);
+}
+
+bool Profile::isAllOrNothing(int stage) const
+{
+    return std::binary_search(m_allOrNothingStages.begin(), m_allOrNothingStages.end(), stage);
 }
 
 std::vector<Action> Profile::actions() const

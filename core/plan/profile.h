@@ -46,11 +46,21 @@ public:
     double transferMs() const { return m_transferMs; }
     void setTransferMs(double transferMs, const std::string& source = {});
 
+    // Stages whose actions save little unless everything freezable is frozen. The engine's stage 0
+    // computes no input gradient, so its backward with a few tensors frozen still runs back to the
+    // first trainable one and costs far more than the line from max_ms to min_ms says (README,
+    // "Stage 0's draw"). The planner gives such actions ratio 0 or their cap, never a part, where
+    // the line is exact. Sorted, each stage once; throws InputError for a stage out of range.
+    const std::vector<int>& allOrNothingStages() const { return m_allOrNothingStages; }
+    void setAllOrNothingStages(std::vector<int> stages, const std::string& source = {});
+    bool isAllOrNothing(int stage) const;
+
 private:
     PipelineSchedule m_schedule;
     std::vector<ActionCost> m_costs;
     int m_processors = 0;
     double m_transferMs = 0.0;
+    std::vector<int> m_allOrNothingStages;
 };
 
 } // namespace tfreeze

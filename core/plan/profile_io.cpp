@@ -301,6 +301,20 @@ void readMachineMembers(const Json& document, Profile& profile, const std::strin
         profile.setTransferMs(requireDuration(*transfer, "transfer_ms", source), source);
 }
 
+// The optional `all_or_nothing_stages`: an array of stage indices (Profile::allOrNothingStages).
+void readAllOrNothingStages(const Json& document, Profile& profile, const std::string& source)
+{
+    const Json* member = findMember(document, "all_or_nothing_stages");
+    if (!member)
+        return;
+    if (!member->is_array())
+        throwWrongType(*member, "an array of stage numbers", "all_or_nothing_stages", source);
+    std::vector<int> stages;
+    for (std::size_t i = 0; i < member->size(); ++i)
+        stages.push_back(requireInteger((*member)[i], "all_or_nothing_stages[" + std::to_string(i) + "]", source));
+    profile.setAllOrNothingStages(std::move(stages), source);
+}
+
 } // namespace
 
 ParsedProfile parseProfileMembers(const Json& document, const std::string& source)
@@ -392,6 +406,7 @@ ParsedProfile parseProfileMembers(const Json& document, const std::string& sourc
     PipelineSchedule pipelineSchedule = PipelineSchedule::fromRankOrders(shape, std::move(orders), source);
     Profile profile(std::move(pipelineSchedule), std::move(costs), source);
     readMachineMembers(document, profile, source);
+    readAllOrNothingStages(document, profile, source);
     return ParsedProfile { std::move(profile), std::move(fileIndex) };
 }
 
@@ -488,6 +503,8 @@ std::string profileText(const Profile& profile)
         document["processors"] = profile.processors();
     if (profile.transferMs() > 0.0)
         document["transfer_ms"] = profile.transferMs();
+    if (!profile.allOrNothingStages().empty())
+        document["all_or_nothing_stages"] = profile.allOrNothingStages();
     detail::OrderedJson actions = detail::OrderedJson::array();
     const std::vector<Action> list = profile.actions();
     for (std::size_t i = 0; i < list.size(); ++i)

@@ -167,15 +167,18 @@ private slots:
         QTest::addColumn<ScheduleKind>("kind");
         QTest::addColumn<int>("processors");
         QTest::addColumn<double>("transferMs");
-        QTest::newRow("1F1B") << ScheduleKind::OneFOneB << 0 << 0.0;
-        QTest::newRow("ZBV") << ScheduleKind::ZBV << 0 << 0.0;
+        QTest::addColumn<bool>("stageZeroWhole"); // TimelyFreezeOptions::allOrNothingStages {0}
+        QTest::newRow("1F1B") << ScheduleKind::OneFOneB << 0 << 0.0 << false;
+        QTest::newRow("ZBV") << ScheduleKind::ZBV << 0 << 0.0 << false;
+        // The weighted draw's stage 0: its actions planned at ratio 0 or 1.
+        QTest::newRow("1F1B, stage 0 all or nothing") << ScheduleKind::OneFOneB << 0 << 0.0 << true;
         // 3 ranks on 2 processors: the spans are stretched where 3 actions overlap, and the
         // profiler must measure each action's work, not its stretched time.
-        QTest::newRow("1F1B, 3 ranks on 2 processors") << ScheduleKind::OneFOneB << 2 << 0.0;
-        QTest::newRow("ZBV, 3 ranks on 1 processor") << ScheduleKind::ZBV << 1 << 0.0;
+        QTest::newRow("1F1B, 3 ranks on 2 processors") << ScheduleKind::OneFOneB << 2 << 0.0 << false;
+        QTest::newRow("ZBV, 3 ranks on 1 processor") << ScheduleKind::ZBV << 1 << 0.0 << false;
         // Ranks in separate processes: every input from another rank arrives that much later.
-        QTest::newRow("1F1B, transfer 0.4 ms") << ScheduleKind::OneFOneB << 0 << 0.4;
-        QTest::newRow("ZBV, 3 ranks on 2 processors, transfer 1.5 ms") << ScheduleKind::ZBV << 2 << 1.5;
+        QTest::newRow("1F1B, transfer 0.4 ms") << ScheduleKind::OneFOneB << 0 << 0.4 << false;
+        QTest::newRow("ZBV, 3 ranks on 2 processors, transfer 1.5 ms") << ScheduleKind::ZBV << 2 << 1.5 << false;
     }
 
     void plansWhatTheMeasuredProfileGivesAndRampsItIn()
@@ -183,10 +186,15 @@ private slots:
         QFETCH(ScheduleKind, kind);
         QFETCH(int, processors);
         QFETCH(double, transferMs);
+        QFETCH(bool, stageZeroWhole);
         Profile truth = exampleProfile(kind, processors);
         truth.setTransferMs(transferMs);
         TimelyFreezeOptions options = shortPhases(0.6);
         options.processors = processors;
+        if (stageZeroWhole) {
+            options.allOrNothingStages = { 0 };
+            truth.setAllOrNothingStages({ 0 });
+        }
         TimelyFreezeController controller(truth.schedule(), options);
 
         std::optional<PlanApplied> applied;
@@ -219,6 +227,15 @@ private slots:
         QCOMPARE(controller.profile()->processors(), processors);
         QVERIFY2(std::abs(controller.profile()->transferMs() - transferMs) <= 3e-3,
             qPrintable(QString::number(controller.profile()->transferMs())));
+        QCOMPARE(controller.profile()->allOrNothingStages(), truth.allOrNothingStages());
+        if (stageZeroWhole) {
+            const std::vector<Action> actions = truth.actions();
+            for (std::size_t i = 0; i < actions.size(); ++i) {
+                const double ratio = applied->plan->actions[i].ratio;
+                if (actions[i].stage == 0)
+                    QVERIFY2(ratio == 0.0 || std::abs(ratio - 1.0) < 1e-9, qPrintable(QString::number(ratio)));
+            }
+        }
         for (std::size_t i = 0; i < truth.costs().size(); ++i) {
             QVERIFY(std::abs(controller.profile()->costs()[i].maxMs - truth.costs()[i].maxMs) <= 3e-3);
             QVERIFY(std::abs(controller.profile()->costs()[i].minMs - truth.costs()[i].minMs) <= 3e-3);

@@ -23,6 +23,7 @@ using namespace Qt::StringLiterals;
 
 Q_DECLARE_METATYPE(tfreeze::ScheduleKind)
 Q_DECLARE_METATYPE(std::vector<double>)
+Q_DECLARE_METATYPE(std::vector<int>)
 
 namespace {
 
@@ -257,10 +258,11 @@ void checkPlan(const Profile& profile, const FreezeBounds& bounds, const FreezeP
     QVERIFY(plan.batchMsPlanned >= plan.batchMsAllFrozen * (1 - 1e-9));
 
     // Second objective, a necessary condition: an action that could end later without delaying
-    // the batch could freeze less, so every frozen action must have no float.
+    // the batch could freeze less, so every frozen action must have no float. (An action of an
+    // all-or-nothing stage cannot freeze a part, so it may.)
     const std::vector<double> slack = ref.floats(durations, batch);
     for (std::size_t v = 0; v < ref.size(); ++v) {
-        if (ratios[v] > 1e-6)
+        if (ratios[v] > 1e-6 && !profile.isAllOrNothing(ref.action(v).stage))
             QVERIFY2(slack[v] <= 1e-6 * std::max(1.0, batch),
                 qPrintable(nameOf(ref.action(v)) + u" freezes "_s + QString::number(ratios[v]) + u" with float "_s
                     + QString::number(slack[v])));
@@ -530,6 +532,8 @@ private slots:
     void sharedProcessors();
     void criticalPathStartEqualsSlackStart_data();
     void criticalPathStartEqualsSlackStart();
+    void allOrNothingStages_data();
+    void allOrNothingStages();
 };
 
 void TestFreezePlanner::matchesExactOptimum_data()
@@ -1123,6 +1127,117 @@ void TestFreezePlanner::criticalPathStartEqualsSlackStart()
                 qPrintable(u"pivots: critical-path start %1, slack start %2"_s.arg(path.lpStatistics().pivots)
                                .arg(slack.lpStatistics().pivots)));
     }
+}
+
+void TestFreezePlanner::allOrNothingStages_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<int>("ranks");
+    QTest::addColumn<int>("microbatches");
+    QTest::addColumn<std::vector<int>>("allOrNothing");
+    QTest::addColumn<double>("maxFreeze");
+    QTest::addColumn<double>("cap"); // of every action of stage 0
+    for (const double rho : { 0.3, 0.5, 0.6, 0.9 })
+        QTest::addRow("1F1B P=2 M=8 rho=%g", rho)
+            << ScheduleKind::OneFOneB << 2 << 8 << std::vector<int> { 0 } << rho << 1.0;
+    QTest::newRow("1F1B P=4 M=6 rho=0.5") << ScheduleKind::OneFOneB << 4 << 6 << std::vector<int> { 0 } << 0.5 << 1.0;
+    QTest::newRow("1F1B P=4 M=6 rho=0.7, stage 0 capped at 0.6")
+        << ScheduleKind::OneFOneB << 4 << 6 << std::vector<int> { 0 } << 0.7 << 0.6;
+    QTest::newRow("1F1B P=3 M=4 rho=0.5, stages 0 and 2")
+        << ScheduleKind::OneFOneB << 3 << 4 << std::vector<int> { 0, 2 } << 0.5 << 1.0;
+    QTest::newRow("GPipe P=2 M=6 rho=0.4") << ScheduleKind::GPipe << 2 << 6 << std::vector<int> { 0 } << 0.4 << 1.0;
+    QTest::newRow("ZBH1 P=2 M=6 rho=0.5: W freezes whole")
+        << ScheduleKind::ZBH1 << 2 << 6 << std::vector<int> { 0 } << 0.5 << 1.0;
+}
+
+// Stages frozen all or nothing: every action of them at ratio 0 or its cap. Branch and bound
+// reaches the batch time of an independent enumeration (every choice of actions to freeze whole
+// within the stage budgets, the rest of the pipeline planned by the plain LP with those
+// durations fixed); the dive used beyond PlannerOptions::allOrNothingBranchLimit is never below
+// it and never above freezing none of those stages.
+void TestFreezePlanner::allOrNothingStages()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(std::vector<int>, allOrNothing);
+    QFETCH(double, maxFreeze);
+    QFETCH(double, cap);
+    SyntheticCosts costs;
+    costs.backwardFrozenMs = { 0.2 }; // stage 0's backward with everything frozen: almost nothing
+    costs.jitter = 0.2;
+    costs.seed = 7;
+    Profile profile
+        = makeSyntheticProfile(PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches }), costs);
+    profile.setAllOrNothingStages(allOrNothing);
+    FreezeBounds bounds = globalBound(maxFreeze);
+    const std::vector<Action> actions = profile.actions();
+    if (cap < 1.0) {
+        for (const Action& action : actions)
+            bounds.actionCap.push_back(action.stage == 0 ? cap : 1.0);
+    }
+
+    // The enumeration: each subset of the all-or-nothing actions that fits the budgets.
+    std::vector<std::size_t> whole;
+    for (std::size_t v = 0; v < actions.size(); ++v) {
+        if (isFreezable(actions[v].kind) && profile.isAllOrNothing(actions[v].stage))
+            whole.push_back(v);
+    }
+    QVERIFY(whole.size() <= 16);
+    double best = std::numeric_limits<double>::infinity();
+    double noneWhole = 0.0;
+    for (unsigned mask = 0; mask < (1U << whole.size()); ++mask) {
+        std::map<int, double> used;
+        std::vector<ActionCost> fixed = profile.costs();
+        for (std::size_t i = 0; i < whole.size(); ++i) {
+            const std::size_t v = whole[i];
+            const double ratio = (mask >> i) & 1U ? capOf(bounds, v) : 0.0;
+            used[actions[v].stage] += ratio;
+            const double ms = fixed[v].maxMs - ratio * (fixed[v].maxMs - fixed[v].minMs);
+            fixed[v] = { ms, ms };
+        }
+        bool fits = true;
+        for (const auto& [stage, sum] : used) {
+            const int n = Reference(profile).stageFreezable(stage);
+            fits = fits && sum <= bounds.stageBound(stage) * n + 1e-9;
+        }
+        if (!fits)
+            continue;
+        const Profile rest(profile.schedule(), fixed, "enumeration");
+        const double batch = FreezePlanner(rest).plan(bounds).batchMsPlanned;
+        best = std::min(best, batch);
+        if (mask == 0)
+            noneWhole = batch;
+    }
+
+    const auto checkWhole = [&](const FreezePlan& plan) {
+        for (std::size_t v : whole) {
+            const double ratio = plan.actions[v].ratio;
+            QVERIFY2(std::abs(ratio) < 1e-9 || std::abs(ratio - capOf(bounds, v)) < 1e-9,
+                qPrintable(nameOf(actions[v]) + u" freezes a part: "_s + QString::number(ratio)));
+        }
+    };
+    FreezePlanner exact(profile);
+    const FreezePlan exactPlan = exact.plan(bounds);
+    checkPlan(profile, bounds, exactPlan);
+    checkWhole(exactPlan);
+    VERIFY_NEAR_TOL(u"branch and bound vs enumeration"_s, exactPlan.batchMsPlanned, best, 1e-6 * best);
+    // The plan file keeps the stages, so `tfreeze plan` on it plans the same way.
+    QCOMPARE(planThroughJson(exactPlan, "whole.json").profile.allOrNothingStages(), profile.allOrNothingStages());
+
+    PlannerOptions diveOptions;
+    diveOptions.allOrNothingBranchLimit = 0;
+    FreezePlanner dive(profile, diveOptions);
+    const FreezePlan divePlan = dive.plan(bounds);
+    checkPlan(profile, bounds, divePlan);
+    checkWhole(divePlan);
+    QVERIFY2(
+        divePlan.batchMsPlanned >= best * (1 - 1e-6), gotWant(u"dive"_s, divePlan.batchMsPlanned, best).constData());
+    QVERIFY2(divePlan.batchMsPlanned <= noneWhole * (1 + 1e-6),
+        gotWant(u"dive vs freezing none whole"_s, divePlan.batchMsPlanned, noneWhole).constData());
+    // Freezing whole costs batch time against the LP's parts, which is what the stages are for.
+    const double relaxed = FreezePlanner(Profile(profile.schedule(), profile.costs())).plan(bounds).batchMsPlanned;
+    QVERIFY(exactPlan.batchMsPlanned >= relaxed * (1 - 1e-9));
 }
 
 QTEST_APPLESS_MAIN(TestFreezePlanner)

@@ -63,6 +63,7 @@ void compareProfiles(const Profile& actual, const Profile& expected)
     }
     QCOMPARE(actual.processors(), expected.processors());
     COMPARE_EXACTLY(actual.transferMs(), expected.transferMs());
+    QCOMPARE(actual.allOrNothingStages(), expected.allOrNothingStages());
 }
 
 } // namespace
@@ -116,6 +117,11 @@ void TestProfileIo::roundTrip()
     // The hand-over time between ranks rides along (an awkward double, like the costs).
     if (ranks > 2)
         written.setTransferMs(0.1 + 1.0 / 3.0);
+    // And the stages planned all or nothing (given unsorted and repeated, kept sorted and once).
+    if (schedule.stageCount() > 2)
+        written.setAllOrNothingStages({ schedule.stageCount() - 1, 0, 0 });
+    if (schedule.stageCount() > 2)
+        QCOMPARE(written.allOrNothingStages(), (std::vector<int> { 0, schedule.stageCount() - 1 }));
 
     compareProfiles(profileThroughJson(written, "round trip"), written);
 
@@ -234,6 +240,12 @@ void TestProfileIo::badFile_data()
                                           << QByteArray("must be a finite number ≥ 0 (got -0.25)");
     QTest::newRow("transfer_ms not a number")
         << QByteArray("transfer-not-a-number.json") << QByteArray("transfer_ms") << QByteArray("must be a number");
+    QTest::newRow("all_or_nothing_stages out of range")
+        << QByteArray("all-or-nothing-stage-out-of-range.json") << QByteArray("all_or_nothing_stages[1]")
+        << QByteArray("must be a stage in [0, 3] (got 4)");
+    QTest::newRow("all_or_nothing_stages not an array")
+        << QByteArray("all-or-nothing-not-an-array.json") << QByteArray("all_or_nothing_stages")
+        << QByteArray("must be an array of stage numbers (got 0)");
     QTest::newRow("unknown schedule") << QByteArray("unknown-schedule.json") << QByteArray("schedule.kind")
                                       << QByteArray("unknown schedule \"2F2B\"");
     QTest::newRow("missing actions") << QByteArray("missing-actions.json") << QByteArray("actions")

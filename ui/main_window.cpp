@@ -748,6 +748,7 @@ void MainWindow::onReplayLoaded(const RunReplay& replay)
         try {
             m_document.setSchedule(PipelineSchedule::generate(*replay.schedule));
             m_document.setProcessors(replay.processors);
+            m_document.setAllOrNothingStages(replay.allOrNothingStages);
             m_bounds->setStageCount(replay.schedule->stageCount());
         } catch (const InputError& error) {
             appendLog(EventLevel::Warning, QString::fromStdString(error.what()));
@@ -797,6 +798,7 @@ void MainWindow::startRun(const RunConfig& config, const QString& name, bool pro
     try {
         m_document.setSchedule(PipelineSchedule::generate(config.schedule));
         m_document.setProcessors(sharedProcessors(config));
+        m_document.setAllOrNothingStages(allOrNothingStages(config));
     } catch (const InputError& error) {
         m_banner->showMessage(ErrorBanner::Level::Error, QString::fromStdString(error.what()));
         return;
@@ -1018,7 +1020,9 @@ std::optional<Profile> MainWindow::planningProfile(QString* why) const
         return std::nullopt;
     }
     try {
-        return estimateProfileFromSpans(*schedule, steps, nullptr, m_document.processors());
+        Profile estimate = estimateProfileFromSpans(*schedule, steps, nullptr, m_document.processors());
+        estimate.setAllOrNothingStages(m_document.allOrNothingStages());
+        return estimate;
     } catch (const std::exception& error) {
         *why = QString::fromStdString(error.what());
         return std::nullopt;

@@ -11,6 +11,7 @@ void RunDocument::reset(Source source, const QString& title)
     m_schedule.reset();
     m_runId.reset();
     m_processors = 0;
+    m_allOrNothingStages.clear();
     m_steps.clear();
     m_evals.clear();
     m_metrics.clear();

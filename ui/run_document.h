@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace tfreeze {
@@ -32,6 +33,10 @@ public:
     // profile from the measured spans needs it (estimateProfileFromSpans).
     void setProcessors(int processors) { m_processors = processors; }
     int processors() const { return m_processors; }
+    // The stages the run's planner freezes whole (allOrNothingStages() of its config): the
+    // estimate of a profile from the spans carries them.
+    void setAllOrNothingStages(std::vector<int> stages) { m_allOrNothingStages = std::move(stages); }
+    const std::vector<int>& allOrNothingStages() const { return m_allOrNothingStages; }
     void setRunId(std::optional<std::int64_t> run) { m_runId = run; }
     std::optional<std::int64_t> runId() const { return m_runId; }
 
@@ -66,6 +71,7 @@ private:
     std::optional<PipelineSchedule> m_schedule;
     std::optional<std::int64_t> m_runId;
     int m_processors = 0;
+    std::vector<int> m_allOrNothingStages;
     std::vector<StepStats> m_steps;
     std::vector<EvalStats> m_evals;
     MetricsHistory m_metrics;

@@ -145,6 +145,7 @@ void RunHistoryLoader::loadReplay(qint64 runId)
         if (const std::optional<RunConfig> config = tryParseConfig(replay.record)) {
             replay.schedule = config->schedule;
             replay.processors = sharedProcessors(*config);
+            replay.allOrNothingStages = allOrNothingStages(*config);
         }
         m_replies.post([this, generation, replay = std::move(replay)] {
             if (generation == m_replayGeneration)

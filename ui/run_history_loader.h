@@ -47,6 +47,7 @@ struct RunReplay {
     // sharedProcessors() of the config: a config that left "processors" automatic is resolved for
     // this machine (a run recorded on another one may have had other cores).
     int processors = 0;
+    std::vector<int> allOrNothingStages; // of the config (RunDocument::allOrNothingStages)
 };
 
 // Reads and writes the run database off the GUI thread. Jobs run one at a time, in the order they

@@ -650,11 +650,7 @@ private:
         options.bounds = freezeBoundsOf(config.bounds);
         options.replanDrift = config.freezer.replanDrift;
         options.processors = sharedProcessors(config);
-        // Stage 0 computes no input gradient: under the weighted draw a partly frozen backward
-        // still runs back to its first trainable tensor (README, "Stage 0's draw"), so the planner
-        // freezes its actions all or nothing. The prefix draw follows the plan's line.
-        if (config.freezer.firstStageDraw == FirstStageDraw::Weighted)
-            options.allOrNothingStages = { 0 };
+        options.allOrNothingStages = allOrNothingStages(config);
         return options;
     }
 

@@ -694,6 +694,13 @@ std::string writeRunConfigJson(const RunConfig& config)
     return doc.dump(2) + "\n";
 }
 
+std::vector<int> allOrNothingStages(const RunConfig& config)
+{
+    if (config.freezer.firstStageDraw == FirstStageDraw::Weighted)
+        return { 0 };
+    return {};
+}
+
 int sharedProcessors(const RunConfig& config)
 {
     int processors = config.processors;

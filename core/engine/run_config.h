@@ -142,6 +142,11 @@ struct RunConfig {
 // modelled unless `processors` says so). A count ≥ schedule.ranks is 0: nothing is shared.
 int sharedProcessors(const RunConfig& config);
 
+// The stages TimelyFreeze's planner freezes whole (Profile::allOrNothingStages): stage 0 under the
+// weighted first-stage draw, whose partly frozen backward costs far more than the plan's line;
+// none under the prefix draw, which follows it.
+std::vector<int> allOrNothingStages(const RunConfig& config);
+
 // Names as written in configs, flags and the UI: "text", "sort", "add"; "cosine", "constant";
 // "none", "timelyfreeze", "apf", "autofreeze", "timely+apf", "timely+autofreeze"; "cpu", "cuda".
 const char* dataKindName(DataKind kind);

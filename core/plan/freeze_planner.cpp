@@ -530,6 +530,10 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
             ratio = std::clamp(solution[static_cast<std::size_t>(d->ratioColumn[v])], 0.0, cap);
             if (ratio < 1e-9)
                 ratio = 0.0; // simplex round-off, not freezing
+            // Branch and bound holds integrality to lp_solve's tolerance (1e-7): a ratio of
+            // 0.9999999 would freeze one tensor fewer on a large stage.
+            if (d->profile.isAllOrNothing(d->dag.action(v).stage))
+                ratio = ratio >= 0.5 * cap ? cap : 0.0;
         }
         plan.actions[v].ratio = ratio;
     }

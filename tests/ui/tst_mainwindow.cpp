@@ -440,6 +440,13 @@ private slots:
         // Planned on the work of each action under processor sharing, as the engine's profiler does.
         QCOMPARE(window.document().processors(), 1);
         QCOMPARE(plan->profile.processors(), 1);
+        // Under the default weighted draw stage 0 freezes whole, as in the engine's own plans.
+        QCOMPARE(config.freezer.firstStageDraw, FirstStageDraw::Weighted);
+        QCOMPARE(plan->profile.allOrNothingStages(), std::vector<int> { 0 });
+        for (std::size_t i = 0; i < plan->actions.size(); ++i) {
+            if (plan->profile.actions()[i].stage == 0)
+                QVERIFY(plan->actions[i].ratio == 0.0 || plan->actions[i].ratio == 1.0);
+        }
         // The plan is the LP optimum of its own profile (an independent solve).
         QCOMPARE(plan->batchMsPlanned, FreezePlanner(plan->profile).plan(plan->bounds).batchMsPlanned);
         QVERIFY(std::any_of(

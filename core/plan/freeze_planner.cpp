@@ -350,9 +350,10 @@ struct FreezePlanner::Private {
             const double cap = capOf(bounds, v);
             if (v < fixedRatio.size() && !std::isnan(fixedRatio[v])) {
                 lp.setBounds(ratioColumn[v], fixedRatio[v], fixedRatio[v]);
-            } else if (branchAndBound && cap > 0.0 && profile.isAllOrNothing(dag.action(v).stage)) {
-                lp.setBounds(ratioColumn[v], cap, cap); // 0 or the cap
-                lp.setSemiContinuous(ratioColumn[v], true);
+            } else if (branchAndBound && profile.isAllOrNothing(dag.action(v).stage)) {
+                // 0 or the cap; a cap of 0 leaves 0 alone (no semi-continuous column without room).
+                lp.setSemiContinuous(ratioColumn[v], cap > 0.0);
+                lp.setBounds(ratioColumn[v], cap, cap);
             } else {
                 lp.setBounds(ratioColumn[v], 0.0, cap);
             }

@@ -1222,6 +1222,17 @@ void TestFreezePlanner::allOrNothingStages()
     checkPlan(profile, bounds, exactPlan);
     checkWhole(exactPlan);
     VERIFY_NEAR_TOL(u"branch and bound vs enumeration"_s, exactPlan.batchMsPlanned, best, 1e-6 * best);
+    // A warm re-solve with one of them capped at 0 leaves it unfrozen and the rest whole.
+    FreezeBounds capped = bounds;
+    if (capped.actionCap.empty())
+        capped.actionCap.assign(actions.size(), 1.0);
+    capped.actionCap[whole.front()] = 0.0;
+    const FreezePlan again = exact.plan(capped);
+    checkPlan(profile, capped, again);
+    QCOMPARE(again.actions[whole.front()].ratio, 0.0);
+    for (std::size_t v : whole)
+        QVERIFY(again.actions[v].ratio == 0.0 || again.actions[v].ratio == capped.actionCap[v]);
+    QVERIFY(again.batchMsPlanned >= exactPlan.batchMsPlanned * (1 - 1e-6));
     // The plan file keeps the stages, so `tfreeze plan` on it plans the same way.
     QCOMPARE(planThroughJson(exactPlan, "whole.json").profile.allOrNothingStages(), profile.allOrNothingStages());
 

@@ -86,8 +86,8 @@ struct FreezePlanner::Private {
     std::vector<int> stageFreezableCount; // n_k: freezable actions per stage, Δ = 0 included
     // Per node: the ratio roundAllOrNothing() fixed it at, NaN while the LP chooses it.
     std::vector<double> fixedRatio;
+    // Whether lp_solve settles the all-or-nothing columns (PlannerOptions::allOrNothingBranchLimit).
     bool branchAndBound = false;
-    int allOrNothingColumns = 0;
     std::vector<double> maxMs;
     std::vector<double> minMs;
     double noFreezeBatchMs = 0.0;
@@ -118,6 +118,7 @@ struct FreezePlanner::Private {
         ratioColumn.assign(n, 0);
         stageFreezableCount.assign(static_cast<std::size_t>(dag.stageCount()), 0);
         columnCount = 1 + static_cast<int>(n);
+        int allOrNothingColumns = 0;
         for (PipelineDag::Node v = 0; v < n; ++v) {
             if (!isFreezable(dag.action(v).kind))
                 continue;

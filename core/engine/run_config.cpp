@@ -696,6 +696,9 @@ std::string writeRunConfigJson(const RunConfig& config)
 
 std::vector<int> allOrNothingStages(const RunConfig& config)
 {
+    // timely+autofreeze freezes AutoFreeze's order, front to back: a prefix whatever the draw.
+    if (config.freezer.kind == FreezerKind::TimelyAutoFreeze)
+        return {};
     if (config.freezer.firstStageDraw == FirstStageDraw::Weighted)
         return { 0 };
     return {};

@@ -143,8 +143,9 @@ struct RunConfig {
 int sharedProcessors(const RunConfig& config);
 
 // The stages TimelyFreeze's planner freezes whole (Profile::allOrNothingStages): stage 0 under the
-// weighted first-stage draw, whose partly frozen backward costs far more than the plan's line;
-// none under the prefix draw, which follows it.
+// weighted first-stage draw (timelyfreeze) or APF's order (timely+apf), whose partly frozen
+// backward costs far more than the plan's line; none under the prefix draw or AutoFreeze's order
+// (timely+autofreeze), which freeze stage 0 front to back and follow it.
 std::vector<int> allOrNothingStages(const RunConfig& config);
 
 // Names as written in configs, flags and the UI: "text", "sort", "add"; "cosine", "constant";

@@ -76,6 +76,8 @@ private slots:
     void messagesAreValidUtf8();
     void validateAfterOverride();
     void sharedProcessorsOfConfig();
+    void allOrNothingStagesOfConfig_data();
+    void allOrNothingStagesOfConfig();
 };
 
 void TestRunConfig::defaultsOfEmptyDocument()
@@ -368,6 +370,33 @@ void TestRunConfig::sharedProcessorsOfConfig()
             QCOMPARE(sharedProcessors(config), expected);
         }
     }
+}
+
+// Stage 0 is planned whole where its tensors freeze in an order that is not front to back: the
+// weighted draw (timelyfreeze, and what a plan applied to any other run uses) and APF's order;
+// AutoFreeze's order and the prefix draw freeze a prefix, whose cost the plan's line follows.
+void TestRunConfig::allOrNothingStagesOfConfig_data()
+{
+    QTest::addColumn<QString>("freezer");
+    QTest::addColumn<QString>("draw");
+    QTest::addColumn<bool>("stageZeroWhole");
+    const std::pair<const char*, bool> freezers[] = { { "timelyfreeze", true }, { "timely+apf", true },
+        { "timely+autofreeze", false }, { "none", true }, { "apf", true }, { "autofreeze", true } };
+    for (const auto& [freezer, whole] : freezers) {
+        QTest::addRow("%s, weighted", freezer) << QString::fromLatin1(freezer) << QStringLiteral("weighted") << whole;
+        QTest::addRow("%s, prefix", freezer) << QString::fromLatin1(freezer) << QStringLiteral("prefix") << false;
+    }
+}
+
+void TestRunConfig::allOrNothingStagesOfConfig()
+{
+    QFETCH(QString, freezer);
+    QFETCH(QString, draw);
+    QFETCH(bool, stageZeroWhole);
+    const std::string text = R"({"freezer": {"name": ")" + freezer.toStdString() + R"(", "first_stage_draw": ")"
+        + draw.toStdString() + R"("}})";
+    const RunConfig config = parseRunConfigJson(text);
+    QCOMPARE(allOrNothingStages(config), stageZeroWhole ? std::vector<int> { 0 } : std::vector<int> {});
 }
 
 QTEST_APPLESS_MAIN(TestRunConfig)

@@ -88,6 +88,8 @@ struct FreezePlanner::Private {
     std::vector<double> fixedRatio;
     // Whether lp_solve settles the all-or-nothing columns (PlannerOptions::allOrNothingBranchLimit).
     bool branchAndBound = false;
+    // The all-or-nothing actions the last dive froze whole (retryLastWhole()).
+    std::vector<PipelineDag::Node> lastWhole;
     std::vector<double> maxMs;
     std::vector<double> minMs;
     double noFreezeBatchMs = 0.0;
@@ -369,7 +371,7 @@ struct FreezePlanner::Private {
     // the limit, this dive: while one of them is fractional, take the one with the largest ratio,
     // solve once with it fixed at 0 and once at its cap (if the stage's budget still holds it),
     // and keep the better. Each fixing is a warm re-solve, at most three per such action; its
-    // batch time was within 1.5% of branch and bound's on 2×8 to 4×24.
+    // batch time was within 1.5% of branch and bound's on 2×8 to 4×24. Then retryLastWhole().
     void roundAllOrNothing(const FreezeBounds& bounds)
     {
         if (profile.allOrNothingStages().empty() || branchAndBound)
@@ -393,6 +395,64 @@ struct FreezePlanner::Private {
             else if (fixedRatio[v] != 0.0)
                 fixAndSolve(0.0);
         }
+        retryLastWhole(bounds);
+        lastWhole = wholeInSolution(bounds);
+    }
+
+    // The dive alone is not monotone in ρ (of 16 swept pipelines in tst_freezeplanner, 15 planned
+    // a longer batch at some larger bound). The actions the last dive froze whole still fit a
+    // larger bound, so solve once more with exactly those whole and keep that if it is shorter:
+    // a planner swept up over ρ (a dragged slider) then never plans a longer batch.
+    void retryLastWhole(const FreezeBounds& bounds)
+    {
+        const std::vector<PipelineDag::Node> dived = wholeInSolution(bounds);
+        if (lastWhole.empty() || lastWhole == dived)
+            return;
+        std::vector<double> used(static_cast<std::size_t>(dag.stageCount()), 0.0);
+        for (PipelineDag::Node v : lastWhole)
+            used[static_cast<std::size_t>(dag.action(v).stage)] += capOf(bounds, v);
+        for (int stage = 0; stage < dag.stageCount(); ++stage) {
+            const auto k = static_cast<std::size_t>(stage);
+            if (used[k] > bounds.stageBound(stage) * stageFreezableCount[k] + 1e-9)
+                return; // a smaller bound: they no longer fit
+        }
+        const double divedObjective = model->objectiveValue();
+        fixWhole(bounds, lastWhole);
+        solve(bounds, "freezing the all-or-nothing stages whole");
+        if (model->objectiveValue() < divedObjective)
+            return;
+        fixWhole(bounds, dived);
+        solve(bounds, "freezing the all-or-nothing stages whole");
+    }
+
+    // Fixes every all-or-nothing ratio column: at its cap for the actions in `whole`, else at 0.
+    void fixWhole(const FreezeBounds& bounds, const std::vector<PipelineDag::Node>& whole)
+    {
+        std::vector<char> inWhole(dag.nodeCount(), 0);
+        for (PipelineDag::Node v : whole)
+            inWhole[v] = 1;
+        for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
+            if (ratioColumn[v] == 0 || !profile.isAllOrNothing(dag.action(v).stage))
+                continue;
+            fixedRatio[v] = inWhole[v] != 0 ? capOf(bounds, v) : 0.0;
+            model->setBounds(ratioColumn[v], fixedRatio[v], fixedRatio[v]);
+        }
+    }
+
+    // The all-or-nothing actions frozen whole in the last solution (ratio at least half the cap,
+    // as plan() rounds them), in node order.
+    std::vector<PipelineDag::Node> wholeInSolution(const FreezeBounds& bounds) const
+    {
+        const std::vector<double> solution = model->columnValues();
+        std::vector<PipelineDag::Node> whole;
+        for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
+            if (ratioColumn[v] == 0 || !profile.isAllOrNothing(dag.action(v).stage))
+                continue;
+            const double cap = capOf(bounds, v);
+            if (cap > 0.0 && solution[static_cast<std::size_t>(ratioColumn[v])] >= 0.5 * cap)
+                whole.push_back(v);
+        }
+        return whole;
     }
 
     // The free action of an all-or-nothing stage with the largest ratio strictly between 0 and

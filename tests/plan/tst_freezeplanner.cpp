@@ -534,6 +534,8 @@ private slots:
     void criticalPathStartEqualsSlackStart();
     void allOrNothingStages_data();
     void allOrNothingStages();
+    void allOrNothingDiveMonotone_data();
+    void allOrNothingDiveMonotone();
 };
 
 void TestFreezePlanner::matchesExactOptimum_data()
@@ -1249,6 +1251,55 @@ void TestFreezePlanner::allOrNothingStages()
     // Freezing whole costs batch time against the LP's parts, which is what the stages are for.
     const double relaxed = FreezePlanner(Profile(profile.schedule(), profile.costs())).plan(bounds).batchMsPlanned;
     QVERIFY(exactPlan.batchMsPlanned >= relaxed * (1 - 1e-9));
+}
+
+void TestFreezePlanner::allOrNothingDiveMonotone_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<int>("ranks");
+    QTest::addColumn<int>("microbatches");
+    QTest::addColumn<unsigned>("seed");
+    for (const unsigned seed : { 1U, 2U, 3U, 4U, 5U, 6U, 7U, 8U }) {
+        QTest::addRow("1F1B P=2 M=12 seed %u", seed) << ScheduleKind::OneFOneB << 2 << 12 << seed;
+        QTest::addRow("1F1B P=4 M=12 seed %u", seed) << ScheduleKind::OneFOneB << 4 << 12 << seed;
+    }
+}
+
+// The dive (beyond PlannerOptions::allOrNothingBranchLimit) is a heuristic, but a larger bound
+// still fits the actions it froze whole before: one planner swept up over ρ, as a dragged slider
+// does, never plans a longer batch, and every such ratio stays 0 or 1.
+void TestFreezePlanner::allOrNothingDiveMonotone()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(unsigned, seed);
+    SyntheticCosts costs;
+    costs.backwardFrozenMs = { 0.2 };
+    costs.jitter = 0.3;
+    costs.seed = seed;
+    Profile profile
+        = makeSyntheticProfile(PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches }), costs);
+    profile.setAllOrNothingStages({ 0 });
+    PlannerOptions options;
+    options.allOrNothingBranchLimit = 0;
+    FreezePlanner planner(profile, options);
+    double previous = std::numeric_limits<double>::infinity();
+    for (int step = 0; step <= 20; ++step) {
+        const double rho = step / 20.0;
+        const FreezeBounds bounds = globalBound(rho);
+        const FreezePlan plan = planner.plan(bounds);
+        checkPlan(profile, bounds, plan);
+        if (QTest::currentTestFailed())
+            return;
+        for (std::size_t v = 0; v < plan.actions.size(); ++v) {
+            if (profile.actions()[v].stage == 0)
+                QVERIFY(plan.actions[v].ratio == 0.0 || plan.actions[v].ratio == 1.0);
+        }
+        QVERIFY2(plan.batchMsPlanned <= previous * (1 + 1e-9),
+            gotWant(u"ρ="_s + QString::number(rho), plan.batchMsPlanned, previous).constData());
+        previous = plan.batchMsPlanned;
+    }
 }
 
 QTEST_APPLESS_MAIN(TestFreezePlanner)

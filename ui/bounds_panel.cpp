@@ -60,7 +60,9 @@ BoundsPanel::BoundsPanel(QWidget* parent)
     m_table->setModel(m_model);
     m_table->setItemDelegate(new RatioEditorDelegate(m_table));
     m_table->verticalHeader()->hide();
-    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    // The bound takes the room; the narrow columns (a stage number, two ticks) fit their headers.
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_table->horizontalHeader()->setSectionResizeMode(StageBoundsModel::MaxFreezeColumn, QHeaderView::Stretch);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
 
     m_ramp = new QSpinBox(this);
@@ -156,6 +158,8 @@ void BoundsPanel::setStageCount(int stages)
     m_model->setStageCount(stages);
     m_applying = false;
 }
+
+void BoundsPanel::setWholeStages(const std::vector<int>& stages) { m_model->setWholeStages(stages); }
 
 FreezeBounds BoundsPanel::bounds() const { return m_model->bounds(); }
 

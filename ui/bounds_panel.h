@@ -29,6 +29,8 @@ public:
     explicit BoundsPanel(QWidget* parent = nullptr);
 
     void setStageCount(int stages);
+    // Marks the stages the planner freezes whole (StageBoundsModel::WholeColumn).
+    void setWholeStages(const std::vector<int>& stages);
     FreezeBounds bounds() const;
     void setBounds(const FreezeBounds& bounds);
     int rampSteps() const;

@@ -648,6 +648,7 @@ void MainWindow::beginDocument(RunDocument::Source source, const QString& title)
     m_candidatePlan.reset();
     m_profileInPlanner.reset();
     m_plansModel->setPlans({});
+    m_bounds->setWholeStages({});
     m_timeline->setMeasured(TimelineData {});
     m_timeline->clearPlanned();
     m_charts->refresh();
@@ -711,6 +712,7 @@ void MainWindow::showProfile(const Profile& profile, const QString& title)
     m_document.setSchedule(profile.schedule());
     m_document.setProfile(profile);
     m_bounds->setStageCount(profile.schedule().stageCount());
+    m_bounds->setWholeStages(profile.allOrNothingStages());
     TimelineData measured = timelineFromProfile(profile);
     measured.label = tr("%1 (unfrozen, simulated)").arg(title);
     m_timeline->setMeasured(measured);
@@ -750,6 +752,7 @@ void MainWindow::onReplayLoaded(const RunReplay& replay)
             m_document.setProcessors(replay.processors);
             m_document.setAllOrNothingStages(replay.allOrNothingStages);
             m_bounds->setStageCount(replay.schedule->stageCount());
+            m_bounds->setWholeStages(replay.allOrNothingStages);
         } catch (const InputError& error) {
             appendLog(EventLevel::Warning, QString::fromStdString(error.what()));
         }
@@ -804,6 +807,7 @@ void MainWindow::startRun(const RunConfig& config, const QString& name, bool pro
         return;
     }
     m_bounds->setStageCount(config.schedule.stageCount());
+    m_bounds->setWholeStages(m_document.allOrNothingStages());
     FreezeBounds bounds;
     bounds.maxFreeze = config.bounds.maxFreeze;
     bounds.stageMaxFreeze = config.bounds.maxFreezePerStage;

@@ -48,16 +48,28 @@ QVariant StageBoundsModel::data(const QModelIndex& index, int role) const
         if (role == Qt::CheckStateRole)
             return bound.locked ? Qt::Checked : Qt::Unchecked;
         break;
+    case WholeColumn:
+        if (role == Qt::CheckStateRole)
+            return isWhole(stage) ? Qt::Checked : Qt::Unchecked;
+        if (role == Qt::ToolTipRole)
+            return isWhole(stage)
+                ? tr("Frozen whole: each backward of this stage freezes all of its tensors or none, because "
+                     "a partly frozen one costs more than the plan's line from nothing to everything frozen; "
+                     "ρ bounds the share of its backwards frozen")
+                : tr("Frozen in parts: each backward freezes round(r·n) of the stage's n tensors");
+        break;
     default:
         break;
     }
-    if (role == Qt::TextAlignmentRole && index.column() != LockedColumn)
+    if (role == Qt::TextAlignmentRole && index.column() != LockedColumn && index.column() != WholeColumn)
         return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));
     return {};
 }
 
 QVariant StageBoundsModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole && section == WholeColumn)
+        return tr("Stages the planner freezes all or nothing (all_or_nothing_stages)");
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
@@ -67,6 +79,8 @@ QVariant StageBoundsModel::headerData(int section, Qt::Orientation orientation, 
         return tr("Max freeze ρ");
     case LockedColumn:
         return tr("Locked");
+    case WholeColumn:
+        return tr("Whole");
     default:
         return {};
     }
@@ -148,6 +162,21 @@ bool StageBoundsModel::setGlobalMaxFreeze(double maxFreeze)
 }
 
 bool StageBoundsModel::isLocked(int stage) const { return m_stages.at(static_cast<std::size_t>(stage)).locked; }
+
+void StageBoundsModel::setWholeStages(std::vector<int> stages)
+{
+    std::sort(stages.begin(), stages.end());
+    stages.erase(std::unique(stages.begin(), stages.end()), stages.end());
+    if (stages == m_wholeStages)
+        return;
+    m_wholeStages = std::move(stages);
+    emitStageRows(WholeColumn, WholeColumn);
+}
+
+bool StageBoundsModel::isWhole(int stage) const
+{
+    return std::binary_search(m_wholeStages.begin(), m_wholeStages.end(), stage);
+}
 
 double StageBoundsModel::stageMaxFreeze(int stage) const
 {

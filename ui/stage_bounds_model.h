@@ -9,14 +9,15 @@
 namespace tfreeze {
 
 // The per-stage accuracy bounds as a table: one row per stage; columns Stage, Max freeze ρ
-// (editable, in [0, 1]) and Locked (checkable). An unlocked stage follows the global ρ; a locked
-// one keeps its own value. Editing the ρ of an unlocked stage locks it: the user asked for that
-// value, and it would otherwise be overwritten by the next move of the global slider.
+// (editable, in [0, 1]), Locked (checkable) and Whole (read-only: the planner freezes the stage's
+// backwards all or nothing, Profile::allOrNothingStages). An unlocked stage follows the global ρ;
+// a locked one keeps its own value. Editing the ρ of an unlocked stage locks it: the user asked
+// for that value, and it would otherwise be overwritten by the next move of the global slider.
 class StageBoundsModel : public QAbstractTableModel {
     Q_OBJECT
 
 public:
-    enum Column { StageColumn = 0, MaxFreezeColumn, LockedColumn, ColumnCount };
+    enum Column { StageColumn = 0, MaxFreezeColumn, LockedColumn, WholeColumn, ColumnCount };
 
     explicit StageBoundsModel(QObject* parent = nullptr);
 
@@ -36,6 +37,10 @@ public:
     double globalMaxFreeze() const { return m_globalMaxFreeze; }
     bool isLocked(int stage) const;
     double stageMaxFreeze(int stage) const;
+    // The stages the document's planner freezes whole; numbers outside the rows are kept (they
+    // show once the rows exist) and change nothing of bounds().
+    void setWholeStages(std::vector<int> stages);
+    bool isWhole(int stage) const;
 
     // stageMaxFreeze is empty when no stage is locked; actionCap is always empty.
     FreezeBounds bounds() const;
@@ -56,6 +61,7 @@ private:
     void emitStageRows(int firstColumn, int lastColumn);
 
     std::vector<StageBound> m_stages;
+    std::vector<int> m_wholeStages; // sorted
     double m_globalMaxFreeze = 0.9;
 };
 

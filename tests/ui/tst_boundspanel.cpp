@@ -252,7 +252,7 @@ private slots:
         QSignalSpy changed(&model, &StageBoundsModel::boundsChanged);
         model.setStageCount(5);
         QCOMPARE(model.rowCount(), 5);
-        QCOMPARE(model.columnCount(), 3);
+        QCOMPARE(model.columnCount(), 4);
         QVERIFY(model.setGlobalMaxFreeze(0.25));
         QVERIFY(model.setData(model.index(4, StageBoundsModel::MaxFreezeColumn), 0.75));
         model.setStageCount(2);
@@ -268,6 +268,61 @@ private slots:
         model.setBounds(FreezeBounds { 0.9, { 0.1, 0.9, 0.9, 0.5 }, {} });
         QCOMPARE(model.rowCount(), 4);
         QCOMPARE(changed.size(), 6); // one per call above
+    }
+
+    // The Whole column marks the stages the planner freezes all or nothing: read-only, a change
+    // repaints that column alone, and the bounds (what the planner gets) never change with it.
+    void wholeStages()
+    {
+        BoundsPanel panel;
+        StageBoundsModel* model = panel.stageModel();
+        QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        panel.setStageCount(4);
+        QSignalSpy bounds(&panel, &BoundsPanel::boundsChanged);
+        QSignalSpy repainted(model, &QAbstractItemModel::dataChanged);
+        const auto wholeCell = [&](int stage) {
+            return model->index(stage, StageBoundsModel::WholeColumn).data(Qt::CheckStateRole).toInt();
+        };
+        for (int s = 0; s < 4; ++s)
+            QCOMPARE(wholeCell(s), int(Qt::Unchecked));
+
+        panel.setWholeStages({ 2, 0, 2, 7 }); // unsorted, a repeat, a stage beyond the rows
+        QCOMPARE(repainted.size(), 1);
+        QCOMPARE(repainted.at(0).at(0).toModelIndex().column(), int(StageBoundsModel::WholeColumn));
+        QCOMPARE(repainted.at(0).at(1).toModelIndex().column(), int(StageBoundsModel::WholeColumn));
+        const int expected[] = { Qt::Checked, Qt::Unchecked, Qt::Checked, Qt::Unchecked };
+        for (int s = 0; s < 4; ++s) {
+            QCOMPARE(wholeCell(s), expected[s]);
+            QCOMPARE(model->isWhole(s), expected[s] == Qt::Checked);
+        }
+        QVERIFY(model->index(0, StageBoundsModel::WholeColumn)
+                    .data(Qt::ToolTipRole)
+                    .toString()
+                    .startsWith(u"Frozen whole"_qs));
+        QVERIFY(model->index(1, StageBoundsModel::WholeColumn)
+                    .data(Qt::ToolTipRole)
+                    .toString()
+                    .startsWith(u"Frozen in parts"_qs));
+        QCOMPARE(model->headerData(StageBoundsModel::WholeColumn, Qt::Horizontal).toString(), u"Whole"_qs);
+        panel.setWholeStages({ 0, 2, 7 }); // the same set: nothing to repaint
+        QCOMPARE(repainted.size(), 1);
+
+        // Read-only: the user cannot tick it.
+        const QModelIndex cell = model->index(1, StageBoundsModel::WholeColumn);
+        QVERIFY(!(model->flags(cell) & Qt::ItemIsUserCheckable));
+        QVERIFY(!(model->flags(cell) & Qt::ItemIsEditable));
+        QVERIFY(!model->setData(cell, Qt::Checked, Qt::CheckStateRole));
+        QCOMPARE(wholeCell(1), int(Qt::Unchecked));
+
+        // Stage 7 shows once the rows reach it; none is whole after a reset.
+        panel.setStageCount(8);
+        QVERIFY(model->isWhole(7));
+        QCOMPARE(wholeCell(7), int(Qt::Checked));
+        panel.setWholeStages({});
+        for (int s = 0; s < 8; ++s)
+            QCOMPARE(wholeCell(s), int(Qt::Unchecked));
+        QCOMPARE(bounds.size(), 0);
+        compareBounds(panel.bounds(), 0.9, {});
     }
 
     void rampAndDrift()

@@ -19,6 +19,7 @@
 #include "ui/plans_model.h"
 #include "ui/run_comparison_model.h"
 #include "ui/run_comparison_window.h"
+#include "ui/stage_bounds_model.h"
 #include "ui/timeline_data.h"
 #include "ui/timeline_view.h"
 #include "ui/tradeoff_chart.h"
@@ -443,6 +444,8 @@ private slots:
         // Under the default weighted draw stage 0 freezes whole, as in the engine's own plans.
         QCOMPARE(config.freezer.firstStageDraw, FirstStageDraw::Weighted);
         QCOMPARE(plan->profile.allOrNothingStages(), std::vector<int> { 0 });
+        QVERIFY(window.boundsPanel()->stageModel()->isWhole(0)); // and the bounds table says so
+        QVERIFY(!window.boundsPanel()->stageModel()->isWhole(1));
         for (std::size_t i = 0; i < plan->actions.size(); ++i) {
             if (plan->profile.actions()[i].stage == 0)
                 QVERIFY(plan->actions[i].ratio == 0.0 || plan->actions[i].ratio == 1.0);

@@ -49,20 +49,25 @@ QVariant StageBoundsModel::data(const QModelIndex& index, int role) const
             return bound.locked ? Qt::Checked : Qt::Unchecked;
         break;
     case WholeColumn:
-        if (role == Qt::CheckStateRole)
-            return isWhole(stage) ? Qt::Checked : Qt::Unchecked;
-        if (role == Qt::ToolTipRole)
-            return isWhole(stage)
-                ? tr("Frozen whole: each backward of this stage freezes all of its tensors or none, because "
-                     "a partly frozen one costs more than the plan's line from nothing to everything frozen; "
-                     "ρ bounds the share of its backwards frozen")
-                : tr("Frozen in parts: each backward freezes round(r·n) of the stage's n tensors");
-        break;
+        return wholeData(stage, role);
     default:
         break;
     }
-    if (role == Qt::TextAlignmentRole && index.column() != LockedColumn && index.column() != WholeColumn)
+    if (role == Qt::TextAlignmentRole && index.column() != LockedColumn)
         return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));
+    return {};
+}
+
+QVariant StageBoundsModel::wholeData(int stage, int role) const
+{
+    if (role == Qt::CheckStateRole)
+        return isWhole(stage) ? Qt::Checked : Qt::Unchecked;
+    if (role == Qt::ToolTipRole)
+        return isWhole(stage)
+            ? tr("Frozen whole: each backward of this stage freezes all of its tensors or none, because "
+                 "a partly frozen one costs more than the plan's line from nothing to everything frozen; "
+                 "ρ bounds the share of its backwards frozen")
+            : tr("Frozen in parts: each backward freezes round(r·n) of the stage's n tensors");
     return {};
 }
 

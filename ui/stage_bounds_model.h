@@ -59,6 +59,8 @@ private:
     };
 
     void emitStageRows(int firstColumn, int lastColumn);
+    // data() of the read-only Whole column: its tick and its tooltip.
+    QVariant wholeData(int stage, int role) const;
 
     std::vector<StageBound> m_stages;
     std::vector<int> m_wholeStages; // sorted

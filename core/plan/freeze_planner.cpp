@@ -86,7 +86,9 @@ struct FreezePlanner::Private {
     std::vector<int> stageFreezableCount; // n_k: freezable actions per stage, Δ = 0 included
     // Per node: the ratio roundAllOrNothing() fixed it at, NaN while the LP chooses it.
     std::vector<double> fixedRatio;
-    // Whether lp_solve settles the all-or-nothing columns (PlannerOptions::allOrNothingBranchLimit).
+    // The nodes of Profile::allOrNothingStages with a ratio column, in node order.
+    std::vector<PipelineDag::Node> allOrNothingNodes;
+    // Whether lp_solve settles them (PlannerOptions::allOrNothingBranchLimit).
     bool branchAndBound = false;
     // The all-or-nothing actions the last dive froze whole (retryLastWhole()).
     std::vector<PipelineDag::Node> lastWhole;
@@ -120,7 +122,6 @@ struct FreezePlanner::Private {
         ratioColumn.assign(n, 0);
         stageFreezableCount.assign(static_cast<std::size_t>(dag.stageCount()), 0);
         columnCount = 1 + static_cast<int>(n);
-        int allOrNothingColumns = 0;
         for (PipelineDag::Node v = 0; v < n; ++v) {
             if (!isFreezable(dag.action(v).kind))
                 continue;
@@ -128,10 +129,12 @@ struct FreezePlanner::Private {
             if (maxMs[v] > minMs[v]) {
                 ratioColumn[v] = ++columnCount;
                 ++ratioColumnCount;
-                allOrNothingColumns += profile.isAllOrNothing(dag.action(v).stage) ? 1 : 0;
+                if (profile.isAllOrNothing(dag.action(v).stage))
+                    allOrNothingNodes.push_back(v);
             }
         }
-        branchAndBound = allOrNothingColumns > 0 && allOrNothingColumns <= options.allOrNothingBranchLimit;
+        branchAndBound = !allOrNothingNodes.empty()
+            && allOrNothingNodes.size() <= static_cast<std::size_t>(options.allOrNothingBranchLimit);
         noFreezeBatchMs = simulateTimeline(dag, maxMs, sharedProcessors, transferMs).batchMs;
         allFrozenBatchMs = simulateTimeline(dag, minMs, sharedProcessors, transferMs).batchMs;
     }
@@ -340,12 +343,18 @@ struct FreezePlanner::Private {
         return bounds.actionCap.empty() ? 1.0 : bounds.actionCap[v];
     }
 
+    // ρ_k·n_k: the most a stage's ratios may sum to.
+    double stageBudget(const FreezeBounds& bounds, int stage) const
+    {
+        return bounds.stageBound(stage) * stageFreezableCount[static_cast<std::size_t>(stage)];
+    }
+
     void applyBounds(LpModel& lp, const FreezeBounds& bounds) const
     {
         for (int stage = 0; stage < dag.stageCount(); ++stage) {
             const auto k = static_cast<std::size_t>(stage);
             if (stageBudgetRow[k] != 0)
-                lp.setRhs(stageBudgetRow[k], bounds.stageBound(stage) * stageFreezableCount[k]);
+                lp.setRhs(stageBudgetRow[k], stageBudget(bounds, stage));
         }
         for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
             if (ratioColumn[v] == 0)
@@ -374,14 +383,14 @@ struct FreezePlanner::Private {
     // batch time was within 1.5% of branch and bound's on 2×8 to 4×24. Then retryLastWhole().
     void roundAllOrNothing(const FreezeBounds& bounds)
     {
-        if (profile.allOrNothingStages().empty() || branchAndBound)
+        if (allOrNothingNodes.empty() || branchAndBound)
             return;
         std::vector<double> fixedBudget(static_cast<std::size_t>(dag.stageCount()), 0.0);
         for (long pick = fractionalAllOrNothing(bounds); pick != kNoPredecessor;
              pick = fractionalAllOrNothing(bounds)) {
             const auto v = static_cast<PipelineDag::Node>(pick);
             const auto stage = static_cast<std::size_t>(dag.action(v).stage);
-            const double budget = bounds.stageBound(static_cast<int>(stage)) * stageFreezableCount[stage];
+            const double budget = stageBudget(bounds, static_cast<int>(stage));
             const double cap = capOf(bounds, v);
             const auto fixAndSolve = [&](double ratio) {
                 fixedRatio[v] = ratio;
@@ -395,46 +404,42 @@ struct FreezePlanner::Private {
             else if (fixedRatio[v] != 0.0)
                 fixAndSolve(0.0);
         }
-        retryLastWhole(bounds);
-        lastWhole = wholeInSolution(bounds);
+        lastWhole = retryLastWhole(bounds);
     }
 
     // The dive alone is not monotone in ρ (of 16 swept pipelines in tst_freezeplanner, 15 planned
     // a longer batch at some larger bound). The actions the last dive froze whole still fit a
     // larger bound, so solve once more with exactly those whole and keep that if it is shorter:
-    // a planner swept up over ρ (a dragged slider) then never plans a longer batch.
-    void retryLastWhole(const FreezeBounds& bounds)
+    // a planner swept up over ρ (a dragged slider) then never plans a longer batch. Returns the
+    // actions whole in the solution kept.
+    std::vector<PipelineDag::Node> retryLastWhole(const FreezeBounds& bounds)
     {
-        const std::vector<PipelineDag::Node> dived = wholeInSolution(bounds);
+        std::vector<PipelineDag::Node> dived = wholeInSolution(bounds);
         if (lastWhole.empty() || lastWhole == dived)
-            return;
+            return dived;
         std::vector<double> used(static_cast<std::size_t>(dag.stageCount()), 0.0);
         for (PipelineDag::Node v : lastWhole)
             used[static_cast<std::size_t>(dag.action(v).stage)] += capOf(bounds, v);
         for (int stage = 0; stage < dag.stageCount(); ++stage) {
-            const auto k = static_cast<std::size_t>(stage);
-            if (used[k] > bounds.stageBound(stage) * stageFreezableCount[k] + 1e-9)
-                return; // a smaller bound: they no longer fit
+            if (used[static_cast<std::size_t>(stage)] > stageBudget(bounds, stage) + 1e-9)
+                return dived; // a smaller bound: they no longer fit
         }
         const double divedObjective = model->objectiveValue();
         fixWhole(bounds, lastWhole);
         solve(bounds, "freezing the all-or-nothing stages whole");
         if (model->objectiveValue() < divedObjective)
-            return;
+            return lastWhole;
         fixWhole(bounds, dived);
         solve(bounds, "freezing the all-or-nothing stages whole");
+        return dived;
     }
 
     // Fixes every all-or-nothing ratio column: at its cap for the actions in `whole`, else at 0.
     void fixWhole(const FreezeBounds& bounds, const std::vector<PipelineDag::Node>& whole)
     {
-        std::vector<char> inWhole(dag.nodeCount(), 0);
-        for (PipelineDag::Node v : whole)
-            inWhole[v] = 1;
-        for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
-            if (ratioColumn[v] == 0 || !profile.isAllOrNothing(dag.action(v).stage))
-                continue;
-            fixedRatio[v] = inWhole[v] != 0 ? capOf(bounds, v) : 0.0;
+        for (PipelineDag::Node v : allOrNothingNodes) {
+            // Both lists are in node order.
+            fixedRatio[v] = std::binary_search(whole.begin(), whole.end(), v) ? capOf(bounds, v) : 0.0;
             model->setBounds(ratioColumn[v], fixedRatio[v], fixedRatio[v]);
         }
     }
@@ -445,9 +450,7 @@ struct FreezePlanner::Private {
     {
         const std::vector<double> solution = model->columnValues();
         std::vector<PipelineDag::Node> whole;
-        for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
-            if (ratioColumn[v] == 0 || !profile.isAllOrNothing(dag.action(v).stage))
-                continue;
+        for (PipelineDag::Node v : allOrNothingNodes) {
             const double cap = capOf(bounds, v);
             if (cap > 0.0 && solution[static_cast<std::size_t>(ratioColumn[v])] >= 0.5 * cap)
                 whole.push_back(v);
@@ -463,8 +466,8 @@ struct FreezePlanner::Private {
         const std::vector<double> solution = model->columnValues();
         long pick = kNoPredecessor;
         double pickRatio = 0.0;
-        for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
-            if (ratioColumn[v] == 0 || !std::isnan(fixedRatio[v]) || !profile.isAllOrNothing(dag.action(v).stage))
+        for (PipelineDag::Node v : allOrNothingNodes) {
+            if (!std::isnan(fixedRatio[v]))
                 continue;
             const double ratio = solution[static_cast<std::size_t>(ratioColumn[v])];
             if (ratio > kTolerance && ratio < capOf(bounds, v) - kTolerance && ratio > pickRatio) {
@@ -608,7 +611,7 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
     std::vector<double> stageScale(stages, 1.0);
     plan.stageMeanRatio.assign(stages, 0.0);
     for (std::size_t k = 0; k < stages; ++k) {
-        const double budget = bounds.stageBound(static_cast<int>(k)) * d->stageFreezableCount[k];
+        const double budget = d->stageBudget(bounds, static_cast<int>(k));
         if (stageRatioSum[k] > budget) {
             stageScale[k] = budget / stageRatioSum[k];
             stageRatioSum[k] = budget;

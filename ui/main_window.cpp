@@ -47,6 +47,7 @@
 #include <QHeaderView>
 #include <QKeySequence>
 #include <QLabel>
+#include <QLocale>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -254,8 +255,19 @@ MainWindow::MainWindow(QWidget* parent)
 
     connect(m_planner, &PlanningService::planReady, this, &MainWindow::onPlanReady);
     connect(m_planner, &PlanningService::planFailed, this, [this](quint64 generation, const QString& message) {
-        if (generation == m_latestPlanRequest)
-            m_banner->showMessage(ErrorBanner::Level::Warning, tr("Planning failed: %1").arg(message));
+        if (generation != m_latestPlanRequest)
+            return;
+        endPlanningProgress();
+        m_banner->showMessage(ErrorBanner::Level::Warning, tr("Planning failed: %1").arg(message));
+    });
+    connect(m_planner, &PlanningService::planProgress, this, &MainWindow::showPlanningProgress);
+    connect(m_planner, &PlanningService::planCancelled, this, [this](quint64 generation) {
+        if (generation != m_latestPlanRequest)
+            return;
+        endPlanningProgress();
+        statusBar()->showMessage(
+            m_candidatePlan ? tr("Planning stopped; the plan shown is the last one solved") : tr("Planning stopped"),
+            5000);
     });
     connect(m_planner, &PlanningService::tradeoffCurveReady, this,
         [this](const QList<QPointF>& curve) { m_bounds->tradeoffChart()->setCurve(curve); });
@@ -362,6 +374,10 @@ void MainWindow::createActions()
 #endif
     make(QStringLiteral("plan"), tr("P&lan"), QKeySequence(Qt::CTRL | Qt::Key_L),
         tr("Solve the freeze plan for the current bounds"), [this] { planNow(); });
+    make(QStringLiteral("stopPlanning"), tr("Stop P&lanning"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Period),
+        tr("Stop the plan being solved (a large pipeline's first solve can take minutes)"),
+        [this] { m_planner->cancelPlan(); });
+    action(QStringLiteral("stopPlanning"))->setEnabled(false); // until a long solve reports progress
     make(QStringLiteral("apply"), tr("&Apply Plan"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L),
         tr("Send the plan to the running pipeline (from the next step)"), [this] { applyPlan(); });
     make(QStringLiteral("exportPlanJson"), tr("Plan as &JSON…"), QKeySequence(Qt::CTRL | Qt::Key_E),
@@ -489,6 +505,7 @@ void MainWindow::createMenus()
         run->addAction(action(QString::fromLatin1(name)));
     run->addSeparator();
     run->addAction(action(QStringLiteral("plan")));
+    run->addAction(action(QStringLiteral("stopPlanning")));
     run->addAction(action(QStringLiteral("apply")));
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
@@ -531,6 +548,25 @@ void MainWindow::createStatusBar()
     m_throughputLabel = label(tr("Tokens per second of the latest step"));
     m_bubbleLabel = label(tr("Idle share of all ranks in the latest step"));
     m_batchLabel = label(tr("Predicted batch time of the plan against the realised one (median of recent steps)"));
+    m_planningLabel = label(tr("A plan being solved: time so far and lp_solve's simplex pivots (Run ▸ Stop Planning)"));
+    m_planningLabel->setObjectName(QStringLiteral("planningProgress"));
+    m_planningLabel->hide();
+}
+
+void MainWindow::showPlanningProgress(quint64 generation, double elapsedSeconds, qint64 pivots)
+{
+    if (generation != m_latestPlanRequest)
+        return;
+    m_planningLabel->setText(
+        tr("Planning: %1 s, %2 pivots").arg(elapsedSeconds, 0, 'f', 1).arg(QLocale().toString(pivots)));
+    m_planningLabel->show();
+    action(QStringLiteral("stopPlanning"))->setEnabled(true);
+}
+
+void MainWindow::endPlanningProgress()
+{
+    m_planningLabel->hide();
+    action(QStringLiteral("stopPlanning"))->setEnabled(false);
 }
 
 void MainWindow::restoreSettings()
@@ -641,6 +677,7 @@ void MainWindow::updateActions()
 
 void MainWindow::beginDocument(RunDocument::Source source, const QString& title)
 {
+    endPlanningProgress();
     m_document.reset(source, title);
     m_displayedStep.reset();
     m_sliderSteps.clear();
@@ -1067,6 +1104,7 @@ void MainWindow::onPlanReady(quint64 generation, const std::shared_ptr<const Fre
 {
     if (generation != m_latestPlanRequest || !plan)
         return;
+    endPlanningProgress();
     m_candidatePlan = plan;
     m_bounds->tradeoffChart()->setCurrentPoint(plan->bounds.maxFreeze, plan->batchMsPlanned);
     updatePlannedTimeline();

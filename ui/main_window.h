@@ -147,6 +147,8 @@ private:
     // (and recomputes the trade-off curve), Keep re-solves warm on the one it has.
     void requestPlan(const FreezeBounds& bounds, ProfileUse use = ProfileUse::Keep);
     void onPlanReady(quint64 generation, const std::shared_ptr<const FreezePlan>& plan);
+    void showPlanningProgress(quint64 generation, double elapsedSeconds, qint64 pivots);
+    void endPlanningProgress();
     void updateStatusBar();
 
     // Export.
@@ -191,6 +193,7 @@ private:
     QLabel* m_throughputLabel = nullptr;
     QLabel* m_bubbleLabel = nullptr;
     QLabel* m_batchLabel = nullptr;
+    QLabel* m_planningLabel = nullptr; // shown while a long plan solves
 
     QMenu* m_recentMenu = nullptr;
 };

@@ -1,5 +1,6 @@
 #include "ui/planning_service.h"
 
+#include "core/plan/plan_error.h"
 #include "ui/telemetry_metatypes.h"
 
 #include <algorithm>
@@ -46,6 +47,7 @@ struct PlanningService::PlanWorker {
         quint64 generation = 0;
         quint64 epoch = 0;
         FreezeBounds bounds;
+        double progressIntervalSeconds = kProgressIntervalSeconds;
     };
 
     // Shared between the GUI thread and the worker.
@@ -53,6 +55,11 @@ struct PlanningService::PlanWorker {
     std::optional<EpochProfile> newProfile;
     std::optional<Request> pending;
     bool drainQueued = false;
+    // Read inside a solve, by the planner's progress handler, to stop it: requests up to this
+    // generation are cancelled; a request of another epoch has lost its profile (0: the service
+    // is going away).
+    std::atomic<quint64> cancelledThrough { 0 };
+    std::atomic<quint64> latestEpoch { 0 };
     // The worker's own.
     WorkerPlanner planner;
 };
@@ -87,8 +94,10 @@ PlanningService::PlanningService(QObject* parent)
 PlanningService::~PlanningService()
 {
     // Nothing left to solve: a queued drain returns at once, and the executors' destructors (after
-    // this body) wait only for the solve in progress. No sweep id is 0: a sweep stops after its solve.
+    // this body) wait only for the solve in progress, which stops at its next progress check: no
+    // sweep id and no profile epoch is 0.
     m_curve->latestId.store(0);
+    m_plan->latestEpoch.store(0);
     {
         std::lock_guard<std::mutex> lock(m_plan->mutex);
         m_plan->newProfile.reset();
@@ -104,6 +113,7 @@ void PlanningService::setProfile(const Profile& profile, const PlannerOptions& o
 {
     ++m_profileEpoch;
     m_curve->latestEpoch.store(m_profileEpoch);
+    m_plan->latestEpoch.store(m_profileEpoch);
     bool post = false;
     {
         std::lock_guard<std::mutex> lock(m_plan->mutex);
@@ -128,13 +138,25 @@ quint64 PlanningService::requestPlan(const FreezeBounds& bounds)
     bool post = false;
     {
         std::lock_guard<std::mutex> lock(m_plan->mutex);
-        m_plan->pending = PlanWorker::Request { generation, m_profileEpoch, bounds };
+        m_plan->pending = PlanWorker::Request { generation, m_profileEpoch, bounds, m_progressIntervalSeconds };
         post = !m_plan->drainQueued;
         m_plan->drainQueued = true;
     }
     if (post)
         postPlanDrain();
     return generation;
+}
+
+void PlanningService::cancelPlan()
+{
+    m_plan->cancelledThrough.store(m_generation);
+    std::optional<PlanWorker::Request> dropped;
+    {
+        std::lock_guard<std::mutex> lock(m_plan->mutex);
+        dropped.swap(m_plan->pending);
+    }
+    if (dropped)
+        deliverCancelled(dropped->generation, dropped->epoch);
 }
 
 void PlanningService::requestTradeoffCurve(const FreezeBounds& shape, int points)
@@ -186,16 +208,36 @@ void PlanningService::drainPlans(const std::shared_ptr<PlanWorker>& worker)
             continue;
         std::shared_ptr<const FreezePlan> plan;
         std::string error;
+        bool cancelled = false;
         if (!worker->planner.planner || worker->planner.epoch != request->epoch) {
             error = worker->planner.error.empty() || worker->planner.epoch != request->epoch
                 ? tr("No profile to plan for.").toStdString()
                 : worker->planner.error;
         } else {
+            worker->planner.planner->setProgressHandler(
+                [this, self = worker.get(), generation = request->generation, epoch = request->epoch](
+                    const PlanProgress& progress) {
+                    if (self->cancelledThrough.load() >= generation || self->latestEpoch.load() != epoch)
+                        return false;
+                    m_replies.post(
+                        [this, generation, epoch, progress] { deliverProgress(generation, epoch, progress); });
+                    return true;
+                },
+                request->progressIntervalSeconds);
             try {
                 plan = std::make_shared<const FreezePlan>(worker->planner.planner->plan(request->bounds));
+            } catch (const PlanCancelled& e) {
+                cancelled = true;
+                error = e.what();
             } catch (const std::exception& e) {
                 error = e.what();
             }
+        }
+        if (cancelled) {
+            m_replies.post([this, generation = request->generation, epoch = request->epoch] {
+                deliverCancelled(generation, epoch);
+            });
+            continue;
         }
         // Given away, not shared: nothing of the reply is touched here after the post (QStrings are
         // made on the GUI thread; see QueuedCallReceiver).
@@ -240,6 +282,10 @@ void PlanningService::drainCurves(const std::shared_ptr<CurveWorker>& worker)
         } else {
             FreezeBounds bounds;
             bounds.actionCap = request->shape.actionCap;
+            worker->planner.planner->setProgressHandler(
+                [self = worker.get(), id = request->id, epoch = request->epoch](
+                    const PlanProgress&) { return self->latestId.load() == id && self->latestEpoch.load() == epoch; },
+                kProgressIntervalSeconds);
             for (int i = 0; i < request->points && !cancelled(); ++i) {
                 bounds.maxFreeze = static_cast<double>(i) / (request->points - 1);
                 try {
@@ -273,6 +319,22 @@ void PlanningService::deliverFailure(quint64 generation, quint64 epoch, const QS
         return;
     m_lastDelivered = generation;
     emit planFailed(generation, message);
+}
+
+void PlanningService::deliverCancelled(quint64 generation, quint64 epoch)
+{
+    if (epoch != m_profileEpoch || generation <= m_lastDelivered)
+        return;
+    m_lastDelivered = generation;
+    emit planCancelled(generation);
+}
+
+void PlanningService::deliverProgress(quint64 generation, quint64 epoch, const PlanProgress& progress)
+{
+    // A newer answer already delivered makes this solve's progress old news.
+    if (epoch != m_profileEpoch || generation <= m_lastDelivered)
+        return;
+    emit planProgress(generation, progress.elapsedSeconds, static_cast<qint64>(progress.pivots));
 }
 
 void PlanningService::deliverCurve(quint64 curveId, quint64 epoch, const QList<QPointF>& curve, const QString& error)

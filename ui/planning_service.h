@@ -29,12 +29,19 @@ class PlanningService : public QObject {
 
 public:
     explicit PlanningService(QObject* parent = nullptr);
-    // Waits for a solve in progress (the solver cannot be interrupted safely), then stops.
+    // Stops the solves in progress (within a progress interval), then waits for the workers.
     ~PlanningService() override;
 
     // A new planner (built on the worker) for every later request; requests and curves asked for
-    // the previous profile are dropped.
+    // the previous profile are dropped, and a solve in progress for it stops.
     void setProfile(const Profile& profile, const PlannerOptions& options = {});
+
+    // Stops the plan being solved and drops the request waiting for it, each answering
+    // planCancelled (unless it had finished already). The stopped planner's LP is discarded, so the
+    // next request solves cold. The curve is not touched.
+    void cancelPlan();
+    // For requests made after it; tests shorten it so that any solve reports.
+    void setProgressInterval(double seconds) { m_progressIntervalSeconds = seconds; }
     bool hasProfile() const { return m_profileEpoch != 0; }
 
     // Returns the request's generation, increasing from 1; its answer is planReady or planFailed.
@@ -47,8 +54,15 @@ public:
     // newer request or a new profile cancels the sweep between two solves.
     void requestTradeoffCurve(const FreezeBounds& shape, int points);
 
+    // How often a long solve reports planProgress (and notices a cancel), by default.
+    static constexpr double kProgressIntervalSeconds = 0.25;
+
 signals:
     void planReady(quint64 generation, std::shared_ptr<const tfreeze::FreezePlan> plan);
+    // Every kProgressIntervalSeconds while a request's solve runs longer than that.
+    void planProgress(quint64 generation, double elapsedSeconds, qint64 pivots);
+    // The request's solve was stopped by cancelPlan().
+    void planCancelled(quint64 generation);
     // InputError/PlannerError text, e.g. "bounds: max_freeze: must be a number in [0, 1] (got 1.5)".
     void planFailed(quint64 generation, QString message);
     void tradeoffCurveReady(QList<QPointF> curve);
@@ -66,6 +80,8 @@ private:
     void postCurveDrain();
     void deliverPlan(quint64 generation, quint64 epoch, std::shared_ptr<const FreezePlan> plan);
     void deliverFailure(quint64 generation, quint64 epoch, const QString& message);
+    void deliverCancelled(quint64 generation, quint64 epoch);
+    void deliverProgress(quint64 generation, quint64 epoch, const PlanProgress& progress);
     void deliverCurve(quint64 curveId, quint64 epoch, const QList<QPointF>& curve, const QString& error);
 
     std::shared_ptr<PlanWorker> m_plan;
@@ -78,6 +94,7 @@ private:
     quint64 m_lastDelivered = 0;
     quint64 m_profileEpoch = 0;
     quint64 m_curveId = 0;
+    double m_progressIntervalSeconds = kProgressIntervalSeconds;
 };
 
 } // namespace tfreeze

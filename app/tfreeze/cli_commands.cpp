@@ -2,6 +2,7 @@
 
 #include "app/tfreeze/cli_validators.h"
 #include "app/tfreeze/command_set.h"
+#include "app/tfreeze/plan_progress.h"
 #include "app/tfreeze/store_commands.h"
 #include "app/tfreeze/text_table.h"
 #include "core/plan/freeze_plan_io.h"
@@ -14,6 +15,8 @@
 #include "core/plan/timeline.h"
 
 #include <CLI/CLI.hpp>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -203,6 +206,11 @@ CLI::App* addPlanCommand(CLI::App& parent, PlanOptions& options)
     command->add_option("--time-limit", options.timeLimitSeconds, "Give up on a solve after this many seconds")
         ->check(CLI::Range(1.0, 86400.0))
         ->capture_default_str();
+    command
+        ->add_option("--progress-every", options.progressEverySeconds,
+            "While solving, a progress line on stderr every this many seconds (default 1 on a terminal, 10 "
+            "otherwise; 0: none). Ctrl-C stops the solve (exit code 130)")
+        ->check(CLI::Range(0.0, 86400.0));
     return command;
 }
 
@@ -323,7 +331,11 @@ void runPlan(const PlanOptions& options)
     plannerOptions.timeLimitSeconds = options.timeLimitSeconds;
     plannerOptions.profileSource = options.profilePath; // a deadlocking order is reported against the file
     FreezePlanner planner(profile, plannerOptions);
-    const FreezePlan plan = planner.plan(bounds);
+    const FreezePlan plan = [&] {
+        PlanProgressReporter progress(options.progressEverySeconds.value_or(isatty(STDERR_FILENO) != 0 ? 1.0 : 10.0));
+        progress.attachTo(planner);
+        return planner.plan(bounds);
+    }();
     if (!options.outPath.empty())
         writePlanFile(plan, options.outPath);
     if (!options.csvPath.empty())

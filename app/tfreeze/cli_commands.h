@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ struct PlanOptions {
     std::string csvPath;
     double timeLimitSeconds = 120.0;
     std::string dbPath; // empty: the plan is not recorded
+    // A progress line every this many seconds of solving; unset: 1 on a terminal, 10 otherwise.
+    std::optional<double> progressEverySeconds;
 };
 
 struct BenchPlanOptions {

@@ -1,6 +1,6 @@
 // tfreeze: the command-line front of TimelyFreeze Studio. Each area registers its commands in a
 // CommandSet (command_set.h); this file maps every failure to an exit code: 0 ok, 2 bad input,
-// 1 internal failure.
+// 1 internal failure, 130 a plan stopped with Ctrl-C.
 #include "app/tfreeze/command_set.h"
 #include "app/tfreeze/launch_commands.h"
 #ifdef TFREEZE_WITH_ENGINE
@@ -18,6 +18,7 @@ namespace {
 
 constexpr int kExitBadInput = 2;
 constexpr int kExitInternal = 1;
+constexpr int kExitInterrupted = 130; // the shell's 128 + SIGINT
 
 int reportError(const char* what, int exitCode)
 {
@@ -54,6 +55,9 @@ int run(int argc, char** argv)
         return 0;
     } catch (const tfreeze::InputError& error) {
         return reportError(error.what(), kExitBadInput);
+    } catch (const tfreeze::PlanCancelled& error) {
+        std::cerr << "tfreeze: " << error.what() << "; nothing written\n";
+        return kExitInterrupted;
     } catch (const tfreeze::PlannerError& error) {
         return reportError(error.what(), kExitInternal);
     } catch (const std::exception& error) {

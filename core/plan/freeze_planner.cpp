@@ -105,6 +105,13 @@ struct FreezePlanner::Private {
     std::unique_ptr<LpModel> model;
     LpStatistics statistics;
     LpModel::Status lastStatus = LpModel::Status::Optimal;
+    PlanProgressHandler progressHandler;
+    double progressIntervalSeconds = 0.25;
+    // The plan() in progress, for the handler: its start, the pivots of its finished solves, and
+    // when the handler last heard of it.
+    std::chrono::steady_clock::time_point planStarted;
+    std::chrono::steady_clock::time_point lastProgress;
+    PlanProgress progress;
 
     static constexpr int kBatchColumn = 1;
     static int endColumn(PipelineDag::Node node) { return 2 + static_cast<int>(node); }
@@ -150,6 +157,7 @@ struct FreezePlanner::Private {
             addCapacityRow(*lp);
         lp->endRows();
         lp->setTimeout(options.timeLimitSeconds);
+        lp->setAbortCheck([this](long long pivots) { return shouldStop(pivots); });
         statistics = { lp->rowCount(), lp->columnCount(), lp->nonZeroCount(), 0 };
         return lp;
     }
@@ -529,15 +537,50 @@ struct FreezePlanner::Private {
         return lp;
     }
 
+    void startProgress()
+    {
+        planStarted = std::chrono::steady_clock::now();
+        lastProgress = planStarted;
+        progress = PlanProgress {};
+    }
+
+    // From inside lp_solve (LpModel::AbortCheck): asks the handler, at most every interval.
+    bool shouldStop(long long pivotsOfThisSolve)
+    {
+        if (!progressHandler)
+            return false;
+        const auto now = std::chrono::steady_clock::now();
+        if (std::chrono::duration<double>(now - lastProgress).count() < progressIntervalSeconds)
+            return false;
+        lastProgress = now;
+        PlanProgress current = progress;
+        current.elapsedSeconds = std::chrono::duration<double>(now - planStarted).count();
+        current.pivots += pivotsOfThisSolve;
+        return !progressHandler(current);
+    }
+
     bool solveOnce(LpModel& lp, const std::string& what)
     {
         lastStatus = lp.solve();
         statistics.pivots = lp.pivotCount();
+        progress.pivots += statistics.pivots;
+        ++progress.solves;
+        if (lastStatus == LpModel::Status::Cancelled) {
+            model.reset();
+            throwCancelled();
+        }
         if (lastStatus == LpModel::Status::TimedOut) {
             model.reset();
             throwSolveFailure(what);
         }
         return lastStatus == LpModel::Status::Optimal;
+    }
+
+    [[noreturn]] void throwCancelled() const
+    {
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - planStarted).count();
+        throw PlanCancelled("planning cancelled after " + secondsText(std::round(seconds * 10.0) / 10.0) + " s ("
+            + std::to_string(progress.pivots) + " simplex pivots, " + std::to_string(dag.nodeCount()) + " actions)");
     }
 
     [[noreturn]] void throwSolveFailure(const std::string& what) const
@@ -570,11 +613,18 @@ const PipelineDag& FreezePlanner::dag() const { return d->dag; }
 
 LpStatistics FreezePlanner::lpStatistics() const { return d->statistics; }
 
+void FreezePlanner::setProgressHandler(PlanProgressHandler handler, double intervalSeconds)
+{
+    d->progressHandler = std::move(handler);
+    d->progressIntervalSeconds = std::max(0.0, intervalSeconds);
+}
+
 FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
 {
     const auto started = std::chrono::steady_clock::now();
     const std::size_t n = d->dag.nodeCount();
     validateBounds(bounds, d->dag.stageCount(), n);
+    d->startProgress();
 
     // The shortest batch time under the bounds, and at it the least freezing, in one LP (see
     // batchObjective()). Warm when a model exists: only budgets and caps changed.

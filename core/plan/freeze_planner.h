@@ -3,6 +3,7 @@
 #include "core/plan/freeze_plan.h"
 #include "core/plan/pipeline_dag.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -33,6 +34,16 @@ struct LpStatistics {
     long long pivots = 0;
 };
 
+// Where a plan() in progress stands, for a progress line and a Cancel button.
+struct PlanProgress {
+    double elapsedSeconds = 0.0; // since plan() was called
+    long long pivots = 0; // simplex pivots of every solve of this plan() so far
+    int solves = 0; // lp_solve solves finished (a cold plan may take several: see solve())
+};
+
+// Called on plan()'s thread while it runs; returning false stops it (plan() throws PlanCancelled).
+using PlanProgressHandler = std::function<bool(const PlanProgress&)>;
+
 // The LP of METHOD.md §4 solved with lp_solve: minimise the batch time under the per-stage
 // accuracy bound, then, at that batch time, minimise total freezing. Keeps its model between
 // calls so that a new bound (a dragged ρ slider) re-solves warm from the last basis.
@@ -43,9 +54,15 @@ public:
     FreezePlanner(const FreezePlanner&) = delete;
     FreezePlanner& operator=(const FreezePlanner&) = delete;
 
-    // Throws InputError(source "bounds") for bounds out of [0, 1] or of the wrong length, and
-    // PlannerError when the solver fails or times out.
+    // Throws InputError(source "bounds") for bounds out of [0, 1] or of the wrong length,
+    // PlannerError when the solver fails or times out, and PlanCancelled when the progress handler
+    // stopped it.
     FreezePlan plan(const FreezeBounds& bounds);
+
+    // While a plan() runs longer than `intervalSeconds`, `handler` hears of it every
+    // `intervalSeconds` (a fast plan never calls it). A stopped plan discards the LP, so the next
+    // plan() starts cold; the planner stays usable. An empty handler removes it.
+    void setProgressHandler(PlanProgressHandler handler, double intervalSeconds = 0.25);
 
     const Profile& profile() const;
     const PipelineDag& dag() const;

@@ -24,6 +24,17 @@ std::mutex& lpCreationMutex()
 
 struct LpModel::Private {
     lprec* lp = nullptr;
+    AbortCheck abortCheck;
+    bool aborted = false; // by abortCheck, in the solve in progress or the last one
+
+    // lp_solve's abort callback: TRUE stops the solve.
+    static int __WINAPI onAbortCheck(lprec* lp, void* handle)
+    {
+        auto* self = static_cast<Private*>(handle);
+        if (!self->aborted && self->abortCheck && self->abortCheck(static_cast<long long>(get_total_iter(lp))))
+            self->aborted = true;
+        return self->aborted ? TRUE : FALSE;
+    }
 };
 
 LpModel::LpModel(int columns)
@@ -78,6 +89,12 @@ void LpModel::setObjective(const std::vector<double>& coefficients)
 
 void LpModel::setTimeout(double seconds) { set_timeout(d->lp, static_cast<long>(std::ceil(std::max(1.0, seconds)))); }
 
+void LpModel::setAbortCheck(AbortCheck check)
+{
+    d->abortCheck = std::move(check);
+    put_abortfunc(d->lp, d->abortCheck ? &Private::onAbortCheck : nullptr, d.get());
+}
+
 LpModel::Status LpModel::solve()
 {
     // A copy of the model in lp_solve's LP format, to reproduce a slow or failing solve with the
@@ -85,11 +102,15 @@ LpModel::Status LpModel::solve()
     if (const char* path = std::getenv("TFREEZE_LP_WRITE"))
         write_lp(d->lp, const_cast<char*>(path));
     const auto started = std::chrono::steady_clock::now();
+    d->aborted = false;
     const int result = ::solve(d->lp);
     if (std::getenv("TFREEZE_LP_DEBUG"))
         std::fprintf(stderr, "lp_solve: solve() returned %d after %.1f ms, %lld iterations\n", result,
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count(),
             static_cast<long long>(get_total_iter(d->lp)));
+    // Within branch and bound an abort with a solution in hand returns SUBOPTIMAL: still ours.
+    if (d->aborted)
+        return Status::Cancelled;
     switch (result) {
     case OPTIMAL:
     case PRESOLVED:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,7 +12,11 @@ namespace tfreeze {
 class LpModel {
 public:
     enum class RowSense { LessEqual, GreaterEqual, Equal };
-    enum class Status { Optimal, Infeasible, Unbounded, TimedOut, Failed };
+    enum class Status { Optimal, Infeasible, Unbounded, TimedOut, Cancelled, Failed };
+    // Called from inside solve(), about twice a simplex pivot, with the pivots of this solve so
+    // far; returning true stops the solve (Status::Cancelled). The model must not be solved again
+    // after that (SETUP-NOTES.md: lp_solve crashed re-solving an aborted model).
+    using AbortCheck = std::function<bool(long long pivots)>;
 
     // Columns are numbered 1..columns, as in lp_solve; every column starts with bounds [0, +inf).
     explicit LpModel(int columns);
@@ -33,6 +38,7 @@ public:
     // `coefficients[c]` for column c; index 0 is ignored. Minimised.
     void setObjective(const std::vector<double>& coefficients);
     void setTimeout(double seconds);
+    void setAbortCheck(AbortCheck check);
 
     // Warm: lp_solve starts from the basis of the previous solve of this model.
     Status solve();

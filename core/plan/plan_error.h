@@ -43,4 +43,11 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A plan stopped by its progress handler (FreezePlanner::setProgressHandler): the user asked, not
+// a failure. A PlannerError, so that code which knows nothing of cancelling still reports it.
+class PlanCancelled : public PlannerError {
+public:
+    using PlannerError::PlannerError;
+};
+
 } // namespace tfreeze

@@ -46,6 +46,8 @@ tfreeze_add_cli_test(max_freeze_above_one EXIT 2
     ARGS plan --profile ${tiny} --max-freeze 1.5)
 tfreeze_add_cli_test(stage_max_freeze_below_zero EXIT 2 STDERR "^tfreeze: error: --stage-max-freeze: \"-0.1\""
     ARGS plan --profile ${tiny} --stage-max-freeze=0.5,-0.1)
+tfreeze_add_cli_test(negative_progress_every EXIT 2 STDERR "^tfreeze: error: --progress-every: "
+    ARGS plan --profile ${tiny} --progress-every=-1)
 tfreeze_add_cli_test(max_freeze_excludes_stage_max_freeze EXIT 2 STDERR "^tfreeze: error: .*excludes"
     ARGS plan --profile ${tiny} --max-freeze 0.5 --stage-max-freeze 0.5,0.5)
 
@@ -111,3 +113,10 @@ add_test(NAME cli_simulate_plan_round_trip
             -P ${CMAKE_CURRENT_SOURCE_DIR}/cli_round_trip.cmake)
 set_tests_properties(cli_simulate_plan_round_trip PROPERTIES TIMEOUT 120 LABELS cli)
 tfreeze_set_test_environment(cli_simulate_plan_round_trip)
+
+# A long plan's progress lines and its Ctrl-C (exit 130, nothing written).
+add_test(NAME cli_plan_progress_interrupt
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/plan_progress_interrupt.sh $<TARGET_FILE:tfreeze>
+            ${CMAKE_CURRENT_BINARY_DIR}/plan_progress_interrupt)
+set_tests_properties(cli_plan_progress_interrupt PROPERTIES TIMEOUT 120 LABELS cli)
+tfreeze_set_test_environment(cli_plan_progress_interrupt)

@@ -536,6 +536,8 @@ private slots:
     void allOrNothingStages();
     void allOrNothingDiveMonotone_data();
     void allOrNothingDiveMonotone();
+    void progressHandlerChangesNothing();
+    void progressHandlerStopsPlan();
 };
 
 void TestFreezePlanner::matchesExactOptimum_data()
@@ -1300,6 +1302,85 @@ void TestFreezePlanner::allOrNothingDiveMonotone()
             gotWant(u"ρ="_s + QString::number(rho), plan.batchMsPlanned, previous).constData());
         previous = plan.batchMsPlanned;
     }
+}
+
+// Listening to a solve does not change it: the same ratios as a planner without a handler. The
+// handler hears of a cold solve at every check with interval 0, and never of a plan shorter than
+// its interval.
+void TestFreezePlanner::progressHandlerChangesNothing()
+{
+    const Profile profile = syntheticProfile(ScheduleKind::OneFOneB, 6, 24, 1, 13);
+    const FreezeBounds bounds = globalBound(0.5);
+    FreezePlanner plain(profile);
+    const FreezePlan expected = plain.plan(bounds);
+
+    FreezePlanner listened(profile);
+    std::vector<PlanProgress> reports;
+    listened.setProgressHandler(
+        [&reports](const PlanProgress& progress) {
+            reports.push_back(progress);
+            return true;
+        },
+        0.0);
+    const FreezePlan plan = listened.plan(bounds);
+    QCOMPARE(plan.actions.size(), expected.actions.size());
+    for (std::size_t v = 0; v < plan.actions.size(); ++v)
+        QCOMPARE(plan.actions[v].ratio, expected.actions[v].ratio);
+    QCOMPARE(plan.batchMsPlanned, expected.batchMsPlanned);
+    QVERIFY(!reports.empty());
+    for (std::size_t i = 1; i < reports.size(); ++i) {
+        QVERIFY(reports[i].pivots >= reports[i - 1].pivots);
+        QVERIFY(reports[i].elapsedSeconds >= reports[i - 1].elapsedSeconds);
+    }
+    QVERIFY(reports.back().pivots <= listened.lpStatistics().pivots);
+    QVERIFY(reports.back().elapsedSeconds <= plan.solveSeconds);
+
+    int calls = 0;
+    listened.setProgressHandler(
+        [&calls](const PlanProgress&) {
+            ++calls;
+            return true;
+        },
+        3600.0);
+    listened.plan(globalBound(0.7));
+    QCOMPARE(calls, 0);
+}
+
+// A handler that answers false stops the plan with PlanCancelled, cold or warm; the planner then
+// plans from scratch, and its plan is a fresh planner's.
+void TestFreezePlanner::progressHandlerStopsPlan()
+{
+    const Profile profile = syntheticProfile(ScheduleKind::OneFOneB, 6, 24, 1, 17);
+    FreezePlanner planner(profile);
+    long long pivotsAtStop = 0;
+    planner.setProgressHandler(
+        [&pivotsAtStop](const PlanProgress& progress) {
+            pivotsAtStop = progress.pivots;
+            return progress.pivots < 50;
+        },
+        0.0);
+    try {
+        planner.plan(globalBound(0.5));
+        QFAIL("the plan was not stopped");
+    } catch (const PlanCancelled& error) {
+        QVERIFY2(QString::fromUtf8(error.what()).startsWith(u"planning cancelled after "_s), error.what());
+        QVERIFY2(QString::fromUtf8(error.what()).contains(u"288 actions"_s), error.what());
+    }
+    QVERIFY(pivotsAtStop >= 50);
+
+    planner.setProgressHandler({});
+    const FreezePlan afterCold = planner.plan(globalBound(0.5));
+    checkPlan(profile, globalBound(0.5), afterCold);
+    FreezePlanner fresh(profile);
+    VERIFY_NEAR(u"after a stopped cold solve"_s, afterCold.batchMsPlanned, fresh.plan(globalBound(0.5)).batchMsPlanned);
+
+    // Warm: the model the stop leaves behind is not re-solved.
+    planner.setProgressHandler([](const PlanProgress&) { return false; }, 0.0);
+    QVERIFY_THROWS_EXCEPTION(PlanCancelled, planner.plan(globalBound(0.9)));
+    planner.setProgressHandler({});
+    const FreezePlan afterWarm = planner.plan(globalBound(0.9));
+    checkPlan(profile, globalBound(0.9), afterWarm);
+    VERIFY_NEAR(u"after a stopped warm solve"_s, afterWarm.batchMsPlanned, fresh.plan(globalBound(0.9)).batchMsPlanned);
 }
 
 QTEST_APPLESS_MAIN(TestFreezePlanner)

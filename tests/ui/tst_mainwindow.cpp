@@ -159,6 +159,7 @@ private slots:
             { "stop", QKeySequence(Qt::CTRL | Qt::Key_Period) },
             { "plan", QKeySequence(Qt::CTRL | Qt::Key_L) },
             { "apply", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_L) },
+            { "stopPlanning", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Period) },
             { "undo", QKeySequence::Undo },
             { "redo", QKeySequence::Redo },
         };
@@ -174,6 +175,7 @@ private slots:
         }
         // Nothing to plan, apply or export before anything is open or running.
         QVERIFY(!window.action(QStringLiteral("apply"))->isEnabled());
+        QVERIFY(!window.action(QStringLiteral("stopPlanning"))->isEnabled());
         QVERIFY(!window.action(QStringLiteral("exportPlanJson"))->isEnabled());
         QVERIFY(!window.action(QStringLiteral("exportMetrics"))->isEnabled());
     }
@@ -221,6 +223,34 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!window.boundsPanel()->tradeoffChart()->curve().isEmpty(), kTimeoutMs);
         QCOMPARE(window.boundsPanel()->tradeoffChart()->curve().first().y(), direct.batchMsNoFreeze);
         QVERIFY(planned.count() >= 1);
+    }
+
+    // A large profile's first plan takes seconds: the status bar counts them, Stop Planning ends
+    // it, and no plan appears.
+    void stopsALongPlan()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("profile-large.json"));
+        SyntheticCosts costs;
+        costs.jitter = 0.25;
+        writeProfileFile(
+            makeSyntheticProfile(PipelineSchedule::generate({ ScheduleKind::OneFOneB, 16, 128, 1 }), costs),
+            path.toStdString());
+        MainWindow window;
+        window.setDatabasePath(m_dir.filePath(QStringLiteral("empty.sqlite")));
+        auto* progress = window.findChild<QLabel*>(QStringLiteral("planningProgress"));
+        QVERIFY(progress);
+        QVERIFY(progress->isHidden());
+        QAction* stop = window.action(QStringLiteral("stopPlanning"));
+        window.openFile(path);
+        QTRY_VERIFY_WITH_TIMEOUT(!progress->isHidden(), kTimeoutMs);
+        QVERIFY2(progress->text().startsWith(QStringLiteral("Planning: ")), qPrintable(progress->text()));
+        QVERIFY2(progress->text().endsWith(QStringLiteral(" pivots")), qPrintable(progress->text()));
+        QVERIFY(stop->isEnabled());
+        stop->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(progress->isHidden(), kTimeoutMs);
+        QVERIFY(!stop->isEnabled());
+        QCOMPARE(window.statusBar()->currentMessage(), QStringLiteral("Planning stopped"));
+        QVERIFY(window.candidatePlan() == nullptr);
     }
 
     void draggingRhoReplansAndUndoRestores()

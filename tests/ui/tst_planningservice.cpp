@@ -295,7 +295,69 @@ private slots:
         QVERIFY(result.toText().contains(u"1024 actions"));
     }
 
-    // Destroyed while solving: waits for the solve and emits nothing afterwards.
+    // A long solve reports how far it got, and Stop ends it: planCancelled, never planReady. The
+    // next request, on the same profile, solves again and gives a direct planner's plan.
+    void stopWhileSolving()
+    {
+        const Profile profile = makeProfile(16, 128); // 4,096 actions: a cold solve of seconds
+        PlanningService service;
+        service.setProgressInterval(0.02);
+        QSignalSpy ready(&service, &PlanningService::planReady);
+        QSignalSpy failed(&service, &PlanningService::planFailed);
+        QSignalSpy progress(&service, &PlanningService::planProgress);
+        QSignalSpy cancelled(&service, &PlanningService::planCancelled);
+        // Stop as the first report arrives, as a user's click would.
+        connect(&service, &PlanningService::planProgress, &service, [&service] { service.cancelPlan(); });
+        service.setProfile(profile);
+        const quint64 generation = service.requestPlan(boundsOf(0.5));
+        QTRY_COMPARE_WITH_TIMEOUT(cancelled.size(), 1, resultTimeoutMs);
+        QVERIFY(!progress.isEmpty());
+        QCOMPARE(cancelled.at(0).at(0).value<quint64>(), generation);
+        QCOMPARE(ready.size(), 0);
+        QCOMPARE(failed.size(), 0);
+        const auto progressCount = progress.size();
+        for (qsizetype i = 0; i < progressCount; ++i) {
+            QCOMPARE(progress.at(i).at(0).value<quint64>(), generation);
+            QVERIFY(progress.at(i).at(1).toDouble() >= 0.02);
+            if (i > 0)
+                QVERIFY(progress.at(i).at(2).value<qint64>() >= progress.at(i - 1).at(2).value<qint64>());
+        }
+
+        // Solved whole this time: no reports, so no stop (lp_solve runs uninstrumented under the
+        // sanitizers, so this takes seconds there too).
+        service.setProgressInterval(3600.0);
+        const quint64 again = service.requestPlan(boundsOf(0.5));
+        QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 1, resultTimeoutMs);
+        QCOMPARE(ready.at(0).at(0).value<quint64>(), again);
+        FreezePlanner direct(profile);
+        comparePlans(*planOf(ready, 0), direct.plan(boundsOf(0.5)));
+        QCOMPARE(cancelled.size(), 1);
+    }
+
+    // Stop with a request still waiting behind the solve: both answer planCancelled, the waiting
+    // one at once.
+    void stopDropsWaitingRequest()
+    {
+        PlanningService service;
+        service.setProgressInterval(0.02);
+        QSignalSpy ready(&service, &PlanningService::planReady);
+        QSignalSpy progress(&service, &PlanningService::planProgress);
+        QSignalSpy cancelled(&service, &PlanningService::planCancelled);
+        service.setProfile(makeProfile(16, 128));
+        const quint64 first = service.requestPlan(boundsOf(0.5));
+        QTRY_VERIFY_WITH_TIMEOUT(!progress.isEmpty(), resultTimeoutMs);
+        const quint64 second = service.requestPlan(boundsOf(0.6));
+        service.cancelPlan();
+        QCOMPARE(cancelled.size(), 1); // the waiting one, before anything else ran
+        QCOMPARE(cancelled.at(0).at(0).value<quint64>(), second);
+        // The first one's answer is older than one delivered: dropped, like any stale result.
+        QTest::qWait(200);
+        QCOMPARE(ready.size(), 0);
+        QCOMPARE(cancelled.size(), 1);
+        QVERIFY(progress.at(0).at(0).value<quint64>() == first);
+    }
+
+    // Destroyed while solving: stops the solve and emits nothing afterwards.
     void destroyWhileSolving()
     {
         auto* service = new PlanningService;

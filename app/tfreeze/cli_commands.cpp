@@ -107,7 +107,7 @@ Profile benchProfile(const ScheduleShape& shape, const SyntheticCosts& costs, co
 // `tfreeze bench plan`'s "slack start" and "speed-up" columns: the same cold solve from lp_solve's
 // own all-slack basis, its median time, and how many times the critical-path start's it is.
 std::pair<std::string, std::string> slackStartColumns(const Profile& profile, PlannerOptions options, double maxFreeze,
-    int repeats, const FreezePlan& plan, const std::vector<double>& coldSeconds)
+    int repeats, const FreezePlan& plan, const std::vector<double>& coldSeconds, PlanProgressReporter& progress)
 {
     options.criticalPathStart = false;
     FreezeBounds bounds;
@@ -117,11 +117,15 @@ std::pair<std::string, std::string> slackStartColumns(const Profile& profile, Pl
     try {
         for (int repeat = 0; repeat < repeats; ++repeat) {
             const auto start = std::chrono::steady_clock::now();
-            const double batchMs = FreezePlanner(profile, options).plan(bounds).batchMsPlanned;
+            FreezePlanner planner(profile, options);
+            progress.attachTo(planner);
+            const double batchMs = planner.plan(bounds).batchMsPlanned;
             seconds.push_back(secondsSince(start));
             // Both starts must reach the same optimum; a difference is a bug worth seeing here.
             differs = differs || std::abs(batchMs - plan.batchMsPlanned) > 1e-6 * plan.batchMsPlanned;
         }
+    } catch (const PlanCancelled&) {
+        throw;
     } catch (const PlannerError&) {
         return { "> " + formatFixed(options.timeLimitSeconds * 1000.0, 0), "-" };
     }
@@ -385,6 +389,105 @@ void runPlan(const PlanOptions& options)
         std::cout << "offline plan " << recordedId << " recorded in " << options.dbPath << '\n';
 }
 
+namespace {
+
+// `tfreeze bench plan`'s bounds: the cold solve's, a dragged slider's next step, and a larger move.
+constexpr double kMaxFreeze = 0.5;
+constexpr double kSliderMaxFreeze = 0.52;
+constexpr double kWarmMaxFreeze = 0.6;
+
+// One row of `tfreeze bench plan`: cold, slack-start, warm and direct solves of one pipeline.
+void benchPlanShape(
+    const ScheduleShape& shape, const BenchPlanOptions& options, PlanProgressReporter& progress, TextTable& table)
+{
+    SyntheticCosts costs;
+    costs.jitter = 0.1;
+    costs.seed = 1;
+    PlannerOptions plannerOptions;
+    plannerOptions.timeLimitSeconds = options.timeLimitSeconds;
+
+    const long long actions = expectedActionCount(shape);
+    if (actions > options.maxActions)
+        return;
+    const std::string name = scheduleKindName(shape.kind);
+    std::cerr << "bench plan: " << name << " P=" << shape.ranks << " M=" << shape.microbatches << " (" << actions
+              << " actions)..." << std::endl;
+
+    const Profile profile = benchProfile(shape, costs, name);
+
+    std::vector<double> coldSeconds;
+    std::vector<double> sliderSeconds;
+    std::vector<double> warmSeconds;
+    std::optional<FreezePlan> plan; // FreezePlan holds a Profile, which has no empty state
+    LpStatistics statistics;
+    std::string failure;
+    try {
+        for (int repeat = 0; repeat < options.repeats; ++repeat) {
+            FreezeBounds bounds;
+            bounds.maxFreeze = kMaxFreeze;
+            auto start = std::chrono::steady_clock::now();
+            FreezePlanner planner(profile, plannerOptions);
+            progress.attachTo(planner);
+            plan.emplace(planner.plan(bounds));
+            coldSeconds.push_back(secondsSince(start));
+            statistics = planner.lpStatistics();
+
+            bounds.maxFreeze = kSliderMaxFreeze;
+            start = std::chrono::steady_clock::now();
+            planner.plan(bounds);
+            sliderSeconds.push_back(secondsSince(start));
+
+            bounds.maxFreeze = kWarmMaxFreeze;
+            start = std::chrono::steady_clock::now();
+            planner.plan(bounds);
+            warmSeconds.push_back(secondsSince(start));
+        }
+    } catch (const PlanCancelled&) {
+        throw;
+    } catch (const PlannerError& error) {
+        failure = error.what();
+    }
+    if (!failure.empty() || !plan) {
+        std::cerr << "bench plan: " << name << " " << actions << " actions: " << failure << std::endl;
+        // The planner that timed out is gone, and with it the LP's size: print none.
+        table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches), std::to_string(actions),
+            statistics.rows != 0 ? std::to_string(statistics.rows) : "-",
+            statistics.columns != 0 ? std::to_string(statistics.columns) : "-",
+            "> " + formatFixed(options.timeLimitSeconds * 1000.0, 0), "-", "-", "-", "-", "-", "-", "-" });
+        return;
+    }
+
+    std::pair<std::string, std::string> slackStart { "-", "-" };
+    if (actions <= options.slackStartMaxActions)
+        slackStart
+            = slackStartColumns(profile, plannerOptions, kMaxFreeze, options.repeats, *plan, coldSeconds, progress);
+
+    std::string versusDirect = "-";
+    if (actions <= options.directMaxActions) {
+        PlannerOptions directOptions = plannerOptions;
+        directOptions.priceFreezing = false;
+        FreezeBounds bounds;
+        bounds.maxFreeze = kMaxFreeze;
+        try {
+            FreezePlanner directPlanner(profile, directOptions);
+            progress.attachTo(directPlanner);
+            const double direct = directPlanner.plan(bounds).batchMsPlanned;
+            versusDirect = formatScientific((plan->batchMsPlanned - direct) / direct);
+        } catch (const PlanCancelled&) {
+            throw;
+        } catch (const PlannerError&) {
+            versusDirect = "timed out";
+        }
+    }
+    table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches),
+        std::to_string(profile.costs().size()), std::to_string(statistics.rows), std::to_string(statistics.columns),
+        formatFixed(median(coldSeconds) * 1000.0, 1), slackStart.first, slackStart.second,
+        formatFixed(median(sliderSeconds) * 1000.0, 1), formatFixed(median(warmSeconds) * 1000.0, 1),
+        formatFixed(plan->batchMsNoFreeze, 3), formatFixed(plan->batchMsPlanned, 3), versusDirect });
+}
+
+} // namespace
+
 void runBenchPlan(const BenchPlanOptions& options)
 {
     // Pairs of similar size: 1F1B has 2·P·M actions, ZBV 3 per (stage, microbatch) on 2P stages.
@@ -400,14 +503,6 @@ void runBenchPlan(const BenchPlanOptions& options)
         { ScheduleKind::OneFOneB, 32, 256, 1 },
         { ScheduleKind::ZBV, 32, 85, 2 },
     };
-    constexpr double kMaxFreeze = 0.5;
-    constexpr double kSliderMaxFreeze = 0.52; // one step of a dragged slider
-    constexpr double kWarmMaxFreeze = 0.6;
-    SyntheticCosts costs;
-    costs.jitter = 0.1;
-    costs.seed = 1;
-    PlannerOptions plannerOptions;
-    plannerOptions.timeLimitSeconds = options.timeLimitSeconds;
 
     long long smallest = std::numeric_limits<long long>::max();
     for (const ScheduleShape& shape : shapes)
@@ -439,77 +534,15 @@ void runBenchPlan(const BenchPlanOptions& options)
     table.addColumn("no freeze (ms)");
     table.addColumn("planned (ms)");
     table.addColumn("vs direct");
-    for (const ScheduleShape& shape : shapes) {
-        const long long actions = expectedActionCount(shape);
-        if (actions > options.maxActions)
-            continue;
-        const std::string name = scheduleKindName(shape.kind);
-        std::cerr << "bench plan: " << name << " P=" << shape.ranks << " M=" << shape.microbatches << " (" << actions
-                  << " actions)..." << std::endl;
-
-        const Profile profile = benchProfile(shape, costs, name);
-
-        std::vector<double> coldSeconds;
-        std::vector<double> sliderSeconds;
-        std::vector<double> warmSeconds;
-        std::optional<FreezePlan> plan; // FreezePlan holds a Profile, which has no empty state
-        LpStatistics statistics;
-        std::string failure;
-        try {
-            for (int repeat = 0; repeat < options.repeats; ++repeat) {
-                FreezeBounds bounds;
-                bounds.maxFreeze = kMaxFreeze;
-                auto start = std::chrono::steady_clock::now();
-                FreezePlanner planner(profile, plannerOptions);
-                plan.emplace(planner.plan(bounds));
-                coldSeconds.push_back(secondsSince(start));
-                statistics = planner.lpStatistics();
-
-                bounds.maxFreeze = kSliderMaxFreeze;
-                start = std::chrono::steady_clock::now();
-                planner.plan(bounds);
-                sliderSeconds.push_back(secondsSince(start));
-
-                bounds.maxFreeze = kWarmMaxFreeze;
-                start = std::chrono::steady_clock::now();
-                planner.plan(bounds);
-                warmSeconds.push_back(secondsSince(start));
-            }
-        } catch (const PlannerError& error) {
-            failure = error.what();
-        }
-        if (!failure.empty() || !plan) {
-            std::cerr << "bench plan: " << name << " " << actions << " actions: " << failure << std::endl;
-            // The planner that timed out is gone, and with it the LP's size: print none.
-            table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches),
-                std::to_string(actions), statistics.rows != 0 ? std::to_string(statistics.rows) : "-",
-                statistics.columns != 0 ? std::to_string(statistics.columns) : "-",
-                "> " + formatFixed(options.timeLimitSeconds * 1000.0, 0), "-", "-", "-", "-", "-", "-", "-" });
-            continue;
-        }
-
-        std::pair<std::string, std::string> slackStart { "-", "-" };
-        if (actions <= options.slackStartMaxActions)
-            slackStart = slackStartColumns(profile, plannerOptions, kMaxFreeze, options.repeats, *plan, coldSeconds);
-
-        std::string versusDirect = "-";
-        if (actions <= options.directMaxActions) {
-            PlannerOptions directOptions = plannerOptions;
-            directOptions.priceFreezing = false;
-            FreezeBounds bounds;
-            bounds.maxFreeze = kMaxFreeze;
-            try {
-                const double direct = FreezePlanner(profile, directOptions).plan(bounds).batchMsPlanned;
-                versusDirect = formatScientific((plan->batchMsPlanned - direct) / direct);
-            } catch (const PlannerError&) {
-                versusDirect = "timed out";
-            }
-        }
-        table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches),
-            std::to_string(profile.costs().size()), std::to_string(statistics.rows), std::to_string(statistics.columns),
-            formatFixed(median(coldSeconds) * 1000.0, 1), slackStart.first, slackStart.second,
-            formatFixed(median(sliderSeconds) * 1000.0, 1), formatFixed(median(warmSeconds) * 1000.0, 1),
-            formatFixed(plan->batchMsNoFreeze, 3), formatFixed(plan->batchMsPlanned, 3), versusDirect });
+    // Ctrl-C stops the solve in progress; the sizes measured so far are still printed.
+    PlanProgressReporter progress(0.0);
+    try {
+        for (const ScheduleShape& shape : shapes)
+            benchPlanShape(shape, options, progress, table);
+    } catch (const PlanCancelled&) {
+        table.print(std::cout);
+        std::cout << "\ninterrupted: the sizes from the one being measured on are missing\n";
+        throw;
     }
     table.print(std::cout);
 }

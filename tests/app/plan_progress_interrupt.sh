@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tfreeze plan reports a long solve on stderr and stops it on Ctrl-C: exit code 130, a message that
-# says how far it got, and no output file. The signal is sent only once a progress line shows the
+# says how far it got, and no output file; tfreeze bench plan stops too and prints what it measured. The signal is sent only once a progress line shows the
 # solve running (not by a timer), so a slow machine cannot make it arrive before the handler.
 #   plan_progress_interrupt.sh <tfreeze> <work dir>
 set -uo pipefail
@@ -39,4 +39,23 @@ status=$?
 grep -Eq '^tfreeze: planning cancelled after [0-9.]+ s \([0-9]+ simplex pivots, 4096 actions\); nothing written$' \
     "$work/plan-stderr.log" || fail "no cancel message of the expected form"
 [ ! -e "$work/plan.json" ] || fail "a plan file was written"
+
+# tfreeze bench plan: Ctrl-C during the 4,096-action size prints the sizes measured before it.
+"$tfreeze" bench plan --repeats 1 --max-actions 4100 --slack-start-max-actions 0 --direct-max-actions 0 \
+    >"$work/bench.log" 2>"$work/bench-stderr.log" &
+bench=$!
+for _ in $(seq 1 600); do
+    grep -q "(4096 actions)" "$work/bench-stderr.log" && break
+    kill -0 "$bench" 2>/dev/null || fail "tfreeze bench plan ended before the 4,096-action size"
+    sleep 0.1
+done
+kill -INT "$bench"
+wait "$bench"
+status=$?
+[ "$status" -eq 130 ] || fail "bench plan: exit code $status after Ctrl-C, expected 130"
+grep -Eq '^1F1B +8 +64 +1024 ' "$work/bench.log" || fail "bench plan: the 1,024-action row is missing"
+grep -q '^interrupted: ' "$work/bench.log" || fail "bench plan: no interrupted line"
+grep -Eq '^1F1B +16 +128 ' "$work/bench.log" && fail "bench plan: a row for the interrupted size"
+grep -q 'planning cancelled after .*4096 actions' "$work/bench-stderr.log" || fail "bench plan: no cancel message"
+
 echo "plan_progress_interrupt: ok ($(grep -c '^planning: ' "$work/plan-stderr.log") progress lines before Ctrl-C)"

@@ -496,12 +496,13 @@ struct FreezePlanner::Private {
     //   unit ratio solved it in 0.25 s (1e-8 stalled again). A separate second solve at fixed T
     //   was tried: warm it cost up to 4,600 pivots, and from a copied basis it stalled at 4,096
     //   actions.
-    std::vector<double> batchObjective() const
+    // `scale` multiplies ε, for the coarse first stage of a large cold solve (solveCold()).
+    std::vector<double> batchObjective(double scale = 1.0) const
     {
         std::vector<double> objective(static_cast<std::size_t>(columnCount) + 1, 0.0);
         objective[kBatchColumn] = 1.0;
         const double freezePrice
-            = options.priceFreezing && ratioColumnCount > 0 ? 1e-6 * noFreezeBatchMs / ratioColumnCount : 0.0;
+            = options.priceFreezing && ratioColumnCount > 0 ? scale * 1e-6 * noFreezeBatchMs / ratioColumnCount : 0.0;
         for (int column : ratioColumn) {
             if (column != 0)
                 objective[static_cast<std::size_t>(column)] = freezePrice;
@@ -519,14 +520,36 @@ struct FreezePlanner::Private {
             return;
         if (options.criticalPathStart) {
             model = freshModel(bounds);
-            if (model->setBasis(criticalPathBasis(bounds, model->rowCount())) && solveOnce(*model, what))
+            if (model->setBasis(criticalPathBasis(bounds, model->rowCount())) && solveCold(*model, what))
                 return;
         }
         model = freshModel(bounds);
-        if (!solveOnce(*model, what)) {
+        if (!solveCold(*model, what)) {
             model.reset();
             throwSolveFailure(what);
         }
+    }
+
+    // Beyond PlannerOptions::coarsePriceAboveRatios ratios a cold solve prices freezing
+    // kCoarsePriceScale times higher first. ε shrinks with the number of ratios, and at 8,192 of them (1F1B, 16,384
+    // actions, ε ≈ 1.1e-7 per unit ratio) lp_solve stalled: 703,351 pivots in 519 s, unfinished. Priced 1,000 times
+    // higher it finished in 120,422 and 142,487 pivots (two cost seeds), and the true price from
+    // that basis took 258 and 1,852 more: 2–2.5 minutes in all. Not below: at 1,024 and 4,096
+    // actions the two stages took 10% and 5% more pivots than one.
+    static constexpr double kCoarsePriceScale = 1000.0;
+
+    // Solves a fresh model from the start set on it; large ones in two stages (see above). The
+    // second stage is the LP itself, so the plan is the one-stage plan.
+    bool solveCold(LpModel& lp, const std::string& what)
+    {
+        if (options.priceFreezing && ratioColumnCount > options.coarsePriceAboveRatios) {
+            lp.setObjective(batchObjective(kCoarsePriceScale));
+            const bool coarse = solveOnce(lp, what);
+            lp.setObjective(batchObjective());
+            if (!coarse)
+                return false;
+        }
+        return solveOnce(lp, what);
     }
 
     std::unique_ptr<LpModel> freshModel(const FreezeBounds& bounds)
@@ -562,8 +585,7 @@ struct FreezePlanner::Private {
     bool solveOnce(LpModel& lp, const std::string& what)
     {
         lastStatus = lp.solve();
-        statistics.pivots = lp.pivotCount();
-        progress.pivots += statistics.pivots;
+        progress.pivots += lp.pivotCount();
         ++progress.solves;
         if (lastStatus == LpModel::Status::Cancelled) {
             model.reset();
@@ -685,6 +707,7 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
     plan.batchMsNoFreeze = d->noFreezeBatchMs;
     plan.batchMsAllFrozen = d->allFrozenBatchMs;
     plan.solveSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    d->statistics.pivots = d->progress.pivots;
     return plan;
 }
 

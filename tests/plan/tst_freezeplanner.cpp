@@ -1086,9 +1086,9 @@ void TestFreezePlanner::criticalPathStartEqualsSlackStart_data()
     QTest::newRow("ZBV P=4 M=8 on 3 processors, transfer 1.5") << ScheduleKind::ZBV << 4 << 8 << 2 << 3 << false << 1.5;
 }
 
-// The critical-path start basis changes where lp_solve starts, never where it ends: the same
-// batch time and the same least total freezing as from lp_solve's own all-slack start, for
-// global and per-stage bounds and caps, cold and after warm re-solves.
+// The critical-path start basis (and the two-stage cold solve) changes where lp_solve starts, never where it ends: the
+// same batch time and the same least total freezing as from lp_solve's own all-slack start, for global and per-stage
+// bounds and caps, cold and after warm re-solves.
 void TestFreezePlanner::criticalPathStartEqualsSlackStart()
 {
     QFETCH(ScheduleKind, kind);
@@ -1103,6 +1103,10 @@ void TestFreezePlanner::criticalPathStartEqualsSlackStart()
     profile.setTransferMs(transferMs);
     PlannerOptions slackStart;
     slackStart.criticalPathStart = false;
+    // Every cold solve in two stages, a coarse freezing price first (only large pipelines get it
+    // by default): the second stage must still reach the one-stage plan.
+    PlannerOptions twoStage;
+    twoStage.coarsePriceAboveRatios = 0;
     FreezeBounds perStage = globalBound(0.5);
     const int stages = ranks * stagesPerRank;
     for (int s = 0; s < stages; ++s)
@@ -1118,8 +1122,12 @@ void TestFreezePlanner::criticalPathStartEqualsSlackStart()
         const FreezePlan fromPath = path.plan(bounds);
         const FreezePlan fromSlack = slack.plan(bounds);
         const FreezePlan warm = warmPath.plan(bounds);
+        const FreezePlan fromTwoStages = FreezePlanner(profile, twoStage).plan(bounds);
         if (processors == 0) // checkPlan() reads spans as durations, which sharing stretches
             checkPlan(profile, bounds, fromPath);
+        VERIFY_NEAR(u"batch, two stages vs slack start"_s, fromTwoStages.batchMsPlanned, fromSlack.batchMsPlanned);
+        VERIFY_NEAR_TOL(
+            u"total ratio, two stages vs slack start"_s, totalRatio(fromTwoStages), totalRatio(fromSlack), 1e-6);
         VERIFY_NEAR(u"batch, critical-path vs slack start"_s, fromPath.batchMsPlanned, fromSlack.batchMsPlanned);
         VERIFY_NEAR_TOL(
             u"total ratio, critical-path vs slack start"_s, totalRatio(fromPath), totalRatio(fromSlack), 1e-6);

@@ -396,6 +396,23 @@ constexpr double kMaxFreeze = 0.5;
 constexpr double kSliderMaxFreeze = 0.52;
 constexpr double kWarmMaxFreeze = 0.6;
 
+// The seconds of one more plan() of `planner` at `maxFreeze` (warm), or none when it failed.
+std::optional<double> timedWarmPlan(FreezePlanner& planner, double maxFreeze)
+{
+    FreezeBounds bounds;
+    bounds.maxFreeze = maxFreeze;
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        planner.plan(bounds);
+    } catch (const PlanCancelled&) {
+        throw;
+    } catch (const PlannerError& error) {
+        std::cerr << "bench plan: re-solving at " << formatFixed(maxFreeze, 2) << ": " << error.what() << std::endl;
+        return std::nullopt;
+    }
+    return secondsSince(start);
+}
+
 // One row of `tfreeze bench plan`: cold, slack-start, warm and direct solves of one pipeline.
 void benchPlanShape(
     const ScheduleShape& shape, const BenchPlanOptions& options, PlanProgressReporter& progress, TextTable& table)
@@ -421,39 +438,42 @@ void benchPlanShape(
     std::optional<FreezePlan> plan; // FreezePlan holds a Profile, which has no empty state
     LpStatistics statistics;
     std::string failure;
+    // A warm re-solve that fails (a time-out) leaves the cold figures standing: its column says so.
+    bool sliderFailed = false;
+    bool warmFailed = false;
     try {
         for (int repeat = 0; repeat < options.repeats; ++repeat) {
             FreezeBounds bounds;
             bounds.maxFreeze = kMaxFreeze;
-            auto start = std::chrono::steady_clock::now();
+            const auto start = std::chrono::steady_clock::now();
             FreezePlanner planner(profile, plannerOptions);
             progress.attachTo(planner);
             plan.emplace(planner.plan(bounds));
             coldSeconds.push_back(secondsSince(start));
             statistics = planner.lpStatistics();
 
-            bounds.maxFreeze = kSliderMaxFreeze;
-            start = std::chrono::steady_clock::now();
-            planner.plan(bounds);
-            sliderSeconds.push_back(secondsSince(start));
-
-            bounds.maxFreeze = kWarmMaxFreeze;
-            start = std::chrono::steady_clock::now();
-            planner.plan(bounds);
-            warmSeconds.push_back(secondsSince(start));
+            if (const auto seconds = timedWarmPlan(planner, kSliderMaxFreeze))
+                sliderSeconds.push_back(*seconds);
+            else
+                sliderFailed = true;
+            if (const auto seconds = timedWarmPlan(planner, kWarmMaxFreeze))
+                warmSeconds.push_back(*seconds);
+            else
+                warmFailed = true;
         }
     } catch (const PlanCancelled&) {
         throw;
     } catch (const PlannerError& error) {
         failure = error.what();
     }
+    const std::string timedOut = "> " + formatFixed(options.timeLimitSeconds * 1000.0, 0);
     if (!failure.empty() || !plan) {
         std::cerr << "bench plan: " << name << " " << actions << " actions: " << failure << std::endl;
         // The planner that timed out is gone, and with it the LP's size: print none.
         table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches), std::to_string(actions),
             statistics.rows != 0 ? std::to_string(statistics.rows) : "-",
-            statistics.columns != 0 ? std::to_string(statistics.columns) : "-",
-            "> " + formatFixed(options.timeLimitSeconds * 1000.0, 0), "-", "-", "-", "-", "-", "-", "-" });
+            statistics.columns != 0 ? std::to_string(statistics.columns) : "-", timedOut, "-", "-", "-", "-", "-", "-",
+            "-" });
         return;
     }
 
@@ -482,8 +502,9 @@ void benchPlanShape(
     table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches),
         std::to_string(profile.costs().size()), std::to_string(statistics.rows), std::to_string(statistics.columns),
         formatFixed(median(coldSeconds) * 1000.0, 1), slackStart.first, slackStart.second,
-        formatFixed(median(sliderSeconds) * 1000.0, 1), formatFixed(median(warmSeconds) * 1000.0, 1),
-        formatFixed(plan->batchMsNoFreeze, 3), formatFixed(plan->batchMsPlanned, 3), versusDirect });
+        sliderFailed ? timedOut : formatFixed(median(sliderSeconds) * 1000.0, 1),
+        warmFailed ? timedOut : formatFixed(median(warmSeconds) * 1000.0, 1), formatFixed(plan->batchMsNoFreeze, 3),
+        formatFixed(plan->batchMsPlanned, 3), versusDirect });
 }
 
 } // namespace

@@ -496,7 +496,7 @@ struct FreezePlanner::Private {
     //   unit ratio solved it in 0.25 s (1e-8 stalled again). A separate second solve at fixed T
     //   was tried: warm it cost up to 4,600 pivots, and from a copied basis it stalled at 4,096
     //   actions.
-    // `scale` multiplies ε, for the coarse first stage of a large cold solve (solveCold()).
+    // `scale` multiplies ε, for the coarse first stage of a large solve (solveInStages()).
     std::vector<double> batchObjective(double scale = 1.0) const
     {
         std::vector<double> objective(static_cast<std::size_t>(columnCount) + 1, 0.0);
@@ -516,21 +516,21 @@ struct FreezePlanner::Private {
     // more from lp_solve's own start, so a poor guess costs time, never a plan. A time-out is final.
     void solve(const FreezeBounds& bounds, const std::string& what)
     {
-        if (model && solveOnce(*model, what))
+        if (model && solveInStages(*model, what))
             return;
         if (options.criticalPathStart) {
             model = freshModel(bounds);
-            if (model->setBasis(criticalPathBasis(bounds, model->rowCount())) && solveCold(*model, what))
+            if (model->setBasis(criticalPathBasis(bounds, model->rowCount())) && solveInStages(*model, what))
                 return;
         }
         model = freshModel(bounds);
-        if (!solveCold(*model, what)) {
+        if (!solveInStages(*model, what)) {
             model.reset();
             throwSolveFailure(what);
         }
     }
 
-    // Beyond PlannerOptions::coarsePriceAboveRatios ratios a cold solve prices freezing
+    // Beyond PlannerOptions::coarsePriceAboveRatios ratios a solve, cold or warm, prices freezing
     // kCoarsePriceScale times higher first. ε shrinks with the number of ratios, and at 8,192 of them (1F1B, 16,384
     // actions, ε ≈ 1.1e-7 per unit ratio) lp_solve stalled: 703,351 pivots in 519 s, unfinished. Priced 1,000 times
     // higher it finished in 120,422 and 142,487 pivots (two cost seeds), and the true price from
@@ -538,9 +538,9 @@ struct FreezePlanner::Private {
     // actions the two stages took 10% and 5% more pivots than one.
     static constexpr double kCoarsePriceScale = 1000.0;
 
-    // Solves a fresh model from the start set on it; large ones in two stages (see above). The
-    // second stage is the LP itself, so the plan is the one-stage plan.
-    bool solveCold(LpModel& lp, const std::string& what)
+    // Solves from the basis `lp` holds (a start or the last optimum); large models in two stages
+    // (see above). The second stage is the LP itself, so the plan is the one-stage plan.
+    bool solveInStages(LpModel& lp, const std::string& what)
     {
         if (options.priceFreezing && ratioColumnCount > options.coarsePriceAboveRatios) {
             lp.setObjective(batchObjective(kCoarsePriceScale));

@@ -21,9 +21,9 @@ struct PlannerOptions {
     // Up to this many ratio columns of Profile::allOrNothingStages, lp_solve's branch and bound
     // makes each 0 or its cap exactly; beyond, a dive of warm re-solves does (freeze_planner.cpp).
     int allOrNothingBranchLimit = 16;
-    // A cold solve of more ratio columns than this first solves at a 1,000 times higher freezing
-    // price, then at the true one from there (freeze_planner.cpp, solveCold()): the true price is
-    // so small on large pipelines that lp_solve stalls. Lowered only by tests.
+    // A solve, cold or warm, of more ratio columns than this first solves at a 1,000 times higher
+    // freezing price, then at the true one from there (freeze_planner.cpp, solveInStages()): the
+    // true price is so small on large pipelines that lp_solve stalls. Lowered only by tests.
     int coarsePriceAboveRatios = 4096;
     // Where the profile came from (a file path), named in errors about it such as a deadlock.
     std::string profileSource;

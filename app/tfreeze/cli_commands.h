@@ -32,7 +32,7 @@ struct PlanOptions {
     std::vector<double> stageMaxFreeze;
     std::string outPath;
     std::string csvPath;
-    double timeLimitSeconds = 120.0;
+    double timeLimitSeconds = 600.0;
     std::string dbPath; // empty: the plan is not recorded
     // A progress line every this many seconds of solving; unset: 1 on a terminal, 10 otherwise.
     std::optional<double> progressEverySeconds;

@@ -17,6 +17,21 @@ fail() {
     exit 1
 }
 
+# Sends Ctrl-C to process $1 once file $2 has a line matching $3 (then waits for it to end and leaves
+# its exit code in $status); $4 names the wait in a failure.
+interrupt_after() {
+    local pid=$1 file=$2 pattern=$3 what=$4
+    for _ in $(seq 1 600); do
+        grep -q -- "$pattern" "$file" && break
+        kill -0 "$pid" 2>/dev/null || fail "$what: ended before its line showed"
+        sleep 0.1
+    done
+    grep -q -- "$pattern" "$file" || fail "$what: no line after 60 s"
+    kill -INT "$pid"
+    wait "$pid"
+    status=$?
+}
+
 # 4,096 actions: a cold solve of seconds.
 "$tfreeze" simulate --schedule 1F1B --ranks 16 --microbatches 128 --jitter 0.25 --seed 3 \
     --out "$work/profile.json" >"$work/simulate.log" 2>&1 || fail "simulate failed"
@@ -24,17 +39,9 @@ fail() {
 # Not a terminal: one line per interval, appended.
 "$tfreeze" plan --profile "$work/profile.json" --max-freeze 0.5 --progress-every 0.05 --out "$work/plan.json" \
     >"$work/plan.log" 2>"$work/plan-stderr.log" &
-planner=$!
-for _ in $(seq 1 600); do
-    grep -q "^planning: " "$work/plan-stderr.log" && break
-    kill -0 "$planner" 2>/dev/null || fail "tfreeze plan ended before reporting progress"
-    sleep 0.1
-done
+interrupt_after $! "$work/plan-stderr.log" "^planning: " "tfreeze plan"
 grep -Eq '^planning: [0-9]+\.[0-9] s, [0-9][0-9,]* simplex pivots' "$work/plan-stderr.log" \
     || fail "no progress line of the expected form"
-kill -INT "$planner"
-wait "$planner"
-status=$?
 [ "$status" -eq 130 ] || fail "exit code $status after Ctrl-C, expected 130"
 grep -Eq '^tfreeze: planning cancelled after [0-9.]+ s \([0-9]+ simplex pivots, 4096 actions\); nothing written$' \
     "$work/plan-stderr.log" || fail "no cancel message of the expected form"
@@ -43,15 +50,7 @@ grep -Eq '^tfreeze: planning cancelled after [0-9.]+ s \([0-9]+ simplex pivots, 
 # tfreeze bench plan: Ctrl-C during the 4,096-action size prints the sizes measured before it.
 "$tfreeze" bench plan --repeats 1 --max-actions 4100 --slack-start-max-actions 0 --direct-max-actions 0 \
     >"$work/bench.log" 2>"$work/bench-stderr.log" &
-bench=$!
-for _ in $(seq 1 600); do
-    grep -q "(4096 actions)" "$work/bench-stderr.log" && break
-    kill -0 "$bench" 2>/dev/null || fail "tfreeze bench plan ended before the 4,096-action size"
-    sleep 0.1
-done
-kill -INT "$bench"
-wait "$bench"
-status=$?
+interrupt_after $! "$work/bench-stderr.log" "(4096 actions)" "tfreeze bench plan"
 [ "$status" -eq 130 ] || fail "bench plan: exit code $status after Ctrl-C, expected 130"
 grep -Eq '^1F1B +8 +64 +1024 ' "$work/bench.log" || fail "bench plan: the 1,024-action row is missing"
 grep -q '^interrupted: ' "$work/bench.log" || fail "bench plan: no interrupted line"

@@ -374,7 +374,7 @@ void MainWindow::createActions()
 #endif
     make(QStringLiteral("plan"), tr("P&lan"), QKeySequence(Qt::CTRL | Qt::Key_L),
         tr("Solve the freeze plan for the current bounds"), [this] { planNow(); });
-    make(QStringLiteral("stopPlanning"), tr("Stop P&lanning"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Period),
+    make(QStringLiteral("stopPlanning"), tr("Stop Planni&ng"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Period),
         tr("Stop the plan being solved (a large pipeline's first solve can take minutes)"),
         [this] { m_planner->cancelPlan(); });
     action(QStringLiteral("stopPlanning"))->setEnabled(false); // until a long solve reports progress

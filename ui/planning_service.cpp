@@ -226,9 +226,8 @@ void PlanningService::drainPlans(const std::shared_ptr<PlanWorker>& worker)
                 request->progressIntervalSeconds);
             try {
                 plan = std::make_shared<const FreezePlan>(worker->planner.planner->plan(request->bounds));
-            } catch (const PlanCancelled& e) {
+            } catch (const PlanCancelled&) {
                 cancelled = true;
-                error = e.what();
             } catch (const std::exception& e) {
                 error = e.what();
             }

@@ -16,8 +16,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -336,7 +334,7 @@ void runPlan(const PlanOptions& options)
     plannerOptions.profileSource = options.profilePath; // a deadlocking order is reported against the file
     FreezePlanner planner(profile, plannerOptions);
     const FreezePlan plan = [&] {
-        PlanProgressReporter progress(options.progressEverySeconds.value_or(isatty(STDERR_FILENO) != 0 ? 1.0 : 10.0));
+        PlanProgressReporter progress(options.progressEverySeconds);
         progress.attachTo(planner);
         return planner.plan(bounds);
     }();
@@ -556,7 +554,7 @@ void runBenchPlan(const BenchPlanOptions& options)
     table.addColumn("planned (ms)");
     table.addColumn("vs direct");
     // Ctrl-C stops the solve in progress; the sizes measured so far are still printed.
-    PlanProgressReporter progress(0.0);
+    PlanProgressReporter progress(0.0); // no lines: the bench prints each size as it starts
     try {
         for (const ScheduleShape& shape : shapes)
             benchPlanShape(shape, options, progress, table);

@@ -35,9 +35,9 @@ constexpr double kStopCheckSeconds = 0.2;
 
 } // namespace
 
-PlanProgressReporter::PlanProgressReporter(double everySeconds)
-    : m_everySeconds(everySeconds)
-    , m_terminal(isatty(STDERR_FILENO) != 0)
+PlanProgressReporter::PlanProgressReporter(std::optional<double> everySeconds)
+    : m_terminal(isatty(STDERR_FILENO) != 0)
+    , m_everySeconds(everySeconds.value_or(m_terminal ? 1.0 : 10.0))
 {
     g_stopRequested = false;
     std::signal(SIGINT, onPlanInterrupt);

@@ -107,8 +107,8 @@ struct FreezePlanner::Private {
     LpModel::Status lastStatus = LpModel::Status::Optimal;
     PlanProgressHandler progressHandler;
     double progressIntervalSeconds = 0.25;
-    // The plan() in progress, for the handler: its start, the pivots of its finished solves, and
-    // when the handler last heard of it.
+    // The plan() in progress: its start (also FreezePlan::solveSeconds'), the pivots of its
+    // finished solves, and when the handler last heard of it.
     std::chrono::steady_clock::time_point planStarted;
     std::chrono::steady_clock::time_point lastProgress;
     PlanProgress progress;
@@ -531,11 +531,11 @@ struct FreezePlanner::Private {
     }
 
     // Beyond PlannerOptions::coarsePriceAboveRatios ratios a solve, cold or warm, prices freezing
-    // kCoarsePriceScale times higher first. ε shrinks with the number of ratios, and at 8,192 of them (1F1B, 16,384
-    // actions, ε ≈ 1.1e-7 per unit ratio) lp_solve stalled: 703,351 pivots in 519 s, unfinished. Priced 1,000 times
-    // higher it finished in 120,422 and 142,487 pivots (two cost seeds), and the true price from
-    // that basis took 258 and 1,852 more: 2–2.5 minutes in all. Not below: at 1,024 and 4,096
-    // actions the two stages took 10% and 5% more pivots than one.
+    // kCoarsePriceScale times higher first. ε shrinks with the number of ratios: at 8,192 of them
+    // (1F1B, 16,384 actions, ε ≈ 1.1e-7 per unit ratio) lp_solve stalled, 703,351 pivots in 519 s
+    // and unfinished. Priced 1,000 times higher it finished in 120,422 and 142,487 pivots (two
+    // cost seeds), and the true price from that basis took 258 and 1,852 more: 2–2.5 minutes in
+    // all. Not below: at 1,024 and 4,096 actions two stages took 10% and 5% more pivots than one.
     static constexpr double kCoarsePriceScale = 1000.0;
 
     // Solves from the basis `lp` holds (a start or the last optimum); large models in two stages
@@ -643,10 +643,9 @@ void FreezePlanner::setProgressHandler(PlanProgressHandler handler, double inter
 
 FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
 {
-    const auto started = std::chrono::steady_clock::now();
+    d->startProgress();
     const std::size_t n = d->dag.nodeCount();
     validateBounds(bounds, d->dag.stageCount(), n);
-    d->startProgress();
 
     // The shortest batch time under the bounds, and at it the least freezing, in one LP (see
     // batchObjective()). Warm when a model exists: only budgets and caps changed.
@@ -706,7 +705,7 @@ FreezePlan FreezePlanner::plan(const FreezeBounds& bounds)
     plan.batchMsPlanned = timeline.batchMs;
     plan.batchMsNoFreeze = d->noFreezeBatchMs;
     plan.batchMsAllFrozen = d->allFrozenBatchMs;
-    plan.solveSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    plan.solveSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - d->planStarted).count();
     d->statistics.pivots = d->progress.pivots;
     return plan;
 }

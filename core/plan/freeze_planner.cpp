@@ -516,38 +516,52 @@ struct FreezePlanner::Private {
     // more from lp_solve's own start, so a poor guess costs time, never a plan. A time-out is final.
     void solve(const FreezeBounds& bounds, const std::string& what)
     {
-        if (model && solveInStages(*model, what))
+        if (model && solveInStages(*model, Start::Warm, what))
             return;
         if (options.criticalPathStart) {
             model = freshModel(bounds);
-            if (model->setBasis(criticalPathBasis(bounds, model->rowCount())) && solveInStages(*model, what))
+            if (model->setBasis(criticalPathBasis(bounds, model->rowCount()))
+                && solveInStages(*model, Start::Cold, what))
                 return;
         }
         model = freshModel(bounds);
-        if (!solveInStages(*model, what)) {
+        if (!solveInStages(*model, Start::Cold, what)) {
             model.reset();
             throwSolveFailure(what);
         }
     }
 
-    // Beyond PlannerOptions::coarsePriceAboveRatios ratios a solve, cold or warm, prices freezing
-    // kCoarsePriceScale times higher first. ε shrinks with the number of ratios: at 8,192 of them
+    // Beyond PlannerOptions::coarsePriceAboveRatios ratios a solve first prices freezing higher,
+    // then lower, ending at the true price. ε shrinks with the number of ratios: at 8,192 of them
     // (1F1B, 16,384 actions, ε ≈ 1.1e-7 per unit ratio) lp_solve stalled, 703,351 pivots in 519 s
-    // and unfinished. Priced 1,000 times higher it finished in 120,422 and 142,487 pivots (two
-    // cost seeds), and the true price from that basis took 258 and 1,852 more: 2–2.5 minutes in
-    // all. Not below: at 1,024 and 4,096 actions two stages took 10% and 5% more pivots than one.
-    static constexpr double kCoarsePriceScale = 1000.0;
+    // and unfinished. Measured there on two cost seeds (2026-12-06):
+    // - cold, 1,000 times higher first: 120,422 + 258 and 142,487 + 1,852 pivots, 136 and 147 s;
+    //   100,000 times, then 1,000 times, then the true price: 72,834 + 13,446 + 1,173 pivots, 85 s
+    //   (other ladders from 10⁶ down cost 83–111 s: the way through 10⁵ is the hard part);
+    // - warm, a slider step from the optimum: 1,000 times higher first, 7.2 s where one stage
+    //   stalled past 250 s. Up to 10⁵ and back would undo most of what the basis already knows
+    //   (at 4,096 actions a slider step took 40× longer that way).
+    // Not below the threshold: at 1,024 and 4,096 actions the stages took as many pivots as one
+    // solve or more, and the time was within this machine's noise.
+    enum class Start { Cold, Warm };
+    static std::vector<double> coarsePriceScales(Start start)
+    {
+        return start == Start::Cold ? std::vector<double> { 1e5, 1e3 } : std::vector<double> { 1e3 };
+    }
 
-    // Solves from the basis `lp` holds (a start or the last optimum); large models in two stages
-    // (see above). The second stage is the LP itself, so the plan is the one-stage plan.
-    bool solveInStages(LpModel& lp, const std::string& what)
+    // Solves from the basis `lp` holds (a start or the last optimum); large models in stages (see
+    // above). The last stage is the LP itself, so the plan is the one-stage plan.
+    bool solveInStages(LpModel& lp, Start start, const std::string& what)
     {
         if (options.priceFreezing && ratioColumnCount > options.coarsePriceAboveRatios) {
-            lp.setObjective(batchObjective(kCoarsePriceScale));
-            const bool coarse = solveOnce(lp, what);
+            for (double scale : coarsePriceScales(start)) {
+                lp.setObjective(batchObjective(scale));
+                if (!solveOnce(lp, what)) {
+                    lp.setObjective(batchObjective());
+                    return false;
+                }
+            }
             lp.setObjective(batchObjective());
-            if (!coarse)
-                return false;
         }
         return solveOnce(lp, what);
     }

@@ -11,7 +11,7 @@ namespace tfreeze {
 
 struct PlannerOptions {
     // Per solve; past it the planner throws PlannerError("... timed out ..."). Long enough for the
-    // largest pipelines the bench plans (16,384 actions: 147 s cold here); a user stops sooner
+    // largest pipelines the bench plans (16,384 actions: 85–97 s cold here); a user stops sooner
     // through the progress handler (Ctrl-C, Stop Planning).
     double timeLimitSeconds = 600.0;
     // Price freezing slightly while minimising the batch time (see freeze_planner.cpp): without
@@ -23,9 +23,10 @@ struct PlannerOptions {
     // Up to this many ratio columns of Profile::allOrNothingStages, lp_solve's branch and bound
     // makes each 0 or its cap exactly; beyond, a dive of warm re-solves does (freeze_planner.cpp).
     int allOrNothingBranchLimit = 16;
-    // A solve, cold or warm, of more ratio columns than this first solves at a 1,000 times higher
-    // freezing price, then at the true one from there (freeze_planner.cpp, solveInStages()): the
-    // true price is so small on large pipelines that lp_solve stalls. Lowered only by tests.
+    // A solve of more ratio columns than this first solves at higher freezing prices (cold: 10⁵
+    // and 10³ times, warm: 10³ times), then at the true one from there (freeze_planner.cpp,
+    // solveInStages()): the true price is so small on large pipelines that lp_solve stalls.
+    // Lowered only by tests.
     int coarsePriceAboveRatios = 4096;
     // Where the profile came from (a file path), named in errors about it such as a deadlock.
     std::string profileSource;

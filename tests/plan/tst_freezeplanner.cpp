@@ -1103,10 +1103,11 @@ void TestFreezePlanner::criticalPathStartEqualsSlackStart()
     profile.setTransferMs(transferMs);
     PlannerOptions slackStart;
     slackStart.criticalPathStart = false;
-    // Every cold solve in two stages, a coarse freezing price first (only large pipelines get it
-    // by default): the second stage must still reach the one-stage plan.
-    PlannerOptions twoStage;
-    twoStage.coarsePriceAboveRatios = 0;
+    // Every solve in stages, coarser freezing prices first (only large pipelines get them by
+    // default; cold and warm solves climb different ladders): the last stage must still reach the
+    // one-stage plan.
+    PlannerOptions staged;
+    staged.coarsePriceAboveRatios = 0;
     FreezeBounds perStage = globalBound(0.5);
     const int stages = ranks * stagesPerRank;
     for (int s = 0; s < stages; ++s)
@@ -1116,18 +1117,23 @@ void TestFreezePlanner::criticalPathStartEqualsSlackStart()
         capped.actionCap.push_back(v % 4 == 0 ? 0.1 : 1.0);
 
     FreezePlanner warmPath(profile);
+    FreezePlanner stagedWarmPath(profile, staged);
     for (const FreezeBounds& bounds : { globalBound(0.5), perStage, capped, globalBound(1.0), globalBound(0.0) }) {
         FreezePlanner path(profile);
         FreezePlanner slack(profile, slackStart);
         const FreezePlan fromPath = path.plan(bounds);
         const FreezePlan fromSlack = slack.plan(bounds);
         const FreezePlan warm = warmPath.plan(bounds);
-        const FreezePlan fromTwoStages = FreezePlanner(profile, twoStage).plan(bounds);
+        const FreezePlan stagedCold = FreezePlanner(profile, staged).plan(bounds);
+        const FreezePlan stagedWarm = stagedWarmPath.plan(bounds);
         if (processors == 0) // checkPlan() reads spans as durations, which sharing stretches
             checkPlan(profile, bounds, fromPath);
-        VERIFY_NEAR(u"batch, two stages vs slack start"_s, fromTwoStages.batchMsPlanned, fromSlack.batchMsPlanned);
+        VERIFY_NEAR(u"batch, staged cold vs slack start"_s, stagedCold.batchMsPlanned, fromSlack.batchMsPlanned);
         VERIFY_NEAR_TOL(
-            u"total ratio, two stages vs slack start"_s, totalRatio(fromTwoStages), totalRatio(fromSlack), 1e-6);
+            u"total ratio, staged cold vs slack start"_s, totalRatio(stagedCold), totalRatio(fromSlack), 1e-6);
+        VERIFY_NEAR(u"batch, staged warm vs slack start"_s, stagedWarm.batchMsPlanned, fromSlack.batchMsPlanned);
+        VERIFY_NEAR_TOL(
+            u"total ratio, staged warm vs slack start"_s, totalRatio(stagedWarm), totalRatio(fromSlack), 1e-6);
         VERIFY_NEAR(u"batch, critical-path vs slack start"_s, fromPath.batchMsPlanned, fromSlack.batchMsPlanned);
         VERIFY_NEAR_TOL(
             u"total ratio, critical-path vs slack start"_s, totalRatio(fromPath), totalRatio(fromSlack), 1e-6);

@@ -87,6 +87,14 @@ void LpModel::setObjective(const std::vector<double>& coefficients)
     set_minim(d->lp);
 }
 
+void LpModel::setScaling(Scaling scaling)
+{
+    // lp_solve 5.5's default mode is SCALE_GEOMETRIC + SCALE_EQUILIBRATE + SCALE_INTEGERS (196).
+    const int mode
+        = SCALE_GEOMETRIC + SCALE_INTEGERS + (scaling == Scaling::GeometricEquilibrated ? SCALE_EQUILIBRATE : 0);
+    set_scaling(d->lp, mode);
+}
+
 void LpModel::setTimeout(double seconds) { set_timeout(d->lp, static_cast<long>(std::ceil(std::max(1.0, seconds)))); }
 
 void LpModel::setAbortCheck(AbortCheck check)

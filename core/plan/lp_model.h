@@ -39,6 +39,10 @@ public:
     void setObjective(const std::vector<double>& coefficients);
     void setTimeout(double seconds);
     void setAbortCheck(AbortCheck check);
+    // How lp_solve scales rows and columns before solving: its default (geometric mean, then
+    // equilibrated so that no scaled entry exceeds 1) or the geometric mean alone.
+    enum class Scaling { GeometricEquilibrated, Geometric };
+    void setScaling(Scaling scaling);
 
     // Warm: lp_solve starts from the basis of the previous solve of this model.
     Status solve();

@@ -52,6 +52,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QSettings>
 #include <QSlider>
 #include <QSplitter>
@@ -59,6 +60,7 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QToolBar>
+#include <QToolButton>
 #include <QUndoCommand>
 #include <QUndoStack>
 #include <QVBoxLayout>
@@ -548,9 +550,28 @@ void MainWindow::createStatusBar()
     m_throughputLabel = label(tr("Tokens per second of the latest step"));
     m_bubbleLabel = label(tr("Idle share of all ranks in the latest step"));
     m_batchLabel = label(tr("Predicted batch time of the plan against the realised one (median of recent steps)"));
-    m_planningLabel = label(tr("A plan being solved: time so far and lp_solve's simplex pivots (Run ▸ Stop Planning)"));
-    m_planningLabel->setObjectName(QStringLiteral("planningProgress"));
-    m_planningLabel->hide();
+    // A long solve: its time and pivots, a busy bar (an LP has no known end, so no percentage) and
+    // a button for Run ▸ Stop Planning, all hidden together.
+    m_planningIndicator = new QWidget(this);
+    m_planningIndicator->setObjectName(QStringLiteral("planningProgress"));
+    auto* planningLayout = new QHBoxLayout(m_planningIndicator);
+    planningLayout->setContentsMargins(0, 0, 0, 0);
+    m_planningLabel = new QLabel(m_planningIndicator);
+    m_planningLabel->setObjectName(QStringLiteral("planningProgressText"));
+    m_planningLabel->setToolTip(tr("A plan being solved: time so far and lp_solve's simplex pivots"));
+    auto* busy = new QProgressBar(m_planningIndicator);
+    busy->setRange(0, 0);
+    busy->setTextVisible(false);
+    busy->setMaximumWidth(80);
+    auto* stop = new QToolButton(m_planningIndicator);
+    stop->setObjectName(QStringLiteral("stopPlanningButton"));
+    stop->setDefaultAction(action(QStringLiteral("stopPlanning")));
+    stop->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    planningLayout->addWidget(m_planningLabel);
+    planningLayout->addWidget(busy);
+    planningLayout->addWidget(stop);
+    statusBar()->addPermanentWidget(m_planningIndicator);
+    m_planningIndicator->hide();
 }
 
 void MainWindow::showPlanningProgress(quint64 generation, double elapsedSeconds, qint64 pivots)
@@ -559,13 +580,13 @@ void MainWindow::showPlanningProgress(quint64 generation, double elapsedSeconds,
         return;
     m_planningLabel->setText(
         tr("Planning: %1 s, %2 pivots").arg(elapsedSeconds, 0, 'f', 1).arg(QLocale().toString(pivots)));
-    m_planningLabel->show();
+    m_planningIndicator->show();
     action(QStringLiteral("stopPlanning"))->setEnabled(true);
 }
 
 void MainWindow::endPlanningProgress()
 {
-    m_planningLabel->hide();
+    m_planningIndicator->hide();
     action(QStringLiteral("stopPlanning"))->setEnabled(false);
 }
 

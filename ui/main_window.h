@@ -193,7 +193,8 @@ private:
     QLabel* m_throughputLabel = nullptr;
     QLabel* m_bubbleLabel = nullptr;
     QLabel* m_batchLabel = nullptr;
-    QLabel* m_planningLabel = nullptr; // shown while a long plan solves
+    QWidget* m_planningIndicator = nullptr; // shown while a long plan solves
+    QLabel* m_planningLabel = nullptr; // its time and pivots
 
     QMenu* m_recentMenu = nullptr;
 };

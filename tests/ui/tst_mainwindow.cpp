@@ -44,6 +44,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
+#include <QToolButton>
 
 #include <algorithm>
 #include <cmath>
@@ -237,16 +238,20 @@ private slots:
             path.toStdString());
         MainWindow window;
         window.setDatabasePath(m_dir.filePath(QStringLiteral("empty.sqlite")));
-        auto* progress = window.findChild<QLabel*>(QStringLiteral("planningProgress"));
-        QVERIFY(progress);
+        auto* progress = window.findChild<QWidget*>(QStringLiteral("planningProgress"));
+        auto* progressText = window.findChild<QLabel*>(QStringLiteral("planningProgressText"));
+        auto* stopButton = window.findChild<QToolButton*>(QStringLiteral("stopPlanningButton"));
+        QVERIFY(progress && progressText && stopButton);
         QVERIFY(progress->isHidden());
         QAction* stop = window.action(QStringLiteral("stopPlanning"));
+        QCOMPARE(stopButton->defaultAction(), stop);
         window.openFile(path);
         QTRY_VERIFY_WITH_TIMEOUT(!progress->isHidden(), kTimeoutMs);
-        QVERIFY2(progress->text().startsWith(QStringLiteral("Planning: ")), qPrintable(progress->text()));
-        QVERIFY2(progress->text().endsWith(QStringLiteral(" pivots")), qPrintable(progress->text()));
+        QVERIFY2(progressText->text().startsWith(QStringLiteral("Planning: ")), qPrintable(progressText->text()));
+        QVERIFY2(progressText->text().endsWith(QStringLiteral(" pivots")), qPrintable(progressText->text()));
         QVERIFY(stop->isEnabled());
-        stop->trigger();
+        QVERIFY(stopButton->isEnabled());
+        stopButton->click(); // the status bar's button, as a user would
         QTRY_VERIFY_WITH_TIMEOUT(progress->isHidden(), kTimeoutMs);
         QVERIFY(!stop->isEnabled());
         QCOMPARE(window.statusBar()->currentMessage(), QStringLiteral("Planning stopped"));

@@ -27,7 +27,7 @@ struct PlannerOptions {
     // and 10³ times, warm: 10³ times), then at the true one from there (freeze_planner.cpp,
     // solveInStages()): the true price is so small on large pipelines that lp_solve stalls.
     // Lowered only by tests.
-    int coarsePriceAboveRatios = 4096;
+    int coarsePriceAboveRatios = 2048;
     // Where the profile came from (a file path), named in errors about it such as a deadlock.
     std::string profileSource;
 };

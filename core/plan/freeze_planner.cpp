@@ -159,10 +159,11 @@ struct FreezePlanner::Private {
         lp->setTimeout(options.timeLimitSeconds);
         // Without lp_solve's equilibration after the geometric scaling, one-stage solves took less
         // time (2026-12-06, interleaved runs): 1F1B 4,096 actions −15% pivots and −22..−30% time on
-        // six instances (three cost seeds, ρ 0.5 and 0.9), 8,192 actions 17.1 against 22.6 s,
-        // ZB-H1 4,080 actions 2.3 against 4.6 s, Interleaved1F1B 4,096 1.1 against 1.5 s; GPipe,
-        // ZBV and 1,024 actions the same within ±3% pivots. The staged 16,384-action 1F1B solves
-        // took 7% fewer pivots but 18–30% more time each (two cost seeds), so they keep lp_solve's.
+        // six instances (three cost seeds, ρ 0.5 and 0.9), 8,192 actions 17.1 against 22.6 s
+        // (before they moved to the staged solve), ZB-H1 4,080 actions 2.3 against 4.6 s,
+        // Interleaved1F1B 4,096 1.1 against 1.5 s; GPipe, ZBV and 1,024 actions the same within
+        // ±3% pivots. The staged 16,384-action 1F1B solves took 7% fewer pivots but 18–30% more
+        // time each (two cost seeds), so they keep lp_solve's.
         lp->setScaling(solvesInStages() ? LpModel::Scaling::GeometricEquilibrated : LpModel::Scaling::Geometric);
         lp->setAbortCheck([this](long long pivots) { return shouldStop(pivots); });
         statistics = { lp->rowCount(), lp->columnCount(), lp->nonZeroCount(), 0 };
@@ -568,10 +569,8 @@ struct FreezePlanner::Private {
         if (solvesInStages()) {
             for (double scale : coarsePriceScales(start)) {
                 lp.setObjective(batchObjective(scale));
-                if (!solveOnce(lp, what)) {
-                    lp.setObjective(batchObjective());
-                    return false;
-                }
+                if (!solveOnce(lp, what))
+                    return false; // solve() discards this model
             }
             lp.setObjective(batchObjective());
         }

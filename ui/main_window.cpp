@@ -198,6 +198,8 @@ MainWindow::MainWindow(QWidget* parent)
     m_banner = new ErrorBanner(centre);
     centreLayout->addWidget(m_banner);
     auto* splitter = new QSplitter(Qt::Vertical, centre);
+    m_centreSplitter = splitter;
+    splitter->setObjectName(QStringLiteral("centreSplitter"));
     auto* timelinePane = new QWidget(splitter);
     auto* timelineLayout = new QVBoxLayout(timelinePane);
     timelineLayout->setContentsMargins(0, 0, 0, 0);
@@ -224,8 +226,10 @@ MainWindow::MainWindow(QWidget* parent)
     m_charts->setHistory(&m_document.metrics());
     splitter->addWidget(timelinePane);
     splitter->addWidget(m_charts);
-    splitter->setStretchFactor(0, 3);
-    splitter->setStretchFactor(1, 2);
+    // Half each: four ranks and their plan fill about 230 px of timeline, and the charts need about
+    // 190 px each for three or four round ticks on their value axes.
+    splitter->setStretchFactor(0, 1);
+    splitter->setStretchFactor(1, 1);
     centreLayout->addWidget(splitter, 1);
     setCentralWidget(centre);
 
@@ -595,6 +599,7 @@ void MainWindow::restoreSettings()
     QSettings settings;
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    m_centreSplitter->restoreState(settings.value(QStringLiteral("window/centreSplitter")).toByteArray());
     setDatabasePath(settings.value(QStringLiteral("database"), QString::fromLatin1(RunStore::kDefaultPath)).toString());
     updateRecentFilesMenu();
 }
@@ -604,6 +609,7 @@ void MainWindow::saveSettings()
     QSettings settings;
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/state"), saveState());
+    settings.setValue(QStringLiteral("window/centreSplitter"), m_centreSplitter->saveState());
     settings.setValue(QStringLiteral("database"), m_databasePath);
 }
 

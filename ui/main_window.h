@@ -17,6 +17,7 @@ class QComboBox;
 class QLabel;
 class QPlainTextEdit;
 class QSlider;
+class QSplitter;
 class QTableView;
 class QUndoStack;
 
@@ -175,6 +176,7 @@ private:
     QLabel* m_stepLabel = nullptr;
     QComboBox* m_plannedMode = nullptr;
     MetricsCharts* m_charts = nullptr;
+    QSplitter* m_centreSplitter = nullptr; // timeline above, charts below; its sizes are saved
     BoundsPanel* m_bounds = nullptr;
     PlansModel* m_plansModel = nullptr;
     QTableView* m_plansView = nullptr;

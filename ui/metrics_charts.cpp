@@ -1,6 +1,7 @@
 #include "ui/metrics_charts.h"
 
 #include "ui/metrics_history.h"
+#include "ui/nice_ticks.h"
 #include "ui/series_downsampling.h"
 
 #include <QChart>
@@ -28,6 +29,10 @@ namespace {
 
 // Below this width (a hidden or tiny chart) the cap stays at 4 × 100 points.
 constexpr int minimumChartPixels = 100;
+// Round tick values at least this far apart: closer than about 24 pixels, two small-font labels
+// overlap and Qt Charts hides every other one; a step number ("10000") needs about 70 across.
+constexpr double minValueTickSpacingPx = 24.0;
+constexpr double minStepTickSpacingPx = 70.0;
 
 QList<QPointF> scaled(QList<QPointF> points, double factor)
 {
@@ -51,15 +56,16 @@ public:
             m_high = std::max(m_high, p.y());
         }
     }
-    void applyTo(QValueAxis* axis) const
+    // The range on `axis`, with round ticks for an axis `lengthPx` long.
+    void applyTo(QValueAxis* axis, double lengthPx) const
     {
         if (!(m_low <= m_high)) {
-            axis->setRange(0.0, 1.0);
+            setRangeWithNiceTicks(axis, 0.0, 1.0, lengthPx, minValueTickSpacingPx);
             return;
         }
         const double span = m_high - m_low;
         const double pad = span > 0.0 ? span * 0.05 : std::max(std::abs(m_high) * 0.05, 1.0);
-        axis->setRange(m_low == 0.0 ? 0.0 : m_low - pad, m_high + pad);
+        setRangeWithNiceTicks(axis, m_low == 0.0 ? 0.0 : m_low - pad, m_high + pad, lengthPx, minValueTickSpacingPx);
     }
 
 private:
@@ -88,7 +94,8 @@ MetricsCharts::MetricsCharts(QWidget* parent)
     ChartParts& batch = m_charts[BatchTimeChart];
     batch.secondYAxis = new QValueAxis(batch.chart);
     batch.secondYAxis->setTitleText(tr("Tokens/s"));
-    batch.secondYAxis->setLabelFormat(QStringLiteral("%.0f"));
+    // Its ticks fall between the left axis's: one grid is enough.
+    batch.secondYAxis->setGridLineVisible(false);
     batch.secondYAxis->setLabelsFont(batch.yAxis->labelsFont());
     batch.secondYAxis->setTitleFont(batch.yAxis->titleFont());
     batch.chart->addAxis(batch.secondYAxis, Qt::AlignRight);
@@ -121,7 +128,6 @@ void MetricsCharts::buildChart(Chart index, const QString& title, const QString&
     parts.chart->setAnimationOptions(QChart::NoAnimation);
     parts.xAxis = new QValueAxis(parts.chart);
     parts.xAxis->setTitleText(tr("Step"));
-    parts.xAxis->setLabelFormat(QStringLiteral("%.0f"));
     parts.chart->addAxis(parts.xAxis, Qt::AlignBottom);
     parts.yAxis = new QValueAxis(parts.chart);
     parts.yAxis->setTitleText(yTitle);
@@ -138,6 +144,8 @@ void MetricsCharts::buildChart(Chart index, const QString& title, const QString&
 
     parts.view = new QChartView(parts.chart, this);
     parts.view->setRenderHint(QPainter::Antialiasing);
+    // How many ticks fit depends on the plot's size, which changes with the window and the labels.
+    connect(parts.chart, &QChart::plotAreaChanged, this, [this, index] { applyTicks(index); });
     parts.view->setMinimumSize(240, 180);
     parts.view->viewport()->setMouseTracking(true);
     parts.view->viewport()->installEventFilter(this);
@@ -219,6 +227,17 @@ int MetricsCharts::pointCapForWidth(int index) const
     return 4 * std::max(minimumChartPixels, m_charts[static_cast<std::size_t>(index)].view->width());
 }
 
+void MetricsCharts::applyTicks(int index)
+{
+    ChartParts& parts = m_charts[static_cast<std::size_t>(index)];
+    const QRectF plot = parts.chart->plotArea();
+    applyNiceTicks(parts.xAxis, plot.width(), minStepTickSpacingPx, true);
+    for (QValueAxis* axis : { parts.yAxis, parts.secondYAxis }) {
+        if (axis)
+            applyNiceTicks(axis, plot.height(), minValueTickSpacingPx);
+    }
+}
+
 void MetricsCharts::setHistory(const MetricsHistory* history)
 {
     m_history = history;
@@ -237,7 +256,8 @@ void MetricsCharts::refresh()
         const bool any = m_history != nullptr && !m_history->isEmpty();
         const double first = any ? m_history->steps().front() : 0.0;
         const double last = any ? m_history->steps().back() : 1.0;
-        parts.xAxis->setRange(first, last > first ? last : first + 1.0);
+        setRangeWithNiceTicks(parts.xAxis, first, last > first ? last : first + 1.0, parts.chart->plotArea().width(),
+            minStepTickSpacingPx, true);
     }
 }
 
@@ -254,7 +274,7 @@ void MetricsCharts::fillBubbleChart()
         extent.include(points);
         parts.series[r]->replace(points);
     }
-    extent.applyTo(parts.yAxis);
+    extent.applyTo(parts.yAxis, parts.chart->plotArea().height());
 }
 
 void MetricsCharts::fillBatchTimeChart()
@@ -273,8 +293,8 @@ void MetricsCharts::fillBatchTimeChart()
     AxisExtent tokensExtent(true);
     batchExtent.include(batch);
     tokensExtent.include(tokens);
-    batchExtent.applyTo(parts.yAxis);
-    tokensExtent.applyTo(parts.secondYAxis);
+    batchExtent.applyTo(parts.yAxis, parts.chart->plotArea().height());
+    tokensExtent.applyTo(parts.secondYAxis, parts.chart->plotArea().height());
 }
 
 void MetricsCharts::fillLossChart()
@@ -292,7 +312,7 @@ void MetricsCharts::fillLossChart()
     AxisExtent extent(false);
     extent.include(training);
     extent.include(validation);
-    extent.applyTo(parts.yAxis);
+    extent.applyTo(parts.yAxis, parts.chart->plotArea().height());
 }
 
 void MetricsCharts::fillFreezeChart()
@@ -307,7 +327,7 @@ void MetricsCharts::fillFreezeChart()
         extent.include(points);
         parts.series[s]->replace(points);
     }
-    extent.applyTo(parts.yAxis);
+    extent.applyTo(parts.yAxis, parts.chart->plotArea().height());
 }
 
 int MetricsCharts::chartIndexOfViewport(QObject* viewport) const

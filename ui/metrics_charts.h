@@ -70,6 +70,8 @@ private:
     };
 
     void buildChart(Chart index, const QString& title, const QString& yTitle);
+    // Round ticks on the chart's axes, as many as its plot area has room for.
+    void applyTicks(int index);
     void applyTheme();
     int pointCapForWidth(int index) const;
     static void ensureSeriesCount(ChartParts& parts, int count, const QString& namePattern);

@@ -1,5 +1,7 @@
 #include "ui/time_axis_mapping.h"
 
+#include "ui/nice_ticks.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -109,14 +111,7 @@ std::optional<int> rankAtY(const RowGeometry& rows, double y)
 
 double niceTickStepMs(const TimeAxisMapping& mapping, double minSpacingPx)
 {
-    const double minStep = std::max(mapping.msPerPixel() * minSpacingPx, 1e-9);
-    const double decade = std::pow(10.0, std::floor(std::log10(minStep)));
-    for (double multiple : { 1.0, 2.0, 5.0, 10.0 }) {
-        // The relative epsilon keeps 0.2 from being rejected as 0.20000000000000004 > 0.2.
-        if (multiple * decade >= minStep * (1.0 - 1e-12))
-            return multiple * decade;
-    }
-    return 10.0 * decade;
+    return niceStepAtLeast(std::max(mapping.msPerPixel() * minSpacingPx, 1e-9));
 }
 
 std::optional<std::size_t> hitTestBar(

@@ -1,5 +1,7 @@
 #include "ui/tradeoff_chart.h"
 
+#include "ui/nice_ticks.h"
+
 #include <QChart>
 #include <QEvent>
 #include <QLineSeries>
@@ -11,6 +13,11 @@
 #include <cmath>
 
 namespace tfreeze {
+
+namespace {
+// Round batch times (180, 200, 220 ms), labels far enough apart that Qt Charts hides none.
+constexpr double minBatchTickSpacingPx = 28.0;
+} // namespace
 
 TradeoffChart::TradeoffChart(QWidget* parent)
     : QChartView(new QChart(), parent)
@@ -29,11 +36,10 @@ TradeoffChart::TradeoffChart(QWidget* parent)
     m_rhoAxis->setLabelFormat(QStringLiteral("%.1f"));
     m_rhoAxis->setTitleText(tr("Max freeze ρ"));
     m_batchAxis = new QValueAxis(c);
-    m_batchAxis->setTickCount(5);
-    m_batchAxis->setLabelFormat(QStringLiteral("%.0f"));
     m_batchAxis->setTitleText(tr("Batch (ms)"));
     c->addAxis(m_rhoAxis, Qt::AlignBottom);
     c->addAxis(m_batchAxis, Qt::AlignLeft);
+    connect(c, &QChart::plotAreaChanged, this, &TradeoffChart::applyBatchTicks);
 
     m_curve = new QLineSeries(c);
     m_curve->setName(tr("Predicted"));
@@ -113,14 +119,20 @@ void TradeoffChart::updateReferencesAndAxes()
     QList<QPointF> shown = points;
     shown.append(m_current->points());
     if (shown.isEmpty()) {
-        m_batchAxis->setRange(0.0, 1.0);
+        setRangeWithNiceTicks(m_batchAxis, 0.0, 1.0, chart()->plotArea().height(), minBatchTickSpacingPx);
         return;
     }
     const auto [low, high] = std::minmax_element(
         shown.begin(), shown.end(), [](const QPointF& a, const QPointF& b) { return a.y() < b.y(); });
     const double span = high->y() - low->y();
     const double pad = span > 0.0 ? span * 0.08 : std::max(std::abs(high->y()) * 0.05, 1.0);
-    m_batchAxis->setRange(std::max(0.0, low->y() - pad), high->y() + pad);
+    setRangeWithNiceTicks(m_batchAxis, std::max(0.0, low->y() - pad), high->y() + pad, chart()->plotArea().height(),
+        minBatchTickSpacingPx);
+}
+
+void TradeoffChart::applyBatchTicks()
+{
+    applyNiceTicks(m_batchAxis, chart()->plotArea().height(), minBatchTickSpacingPx);
 }
 
 void TradeoffChart::applyTheme()

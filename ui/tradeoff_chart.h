@@ -42,6 +42,8 @@ protected:
 private:
     void applyTheme();
     void updateReferencesAndAxes();
+    // Round ticks on the batch axis, as many as the plot's height has room for.
+    void applyBatchTicks();
 
     QLineSeries* m_curve = nullptr;
     QScatterSeries* m_current = nullptr;

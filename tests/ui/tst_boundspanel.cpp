@@ -13,6 +13,7 @@
 #include <QValueAxis>
 #include <QtTest>
 
+#include <cmath>
 #include <limits>
 
 using namespace tfreeze;
@@ -363,6 +364,18 @@ private slots:
         QCOMPARE(chart->currentPoint(), (QList<QPointF> { { 0.5, 100.0 } }));
         QVERIFY(chart->batchMsAxis()->min() <= 90.0);
         QVERIFY(chart->batchMsAxis()->max() >= 120.0);
+        // Round ticks (1, 2 or 5 · 10^k ms) at least 28 px apart, and the next smaller such step
+        // would put them closer; the first one on a multiple of the interval.
+        const QValueAxis* axis = chart->batchMsAxis();
+        QCOMPARE(axis->tickType(), QValueAxis::TicksDynamic);
+        const double interval = axis->tickInterval();
+        const double mantissa = interval / std::pow(10.0, std::floor(std::log10(interval) + 1e-9));
+        const double smaller = interval / (std::abs(mantissa - 5.0) < 1e-9 ? 2.5 : 2.0);
+        const double plotPx = chart->chart()->plotArea().height() > 0.0 ? chart->chart()->plotArea().height() : 100.0;
+        const double pxPerMs = plotPx / (axis->max() - axis->min());
+        QVERIFY2(interval * pxPerMs >= 28.0 && smaller * pxPerMs < 28.0, qPrintable(QString::number(interval)));
+        QCOMPARE(std::fmod(axis->tickAnchor(), interval), 0.0);
+        QVERIFY(axis->tickAnchor() >= axis->min() && axis->tickAnchor() - interval < axis->min());
         // The reference lines sit at the ends of the curve.
         QList<QLineSeries*> lines;
         for (QAbstractSeries* series : chart->chart()->series()) {

@@ -47,6 +47,23 @@ MetricsHistory makeHistory(int count, qint64 firstStep = 0, qint64 stride = 1)
     return history;
 }
 
+// Ticks at round values: an interval of 1, 2 or 5 · 10^k, the first tick the first multiple of it
+// in the range, and labels with as many decimals as the interval needs.
+void verifyRoundTicks(const QValueAxis* axis)
+{
+    QCOMPARE(axis->tickType(), QValueAxis::TicksDynamic);
+    const double interval = axis->tickInterval();
+    const double decade = std::pow(10.0, std::floor(std::log10(interval) + 1e-9));
+    const double mantissa = interval / decade;
+    QVERIFY2(std::abs(mantissa - 1.0) < 1e-9 || std::abs(mantissa - 2.0) < 1e-9 || std::abs(mantissa - 5.0) < 1e-9,
+        qPrintable(QString::number(interval, 'g', 17)));
+    const double anchor = axis->tickAnchor();
+    QVERIFY(std::abs(anchor / interval - std::round(anchor / interval)) < 1e-6);
+    QVERIFY(anchor >= axis->min() - 1e-6 * interval && anchor - interval < axis->min());
+    const int decimals = std::max(0, -static_cast<int>(std::floor(std::log10(interval) + 1e-9)));
+    QCOMPARE(axis->labelFormat(), QStringLiteral("%.%1f").arg(decimals));
+}
+
 // The columns each chart's series show, in series order, with the y scale applied.
 struct Column {
     const std::vector<double>* xs;
@@ -87,6 +104,25 @@ QPoint viewportPosition(MetricsCharts& charts, int index, double step)
     QPointF inChart = chart->mapToPosition(QPointF(step, 0.0), const_cast<QXYSeries*>(series));
     inChart.setY(y);
     return view->mapFromScene(chart->mapToScene(inChart));
+}
+
+// Lets the charts' layouts run until their plot areas stop moving: the ticks follow the plot's size
+// and the labels of new ticks can move it once more (as a user's hover would come after the paint).
+void settleLayouts(MetricsCharts& charts)
+{
+    for (int round = 0; round < 10; ++round) {
+        QList<QRectF> before;
+        for (int c = 0; c < charts.chartCount(); ++c)
+            before.append(charts.chartView(c)->chart()->plotArea());
+        QCoreApplication::sendPostedEvents();
+        QCoreApplication::processEvents();
+        QList<QRectF> after;
+        for (int c = 0; c < charts.chartCount(); ++c)
+            after.append(charts.chartView(c)->chart()->plotArea());
+        if (after == before)
+            return;
+    }
+    QFAIL("the charts' plot areas kept moving");
 }
 
 } // namespace
@@ -137,6 +173,7 @@ private slots:
                 const auto axes = series[k]->attachedAxes();
                 for (QAbstractAxis* axis : axes) {
                     auto* value = qobject_cast<QValueAxis*>(axis);
+                    verifyRoundTicks(value);
                     if (value->orientation() == Qt::Vertical) {
                         QVERIFY(value->min() <= lo && value->max() >= hi);
                     } else {
@@ -190,6 +227,41 @@ private slots:
         QVERIFY(charts.series(MetricsCharts::LossChart).front()->points().isEmpty());
     }
 
+    // A run that diverges: the loss jumps from about 5 to 10^15 between two refreshes. With the
+    // ticks of the old range (1 apart) on the new one, Qt Charts would lay out 10^15 tick items.
+    void aDivergingLossKeepsRoundTicks()
+    {
+        MetricsHistory history = makeHistory(30);
+        MetricsCharts charts;
+        charts.resize(900, 700);
+        charts.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&charts));
+        charts.setHistory(&history);
+        StepStats diverged;
+        diverged.step = 30;
+        diverged.loss = 1e15;
+        diverged.batchMs = 100.0;
+        diverged.tokensPerSecond = 2000.0;
+        diverged.rankBubbleFraction = { 0.2, 0.2, 0.2, 0.2 };
+        diverged.stageMeanFreezeRatio = { 0.0, 0.0, 0.0 };
+        history.append(diverged);
+        charts.refresh();
+        QChart* chart = charts.chartView(MetricsCharts::LossChart)->chart();
+        const auto* axis = qobject_cast<QValueAxis*>(chart->axes(Qt::Vertical).front());
+        QVERIFY(axis->max() >= 1e15);
+        verifyRoundTicks(axis);
+        const double plotPx = chart->plotArea().height();
+        QVERIFY(plotPx > 0.0);
+        QVERIFY2((axis->max() - axis->min()) / axis->tickInterval() <= plotPx / 24.0 + 1.0,
+            qPrintable(QString::number(axis->tickInterval())));
+        // And back: the run's history cleared, a small range again.
+        history.clear();
+        history.append(StepStats {});
+        charts.refresh();
+        verifyRoundTicks(axis);
+        QVERIFY(axis->max() < 10.0);
+    }
+
     void hoverAndClickGiveTheStep_data()
     {
         QTest::addColumn<int>("chart");
@@ -210,6 +282,7 @@ private slots:
         charts.show();
         QVERIFY(QTest::qWaitForWindowExposed(&charts));
         charts.setHistory(&history);
+        settleLayouts(charts);
         QSignalSpy hovered(&charts, &MetricsCharts::stepHovered);
         QSignalSpy activated(&charts, &MetricsCharts::stepActivated);
         QWidget* viewport = charts.chartView(chart)->viewport();

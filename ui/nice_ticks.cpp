@@ -1,0 +1,64 @@
+#include "ui/nice_ticks.h"
+
+#include <QString>
+#include <QValueAxis>
+
+#include <algorithm>
+#include <cmath>
+
+namespace tfreeze {
+
+namespace {
+// Relative slack for floating-point multiples: 0.2 must not read as 0.20000000000000004 > 0.2.
+constexpr double kTolerance = 1e-9;
+// The length assumed for an axis that is not laid out yet.
+constexpr double kDefaultLengthPx = 100.0;
+} // namespace
+
+double niceStepAtLeast(double atLeast)
+{
+    const double floorStep = std::max(atLeast, 1e-12);
+    const double decade = std::pow(10.0, std::floor(std::log10(floorStep)));
+    for (double multiple : { 1.0, 2.0, 5.0 }) {
+        if (multiple * decade >= floorStep * (1.0 - kTolerance))
+            return multiple * decade;
+    }
+    return 10.0 * decade;
+}
+
+AxisTicks niceAxisTicks(double low, double minInterval)
+{
+    AxisTicks ticks;
+    if (!std::isfinite(low) || !std::isfinite(minInterval) || !(minInterval > 0.0)) {
+        ticks.anchor = std::isfinite(low) ? low : 0.0;
+        return ticks;
+    }
+    ticks.interval = niceStepAtLeast(minInterval);
+    ticks.anchor = std::ceil(low / ticks.interval - kTolerance) * ticks.interval;
+    ticks.decimals = std::max(0, -static_cast<int>(std::floor(std::log10(ticks.interval) + kTolerance)));
+    return ticks;
+}
+
+void applyNiceTicks(QValueAxis* axis, double lengthPx, double minSpacingPx, bool integral)
+{
+    const double length = lengthPx > 0.0 ? lengthPx : kDefaultLengthPx;
+    double minInterval = (axis->max() - axis->min()) * minSpacingPx / length;
+    if (integral)
+        minInterval = std::max(minInterval, 1.0);
+    const AxisTicks ticks = niceAxisTicks(axis->min(), minInterval);
+    axis->setTickType(QValueAxis::TicksDynamic);
+    axis->setTickAnchor(ticks.anchor);
+    axis->setTickInterval(ticks.interval);
+    axis->setLabelFormat(QStringLiteral("%.") + QString::number(ticks.decimals) + QStringLiteral("f"));
+}
+
+void setRangeWithNiceTicks(
+    QValueAxis* axis, double min, double max, double lengthPx, double minSpacingPx, bool integral)
+{
+    // A fixed count of ticks while the range moves; the new interval once the range is in place.
+    axis->setTickType(QValueAxis::TicksFixed);
+    axis->setRange(min, max);
+    applyNiceTicks(axis, lengthPx, minSpacingPx, integral);
+}
+
+} // namespace tfreeze

@@ -11,6 +11,8 @@ namespace tfreeze {
 namespace {
 // Relative slack for floating-point multiples: 0.2 must not read as 0.20000000000000004 > 0.2.
 constexpr double kTolerance = 1e-9;
+// More dynamic ticks than this only come from a range that overflows (its span is infinite).
+constexpr double kMaxTicks = 10'000.0;
 // The length assumed for an axis that is not laid out yet.
 constexpr double kDefaultLengthPx = 100.0;
 } // namespace
@@ -46,6 +48,11 @@ void applyNiceTicks(QValueAxis* axis, double lengthPx, double minSpacingPx, bool
     if (integral)
         minInterval = std::max(minInterval, 1.0);
     const AxisTicks ticks = niceAxisTicks(axis->min(), minInterval);
+    const double span = axis->max() - axis->min();
+    if (!std::isfinite(span) || span / ticks.interval > kMaxTicks) {
+        axis->setTickType(QValueAxis::TicksFixed); // an overflowing range: Qt's evenly spaced ticks
+        return;
+    }
     axis->setTickType(QValueAxis::TicksDynamic);
     axis->setTickAnchor(ticks.anchor);
     axis->setTickInterval(ticks.interval);

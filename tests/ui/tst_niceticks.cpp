@@ -168,6 +168,11 @@ private slots:
         QCOMPARE(axis.tickAnchor(), 1.0);
         QCOMPARE(axis.labelFormat(), QStringLiteral("%.1f"));
 
+        // A range whose span overflows keeps Qt's fixed ticks rather than ticks 1 apart.
+        axis.setRange(-1.5e308, 1.5e308);
+        applyNiceTicks(&axis, 100.0, 28.0);
+        QCOMPARE(axis.tickType(), QValueAxis::TicksFixed);
+
         // Steps are whole numbers: three of them over 400 px get ticks 1 apart, not 0.5.
         axis.setRange(10.0, 13.0);
         applyNiceTicks(&axis, 400.0, 70.0, true);

@@ -14,6 +14,7 @@
 #include "ui/error_banner.h"
 #include "ui/metrics_charts.h"
 #include "ui/new_run_dialog.h"
+#include "ui/placeholder_table_view.h"
 #include "ui/planning_service.h"
 #include "ui/plans_model.h"
 #include "ui/range_statistics.h"
@@ -440,7 +441,10 @@ void MainWindow::createDocks()
     connect(m_bounds, &BoundsPanel::boundsChanged, this, &MainWindow::onBoundsChanged);
 
     m_plansModel = new PlansModel(this);
-    m_plansView = new QTableView(this);
+    m_plansView = new PlaceholderTableView(this);
+    m_plansView->setObjectName(QStringLiteral("plansView"));
+    m_plansView->setPlaceholderText(tr("No plan yet.\nPlan (Ctrl+L) solves one for the current bounds; a "
+                                       "TimelyFreeze run plans by itself after its monitoring phases."));
     m_plansView->setModel(m_plansModel);
     m_plansView->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_plansView->setSelectionMode(QAbstractItemView::SingleSelection);
@@ -460,7 +464,10 @@ void MainWindow::createDocks()
     auto* plansDock = dock(QStringLiteral("plansDock"), tr("Plans"), m_plansView, Qt::RightDockWidgetArea);
 
     m_rangeModel = new RangeStatisticsModel(this);
-    auto* rangeView = new QTableView(this);
+    auto* rangeView = new PlaceholderTableView(this);
+    rangeView->setObjectName(QStringLiteral("rangeView"));
+    rangeView->setPlaceholderText(tr("No range selected.\nShift+drag (or right-drag) across the timeline to "
+                                     "measure the actions in a range."));
     rangeView->setModel(m_rangeModel);
     rangeView->setSortingEnabled(false);
     rangeView->verticalHeader()->hide();

@@ -27,6 +27,7 @@ class BoundsPanel;
 class EngineController;
 class ErrorBanner;
 class MetricsCharts;
+class PlaceholderTableView;
 class PlanningService;
 class PlansModel;
 class RangeStatisticsModel;
@@ -179,7 +180,7 @@ private:
     QSplitter* m_centreSplitter = nullptr; // timeline above, charts below; its sizes are saved
     BoundsPanel* m_bounds = nullptr;
     PlansModel* m_plansModel = nullptr;
-    QTableView* m_plansView = nullptr;
+    PlaceholderTableView* m_plansView = nullptr;
     RangeStatisticsModel* m_rangeModel = nullptr;
     RunHistoryBrowser* m_history = nullptr;
     RunHistoryLoader* m_loader = nullptr;

@@ -29,10 +29,6 @@ namespace {
 
 // Below this width (a hidden or tiny chart) the cap stays at 4 × 100 points.
 constexpr int minimumChartPixels = 100;
-// Round tick values at least this far apart: closer than about 24 pixels, two small-font labels
-// overlap and Qt Charts hides every other one; a step number ("10000") needs about 70 across.
-constexpr double minValueTickSpacingPx = 24.0;
-constexpr double minStepTickSpacingPx = 70.0;
 
 QList<QPointF> scaled(QList<QPointF> points, double factor)
 {
@@ -60,12 +56,13 @@ public:
     void applyTo(QValueAxis* axis, double lengthPx) const
     {
         if (!(m_low <= m_high)) {
-            setRangeWithNiceTicks(axis, 0.0, 1.0, lengthPx, minValueTickSpacingPx);
+            setRangeWithNiceTicks(axis, 0.0, 1.0, lengthPx, MetricsCharts::kMinValueTickSpacingPx);
             return;
         }
         const double span = m_high - m_low;
         const double pad = span > 0.0 ? span * 0.05 : std::max(std::abs(m_high) * 0.05, 1.0);
-        setRangeWithNiceTicks(axis, m_low == 0.0 ? 0.0 : m_low - pad, m_high + pad, lengthPx, minValueTickSpacingPx);
+        setRangeWithNiceTicks(
+            axis, m_low == 0.0 ? 0.0 : m_low - pad, m_high + pad, lengthPx, MetricsCharts::kMinValueTickSpacingPx);
     }
 
 private:
@@ -227,14 +224,25 @@ int MetricsCharts::pointCapForWidth(int index) const
     return 4 * std::max(minimumChartPixels, m_charts[static_cast<std::size_t>(index)].view->width());
 }
 
+double MetricsCharts::narrowestPlotWidth() const
+{
+    double width = std::numeric_limits<double>::infinity();
+    for (const ChartParts& parts : m_charts)
+        width = std::min(width, parts.chart->plotArea().width());
+    return std::isfinite(width) ? width : 0.0;
+}
+
 void MetricsCharts::applyTicks(int index)
 {
+    // The step axes share one interval (the narrowest plot's), so the four charts read alike.
+    const double stepAxisPx = narrowestPlotWidth();
+    for (ChartParts& parts : m_charts)
+        applyNiceTicks(parts.xAxis, stepAxisPx, kMinStepTickSpacingPx, true);
     ChartParts& parts = m_charts[static_cast<std::size_t>(index)];
     const QRectF plot = parts.chart->plotArea();
-    applyNiceTicks(parts.xAxis, plot.width(), minStepTickSpacingPx, true);
     for (QValueAxis* axis : { parts.yAxis, parts.secondYAxis }) {
         if (axis)
-            applyNiceTicks(axis, plot.height(), minValueTickSpacingPx);
+            applyNiceTicks(axis, plot.height(), kMinValueTickSpacingPx);
     }
 }
 
@@ -256,8 +264,8 @@ void MetricsCharts::refresh()
         const bool any = m_history != nullptr && !m_history->isEmpty();
         const double first = any ? m_history->steps().front() : 0.0;
         const double last = any ? m_history->steps().back() : 1.0;
-        setRangeWithNiceTicks(parts.xAxis, first, last > first ? last : first + 1.0, parts.chart->plotArea().width(),
-            minStepTickSpacingPx, true);
+        setRangeWithNiceTicks(
+            parts.xAxis, first, last > first ? last : first + 1.0, narrowestPlotWidth(), kMinStepTickSpacingPx, true);
     }
 }
 

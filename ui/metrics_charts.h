@@ -27,6 +27,12 @@ class MetricsCharts : public QWidget {
 public:
     enum Chart { BubbleChart = 0, BatchTimeChart, LossChart, FreezeChart };
 
+    // Round tick values at least this far apart. A small-font label is about 11 px tall (Qt Charts
+    // hides one that would overlap its neighbour); 18 px leaves a gap and still puts three ticks
+    // on the 70 px plot of the default window. A step number ("10000") needs about 70 px across.
+    static constexpr double kMinValueTickSpacingPx = 18.0;
+    static constexpr double kMinStepTickSpacingPx = 70.0;
+
     explicit MetricsCharts(QWidget* parent = nullptr);
     ~MetricsCharts() override;
 
@@ -70,8 +76,10 @@ private:
     };
 
     void buildChart(Chart index, const QString& title, const QString& yTitle);
-    // Round ticks on the chart's axes, as many as its plot area has room for.
+    // Round ticks on the chart's value axes, as many as its plot area has room for, and on every
+    // chart's step axis.
     void applyTicks(int index);
+    double narrowestPlotWidth() const;
     void applyTheme();
     int pointCapForWidth(int index) const;
     static void ensureSeriesCount(ChartParts& parts, int count, const QString& namePattern);

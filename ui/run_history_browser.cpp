@@ -26,7 +26,7 @@ RunHistoryBrowser::RunHistoryBrowser(QWidget* parent)
     , m_model(new RunHistoryModel(this))
     , m_proxy(new QSortFilterProxyModel(this))
     , m_filter(new QLineEdit(this))
-    , m_view(new QTableView(this))
+    , m_view(new PlaceholderTableView(this))
     , m_message(new QLabel(this))
 {
     m_proxy->setSourceModel(m_model);
@@ -38,6 +38,14 @@ RunHistoryBrowser::RunHistoryBrowser(QWidget* parent)
     m_filter->setPlaceholderText(tr("Filter runs (any column)"));
     m_filter->setClearButtonEnabled(true);
     connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
+    const auto updatePlaceholder = [this](const QString& filter) {
+        m_view->setPlaceholderText(filter.isEmpty()
+                ? tr("No runs in this database yet.\nStart the default run (Ctrl+R) or a new one (Ctrl+N); "
+                     "File → Open reads a profile, plan or trace.")
+                : tr("No run matches \"%1\".").arg(filter));
+    };
+    connect(m_filter, &QLineEdit::textChanged, this, updatePlaceholder);
+    updatePlaceholder(QString());
 
     m_view->setModel(m_proxy);
     m_view->setSortingEnabled(true);

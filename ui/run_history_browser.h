@@ -1,5 +1,6 @@
 #pragma once
 
+#include "ui/placeholder_table_view.h"
 #include "ui/run_history_loader.h"
 
 #include <QWidget>
@@ -8,7 +9,6 @@ class QAction;
 class QLabel;
 class QLineEdit;
 class QSortFilterProxyModel;
-class QTableView;
 
 namespace tfreeze {
 
@@ -32,7 +32,7 @@ public:
 
     RunHistoryModel* model() const { return m_model; }
     QSortFilterProxyModel* proxy() const { return m_proxy; }
-    QTableView* view() const { return m_view; }
+    PlaceholderTableView* view() const { return m_view; }
     QLineEdit* filterEdit() const { return m_filter; }
     RunHistoryLoader* loader() const { return m_loader; }
     // The text shown when the database could not be read or written; empty when all is well.
@@ -71,7 +71,7 @@ private:
     RunHistoryModel* m_model = nullptr;
     QSortFilterProxyModel* m_proxy = nullptr;
     QLineEdit* m_filter = nullptr;
-    QTableView* m_view = nullptr;
+    PlaceholderTableView* m_view = nullptr;
     QLabel* m_message = nullptr;
     QAction* m_openAction = nullptr;
     QAction* m_deleteAction = nullptr;

@@ -16,6 +16,7 @@
 #include "ui/main_window.h"
 #include "ui/metrics_charts.h"
 #include "ui/metrics_history.h"
+#include "ui/placeholder_table_view.h"
 #include "ui/plans_model.h"
 #include "ui/run_comparison_model.h"
 #include "ui/run_comparison_window.h"
@@ -375,6 +376,12 @@ private slots:
 
         MainWindow window;
         window.setDatabasePath(db);
+        // Empty docks say how to fill them.
+        auto* plansView = window.findChild<PlaceholderTableView*>(QStringLiteral("plansView"));
+        auto* rangeView = window.findChild<PlaceholderTableView*>(QStringLiteral("rangeView"));
+        QVERIFY(plansView && rangeView);
+        QVERIFY(plansView->isPlaceholderShown() && plansView->placeholderText().contains(QStringLiteral("Ctrl+L")));
+        QVERIFY(rangeView->isPlaceholderShown() && rangeView->placeholderText().contains(QStringLiteral("Shift+drag")));
         QSignalSpy loaded(&window, &MainWindow::documentLoaded);
         QSignalSpy displayed(&window, &MainWindow::stepDisplayed);
         window.openHistoryRun(run);
@@ -391,6 +398,11 @@ private slots:
         // The recorded plan comes back as the plan shown and exported.
         QTRY_VERIFY_WITH_TIMEOUT(window.candidatePlan() != nullptr, kTimeoutMs);
         QCOMPARE(window.candidatePlan()->batchMsPlanned, plan->batchMsPlanned);
+        QVERIFY(!plansView->isPlaceholderShown());
+        // A range selected on the shown step fills the range statistics in place of the hint.
+        emit window.timelineView()->rangeSelected(0.0, window.timelineView()->measured().batchMs);
+        QVERIFY(rangeView->model()->rowCount() > 0);
+        QVERIFY(!rangeView->isPlaceholderShown());
 
         // Any recorded step, loaded from the database on demand.
         window.showStep(spanSteps[3]);

@@ -185,6 +185,32 @@ private slots:
         }
     }
 
+    // The four step axes tick alike, at the interval that fits the narrowest plot.
+    void stepAxesShareTheirTicks()
+    {
+        const MetricsHistory history = makeHistory(300);
+        MetricsCharts charts;
+        charts.resize(1100, 700);
+        charts.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&charts));
+        charts.setHistory(&history);
+        settleLayouts(charts);
+        double narrowest = std::numeric_limits<double>::infinity();
+        QList<double> intervals;
+        for (int c = 0; c < charts.chartCount(); ++c) {
+            QChart* chart = charts.chartView(c)->chart();
+            narrowest = std::min(narrowest, chart->plotArea().width());
+            const auto* axis = qobject_cast<QValueAxis*>(chart->axes(Qt::Horizontal).front());
+            verifyRoundTicks(axis);
+            intervals.append(axis->tickInterval());
+        }
+        for (double interval : intervals)
+            QCOMPARE(interval, intervals.front());
+        // 300 steps: at least 70 px between ticks on the narrowest plot.
+        QVERIFY2(intervals.front() * narrowest / 299.0 >= MetricsCharts::kMinStepTickSpacingPx,
+            qPrintable(QString::number(intervals.front())));
+    }
+
     void seriesEqualTheHistory()
     {
         MetricsHistory history = makeHistory(60, 1000, 5);
@@ -252,7 +278,8 @@ private slots:
         verifyRoundTicks(axis);
         const double plotPx = chart->plotArea().height();
         QVERIFY(plotPx > 0.0);
-        QVERIFY2((axis->max() - axis->min()) / axis->tickInterval() <= plotPx / 24.0 + 1.0,
+        QVERIFY2(
+            (axis->max() - axis->min()) / axis->tickInterval() <= plotPx / MetricsCharts::kMinValueTickSpacingPx + 1.0,
             qPrintable(QString::number(axis->tickInterval())));
         // And back: the run's history cleared, a small range again.
         history.clear();

@@ -13,6 +13,8 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <cstring>
+#include <memory>
 
 namespace {
 
@@ -57,11 +59,26 @@ int takeScreenshot(tfreeze::MainWindow& window, const QString& path, qint64 afte
     return QApplication::exec();
 }
 
+// Whether the command line asks only for --help or --version: text that needs no display, where
+// QApplication aborts without one (a headless machine, an ssh session).
+bool asksOnlyForText(int argc, char* argv[])
+{
+    for (int i = 1; i < argc; ++i) {
+        for (const char* flag : { "-h", "--help", "--help-all", "-v", "--version" }) {
+            if (std::strcmp(argv[i], flag) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
 } // namespace
 
 int main(int argc, char* argv[])
 {
-    QApplication app(argc, argv);
+    const std::unique_ptr<QCoreApplication> app = asksOnlyForText(argc, argv)
+        ? std::make_unique<QCoreApplication>(argc, argv)
+        : std::make_unique<QApplication>(argc, argv);
     QApplication::setApplicationName(QStringLiteral("tfreeze-studio"));
     QApplication::setOrganizationName(QStringLiteral("TimelyFreeze"));
     QApplication::setApplicationVersion(QStringLiteral(TFREEZE_VERSION));
@@ -87,7 +104,7 @@ int main(int argc, char* argv[])
         QStringLiteral("Start the default run right away (tiny model, shipped corpus, TimelyFreeze)."));
     parser.addOptions({ db, screenshot, afterSteps, bench, start });
     parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("A profile, plan or Chrome trace to open."));
-    parser.process(app);
+    parser.process(*app); // prints --help or --version and exits
 
     if (parser.isSet(bench))
         return tfreeze::runStudioBenchmark(parser.value(bench));

@@ -7,18 +7,37 @@
 #include "app/tfreeze/train_commands.h"
 #endif
 
+#include "core/plan/lp_model.h"
 #include "core/plan/plan_error.h"
+#include "core/store/sqlite_connection.h"
+#ifdef TFREEZE_WITH_ENGINE
+#include "core/engine/training_session.h"
+#endif
 
 #include <CLI/CLI.hpp>
 
 #include <exception>
 #include <iostream>
+#include <string>
 
 namespace {
 
 constexpr int kExitBadInput = 2;
 constexpr int kExitInternal = 1;
 constexpr int kExitInterrupted = 130; // the shell's 128 + SIGINT
+
+// tfreeze's version and those of the libraries that decide its results, as a bug report needs them.
+std::string versionText()
+{
+    std::string text = std::string("tfreeze ") + TFREEZE_VERSION + "\nlp_solve " + tfreeze::lpSolveVersion()
+        + "\nSQLite " + tfreeze::sqliteLibraryVersion();
+#ifdef TFREEZE_WITH_ENGINE
+    text += "\nLibTorch " + tfreeze::libtorchVersion();
+#else
+    text += "\nLibTorch: not built in (tfreeze train is absent)";
+#endif
+    return text;
+}
 
 int reportError(const char* what, int exitCode)
 {
@@ -30,6 +49,8 @@ int run(int argc, char** argv)
 {
     CLI::App app { "TimelyFreeze: plan which weight-gradient work to freeze in pipeline-parallel training", "tfreeze" };
     app.require_subcommand(1);
+    app.set_version_flag(
+        "--version", versionText, "Print the versions of tfreeze, lp_solve, SQLite and LibTorch and exit");
     // Wide enough that the flags with a type tag keep their description on the same line.
     app.get_formatter()->column_width(36);
 
@@ -45,7 +66,7 @@ int run(int argc, char** argv)
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& success) {
-        return app.exit(success); // --help: prints the help of the (sub)command, exit code 0
+        return app.exit(success); // --help or --version: prints it, exit code 0
     } catch (const CLI::ParseError& error) {
         return reportError(error.what(), kExitBadInput);
     }

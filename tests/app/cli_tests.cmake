@@ -25,6 +25,9 @@ tfreeze_add_cli_test(help EXIT 0 STDOUT "simulate.*plan.*bench" ARGS --help)
 tfreeze_add_cli_test(simulate_help EXIT 0 STDOUT "--schedule.*--bwd-input-ms" ARGS simulate --help)
 tfreeze_add_cli_test(plan_help EXIT 0 STDOUT "--profile.*--max-freeze.*--stage-max-freeze" ARGS plan --help)
 tfreeze_add_cli_test(bench_plan_help EXIT 0 STDOUT "--max-actions.*--repeats" ARGS bench plan --help)
+# --version: tfreeze's and the solver's and store's library versions, for a bug report.
+tfreeze_add_cli_test(version EXIT 0 STDOUT "^tfreeze ${PROJECT_VERSION}\nlp_solve 5\.5\.[0-9.]+\nSQLite 3\.[0-9.]+\nLibTorch"
+    ARGS --version)
 
 # Flags the parser rejects: exit 2 with tfreeze's prefix.
 tfreeze_add_cli_test(no_command EXIT 2 STDERR "^tfreeze: error: .*subcommand" ARGS)

@@ -39,6 +39,7 @@ RunComparisonWindow::RunComparisonWindow(const QString& databasePath, qint64 run
     layout->addLayout(stepRow);
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
+    m_splitter = splitter;
     for (std::size_t side = 0; side < 2; ++side) {
         auto* pane = new QWidget(splitter);
         auto* paneLayout = new QVBoxLayout(pane);
@@ -52,7 +53,10 @@ RunComparisonWindow::RunComparisonWindow(const QString& databasePath, qint64 run
     m_table = new QTableView(splitter);
     m_table->setModel(m_model);
     m_table->verticalHeader()->hide();
-    m_table->horizontalHeader()->setStretchLastSection(true);
+    // The measure's name on one line ("Stage 0 F mean (ms)"); the figures share the rest.
+    m_table->setWordWrap(false);
+    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_table->horizontalHeader()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
     splitter->addWidget(m_table);
     layout->addWidget(splitter, 1);
 
@@ -162,6 +166,18 @@ void RunComparisonWindow::showStep(std::int64_t step)
     m_stepShown = { false, false };
     m_loaders[0]->loadSpans(m_runs[0], step);
     m_loaders[1]->loadSpans(m_runs[1], step);
+}
+
+void RunComparisonWindow::showEvent(QShowEvent* event)
+{
+    QWidget::showEvent(event);
+    if (m_sized)
+        return;
+    m_sized = true;
+    // The table has a row per stage and kind: as much room as each timeline, once the splitter's
+    // height is known (by their size hints the timelines would take three quarters).
+    const int third = m_splitter->height() / 3;
+    m_splitter->setSizes({ third, third, m_splitter->height() - 2 * third });
 }
 
 } // namespace tfreeze

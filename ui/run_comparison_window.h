@@ -11,6 +11,7 @@
 
 class QComboBox;
 class QLabel;
+class QSplitter;
 class QTableView;
 
 namespace tfreeze {
@@ -38,6 +39,9 @@ signals:
     // Both timelines show `step`.
     void stepShown(qint64 step);
 
+protected:
+    void showEvent(QShowEvent* event) override;
+
 private:
     void onReplayLoaded(const RunReplay& replay);
     void showStep(std::int64_t step);
@@ -59,6 +63,8 @@ private:
     std::array<QLabel*, 2> m_titles {};
     QComboBox* m_stepBox = nullptr;
     QTableView* m_table = nullptr;
+    QSplitter* m_splitter = nullptr; // the two timelines and the table
+    bool m_sized = false; // the splitter's sizes set at the first show
 };
 
 } // namespace tfreeze

@@ -460,6 +460,12 @@ private slots:
         // One time axis: zooming the upper view moves the lower one.
         window.timeline(0)->setVisibleRange(1.0, 5.0);
         QCOMPARE(window.timeline(1)->visibleRange(), window.timeline(0)->visibleRange());
+        // The delta table gets a third of the height, as each timeline does, not what is left over.
+        const auto* table = window.findChild<QTableView*>();
+        QVERIFY(table);
+        QVERIFY2(table->height() >= window.timeline(0)->height(),
+            qPrintable(
+                QStringLiteral("table %1 px, timeline %2 px").arg(table->height()).arg(window.timeline(0)->height())));
     }
 
 #ifdef TFREEZE_WITH_ENGINE

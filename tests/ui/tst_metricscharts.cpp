@@ -125,6 +125,19 @@ void settleLayouts(MetricsCharts& charts)
     QFAIL("the charts' plot areas kept moving");
 }
 
+// Shows `charts` at `size` on `history`, laid out as a user would first see them; false if the
+// window never appeared.
+bool showOn(MetricsCharts& charts, const MetricsHistory& history, QSize size)
+{
+    charts.resize(size);
+    charts.show();
+    if (!QTest::qWaitForWindowExposed(&charts))
+        return false;
+    charts.setHistory(&history);
+    settleLayouts(charts);
+    return true;
+}
+
 } // namespace
 
 class TestMetricsCharts : public QObject {
@@ -135,10 +148,7 @@ private slots:
     {
         const MetricsHistory history = makeHistory(10'000);
         MetricsCharts charts;
-        charts.resize(1200, 800);
-        charts.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&charts));
-        charts.setHistory(&history);
+        QVERIFY(showOn(charts, history, QSize(1200, 800)));
         QCOMPARE(charts.chartCount(), 4);
 
         for (int c = 0; c < charts.chartCount(); ++c) {
@@ -190,11 +200,7 @@ private slots:
     {
         const MetricsHistory history = makeHistory(300);
         MetricsCharts charts;
-        charts.resize(1100, 700);
-        charts.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&charts));
-        charts.setHistory(&history);
-        settleLayouts(charts);
+        QVERIFY(showOn(charts, history, QSize(1100, 700)));
         double narrowest = std::numeric_limits<double>::infinity();
         QList<double> intervals;
         for (int c = 0; c < charts.chartCount(); ++c) {
@@ -259,10 +265,7 @@ private slots:
     {
         MetricsHistory history = makeHistory(30);
         MetricsCharts charts;
-        charts.resize(900, 700);
-        charts.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&charts));
-        charts.setHistory(&history);
+        QVERIFY(showOn(charts, history, QSize(900, 700)));
         StepStats diverged;
         diverged.step = 30;
         diverged.loss = 1e15;
@@ -305,11 +308,7 @@ private slots:
         QFETCH(qint64, step);
         const MetricsHistory history = makeHistory(20, 100, 10); // steps 100, 110, …, 290
         MetricsCharts charts;
-        charts.resize(1000, 800);
-        charts.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&charts));
-        charts.setHistory(&history);
-        settleLayouts(charts);
+        QVERIFY(showOn(charts, history, QSize(1000, 800)));
         QSignalSpy hovered(&charts, &MetricsCharts::stepHovered);
         QSignalSpy activated(&charts, &MetricsCharts::stepActivated);
         QWidget* viewport = charts.chartView(chart)->viewport();
@@ -354,10 +353,7 @@ private slots:
     {
         const MetricsHistory history = makeHistory(500);
         MetricsCharts charts;
-        charts.resize(1000, 800);
-        charts.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&charts));
-        charts.setHistory(&history);
+        QVERIFY(showOn(charts, history, QSize(1000, 800)));
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         for (int c = 0; c < charts.chartCount(); ++c) {

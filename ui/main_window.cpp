@@ -24,6 +24,7 @@
 #include "ui/run_history_loader.h"
 #include "ui/telemetry_metatypes.h"
 #include "ui/timeline_data.h"
+#include "ui/timeline_legend.h"
 #include "ui/timeline_view.h"
 #include "ui/tradeoff_chart.h"
 #ifdef TFREEZE_WITH_ENGINE
@@ -223,6 +224,9 @@ MainWindow::MainWindow(QWidget* parent)
     timelineLayout->addLayout(stepRow);
     m_timeline = new TimelineView(timelinePane);
     timelineLayout->addWidget(m_timeline, 1);
+    auto* legend = new TimelineLegend(timelinePane);
+    legend->setObjectName(QStringLiteral("timelineLegend"));
+    timelineLayout->addWidget(legend);
     m_charts = new MetricsCharts(splitter);
     m_charts->setHistory(&m_document.metrics());
     splitter->addWidget(timelinePane);

@@ -4,6 +4,7 @@
 #include "ui/run_comparison_model.h"
 #include "ui/run_history_loader.h"
 #include "ui/timeline_data.h"
+#include "ui/timeline_legend.h"
 #include "ui/timeline_view.h"
 
 #include <QComboBox>
@@ -36,6 +37,7 @@ RunComparisonWindow::RunComparisonWindow(const QString& databasePath, qint64 run
     qobject_cast<QLabel*>(stepRow->itemAt(0)->widget())->setBuddy(m_stepBox);
     stepRow->addWidget(m_stepBox);
     stepRow->addStretch(1);
+    stepRow->addWidget(new TimelineLegend(this));
     layout->addLayout(stepRow);
 
     auto* splitter = new QSplitter(Qt::Vertical, this);

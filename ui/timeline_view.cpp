@@ -118,6 +118,11 @@ QColor TimelineView::kindColor(ActionKind kind, const QPalette& palette)
     return isDark(palette) ? color.lighter(115) : color;
 }
 
+QColor TimelineView::frozenColor(ActionKind kind, const QPalette& palette)
+{
+    return kindColor(kind, palette).darker(isDark(palette) ? 190 : 150);
+}
+
 QColor TimelineView::bubbleColor(const QPalette& palette)
 {
     return mix(palette.color(QPalette::Base), QColor(0xe0, 0x30, 0x30), isDark(palette) ? 0.35 : 0.22);
@@ -371,7 +376,7 @@ void TimelineView::paintBlock(QPainter& painter, const TimelineData& data, const
     std::array<QColor, kActionKindCount> frozenColors;
     for (int k = 0; k < kActionKindCount; ++k) {
         kindColors[k] = kindColor(static_cast<ActionKind>(k), pal);
-        frozenColors[k] = kindColors[k].darker(isDark(pal) ? 190 : 150);
+        frozenColors[k] = frozenColor(static_cast<ActionKind>(k), pal);
     }
     std::vector<QRectF> critical;
     for (int row = 0; row < rows.rowCount; ++row) {
@@ -488,7 +493,7 @@ void TimelineView::paintBlockRaster(QImage& image, QPainter& painter, const Time
     for (int k = 0; k < kActionKindCount; ++k) {
         const QColor color = kindColor(static_cast<ActionKind>(k), pal);
         kindColors[k] = color.rgb();
-        edgeColors[k] = color.darker(isDark(pal) ? 190 : 150).rgb();
+        edgeColors[k] = frozenColor(static_cast<ActionKind>(k), pal).rgb();
     }
     const QRgb outline = pal.color(QPalette::Text).rgb() | 0xff000000U;
     std::vector<std::pair<int, int>> critical; // column spans of the row's critical bars

@@ -68,6 +68,8 @@ public:
 
     // Four kind colours of mid lightness, readable on light and dark palettes; opaque.
     static QColor kindColor(ActionKind kind, const QPalette& palette);
+    // The shade of a bar's frozen share (and of its left edge): the kind colour, darker.
+    static QColor frozenColor(ActionKind kind, const QPalette& palette);
     // The fill of idle gaps: light red mixed into the palette's Base; opaque.
     static QColor bubbleColor(const QPalette& palette);
 

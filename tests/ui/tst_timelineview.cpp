@@ -1,3 +1,4 @@
+#include "ui/timeline_legend.h"
 #include "ui/timeline_view.h"
 
 #include <QPainter>
@@ -98,6 +99,7 @@ private slots:
     void tooltipOfHoveredBar();
     void synchronisedViews();
     void exports();
+    void legendShowsTheTimelinesColours();
 
 private:
     TimelineView* m_view = nullptr;
@@ -492,6 +494,58 @@ void TestTimelineView::exports()
 
     QVERIFY(!m_view->exportPng(dir.filePath(QStringLiteral("missing/dir/x.png")), &error));
     QVERIFY(!error.isEmpty());
+}
+
+namespace {
+// Whether `image` has a pixel of exactly `color`.
+bool contains(const QImage& image, QColor color)
+{
+    const QRgb wanted = color.rgb();
+    for (int y = 0; y < image.height(); ++y) {
+        for (int x = 0; x < image.width(); ++x) {
+            if (image.pixel(x, y) == wanted)
+                return true;
+        }
+    }
+    return false;
+}
+} // namespace
+
+// The legend paints every kind's colour, the frozen shade, the bubble and the critical path's
+// outline as the timeline does, for light and dark palettes; one too narrow for all leaves the
+// last entries out rather than squeezing them.
+void TestTimelineView::legendShowsTheTimelinesColours()
+{
+    TimelineLegend legend;
+    for (const bool dark : { false, true }) {
+        QPalette palette;
+        if (dark) {
+            palette.setColor(QPalette::Window, QColor(35, 35, 35));
+            palette.setColor(QPalette::Base, QColor(25, 25, 25));
+            palette.setColor(QPalette::WindowText, QColor(230, 230, 230));
+        }
+        // A colour no text or swatch has: only the critical path's outline can paint it.
+        palette.setColor(QPalette::Text, dark ? QColor(250, 240, 10) : QColor(10, 20, 200));
+        legend.setPalette(palette);
+        legend.resize(legend.sizeHint());
+        const QImage image = legend.grab().toImage();
+        const QList<TimelineLegend::Entry> entries = legend.entries();
+        QCOMPARE(entries.size(), 7);
+        for (int k = 0; k < kActionKindCount; ++k) {
+            const auto kind = static_cast<ActionKind>(k);
+            QCOMPARE(entries[k].color, TimelineView::kindColor(kind, palette));
+            QVERIFY2(contains(image, TimelineView::kindColor(kind, palette)), qPrintable(entries[k].text));
+        }
+        QVERIFY(contains(image, TimelineView::frozenColor(ActionKind::Backward, palette)));
+        QVERIFY(contains(image, TimelineView::bubbleColor(palette)));
+        QVERIFY(contains(image, palette.color(QPalette::Text)));
+
+        // Half as wide: the forward swatch stays, the bubble's (sixth) goes.
+        legend.resize(legend.sizeHint().width() / 2, legend.sizeHint().height());
+        const QImage half = legend.grab().toImage();
+        QVERIFY(contains(half, TimelineView::kindColor(ActionKind::Forward, palette)));
+        QVERIFY(!contains(half, TimelineView::bubbleColor(palette)));
+    }
 }
 
 QTEST_MAIN(TestTimelineView)

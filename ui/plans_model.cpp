@@ -140,25 +140,26 @@ QVariant PlansModel::data(const QModelIndex& index, int role) const
 
 QVariant PlansModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+    if (orientation != Qt::Horizontal || (role != Qt::DisplayRole && role != Qt::ToolTipRole))
         return QAbstractTableModel::headerData(section, orientation, role);
+    const bool tip = role == Qt::ToolTipRole;
     switch (section) {
     case IdColumn:
-        return tr("Plan");
+        return tip ? tr("The plan's number in this run") : tr("Plan");
     case SourceColumn:
-        return tr("Source");
+        return tip ? tr("Who made it: the engine's own planner, or the studio (Plan, Ctrl+L)") : tr("Source");
     case CreatedAtStepColumn:
-        return tr("Created at step");
+        return tip ? tr("The training step at which it was made") : tr("Created at step");
     case AppliedAtStepColumn:
-        return tr("Applied at step");
+        return tip ? tr("The first step the pipeline ran it (empty: never applied)") : tr("Applied at step");
     case MaxFreezeColumn:
-        return tr("ρ");
+        return tip ? tr("The max freeze ratio ρ of its bounds") : tr("ρ");
     case PredictedMsColumn:
-        return tr("Predicted ms");
+        return tip ? tr("The batch time it predicts, in ms") : tr("Predicted ms");
     case NoFreezeMsColumn:
-        return tr("No-freeze ms");
+        return tip ? tr("The batch time of the same profile with nothing frozen, in ms") : tr("No-freeze ms");
     case RealisedMsColumn:
-        return tr("Realised ms");
+        return tip ? tr("The mean measured batch time while it was applied, in ms") : tr("Realised ms");
     default:
         return {};
     }

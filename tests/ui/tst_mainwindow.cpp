@@ -35,6 +35,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QFile>
+#include <QHeaderView>
 #include <QLabel>
 #include <QMap>
 #include <QMessageBox>
@@ -399,6 +400,9 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(window.candidatePlan() != nullptr, kTimeoutMs);
         QCOMPARE(window.candidatePlan()->batchMsPlanned, plan->batchMsPlanned);
         QVERIFY(!plansView->isPlaceholderShown());
+        // Narrow dock: the plan, ρ, predicted and realised come first.
+        QCOMPARE(plansView->horizontalHeader()->logicalIndex(1), int(PlansModel::MaxFreezeColumn));
+        QCOMPARE(plansView->horizontalHeader()->logicalIndex(3), int(PlansModel::RealisedMsColumn));
         // A range selected on the shown step fills the range statistics in place of the hint.
         emit window.timelineView()->rangeSelected(0.0, window.timelineView()->measured().batchMs);
         QVERIFY(rangeView->model()->rowCount() > 0);

@@ -44,6 +44,7 @@ private slots:
     void addPlanAppends();
     void predictedMsSortsAsNumbers();
     void plansFromTheStore();
+    void everyHeaderExplainsItself();
 };
 
 void TestPlansModel::maxFreezeFromBounds_data()
@@ -163,6 +164,17 @@ void TestPlansModel::plansFromTheStore()
         second->batchMsPlanned);
     QCOMPARE(model.data(model.index(0, PlansModel::NoFreezeMsColumn), PlansModel::SortRole).toDouble(),
         first->batchMsNoFreeze);
+}
+
+void TestPlansModel::everyHeaderExplainsItself()
+{
+    PlansModel model;
+    for (int column = 0; column < PlansModel::ColumnCount; ++column) {
+        const QString title = model.headerData(column, Qt::Horizontal, Qt::DisplayRole).toString();
+        const QString tip = model.headerData(column, Qt::Horizontal, Qt::ToolTipRole).toString();
+        QVERIFY(!title.isEmpty());
+        QVERIFY2(tip.size() > title.size() + 10, qPrintable(title + QStringLiteral(": ") + tip));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestPlansModel)

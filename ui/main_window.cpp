@@ -68,8 +68,8 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include <array>
 #include <fstream>
-#include <iterator>
 #include <variant>
 
 namespace tfreeze {
@@ -457,12 +457,12 @@ void MainWindow::createDocks()
     m_plansView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     // The dock is narrow: what a plan promised and delivered first, its provenance after (hover a
     // header for what a column means).
-    const int plansOrder[] = { PlansModel::IdColumn, PlansModel::MaxFreezeColumn, PlansModel::PredictedMsColumn,
-        PlansModel::RealisedMsColumn, PlansModel::NoFreezeMsColumn, PlansModel::SourceColumn,
-        PlansModel::CreatedAtStepColumn, PlansModel::AppliedAtStepColumn };
+    const std::array<int, PlansModel::ColumnCount> plansOrder { PlansModel::IdColumn, PlansModel::MaxFreezeColumn,
+        PlansModel::PredictedMsColumn, PlansModel::RealisedMsColumn, PlansModel::NoFreezeMsColumn,
+        PlansModel::SourceColumn, PlansModel::CreatedAtStepColumn, PlansModel::AppliedAtStepColumn };
     QHeaderView* plansHeader = m_plansView->horizontalHeader();
-    for (int visual = 0; visual < static_cast<int>(std::size(plansOrder)); ++visual)
-        plansHeader->moveSection(plansHeader->visualIndex(plansOrder[visual]), visual);
+    for (int visual = 0; visual < static_cast<int>(plansOrder.size()); ++visual)
+        plansHeader->moveSection(plansHeader->visualIndex(plansOrder[static_cast<std::size_t>(visual)]), visual);
     m_plansView->verticalHeader()->hide();
     connect(m_plansView, &QTableView::activated, this, [this](const QModelIndex& index) {
         if (m_document.source() == RunDocument::Source::History)

@@ -61,7 +61,7 @@ int takeScreenshot(tfreeze::MainWindow& window, const QString& path, qint64 afte
 
 // Whether the command line asks only for --help or --version: text that needs no display, where
 // QApplication aborts without one (a headless machine, an ssh session).
-bool asksOnlyForText(int argc, char* argv[])
+bool asksOnlyForText(int argc, char** argv)
 {
     for (int i = 1; i < argc; ++i) {
         for (const char* flag : { "-h", "--help", "--help-all", "-v", "--version" }) {

@@ -11,6 +11,7 @@
 #include "core/store/run_store.h"
 #include "ui/about_dialog.h"
 #include "ui/bounds_panel.h"
+#include "ui/column_chooser.h"
 #include "ui/error_banner.h"
 #include "ui/metrics_charts.h"
 #include "ui/new_run_dialog.h"
@@ -463,6 +464,7 @@ void MainWindow::createDocks()
     QHeaderView* plansHeader = m_plansView->horizontalHeader();
     for (int visual = 0; visual < static_cast<int>(plansOrder.size()); ++visual)
         plansHeader->moveSection(plansHeader->visualIndex(plansOrder[static_cast<std::size_t>(visual)]), visual);
+    enableColumnChooser(plansHeader);
     m_plansView->verticalHeader()->hide();
     connect(m_plansView, &QTableView::activated, this, [this](const QModelIndex& index) {
         if (m_document.source() == RunDocument::Source::History)
@@ -621,6 +623,10 @@ void MainWindow::restoreSettings()
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     m_centreSplitter->restoreState(settings.value(QStringLiteral("window/centreSplitter")).toByteArray());
+    // Column choices, order and widths; a state from another version of a model is ignored by Qt.
+    m_history->view()->horizontalHeader()->restoreState(
+        settings.value(QStringLiteral("window/historyColumns")).toByteArray());
+    m_plansView->horizontalHeader()->restoreState(settings.value(QStringLiteral("window/plansColumns")).toByteArray());
     setDatabasePath(settings.value(QStringLiteral("database"), QString::fromLatin1(RunStore::kDefaultPath)).toString());
     updateRecentFilesMenu();
 }
@@ -631,6 +637,8 @@ void MainWindow::saveSettings()
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/state"), saveState());
     settings.setValue(QStringLiteral("window/centreSplitter"), m_centreSplitter->saveState());
+    settings.setValue(QStringLiteral("window/historyColumns"), m_history->view()->horizontalHeader()->saveState());
+    settings.setValue(QStringLiteral("window/plansColumns"), m_plansView->horizontalHeader()->saveState());
     settings.setValue(QStringLiteral("database"), m_databasePath);
 }
 

@@ -1,5 +1,7 @@
 #include "ui/run_history_browser.h"
 
+#include "ui/column_chooser.h"
+
 #include "ui/run_history_model.h"
 
 #include <QAction>
@@ -57,6 +59,7 @@ RunHistoryBrowser::RunHistoryBrowser(QWidget* parent)
     m_view->verticalHeader()->hide();
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->setAlternatingRowColors(true);
+    enableColumnChooser(m_view->horizontalHeader());
     connect(m_view, &QAbstractItemView::activated, this, [this](const QModelIndex& index) {
         const qint64 run = index.data(RunHistoryModel::RunIdRole).toLongLong();
         if (run > 0)

@@ -20,6 +20,8 @@
 #include "ui/plans_model.h"
 #include "ui/run_comparison_model.h"
 #include "ui/run_comparison_window.h"
+#include "ui/run_history_browser.h"
+#include "ui/run_history_model.h"
 #include "ui/stage_bounds_model.h"
 #include "ui/timeline_data.h"
 #include "ui/timeline_view.h"
@@ -42,6 +44,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QSplitter>
 #include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
@@ -194,11 +197,20 @@ private slots:
             QSignalSpy loaded(&window, &MainWindow::documentLoaded);
             window.openFile(path);
             QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+            // The user hides a run history column and the splitter moves.
+            window.historyBrowser()->view()->horizontalHeader()->setSectionHidden(RunHistoryModel::NotesColumn, true);
+            window.findChild<QSplitter*>(QStringLiteral("centreSplitter"))->setSizes({ 600, 200 });
             window.close(); // saves the settings
         }
         MainWindow again;
         QCOMPARE(again.databasePath(), db);
         QVERIFY(QSettings().value(QStringLiteral("recentFiles")).toStringList().contains(path));
+        QVERIFY(again.historyBrowser()->view()->horizontalHeader()->isSectionHidden(RunHistoryModel::NotesColumn));
+        QVERIFY(!again.historyBrowser()->view()->horizontalHeader()->isSectionHidden(RunHistoryModel::NameColumn));
+        // The splitter comes back as it was saved.
+        const QByteArray splitterState = QSettings().value(QStringLiteral("window/centreSplitter")).toByteArray();
+        QVERIFY(!splitterState.isEmpty());
+        QCOMPARE(again.findChild<QSplitter*>(QStringLiteral("centreSplitter"))->saveState(), splitterState);
     }
 
     void opensAProfileAndPlansIt()

@@ -260,13 +260,13 @@ void MetricsCharts::refresh()
     fillBatchTimeChart();
     fillLossChart();
     fillFreezeChart();
-    for (ChartParts& parts : m_charts) {
-        const bool any = m_history != nullptr && !m_history->isEmpty();
-        const double first = any ? m_history->steps().front() : 0.0;
-        const double last = any ? m_history->steps().back() : 1.0;
+    const bool any = m_history != nullptr && !m_history->isEmpty();
+    const double first = any ? m_history->steps().front() : 0.0;
+    const double last = any ? m_history->steps().back() : 1.0;
+    const double stepAxisPx = narrowestPlotWidth();
+    for (ChartParts& parts : m_charts)
         setRangeWithNiceTicks(
-            parts.xAxis, first, last > first ? last : first + 1.0, narrowestPlotWidth(), kMinStepTickSpacingPx, true);
-    }
+            parts.xAxis, first, last > first ? last : first + 1.0, stepAxisPx, kMinStepTickSpacingPx, true);
 }
 
 void MetricsCharts::fillBubbleChart()

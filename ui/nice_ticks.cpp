@@ -13,6 +13,9 @@ namespace {
 constexpr double kTolerance = 1e-9;
 // More dynamic ticks than this only come from a range that overflows (its span is infinite).
 constexpr double kMaxTicks = 10'000.0;
+// Above this many ticks under the old interval, a new range is set under fixed ticks (a chart has at
+// most a few dozen; a jump this large is a diverging or reset series, not a live refresh).
+constexpr double kMaxTicksWhileMoving = 100.0;
 // The length assumed for an axis that is not laid out yet.
 constexpr double kDefaultLengthPx = 100.0;
 } // namespace
@@ -44,11 +47,11 @@ AxisTicks niceAxisTicks(double low, double minInterval)
 void applyNiceTicks(QValueAxis* axis, double lengthPx, double minSpacingPx, bool integral)
 {
     const double length = lengthPx > 0.0 ? lengthPx : kDefaultLengthPx;
-    double minInterval = (axis->max() - axis->min()) * minSpacingPx / length;
+    const double span = axis->max() - axis->min();
+    double minInterval = span * minSpacingPx / length;
     if (integral)
         minInterval = std::max(minInterval, 1.0);
     const AxisTicks ticks = niceAxisTicks(axis->min(), minInterval);
-    const double span = axis->max() - axis->min();
     if (!std::isfinite(span) || span / ticks.interval > kMaxTicks) {
         axis->setTickType(QValueAxis::TicksFixed); // an overflowing range: Qt's evenly spaced ticks
         return;
@@ -62,8 +65,11 @@ void applyNiceTicks(QValueAxis* axis, double lengthPx, double minSpacingPx, bool
 void setRangeWithNiceTicks(
     QValueAxis* axis, double min, double max, double lengthPx, double minSpacingPx, bool integral)
 {
-    // A fixed count of ticks while the range moves; the new interval once the range is in place.
-    axis->setTickType(QValueAxis::TicksFixed);
+    // Qt Charts lays the axis out as soon as the range changes: if the current interval would put
+    // too many ticks on the new range, a fixed count of ticks while it moves, the new interval once it
+    // is in place. Otherwise (almost every refresh of a live run) the range is set directly.
+    if (axis->tickType() == QValueAxis::TicksDynamic && !((max - min) / axis->tickInterval() <= kMaxTicksWhileMoving))
+        axis->setTickType(QValueAxis::TicksFixed);
     axis->setRange(min, max);
     applyNiceTicks(axis, lengthPx, minSpacingPx, integral);
 }

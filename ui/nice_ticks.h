@@ -18,7 +18,7 @@ struct AxisTicks {
     int decimals = 0;
 };
 
-// Ticks for the range [low, high] at least `minInterval` apart: the interval is
+// Ticks for a range from `low` up, at least `minInterval` apart: the interval is
 // niceStepAtLeast(minInterval), the anchor its first multiple not below low. A non-finite or
 // non-positive minInterval, or a non-finite low, gives interval 1 at low (or 0).
 AxisTicks niceAxisTicks(double low, double minInterval);
@@ -28,9 +28,9 @@ AxisTicks niceAxisTicks(double low, double minInterval);
 // of the range or the size. `integral` keeps the interval at 1 or more (steps, counts).
 void applyNiceTicks(QValueAxis* axis, double lengthPx, double minSpacingPx, bool integral = false);
 
-// Sets the range of `axis` and then its ticks as applyNiceTicks does. The range must not change on
-// its own: Qt Charts lays the axis out at once, and the interval of a range a million times
-// shorter would put a million tick items on it (a diverging loss did, and the studio hung).
+// Sets the range of `axis` and then its ticks as applyNiceTicks does. Use it rather than setRange:
+// Qt Charts lays the axis out at once, and the interval of a range a million times shorter would
+// put a million tick items on it (a diverging loss would hang the studio).
 void setRangeWithNiceTicks(
     QValueAxis* axis, double min, double max, double lengthPx, double minSpacingPx, bool integral = false);
 

@@ -1,7 +1,6 @@
 #include "ui/run_history_browser.h"
 
 #include "ui/column_chooser.h"
-
 #include "ui/run_history_model.h"
 
 #include <QAction>

@@ -29,11 +29,14 @@ struct WorkerPlanner {
 
     void rebuild(const EpochProfile& source)
     {
+        // A run's profile measured again has the shape of the last one: start from its optimum.
+        const PlannerBasis last = planner ? planner->optimalBasis() : PlannerBasis {};
         planner.reset();
         epoch = source.epoch;
         error.clear();
         try {
             planner = std::make_unique<FreezePlanner>(source.profile, source.options);
+            planner->startFrom(last);
         } catch (const std::exception& e) {
             error = e.what();
         }

@@ -34,6 +34,9 @@ struct PlanOptions {
     std::string csvPath;
     double timeLimitSeconds = 600.0;
     std::string dbPath; // empty: the plan is not recorded
+    // Start from the optimal basis saved here by an earlier plan, if the file exists; save this
+    // plan's optimal basis here. Empty: neither.
+    std::string basisPath;
     // A progress line every this many seconds of solving; unset: 1 on a terminal, 10 otherwise.
     std::optional<double> progressEverySeconds;
 };

@@ -112,14 +112,18 @@ void TimelyFreezeController::restore(const State& state)
     m_profile = state.profile;
     m_plan = state.plan;
     m_planner.reset();
+    m_carriedBasis = {};
     m_boundsChanged = false;
     m_stableBatchMs.clear();
 }
 
 std::optional<PlanApplied> TimelyFreezeController::makePlan(std::int64_t step, PlanSource source)
 {
-    if (!m_planner)
+    if (!m_planner) {
         m_planner = std::make_unique<FreezePlanner>(*m_profile, m_options.planner);
+        m_planner->startFrom(m_carriedBasis);
+        m_carriedBasis = {};
+    }
     auto plan = std::make_shared<FreezePlan>(m_planner->plan(m_options.bounds));
     m_plan = plan;
     m_boundsChanged = false;
@@ -183,7 +187,10 @@ void TimelyFreezeController::rescaleProfileToMeasured()
     m_profile->setProcessors(processors);
     m_profile->setTransferMs(transferMs);
     m_profile->setAllOrNothingStages(m_options.allOrNothingStages);
-    m_planner.reset(); // a new profile is a new LP
+    // A new profile is a new LP of the same shape: its planner starts from this one's optimum.
+    if (m_planner)
+        m_carriedBasis = m_planner->optimalBasis();
+    m_planner.reset();
 }
 
 std::optional<PlanApplied> TimelyFreezeController::endStep(

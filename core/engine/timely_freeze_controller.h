@@ -87,6 +87,7 @@ private:
     ActionTimeProfiler m_profiler; // monitoring phases, then the stable steps (drift)
     std::optional<Profile> m_profile;
     std::unique_ptr<FreezePlanner> m_planner;
+    PlannerBasis m_carriedBasis; // the replaced planner's optimum, for the next one to start from
     std::shared_ptr<const FreezePlan> m_plan;
     bool m_boundsChanged = false;
     std::vector<double> m_stableBatchMs; // stable steps since the last plan

@@ -20,12 +20,23 @@ std::mutex& lpCreationMutex()
     static std::mutex mutex;
     return mutex;
 }
+constexpr std::uint64_t kFnvOffset = 14695981039346656037ULL;
+
+// FNV-1a over the value's eight bytes.
+void mixInto(std::uint64_t& hash, std::uint64_t value)
+{
+    for (int byte = 0; byte < 8; ++byte) {
+        hash ^= (value >> (8 * byte)) & 0xffU;
+        hash *= 1099511628211ULL;
+    }
+}
 } // namespace
 
 struct LpModel::Private {
     lprec* lp = nullptr;
     AbortCheck abortCheck;
     bool aborted = false; // by abortCheck, in the solve in progress or the last one
+    std::uint64_t fingerprint = kFnvOffset; // of the rows so far (structureFingerprint())
 
     // lp_solve's abort callback: TRUE stops the solve.
     static int __WINAPI onAbortCheck(lprec* lp, void* handle)
@@ -69,6 +80,9 @@ int LpModel::addRow(const std::vector<int>& columns, const std::vector<double>& 
             const_cast<int*>(columns.data()), type, rhs)
         == FALSE)
         throw PlannerError("lp_solve could not add a constraint row");
+    mixInto(d->fingerprint, static_cast<std::uint64_t>(type) << 32 | columns.size());
+    for (int column : columns)
+        mixInto(d->fingerprint, static_cast<std::uint64_t>(column));
     return get_Nrows(d->lp);
 }
 
@@ -142,6 +156,22 @@ bool LpModel::setBasis(const std::vector<int>& basis)
         = 1 + static_cast<std::size_t>(get_Nrows(d->lp)) + static_cast<std::size_t>(get_Ncolumns(d->lp));
     // set_basis takes a non-const pointer but does not write through it.
     return basis.size() == expected && set_basis(d->lp, const_cast<int*>(basis.data()), TRUE) == TRUE;
+}
+
+std::vector<int> LpModel::basis() const
+{
+    std::vector<int> basis(
+        1 + static_cast<std::size_t>(get_Nrows(d->lp)) + static_cast<std::size_t>(get_Ncolumns(d->lp)), 0);
+    if (get_basis(d->lp, basis.data(), TRUE) == FALSE)
+        return {};
+    return basis;
+}
+
+std::uint64_t LpModel::structureFingerprint() const
+{
+    std::uint64_t hash = d->fingerprint;
+    mixInto(hash, static_cast<std::uint64_t>(get_Ncolumns(d->lp)));
+    return hash;
 }
 
 std::vector<double> LpModel::columnValues() const

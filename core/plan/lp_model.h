@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -51,6 +52,13 @@ public:
     // the rest the nonbasic ones. Index i ≤ rows is row i's slack, rows + c is column c; negative
     // means at its lower bound, positive at its upper bound. False when lp_solve rejects it.
     bool setBasis(const std::vector<int>& basis);
+    // The basis of the last solve in setBasis()'s form (the optimal one after an optimal solve).
+    std::vector<int> basis() const;
+    // A fingerprint of the rows' sparsity pattern and senses and of the column count (FNV-1a):
+    // two models with the same fingerprint take each other's bases. Coefficients, right-hand
+    // sides, bounds and the objective are not part of it: a basis stays a valid start when they
+    // change.
+    std::uint64_t structureFingerprint() const;
     // Index c holds column c; index 0 is unused.
     std::vector<double> columnValues() const;
     // The objective at the last solution.

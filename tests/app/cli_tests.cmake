@@ -23,8 +23,9 @@ set(tiny "${TFREEZE_CLI_DATA}/cli/tiny-1f1b.json")
 # Help on every command, exit 0.
 tfreeze_add_cli_test(help EXIT 0 STDOUT "simulate.*plan.*bench" ARGS --help)
 tfreeze_add_cli_test(simulate_help EXIT 0 STDOUT "--schedule.*--bwd-input-ms" ARGS simulate --help)
-tfreeze_add_cli_test(plan_help EXIT 0 STDOUT "--profile.*--max-freeze.*--stage-max-freeze" ARGS plan --help)
+tfreeze_add_cli_test(plan_help EXIT 0 STDOUT "--profile.*--max-freeze.*--stage-max-freeze.*--basis" ARGS plan --help)
 tfreeze_add_cli_test(bench_plan_help EXIT 0 STDOUT "--max-actions.*--repeats" ARGS bench plan --help)
+tfreeze_add_cli_test(bench_replan_help EXIT 0 STDOUT "--max-actions.*--profiles" ARGS bench replan --help)
 # --version: tfreeze's and the solver's and store's library versions, for a bug report.
 tfreeze_add_cli_test(version EXIT 0 STDOUT "^tfreeze ${PROJECT_VERSION}\nlp_solve 5\.5\.[0-9.]+\nSQLite 3\.[0-9.]+\nLibTorch"
     ARGS --version)
@@ -110,6 +111,25 @@ tfreeze_add_cli_test(bench_plan_smallest EXIT 0 STDOUT "1F1B +4 +8 +64 .*ZBV +2 
     ARGS bench plan --max-actions 64 --repeats 1)
 tfreeze_add_cli_test(bench_plan_nothing_fits EXIT 2 STDERR "^tfreeze: error: --max-actions: "
     ARGS bench plan --max-actions 10)
+
+# --basis: a file that is not a basis is bad input; the rest of its story in plan_basis_scenario.cmake.
+tfreeze_add_cli_test(plan_basis_not_json EXIT 2 STDERR "^tfreeze: error: .*not-json.json: not valid JSON"
+    ARGS plan --profile ${tiny} --basis ${TFREEZE_CLI_DATA}/cli/not-json.json)
+tfreeze_add_cli_test(plan_basis_wrong_format EXIT 2
+    STDERR "^tfreeze: error: .*tiny-1f1b.json: format: expected \"tfreeze-basis/1\""
+    ARGS plan --profile ${tiny} --basis ${tiny})
+tfreeze_add_cli_test(plan_basis_bad_shape EXIT 2
+    STDERR "^tfreeze: error: .*basis-bad-shape.json: shape: must be 16 hexadecimal digits"
+    ARGS plan --profile ${tiny} --basis ${TFREEZE_CLI_DATA}/cli/basis-bad-shape.json)
+tfreeze_add_cli_test(plan_basis_bad_entry EXIT 2 STDERR "^tfreeze: error: .*basis-bad-entry.json: entries\\[2\\]: "
+    ARGS plan --profile ${tiny} --basis ${TFREEZE_CLI_DATA}/cli/basis-bad-entry.json)
+add_test(NAME cli_plan_basis
+    COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/cli_plan_basis
+            -P ${CMAKE_CURRENT_SOURCE_DIR}/plan_basis_scenario.cmake)
+set_tests_properties(cli_plan_basis PROPERTIES TIMEOUT 120 LABELS cli)
+tfreeze_set_test_environment(cli_plan_basis)
+tfreeze_add_cli_test(bench_replan_smallest EXIT 0 STDOUT "1F1B +4 +8 +64 .*x .*1F1B +8 +16 +256 "
+    ARGS bench replan --max-actions 256 --profiles 1)
 
 add_test(NAME cli_simulate_plan_round_trip
     COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/cli_round_trip

@@ -507,6 +507,8 @@ Profile syntheticProfile(ScheduleKind kind, int ranks, int microbatches, int sta
         PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank }), costs);
 }
 
+using Start = FreezePlanner::BasisStart;
+
 } // namespace
 
 class TestFreezePlanner : public QObject {
@@ -536,6 +538,9 @@ private slots:
     void allOrNothingStages();
     void allOrNothingDiveMonotone_data();
     void allOrNothingDiveMonotone();
+    void startsFromAnotherProfilesBasis_data();
+    void startsFromAnotherProfilesBasis();
+    void startFromRefusesOtherShapes();
     void progressHandlerChangesNothing();
     void progressHandlerStopsPlan();
 };
@@ -1144,6 +1149,143 @@ void TestFreezePlanner::criticalPathStartEqualsSlackStart()
             QVERIFY2(path.lpStatistics().pivots < slack.lpStatistics().pivots,
                 qPrintable(u"pivots: critical-path start %1, slack start %2"_s.arg(path.lpStatistics().pivots)
                                .arg(slack.lpStatistics().pivots)));
+    }
+}
+
+void TestFreezePlanner::startsFromAnotherProfilesBasis_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<int>("ranks");
+    QTest::addColumn<int>("microbatches");
+    QTest::addColumn<int>("stagesPerRank");
+    QTest::addColumn<int>("processors");
+    QTest::addColumn<double>("transferMs");
+    // Fewer pivots than the critical-path start is asserted where `tfreeze bench replan` measured
+    // the start paying (1F1B); pivot counts are deterministic for one lp_solve build.
+    QTest::addColumn<bool>("fewerPivots");
+    // Solved cold in stages, as large pipelines are (a carried basis still solves in one).
+    QTest::addColumn<bool>("staged");
+    QTest::newRow("1F1B P=8 M=32") << ScheduleKind::OneFOneB << 8 << 32 << 1 << 0 << 0.0 << true << false;
+    QTest::newRow("1F1B P=8 M=32, staged") << ScheduleKind::OneFOneB << 8 << 32 << 1 << 0 << 0.0 << false << true;
+    QTest::newRow("ZBV P=4 M=8") << ScheduleKind::ZBV << 4 << 8 << 2 << 0 << 0.0 << false << false;
+    QTest::newRow("ZBH1 P=3 M=6") << ScheduleKind::ZBH1 << 3 << 6 << 1 << 0 << 0.0 << false << false;
+    QTest::newRow("GPipe P=4 M=8, transfer 0.4") << ScheduleKind::GPipe << 4 << 8 << 1 << 0 << 0.4 << false << false;
+    QTest::newRow("Interleaved P=4 M=8 on 2 processors")
+        << ScheduleKind::Interleaved1F1B << 4 << 8 << 2 << 2 << 0.0 << false << false;
+}
+
+// A profile measured again (every cost drawn anew) planned from the optimal basis of the last
+// profile's plan: the plan a cold planner gives, for global and per-stage bounds, caps and the
+// limits, and from its own optimum's basis without a pivot.
+void TestFreezePlanner::startsFromAnotherProfilesBasis()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(int, stagesPerRank);
+    QFETCH(int, processors);
+    QFETCH(double, transferMs);
+    QFETCH(bool, fewerPivots);
+    QFETCH(bool, staged);
+    PlannerOptions options;
+    if (staged)
+        options.coarsePriceAboveRatios = 0;
+    auto measured = [&](unsigned seed) {
+        Profile profile = syntheticProfile(kind, ranks, microbatches, stagesPerRank, seed);
+        profile.setProcessors(processors);
+        profile.setTransferMs(transferMs);
+        return profile;
+    };
+    const Profile before = measured(5);
+    const Profile again = measured(6);
+    FreezeBounds perStage = globalBound(0.5);
+    const int stages = ranks * stagesPerRank;
+    for (int s = 0; s < stages; ++s)
+        perStage.stageMaxFreeze.push_back(s % 2 == 0 ? 0.2 : 0.8);
+    FreezeBounds capped = globalBound(0.6);
+    for (std::size_t v = 0; v < before.actions().size(); ++v)
+        capped.actionCap.push_back(v % 4 == 0 ? 0.1 : 1.0);
+
+    for (const FreezeBounds& bounds : { globalBound(0.5), perStage, capped, globalBound(1.0), globalBound(0.0) }) {
+        FreezePlanner last(before, options);
+        QVERIFY(last.optimalBasis().empty());
+        last.plan(bounds);
+        const PlannerBasis basis = last.optimalBasis();
+        QVERIFY(!basis.empty());
+
+        FreezePlanner cold(again, options);
+        const FreezePlan fromCold = cold.plan(bounds);
+        FreezePlanner carried(again, options);
+        QCOMPARE(carried.startFrom(basis), Start::Taken);
+        QVERIFY(carried.optimalBasis().empty()); // a start is not an optimum
+        const FreezePlan fromBasis = carried.plan(bounds);
+        if (processors == 0) // checkPlan() reads spans as durations, which sharing stretches
+            checkPlan(again, bounds, fromBasis);
+        VERIFY_NEAR(u"batch, from basis vs cold"_s, fromBasis.batchMsPlanned, fromCold.batchMsPlanned);
+        VERIFY_NEAR_TOL(u"total ratio, from basis vs cold"_s, totalRatio(fromBasis), totalRatio(fromCold), 1e-6);
+        if (QTest::currentTestFailed())
+            return;
+        if (fewerPivots && bounds.maxFreeze == 0.5 && bounds.stageMaxFreeze.empty())
+            QVERIFY2(carried.lpStatistics().pivots < cold.lpStatistics().pivots,
+                qPrintable(u"pivots: from basis %1, cold %2"_s.arg(carried.lpStatistics().pivots)
+                               .arg(cold.lpStatistics().pivots)));
+
+        // The same profile from its own optimum: already optimal.
+        FreezePlanner same(before, options);
+        QCOMPARE(same.startFrom(basis), Start::Taken);
+        const FreezePlan again0 = same.plan(bounds);
+        QCOMPARE(same.lpStatistics().pivots, 0LL);
+        VERIFY_NEAR(u"batch, own basis"_s, again0.batchMsPlanned, last.plan(bounds).batchMsPlanned);
+    }
+}
+
+// A basis is only taken by an LP of its shape, and only before the planner has a model of its
+// own; a refused one changes nothing.
+void TestFreezePlanner::startFromRefusesOtherShapes()
+{
+    const Profile profile = syntheticProfile(ScheduleKind::OneFOneB, 4, 8, 1, 1);
+    FreezePlanner source(profile);
+    const FreezePlan plan = source.plan(globalBound(0.5));
+    const PlannerBasis basis = source.optimalBasis();
+    QVERIFY(!basis.empty());
+
+    QCOMPARE(FreezePlanner(profile).startFrom(PlannerBasis {}), Start::Invalid);
+    QCOMPARE(FreezePlanner(syntheticProfile(ScheduleKind::OneFOneB, 4, 9, 1, 1)).startFrom(basis), Start::OtherShape);
+    QCOMPARE(FreezePlanner(syntheticProfile(ScheduleKind::GPipe, 4, 8, 1, 1)).startFrom(basis), Start::OtherShape);
+    // One backward pass that freezing cannot shorten has no ratio column: another LP.
+    std::vector<ActionCost> costs = profile.costs();
+    for (std::size_t v = 0; v < costs.size(); ++v) {
+        if (isFreezable(profile.actions()[v].kind)) {
+            costs[v].minMs = costs[v].maxMs;
+            break;
+        }
+    }
+    QCOMPARE(
+        FreezePlanner(Profile(profile.schedule(), costs, "one fixed backward")).startFrom(basis), Start::OtherShape);
+    // On the largest pipelines a carried basis cost more time than it saved.
+    PlannerOptions small;
+    small.carriedBasisMaxRatios = 31; // the profile has 32 ratio columns
+    QCOMPARE(FreezePlanner(profile, small).startFrom(basis), Start::TooLarge);
+    small.carriedBasisMaxRatios = 32;
+    QCOMPARE(FreezePlanner(profile, small).startFrom(basis), Start::Taken);
+    // A planner with an optimum of its own keeps it.
+    FreezePlanner planned(profile);
+    planned.plan(globalBound(0.3));
+    QCOMPARE(planned.startFrom(basis), Start::AlreadySolved);
+    VERIFY_NEAR(u"after a refused start"_s, planned.plan(globalBound(0.5)).batchMsPlanned, plan.batchMsPlanned);
+
+    // Entries that are not a basis of the LP (lp_solve would not notice): refused, and the
+    // planner plans as before.
+    PlannerBasis repeated = basis;
+    repeated.entries[2] = repeated.entries[1];
+    PlannerBasis outOfRange = basis;
+    outOfRange.entries.back() = static_cast<int>(outOfRange.entries.size());
+    PlannerBasis shorter = basis;
+    shorter.entries.pop_back();
+    for (const PlannerBasis& damaged : { repeated, outOfRange, shorter }) {
+        FreezePlanner fromDamaged(profile);
+        QCOMPARE(fromDamaged.startFrom(damaged), Start::Invalid);
+        VERIFY_NEAR(u"after a damaged basis"_s, fromDamaged.plan(globalBound(0.5)).batchMsPlanned, plan.batchMsPlanned);
     }
 }
 

@@ -699,7 +699,7 @@ FreezePlanner::BasisStart FreezePlanner::startFrom(const PlannerBasis& basis)
 {
     // Measured with `tfreeze bench replan` (1F1B, every cost drawn again within ±10%, ρ = 0.5,
     // 2026-12-06): 1,024 actions 1,025 against 2,433 pivots, 1.5–1.6× faster; 4,096 actions
-    // 7,121 against 14,437, 1.3–1.9×; 8,192 actions, in one stage (solveInStages()), 10,025
+    // 7,121 against 14,437, 1.3–2.3×; 8,192 actions, in one stage (solveInStages()), 10,025
     // against 35,674 pivots of the cold ladder, 6.4 against 13.3 s (through the warm ladder 12.9
     // against 15.1 s). At 16,384 actions neither paid: one stage ran past 300 s (342,377 pivots),
     // the warm ladder took 96 s against 81 s cold. A pivot from such a start costs more than one

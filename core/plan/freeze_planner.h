@@ -57,7 +57,7 @@ struct PlanProgress {
 // The optimal simplex basis of a plan, for a later planner of an LP of the same shape to start
 // from: the same schedule and the same freezable actions with other costs (a profile measured
 // again, a drifted run re-planned). From it, re-planning 1F1B with 1,024 to 8,192 actions took
-// 1.3–2.1× less time than cold (`tfreeze bench replan`). Made and read only by FreezePlanner.
+// 1.3–2.3× less time than cold (`tfreeze bench replan`). Made and read only by FreezePlanner.
 struct PlannerBasis {
     std::uint64_t shape = 0; // LpModel::structureFingerprint() of the LP it is a basis of
     std::vector<int> entries; // lp_solve's basis in LpModel::setBasis()'s form

@@ -296,6 +296,9 @@ private slots:
         const std::optional<PlanApplied> applied = runDriftWindow(controller, truth, step, options.driftWindow, 1.5);
         QVERIFY(applied.has_value());
         QVERIFY(std::abs(applied->plan->batchMsPlanned / planned - 1.5) <= 1e-3);
+        // The re-plan started from the first plan's basis; a cold planner of the new profile agrees.
+        const double cold = FreezePlanner(*controller.profile()).plan(options.bounds).batchMsPlanned;
+        QVERIFY(std::abs(applied->plan->batchMsPlanned - cold) <= 1e-9 * cold);
         // The rescaled profile predicts, at the ratios that ran, 1.5× the true durations (to the
         // microsecond the spans are rounded to).
         for (std::size_t i = 0; i < truth.costs().size(); ++i) {
@@ -328,6 +331,8 @@ private slots:
         const std::optional<PlanApplied> applied
             = runDriftWindow(controller, truth, step, options.driftWindow, 1.2, 2.0);
         QVERIFY(applied.has_value());
+        const double cold = FreezePlanner(*controller.profile()).plan(options.bounds).batchMsPlanned;
+        QVERIFY(std::abs(applied->plan->batchMsPlanned - cold) <= 1e-9 * cold);
         const std::vector<Action> actions = truth.actions();
         for (std::size_t i = 0; i < actions.size(); ++i) {
             const ActionCost& t = truth.costs()[i];

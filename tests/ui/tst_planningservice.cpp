@@ -8,6 +8,7 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 using namespace tfreeze;
@@ -191,6 +192,36 @@ private slots:
     }
 
     // A request made for the old profile is never answered once the profile changed.
+    // A run's profile measured again (same pipeline, new costs): the new planner starts from the
+    // last optimum's basis and plans what a cold planner plans (the ratios may be another of the
+    // equally good choices; the batch time and the total freezing are unique).
+    void profileMeasuredAgainPlansAsAColdPlanner()
+    {
+        PlanningService service;
+        QSignalSpy ready(&service, &PlanningService::planReady);
+        QSignalSpy failed(&service, &PlanningService::planFailed);
+        service.setProfile(makeProfile(4, 16, 3));
+        service.requestPlan(boundsOf(0.5));
+        QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 1, resultTimeoutMs);
+        const Profile again = makeProfile(4, 16, 4);
+        service.setProfile(again);
+        service.requestPlan(boundsOf(0.5));
+        QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 2, resultTimeoutMs);
+        QCOMPARE(failed.size(), 0);
+
+        const FreezePlan cold = FreezePlanner(again).plan(boundsOf(0.5));
+        const FreezePlan& replanned = *planOf(ready, 1);
+        QVERIFY(std::abs(replanned.batchMsPlanned - cold.batchMsPlanned) <= 1e-9 * cold.batchMsPlanned);
+        const auto total = [](const FreezePlan& plan) {
+            double sum = 0.0;
+            for (const PlannedAction& action : plan.actions)
+                sum += action.ratio;
+            return sum;
+        };
+        QVERIFY(std::abs(total(replanned) - total(cold)) <= 1e-6);
+        QVERIFY(cold.batchMsPlanned < cold.batchMsNoFreeze);
+    }
+
     void newProfileDropsOldRequests()
     {
         const Profile small = makeProfile(2, 4);

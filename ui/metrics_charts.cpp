@@ -84,7 +84,9 @@ MetricsCharts::MetricsCharts(QWidget* parent)
 {
     m_charts.resize(4);
     buildChart(BubbleChart, tr("Bubble per rank"), tr("Idle (%)"));
-    buildChart(BatchTimeChart, tr("Batch time and throughput"), tr("Batch time (ms)"));
+    // "Batch time (ms)" was cut to "Batch time (..." along the plot's height at the default size;
+    // the legend names the series in full.
+    buildChart(BatchTimeChart, tr("Batch time and throughput"), tr("Batch (ms)"));
     buildChart(LossChart, tr("Loss"), tr("Loss"));
     buildChart(FreezeChart, tr("Mean freeze ratio per stage"), tr("Freeze ratio"));
 

@@ -654,6 +654,20 @@ void TimelineView::paintRowLabels(QPainter& painter, const TimelineData& data, c
     }
 }
 
+QString TimelineView::cornerLabel(const QString& label, const QFontMetrics& metrics, int width)
+{
+    if (metrics.horizontalAdvance(label) <= width)
+        return label;
+    // The part in brackets says what kind of step it is, which the section itself shows.
+    const qsizetype bracket = label.lastIndexOf(QLatin1String(" ("));
+    if (bracket > 0 && label.endsWith(QLatin1Char(')'))) {
+        const QString shorter = label.left(bracket);
+        if (metrics.horizontalAdvance(shorter) <= width)
+            return shorter;
+    }
+    return metrics.elidedText(label, Qt::ElideRight, width);
+}
+
 void TimelineView::paintAxis(QPainter& painter, QSize size, const TimeAxisMapping& mapping) const
 {
     const QPalette& pal = palette();
@@ -661,7 +675,7 @@ void TimelineView::paintAxis(QPainter& painter, QSize size, const TimeAxisMappin
     painter.setPen(pal.color(QPalette::WindowText));
     const QString& label = !m_measured.empty() ? m_measured.label : m_planned.label;
     painter.drawText(QRectF(4, 0, kLabelWidth - 6, kAxisHeight), Qt::AlignLeft | Qt::AlignVCenter,
-        painter.fontMetrics().elidedText(label, Qt::ElideRight, static_cast<int>(kLabelWidth - 6)));
+        cornerLabel(label, painter.fontMetrics(), static_cast<int>(kLabelWidth - 6)));
     const double step = niceTickStepMs(mapping, kMinTickSpacingPx);
     const double right = mapping.leftMargin() + mapping.pixelWidth();
     for (double t = std::ceil(mapping.startMs() / step) * step; t <= mapping.endMs(); t += step) {

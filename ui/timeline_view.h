@@ -72,6 +72,9 @@ public:
     static QColor frozenColor(ActionKind kind, const QPalette& palette);
     // The fill of idle gaps: light red mixed into the palette's Base; opaque.
     static QColor bubbleColor(const QPalette& palette);
+    // `label` as the corner above the row labels shows it in `width` pixels: whole if it fits, else
+    // without its trailing "(...)" ("step 201 (measured)" → "step 201"), else elided.
+    static QString cornerLabel(const QString& label, const QFontMetrics& metrics, int width);
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;

@@ -100,6 +100,7 @@ private slots:
     void synchronisedViews();
     void exports();
     void legendShowsTheTimelinesColours();
+    void cornerLabelDropsTheBracketBeforeEliding();
 
 private:
     TimelineView* m_view = nullptr;
@@ -546,6 +547,25 @@ void TestTimelineView::legendShowsTheTimelinesColours()
         QVERIFY(contains(half, TimelineView::kindColor(ActionKind::Forward, palette)));
         QVERIFY(!contains(half, TimelineView::bubbleColor(palette)));
     }
+}
+
+// The label over the row labels: "step 201 (measured)" did not fit and read "step 201 (…".
+void TestTimelineView::cornerLabelDropsTheBracketBeforeEliding()
+{
+    const QFontMetrics metrics(QApplication::font());
+    const QString label = QStringLiteral("step 201 (measured)");
+    const int whole = metrics.horizontalAdvance(label);
+    const int step = metrics.horizontalAdvance(QStringLiteral("step 201"));
+    QCOMPARE(TimelineView::cornerLabel(label, metrics, whole), label);
+    QCOMPARE(TimelineView::cornerLabel(label, metrics, whole - 1), QStringLiteral("step 201"));
+    QCOMPARE(TimelineView::cornerLabel(label, metrics, step), QStringLiteral("step 201"));
+    // Too narrow even for that: elided, never wider than the room.
+    const QString elided = TimelineView::cornerLabel(label, metrics, step - 1);
+    QVERIFY2(elided.endsWith(QChar(0x2026)), qPrintable(elided));
+    QVERIFY(metrics.horizontalAdvance(elided) <= step - 1);
+    // No bracket: elided as before.
+    QCOMPARE(TimelineView::cornerLabel(QStringLiteral("plan ρ=0.90"), metrics, 10),
+        metrics.elidedText(QStringLiteral("plan ρ=0.90"), Qt::ElideRight, 10));
 }
 
 QTEST_MAIN(TestTimelineView)

@@ -8,27 +8,7 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 set(engine "${DATA}/engine")
 
-# expect(<exit code> <stdout regex> <stderr regex> <tfreeze arguments>...); sets LAST_STDOUT.
-function(expect exitExpected stdoutRegex stderrRegex)
-    execute_process(COMMAND "${TFREEZE}" ${ARGN}
-        WORKING_DIRECTORY "${WORK_DIR}"
-        RESULT_VARIABLE exitCode
-        OUTPUT_VARIABLE stdout
-        ERROR_VARIABLE stderr)
-    list(JOIN ARGN " " commandText)
-    set(report "tfreeze ${commandText}\nexit code: ${exitCode}\n--- stdout ---\n${stdout}--- stderr ---\n${stderr}")
-    message(STATUS "${report}")
-    if(NOT exitCode STREQUAL exitExpected)
-        message(FATAL_ERROR "expected exit code ${exitExpected}\n${report}")
-    endif()
-    if(NOT stdout MATCHES "${stdoutRegex}")
-        message(FATAL_ERROR "stdout does not match \"${stdoutRegex}\"\n${report}")
-    endif()
-    if(NOT stderr MATCHES "${stderrRegex}")
-        message(FATAL_ERROR "stderr does not match \"${stderrRegex}\"\n${report}")
-    endif()
-    set(LAST_STDOUT "${stdout}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/expect_tfreeze.cmake)
 
 # check_metrics(<file> <rows>): the header, one row per step 0..rows-1 in order, a phase on each.
 function(check_metrics file rows)

@@ -380,8 +380,6 @@ void runPlan(const PlanOptions& options)
         progress.attachTo(planner);
         return planner.plan(bounds);
     }();
-    if (!options.basisPath.empty())
-        writePlannerBasisFile(planner.optimalBasis(), options.basisPath);
     if (!options.outPath.empty())
         writePlanFile(plan, options.outPath);
     if (!options.csvPath.empty())
@@ -389,6 +387,9 @@ void runPlan(const PlanOptions& options)
     std::int64_t recordedId = 0;
     if (!options.dbPath.empty())
         recordedId = recordOfflinePlan(options.dbPath, plan);
+    // Last: the plan is what was asked for; a basis that cannot be saved must not cost it.
+    if (!options.basisPath.empty())
+        writePlannerBasisFile(planner.optimalBasis(), options.basisPath);
 
     std::cout << options.profilePath << ": " << describeProfile(plan.profile) << '\n';
     if (options.stageMaxFreeze.empty())

@@ -661,7 +661,7 @@ QString TimelineView::cornerLabel(const QString& label, const QFontMetrics& metr
     // The part in brackets says what kind of step it is, which the section itself shows.
     const qsizetype bracket = label.lastIndexOf(QLatin1String(" ("));
     if (bracket > 0 && label.endsWith(QLatin1Char(')'))) {
-        const QString shorter = label.left(bracket);
+        QString shorter = label.left(bracket);
         if (metrics.horizontalAdvance(shorter) <= width)
             return shorter;
     }

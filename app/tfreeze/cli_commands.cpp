@@ -140,7 +140,7 @@ std::pair<std::string, std::string> slackStartColumns(const Profile& profile, Pl
 // pipeline is only a note, the plan is the same from any start.
 std::string startFromSavedBasis(FreezePlanner& planner, const std::string& path)
 {
-    const std::string criticalPath = "from the critical-path start";
+    std::string criticalPath = "from the critical-path start";
     if (path.empty())
         return criticalPath;
     std::error_code error;

@@ -72,7 +72,7 @@ void benchReplanShape(
     PlannerOptions plannerOptions;
     plannerOptions.timeLimitSeconds = options.timeLimitSeconds;
     const Profile first = remeasuredProfile(shape, 1);
-    const long long actions = static_cast<long long>(first.costs().size());
+    const auto actions = static_cast<long long>(first.costs().size());
     if (actions > options.maxActions)
         return;
     std::cerr << "bench replan: " << name << " P=" << shape.ranks << " M=" << shape.microbatches << " (" << actions

@@ -3,6 +3,7 @@
 #include "core/plan/plan_error.h"
 #include "core/plan/profile_json.h"
 
+#include <array>
 #include <cstdio>
 #include <istream>
 #include <ostream>
@@ -18,9 +19,9 @@ using detail::OrderedJson;
 // 64 bits as text: JSON readers that hold numbers as doubles would round them.
 std::string shapeText(std::uint64_t shape)
 {
-    char text[17];
-    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(shape));
-    return text;
+    std::array<char, 17> text {};
+    std::snprintf(text.data(), text.size(), "%016llx", static_cast<unsigned long long>(shape));
+    return text.data();
 }
 
 std::uint64_t parseShape(const std::string& text, const std::string& source)

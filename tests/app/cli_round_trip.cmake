@@ -6,22 +6,11 @@ cmake_minimum_required(VERSION 3.25)
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-function(run_step)
-    execute_process(COMMAND "${TFREEZE}" ${ARGN}
-        WORKING_DIRECTORY "${WORK_DIR}"
-        RESULT_VARIABLE exitCode
-        OUTPUT_VARIABLE stdout
-        ERROR_VARIABLE stderr)
-    list(JOIN ARGN " " commandText)
-    message(STATUS "tfreeze ${commandText}\n${stdout}${stderr}")
-    if(NOT exitCode STREQUAL "0")
-        message(FATAL_ERROR "tfreeze ${commandText}: exit code ${exitCode}\n${stderr}")
-    endif()
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/expect_tfreeze.cmake)
 
-run_step(simulate --schedule ZBH1 --ranks 4 --microbatches 8 --jitter 0.1 --seed 3 --out profile.json)
-run_step(plan --profile profile.json --max-freeze 0.5 --out plan.json --csv plan.csv)
-run_step(plan --profile profile.json --stage-max-freeze 0.2,0.4,0.6,0.8 --out plan-per-stage.json)
+expect(0 "" "" simulate --schedule ZBH1 --ranks 4 --microbatches 8 --jitter 0.1 --seed 3 --out profile.json)
+expect(0 "" "" plan --profile profile.json --max-freeze 0.5 --out plan.json --csv plan.csv)
+expect(0 "" "" plan --profile profile.json --stage-max-freeze 0.2,0.4,0.6,0.8 --out plan-per-stage.json)
 
 foreach(output profile.json plan.json plan.csv plan-per-stage.json)
     if(NOT EXISTS "${WORK_DIR}/${output}")

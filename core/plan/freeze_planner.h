@@ -93,7 +93,9 @@ public:
     // Makes the next plan() start from `basis` instead of the critical-path basis, if `basis`
     // belongs to an LP of this planner's shape and this planner holds no solved model (after a
     // plan() it re-solves from its own last optimum, which is closer). Says whether it will, or
-    // why not. The plan is the same either way: a start that lp_solve fails from is retried cold.
+    // why not. The plan has the cold plan's batch time and least total freezing either way (a start
+    // that lp_solve fails from is retried cold); with more all-or-nothing actions than branch and
+    // bound settles, the dive that rounds them follows the LP's solutions and may round otherwise.
     enum class BasisStart {
         Taken,
         OtherShape, // the basis of another LP: another schedule or other freezable actions

@@ -4,7 +4,8 @@
 #
 #   cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DTFREEZE_FUZZ=ON \
 #         -DTFREEZE_TESTS=OFF -DTFREEZE_GUI=OFF -DTFREEZE_CUDA=OFF
-#   cmake --build build-fuzz --target fuzz_profile_json fuzz_plan_json fuzz_trace_import fuzz_run_config_json
+#   cmake --build build-fuzz --target fuzz_profile_json fuzz_plan_json fuzz_basis_json fuzz_trace_import \
+#       fuzz_run_config_json
 #   tests/fuzz/run_fuzzers.sh 60 build-fuzz
 #
 # The seed corpus is copied to a temporary directory, so the repository is not modified; crash
@@ -44,7 +45,7 @@ fuzzOne() {
 }
 
 # target:corpus:dictionary, one entry per libFuzzer target.
-entries=(fuzz_profile_json:profile:tfreeze.dict fuzz_plan_json:plan:tfreeze.dict
+entries=(fuzz_profile_json:profile:tfreeze.dict fuzz_plan_json:plan:tfreeze.dict fuzz_basis_json:basis:tfreeze.dict
     fuzz_trace_import:trace_import:trace_import.dict fuzz_run_config_json:run_config:run_config.dict)
 for entry in "${entries[@]}"; do
     IFS=: read -r fuzzer _ _ <<<"$entry"

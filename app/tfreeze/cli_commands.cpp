@@ -13,6 +13,7 @@
 #include "core/plan/plan_error.h"
 #include "core/plan/planner_basis_io.h"
 #include "core/plan/profile_io.h"
+#include "core/plan/statistics.h"
 #include "core/plan/synthetic_profile.h"
 #include "core/plan/timeline.h"
 
@@ -84,15 +85,6 @@ double speedUpPercent(double baselineMs, double batchMs)
 double secondsSince(std::chrono::steady_clock::time_point start)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double median(std::vector<double> values)
-{
-    if (values.empty())
-        return 0.0;
-    std::sort(values.begin(), values.end());
-    const std::size_t middle = values.size() / 2;
-    return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2.0;
 }
 
 // Our own shapes: if the core rejects one, that is our bug, not the user's input.

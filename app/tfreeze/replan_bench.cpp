@@ -5,6 +5,7 @@
 #include "core/plan/freeze_planner.h"
 #include "core/plan/pipeline_schedule.h"
 #include "core/plan/plan_error.h"
+#include "core/plan/statistics.h"
 #include "core/plan/synthetic_profile.h"
 
 #include <CLI/CLI.hpp>
@@ -28,13 +29,6 @@ struct TimedPlan {
     double batchMs = 0.0;
     PlannerBasis basis;
 };
-
-double medianOf(std::vector<double> values)
-{
-    std::sort(values.begin(), values.end());
-    const std::size_t middle = values.size() / 2;
-    return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2.0;
-}
 
 // One plan of `profile` at ρ = 0.5 by a new planner, cold or from `start`. Throws PlannerError
 // when `start` is given but does not fit: the bench compares like with like or not at all.
@@ -105,11 +99,11 @@ void benchReplanShape(
             "failed", "-", "-", "-", "-", "-" });
         return;
     }
-    const double cold = medianOf(coldMs);
-    const double fromBasis = medianOf(fromBasisMs);
+    const double cold = median(coldMs);
+    const double fromBasis = median(fromBasisMs);
     table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches), std::to_string(actions),
         formatFixed(cold, 1), formatFixed(fromBasis, 1), formatFixed(cold / fromBasis, 2) + "x",
-        formatFixed(medianOf(coldPivots), 0), formatFixed(medianOf(fromBasisPivots), 0),
+        formatFixed(median(coldPivots), 0), formatFixed(median(fromBasisPivots), 0),
         formatScientific(worstDifference) });
 }
 

@@ -1,5 +1,7 @@
 #include "core/engine/action_time_profiler.h"
 
+#include "core/plan/statistics.h"
+
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
@@ -10,17 +12,6 @@ namespace tfreeze {
 namespace {
 
 constexpr std::size_t kNoAction = std::numeric_limits<std::size_t>::max();
-
-double median(std::vector<double> values)
-{
-    const std::size_t middle = values.size() / 2;
-    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(middle), values.end());
-    const double upper = values[middle];
-    if (values.size() % 2 == 1)
-        return upper;
-    const double lower = *std::max_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(middle));
-    return (lower + upper) / 2.0;
-}
 
 } // namespace
 

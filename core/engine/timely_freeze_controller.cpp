@@ -1,6 +1,7 @@
 #include "core/engine/timely_freeze_controller.h"
 
 #include "core/plan/plan_error.h"
+#include "core/plan/statistics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,13 +9,6 @@
 namespace tfreeze {
 
 namespace {
-
-double median(std::vector<double> values)
-{
-    std::sort(values.begin(), values.end());
-    const std::size_t middle = values.size() / 2;
-    return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2.0;
-}
 
 void checkBounds(const FreezeBounds& bounds, int stageCount)
 {

@@ -14,6 +14,7 @@
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
 #include "core/plan/span_profile_estimate.h"
+#include "core/plan/statistics.h"
 
 #include <nlohmann/json.hpp>
 
@@ -32,15 +33,6 @@ namespace tfreeze {
 namespace {
 
 constexpr const char* kCheckpointFormat = "tfreeze-checkpoint/1";
-
-double median(std::vector<double> values)
-{
-    if (values.empty())
-        return 0.0;
-    std::sort(values.begin(), values.end());
-    const std::size_t middle = values.size() / 2;
-    return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2.0;
-}
 
 // The last span's end: the batch time that a plan predicts (the optimizer step is not in the DAG).
 double makespanMs(const std::vector<ActionSpan>& spans)

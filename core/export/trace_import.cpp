@@ -3,6 +3,7 @@
 #include "core/export/gzip_stream.h"
 #include "core/plan/pipeline_dag.h"
 #include "core/plan/plan_error.h"
+#include "core/plan/statistics.h"
 
 #include <nlohmann/json.hpp>
 
@@ -478,13 +479,6 @@ TraceRankKey chooseRankKey(const ParsedTrace& trace, const EventReader& reader)
 }
 
 // ---- durations ---------------------------------------------------------------------------------
-
-double median(std::vector<double> values)
-{
-    std::sort(values.begin(), values.end());
-    const std::size_t middle = values.size() / 2;
-    return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2.0;
-}
 
 struct Samples {
     std::vector<double> durUs;

@@ -1,6 +1,7 @@
 #include "core/plan/span_profile_estimate.h"
 
 #include "core/plan/plan_error.h"
+#include "core/plan/statistics.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -12,18 +13,6 @@
 namespace tfreeze {
 
 namespace {
-
-double median(std::vector<double> values)
-{
-    const std::size_t n = values.size();
-    const auto middle = values.begin() + static_cast<std::ptrdiff_t>(n / 2);
-    std::nth_element(values.begin(), middle, values.end());
-    if (n % 2 == 1)
-        return *middle;
-    const double upper = *middle;
-    const double lower = *std::max_element(values.begin(), middle);
-    return (lower + upper) / 2.0;
-}
 
 struct Sample {
     double ratio = 0.0;

@@ -14,6 +14,7 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace tfreeze {
@@ -110,6 +111,21 @@ BoundsPanel::BoundsPanel(QWidget* parent)
     });
     connect(m_replan, &QCheckBox::toggled, this, &BoundsPanel::onDriftControlsChanged);
     connect(m_driftPercent, &QDoubleSpinBox::valueChanged, this, &BoundsPanel::onDriftControlsChanged);
+    connect(m_model, &QAbstractItemModel::rowsInserted, this, &BoundsPanel::fitTableToStages);
+    connect(m_model, &QAbstractItemModel::rowsRemoved, this, &BoundsPanel::fitTableToStages);
+    connect(m_model, &QAbstractItemModel::modelReset, this, &BoundsPanel::fitTableToStages);
+    fitTableToStages();
+}
+
+// The table shares the dock with the trade-off chart, which would otherwise take two thirds of it
+// and leave room for three stages: a 4-rank pipeline had its last stage scrolled out of sight.
+// Every stage up to visibleStageRows is shown; longer tables scroll.
+void BoundsPanel::fitTableToStages()
+{
+    const int rows = std::clamp(m_model->rowCount(), 1, visibleStageRows);
+    const int height = m_table->horizontalHeader()->sizeHint().height()
+        + rows * m_table->verticalHeader()->defaultSectionSize() + 2 * m_table->frameWidth();
+    m_table->setMinimumHeight(height);
 }
 
 void BoundsPanel::showGlobal(double maxFreeze)

@@ -25,6 +25,8 @@ class BoundsPanel : public QWidget {
 
 public:
     static constexpr int sliderSteps = 1000; // slider 0..1000 ↔ ρ 0..1
+    // The stage table is at least this many rows tall (fewer when there are fewer stages).
+    static constexpr int visibleStageRows = 6;
 
     explicit BoundsPanel(QWidget* parent = nullptr);
 
@@ -59,6 +61,7 @@ private:
     void onModelChanged();
     void onDriftControlsChanged();
     void showGlobal(double maxFreeze);
+    void fitTableToStages();
 
     StageBoundsModel* m_model = nullptr;
     QSlider* m_slider = nullptr;

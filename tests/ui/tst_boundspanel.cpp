@@ -7,6 +7,7 @@
 #include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QLineSeries>
+#include <QScrollBar>
 #include <QSlider>
 #include <QSpinBox>
 #include <QTableView>
@@ -391,6 +392,39 @@ private slots:
         // A point outside the curve widens the axis.
         chart->setCurrentPoint(1.0, 150.0);
         QVERIFY(chart->batchMsAxis()->max() >= 150.0);
+    }
+
+    // At the size the main window gives the dock (330 × 420), a 4-stage pipeline's stages are all
+    // in sight (the chart once left room for three); 32 stages show visibleStageRows and scroll.
+    void stageTableShowsTheStages_data()
+    {
+        QTest::addColumn<int>("stages");
+        QTest::addColumn<int>("visibleRows");
+        QTest::newRow("1") << 1 << 1;
+        QTest::newRow("4") << 4 << 4;
+        QTest::newRow("6") << 6 << 6;
+        QTest::newRow("32") << 32 << BoundsPanel::visibleStageRows;
+    }
+    void stageTableShowsTheStages()
+    {
+        QFETCH(int, stages);
+        QFETCH(int, visibleRows);
+        BoundsPanel panel;
+        panel.setStageCount(stages);
+        panel.resize(330, 420);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        QTableView* table = panel.stageTable();
+        const QRect viewport = table->viewport()->rect();
+        int fullyVisible = 0;
+        for (int row = 0; row < stages; ++row) {
+            if (viewport.contains(table->visualRect(table->model()->index(row, 0))))
+                ++fullyVisible;
+        }
+        QVERIFY2(fullyVisible >= visibleRows, qPrintable(QString::number(fullyVisible)));
+        QCOMPARE(table->verticalScrollBar()->isVisible(), fullyVisible < stages);
+        // The chart keeps room to be read.
+        QVERIFY2(panel.tradeoffChart()->height() >= 120, qPrintable(QString::number(panel.tradeoffChart()->height())));
     }
 };
 

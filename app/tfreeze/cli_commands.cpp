@@ -511,7 +511,7 @@ void benchPlanShape(
         table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches), std::to_string(actions),
             statistics.rows != 0 ? std::to_string(statistics.rows) : "-",
             statistics.columns != 0 ? std::to_string(statistics.columns) : "-", timedOut, "-", "-", "-", "-", "-", "-",
-            "-" });
+            "-", "-" });
         return;
     }
 
@@ -539,8 +539,8 @@ void benchPlanShape(
     }
     table.addRow({ name, std::to_string(shape.ranks), std::to_string(shape.microbatches),
         std::to_string(profile.costs().size()), std::to_string(statistics.rows), std::to_string(statistics.columns),
-        formatFixed(median(coldSeconds) * 1000.0, 1), slackStart.first, slackStart.second,
-        sliderFailed ? timedOut : formatFixed(median(sliderSeconds) * 1000.0, 1),
+        formatFixed(median(coldSeconds) * 1000.0, 1), std::to_string(statistics.pivots), slackStart.first,
+        slackStart.second, sliderFailed ? timedOut : formatFixed(median(sliderSeconds) * 1000.0, 1),
         warmFailed ? timedOut : formatFixed(median(warmSeconds) * 1000.0, 1), formatFixed(plan->batchMsNoFreeze, 3),
         formatFixed(plan->batchMsPlanned, 3), versusDirect });
 }
@@ -573,6 +573,8 @@ void runBenchPlan(const BenchPlanOptions& options)
               << "cold: build the planner and solve at max freeze " << formatFixed(kMaxFreeze, 2) << ", median of "
               << options.repeats << "; warm: re-solve the same planner at " << formatFixed(kSliderMaxFreeze, 2)
               << " (a slider step) and at " << formatFixed(kWarmMaxFreeze, 2) << "\n"
+              << "cold pivots: the cold solve's simplex pivots, which unlike its time do not depend on the "
+                 "machine's load\n"
               << "slack start: the cold solve from lp_solve's own all-slack basis instead of the critical-path "
                  "one, and how many times slower it is\n"
               << "direct: the same LP without the freezing price (the degenerate form), relative difference of the "
@@ -586,6 +588,7 @@ void runBenchPlan(const BenchPlanOptions& options)
     table.addColumn("LP rows");
     table.addColumn("LP columns");
     table.addColumn("cold (ms)");
+    table.addColumn("cold pivots");
     table.addColumn("slack start (ms)");
     table.addColumn("speed-up");
     table.addColumn("warm 0.52 (ms)");

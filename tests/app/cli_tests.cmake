@@ -107,7 +107,7 @@ tfreeze_add_cli_test(simulate_zbv_default_stages EXIT 0 STDOUT "8 stages \\(2 pe
     ARGS simulate --schedule ZBV --ranks 4 --microbatches 8 --jitter 0.1 --seed 2)
 tfreeze_add_cli_test(plan_tiny EXIT 0 STDOUT "no freeze .*planned .*all frozen .*solve time"
     ARGS plan --profile ${tiny} --max-freeze 0.5)
-tfreeze_add_cli_test(bench_plan_smallest EXIT 0 STDOUT "1F1B +4 +8 +64 .*ZBV +2 +5 +60 "
+tfreeze_add_cli_test(bench_plan_smallest EXIT 0 STDOUT "cold \\(ms\\) +cold pivots .*\n1F1B +4 +8 +64 +117 +97 +[0-9.]+ +[1-9][0-9]* .*ZBV +2 +5 +60 "
     ARGS bench plan --max-actions 64 --repeats 1)
 tfreeze_add_cli_test(bench_plan_nothing_fits EXIT 2 STDERR "^tfreeze: error: --max-actions: "
     ARGS bench plan --max-actions 10)

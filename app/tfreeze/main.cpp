@@ -6,6 +6,9 @@
 #ifdef TFREEZE_WITH_ENGINE
 #include "app/tfreeze/train_commands.h"
 #endif
+#ifdef TFREEZE_ENGINE_FORWARD
+#include "app/tfreeze/engine_commands.h"
+#endif
 
 #include "core/plan/lp_model.h"
 #include "core/plan/plan_error.h"
@@ -33,6 +36,8 @@ std::string versionText()
         + "\nSQLite " + tfreeze::sqliteLibraryVersion();
 #ifdef TFREEZE_WITH_ENGINE
     text += "\nLibTorch " + tfreeze::libtorchVersion();
+#elif defined(TFREEZE_ENGINE_FORWARD)
+    text += "\nLibTorch " TFREEZE_LIBTORCH_VERSION " (in tfreeze-engine, which runs train, bench train and doctor)";
 #else
     text += "\nLibTorch: not built in (tfreeze train is absent)";
 #endif
@@ -47,6 +52,11 @@ int reportError(const char* what, int exitCode)
 
 int run(int argc, char** argv)
 {
+#ifdef TFREEZE_ENGINE_FORWARD
+    // Before parsing: tfreeze-engine parses the command itself (its help and errors included).
+    if (const tfreeze::EngineCommand* command = tfreeze::findEngineCommand(argc, argv))
+        return reportError(tfreeze::execEngine(*command, argv).c_str(), kExitInternal);
+#endif
     CLI::App app { "TimelyFreeze: plan which weight-gradient work to freeze in pipeline-parallel training", "tfreeze" };
     app.require_subcommand(1);
     app.set_version_flag(
@@ -60,6 +70,8 @@ int run(int argc, char** argv)
     tfreeze::addTraceCommands(commands);
 #ifdef TFREEZE_WITH_ENGINE
     tfreeze::addTrainCommands(commands);
+#elif defined(TFREEZE_ENGINE_FORWARD)
+    tfreeze::addEngineCommandEntries(commands);
 #endif
     tfreeze::addLaunchCommands(commands);
 

@@ -3,6 +3,7 @@
 
 #include "app/tfreeze/cli_validators.h"
 #include "app/tfreeze/command_set.h"
+#include "app/tfreeze/engine_commands.h"
 #include "app/tfreeze/text_table.h"
 #include "core/engine/collective_check.h"
 #include "core/engine/run_config.h"
@@ -859,8 +860,7 @@ void runDoctor(const DoctorOptions& options)
 void addTrainCommands(CommandSet& commands)
 {
     auto train = CommandSet::makeOptions<TrainOptions>();
-    CLI::App* trainCommand = commands.app().add_subcommand("train",
-        "Train a model through a pipeline schedule with a freezer, timing every action (Ctrl-C stops cleanly)");
+    CLI::App* trainCommand = commands.app().add_subcommand("train", kTrainCommand.description);
     trainCommand->add_option(
         "--config", train->configPath, "Run config JSON (default: resources/configs/default.json)");
     trainCommand->add_option("--steps", train->steps, "Optimizer steps (overrides the config)")
@@ -894,8 +894,7 @@ void addTrainCommands(CommandSet& commands)
 
     auto bench = CommandSet::makeOptions<BenchTrainOptions>();
     CLI::App& benchGroup = commands.group("bench", "Measure the speed of parts of tfreeze");
-    CLI::App* benchCommand = benchGroup.add_subcommand("train",
-        "Train the same config and seed under several freezers back to back and compare throughput and accuracy");
+    CLI::App* benchCommand = benchGroup.add_subcommand("train", kBenchTrainCommand.description);
     benchCommand->add_option(
         "--config", bench->configPath, "Run config JSON (default: resources/configs/default.json)");
     benchCommand->add_option("--steps", bench->steps, "Steps per run (overrides the config)")
@@ -940,9 +939,7 @@ void addTrainCommands(CommandSet& commands)
     commands.add(benchCommand, [bench] { runBenchTrain(*bench); });
 
     auto doctor = CommandSet::makeOptions<DoctorOptions>();
-    CLI::App* doctorCommand = commands.app().add_subcommand("doctor",
-        "Show the engine's devices and c10d backends, and check that collectives over one of them return the right "
-        "values (world size 1, or the job of RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT as under torchrun)");
+    CLI::App* doctorCommand = commands.app().add_subcommand("doctor", kDoctorCommand.description);
     doctorCommand->add_option("--backend", doctor->backend, "gloo (CPU) or nccl (CUDA)")
         ->check(CLI::IsMember({ "gloo", "nccl" }))
         ->capture_default_str();

@@ -1,11 +1,13 @@
 #include "app/tfreeze/engine_commands.h"
 
 #include "app/tfreeze/command_set.h"
+#include "app/tfreeze/launch_commands.h"
 
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <string_view>
 #include <unistd.h>
 
@@ -14,17 +16,6 @@ namespace tfreeze {
 namespace {
 
 constexpr const char* kEngineExecutable = "tfreeze-engine";
-
-std::string directoryOfThisExecutable()
-{
-    std::string path(4096, '\0');
-    const ssize_t length = ::readlink("/proc/self/exe", path.data(), path.size() - 1);
-    if (length <= 0)
-        return {};
-    path.resize(static_cast<std::size_t>(length));
-    const std::size_t slash = path.rfind('/');
-    return slash == std::string::npos ? std::string {} : path.substr(0, slash);
-}
 
 } // namespace
 
@@ -41,10 +32,13 @@ const EngineCommand* findEngineCommand(int argc, char** argv)
 
 std::string execEngine(const EngineCommand& command, char** argv)
 {
-    const std::string directory = directoryOfThisExecutable();
-    if (directory.empty())
-        return "cannot find the tfreeze executable's directory (/proc/self/exe)";
-    const std::string engine = directory + "/" + kEngineExecutable;
+    std::string self;
+    try {
+        self = selfPath();
+    } catch (const std::runtime_error& error) {
+        return error.what();
+    }
+    const std::string engine = self.substr(0, self.rfind('/') + 1) + kEngineExecutable;
     ::execv(engine.c_str(), argv);
     const int error = errno;
     const std::string name = std::string_view(command.group).empty() ? std::string(command.name)

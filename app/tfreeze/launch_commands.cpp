@@ -42,16 +42,6 @@ std::atomic<int> g_forwardSignal { 0 };
 
 extern "C" void onLauncherSignal(int signal) { g_forwardSignal = signal; }
 
-std::string selfPath()
-{
-    std::string path(4096, '\0');
-    const ssize_t length = ::readlink("/proc/self/exe", path.data(), path.size() - 1);
-    if (length <= 0)
-        throw std::runtime_error("launch: cannot find the tfreeze executable (/proc/self/exe)");
-    path.resize(static_cast<std::size_t>(length));
-    return path;
-}
-
 bool isJobVariable(const std::string& entry)
 {
     static constexpr std::array names {
@@ -215,6 +205,16 @@ void runLaunch(const LaunchOptions& options)
 }
 
 } // namespace
+
+std::string selfPath()
+{
+    std::string path(4096, '\0');
+    const ssize_t length = ::readlink("/proc/self/exe", path.data(), path.size() - 1);
+    if (length <= 0)
+        throw std::runtime_error("cannot find the tfreeze executable (/proc/self/exe)");
+    path.resize(static_cast<std::size_t>(length));
+    return path;
+}
 
 void addLaunchCommands(CommandSet& commands)
 {

@@ -30,6 +30,12 @@ const EngineCommand* findEngineCommand(int argc, char** argv)
     return nullptr;
 }
 
+std::string commandText(const EngineCommand& command)
+{
+    return std::string_view(command.group).empty() ? std::string(command.name)
+                                                   : std::string(command.group) + " " + command.name;
+}
+
 std::string execEngine(const EngineCommand& command, char** argv)
 {
     std::string self;
@@ -41,9 +47,7 @@ std::string execEngine(const EngineCommand& command, char** argv)
     const std::string engine = self.substr(0, self.rfind('/') + 1) + kEngineExecutable;
     ::execv(engine.c_str(), argv);
     const int error = errno;
-    const std::string name = std::string_view(command.group).empty() ? std::string(command.name)
-                                                                     : std::string(command.group) + " " + command.name;
-    return name + " runs in " + kEngineExecutable + ", which could not be started from " + engine + ": "
+    return commandText(command) + " runs in " + kEngineExecutable + ", which could not be started from " + engine + ": "
         + std::strerror(error)
         + (error == ENOENT ? " (build the CMake target tfreeze-engine, or configure with -DTFREEZE_ENGINE=ON)" : "");
 }

@@ -29,12 +29,16 @@ inline constexpr std::array<EngineCommand, 3> kEngineCommands { kTrainCommand, k
 // The one of kEngineCommands the command line names (argv[1], and argv[2] for a group), or null.
 const EngineCommand* findEngineCommand(int argc, char** argv);
 
+// The command as typed: "train", "bench train".
+std::string commandText(const EngineCommand& command);
+
 // Replaces this process with tfreeze-engine (beside this executable), given the same arguments, to
 // run `command`. Returns only when that failed, with a message that says why.
 std::string execEngine(const EngineCommand& command, char** argv);
 
 // kEngineCommands as entries of tfreeze's help, so `tfreeze --help` lists them. They take any
-// arguments; main() execs tfreeze-engine for them before parsing.
+// arguments; main() execs tfreeze-engine for them before parsing (or, in a build without the
+// engine, says so).
 void addEngineCommandEntries(CommandSet& commands);
 
 } // namespace tfreeze

@@ -6,7 +6,7 @@
 #ifdef TFREEZE_WITH_ENGINE
 #include "app/tfreeze/train_commands.h"
 #endif
-#ifdef TFREEZE_ENGINE_FORWARD
+#ifndef TFREEZE_WITH_ENGINE
 #include "app/tfreeze/engine_commands.h"
 #endif
 
@@ -52,10 +52,17 @@ int reportError(const char* what, int exitCode)
 
 int run(int argc, char** argv)
 {
-#ifdef TFREEZE_ENGINE_FORWARD
+#ifndef TFREEZE_WITH_ENGINE
     // Before parsing: tfreeze-engine parses the command itself (its help and errors included).
-    if (const tfreeze::EngineCommand* command = tfreeze::findEngineCommand(argc, argv))
+    if (const tfreeze::EngineCommand* command = tfreeze::findEngineCommand(argc, argv)) {
+#ifdef TFREEZE_ENGINE_FORWARD
         return reportError(tfreeze::execEngine(*command, argv).c_str(), kExitInternal);
+#else
+        const std::string message = tfreeze::commandText(*command)
+            + " needs the LibTorch engine, which this build leaves out (configure with -DTFREEZE_ENGINE=ON)";
+        return reportError(message.c_str(), kExitInternal);
+#endif
+    }
 #endif
     CLI::App app { "TimelyFreeze: plan which weight-gradient work to freeze in pipeline-parallel training", "tfreeze" };
     app.require_subcommand(1);
@@ -70,7 +77,7 @@ int run(int argc, char** argv)
     tfreeze::addTraceCommands(commands);
 #ifdef TFREEZE_WITH_ENGINE
     tfreeze::addTrainCommands(commands);
-#elif defined(TFREEZE_ENGINE_FORWARD)
+#else
     tfreeze::addEngineCommandEntries(commands);
 #endif
     tfreeze::addLaunchCommands(commands);

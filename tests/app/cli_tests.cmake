@@ -105,6 +105,15 @@ tfreeze_add_cli_test(simulate_1f1b EXIT 0
     ARGS simulate --schedule 1f1b --ranks 4 --microbatches 8)
 tfreeze_add_cli_test(simulate_zbv_default_stages EXIT 0 STDOUT "8 stages \\(2 per rank\\)"
     ARGS simulate --schedule ZBV --ranks 4 --microbatches 8 --jitter 0.1 --seed 2)
+if(NOT TFREEZE_ENGINE)
+    # The engine's commands are listed, and say what is missing.
+    tfreeze_add_cli_test(train_without_engine EXIT 1
+        STDERR "^tfreeze: error: train needs the LibTorch engine, which this build leaves out \\(configure with -DTFREEZE_ENGINE=ON\\)"
+        ARGS train --steps 1)
+    tfreeze_add_cli_test(bench_train_without_engine EXIT 1 STDERR "^tfreeze: error: bench train needs the LibTorch engine"
+        ARGS bench train)
+    tfreeze_add_cli_test(help_lists_engine_commands EXIT 0 STDOUT "\n  train +Train a model.*\n  doctor +Show the engine" ARGS --help)
+endif()
 tfreeze_add_cli_test(plan_tiny EXIT 0 STDOUT "no freeze .*planned .*all frozen .*solve time"
     ARGS plan --profile ${tiny} --max-freeze 0.5)
 tfreeze_add_cli_test(bench_plan_smallest EXIT 0 STDOUT "cold \\(ms\\) +cold pivots .*\n1F1B +4 +8 +64 +117 +97 +[0-9.]+ +[1-9][0-9]* .*ZBV +2 +5 +60 "

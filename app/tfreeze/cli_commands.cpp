@@ -616,7 +616,7 @@ void addPlanningCommands(CommandSet& commands)
     auto plan = CommandSet::makeOptions<PlanOptions>();
     commands.add(addPlanCommand(commands.app(), *plan), [plan] { runPlan(*plan); });
     auto benchPlan = CommandSet::makeOptions<BenchPlanOptions>();
-    CLI::App& bench = commands.group("bench", "Measure the speed of parts of tfreeze");
+    CLI::App& bench = commands.group("bench", kBenchGroupDescription);
     commands.add(addBenchPlanCommand(bench, *benchPlan), [benchPlan] { runBenchPlan(*benchPlan); });
     auto benchReplan = CommandSet::makeOptions<BenchReplanOptions>();
     commands.add(addBenchReplanCommand(bench, *benchReplan), [benchReplan] { runBenchReplan(*benchReplan); });

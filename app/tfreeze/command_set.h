@@ -17,6 +17,9 @@ namespace tfreeze {
 // registers its commands here with the work to do once one of them was parsed, so main() does not
 // grow with every command. Work reports failures as exceptions: InputError for bad input (exit
 // code 2), anything else for our own failures (exit code 1).
+// The `bench` group's description, for each area that adds a benchmark to it.
+inline constexpr const char* kBenchGroupDescription = "Measure the speed of parts of tfreeze";
+
 class CommandSet {
 public:
     explicit CommandSet(CLI::App& app);

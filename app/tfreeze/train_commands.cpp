@@ -893,7 +893,7 @@ void addTrainCommands(CommandSet& commands)
     commands.add(trainCommand, [train] { runTrain(*train); });
 
     auto bench = CommandSet::makeOptions<BenchTrainOptions>();
-    CLI::App& benchGroup = commands.group("bench", "Measure the speed of parts of tfreeze");
+    CLI::App& benchGroup = commands.group("bench", kBenchGroupDescription);
     CLI::App* benchCommand = benchGroup.add_subcommand("train", kBenchTrainCommand.description);
     benchCommand->add_option(
         "--config", bench->configPath, "Run config JSON (default: resources/configs/default.json)");

@@ -105,14 +105,16 @@ tfreeze_add_cli_test(simulate_1f1b EXIT 0
     ARGS simulate --schedule 1f1b --ranks 4 --microbatches 8)
 tfreeze_add_cli_test(simulate_zbv_default_stages EXIT 0 STDOUT "8 stages \\(2 per rank\\)"
     ARGS simulate --schedule ZBV --ranks 4 --microbatches 8 --jitter 0.1 --seed 2)
+# The engine's commands are listed with or without the engine (app/tfreeze/engine_commands.h);
+# without it they say what is missing.
+tfreeze_add_cli_test(help_lists_engine_commands EXIT 0 STDOUT "\n  train +Train a model.*\n  doctor +Show the engine" ARGS --help)
+tfreeze_add_cli_test(bench_help_lists_train EXIT 0 STDOUT "\n  train +Train the same config" ARGS bench --help)
 if(NOT TFREEZE_ENGINE)
-    # The engine's commands are listed, and say what is missing.
     tfreeze_add_cli_test(train_without_engine EXIT 1
         STDERR "^tfreeze: error: train needs the LibTorch engine, which this build leaves out \\(configure with -DTFREEZE_ENGINE=ON\\)"
         ARGS train --steps 1)
     tfreeze_add_cli_test(bench_train_without_engine EXIT 1 STDERR "^tfreeze: error: bench train needs the LibTorch engine"
         ARGS bench train)
-    tfreeze_add_cli_test(help_lists_engine_commands EXIT 0 STDOUT "\n  train +Train a model.*\n  doctor +Show the engine" ARGS --help)
 endif()
 tfreeze_add_cli_test(plan_tiny EXIT 0 STDOUT "no freeze .*planned .*all frozen .*solve time"
     ARGS plan --profile ${tiny} --max-freeze 0.5)

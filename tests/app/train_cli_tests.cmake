@@ -16,9 +16,8 @@ endfunction()
 
 tfreeze_add_train_cli_test(train_help EXIT 0
     STDOUT "--config.*--steps.*--freezer.*--max-freeze.*--db.*--out.*--resume" ARGS train --help)
-# The engine's commands run in tfreeze-engine; tfreeze lists them and hands them over.
-tfreeze_add_cli_test(help_lists_engine_commands EXIT 0 STDOUT "\n  train +Train a model.*\n  doctor +Show the engine" ARGS --help)
-tfreeze_add_cli_test(bench_help_lists_train EXIT 0 STDOUT "\n  train +Train the same config" ARGS bench --help)
+# The engine's commands run in tfreeze-engine; tfreeze hands them over (help_lists_engine_commands
+# in cli_tests.cmake: it lists them).
 add_test(NAME cli_engine_split
     COMMAND ${CMAKE_COMMAND} -DTFREEZE=$<TARGET_FILE:tfreeze> -DTFREEZE_ENGINE_EXE=$<TARGET_FILE:tfreeze-engine>
             -DOBJDUMP=${CMAKE_OBJDUMP} -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/cli_engine_split

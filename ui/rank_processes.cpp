@@ -53,17 +53,27 @@ void RankProcesses::discardChildren()
     m_children.clear();
 }
 
-QString RankProcesses::findProgram()
+QString RankProcesses::findProgram() { return findProgram(QCoreApplication::applicationDirPath()); }
+
+QString RankProcesses::findProgram(const QString& studioDir)
 {
     const QString fromEnvironment = qEnvironmentVariable("TFREEZE_CLI");
     if (!fromEnvironment.isEmpty())
         return isExecutable(fromEnvironment) ? QFileInfo(fromEnvironment).absoluteFilePath() : QString();
-    const QDir here(QCoreApplication::applicationDirPath());
-    for (const QString& candidate :
-        { here.filePath(QStringLiteral("tfreeze")), here.filePath(QStringLiteral("../tfreeze/tfreeze")) })
-        if (isExecutable(candidate))
-            return QFileInfo(candidate).absoluteFilePath();
-    return QStandardPaths::findExecutable(QStringLiteral("tfreeze"));
+    // tfreeze-engine first: `tfreeze` only execs it for `train` (app/tfreeze/engine_commands.h).
+    const QDir here(studioDir);
+    const QStringList names { QStringLiteral("tfreeze-engine"), QStringLiteral("tfreeze") };
+    for (const QString& name : names) {
+        for (const QString& candidate : { here.filePath(name), here.filePath(QStringLiteral("../tfreeze/") + name) })
+            if (isExecutable(candidate))
+                return QFileInfo(candidate).absoluteFilePath();
+    }
+    for (const QString& name : names) {
+        const QString onPath = QStandardPaths::findExecutable(name);
+        if (!onPath.isEmpty())
+            return onPath;
+    }
+    return {};
 }
 
 bool RankProcesses::start(const Options& options)
@@ -72,7 +82,7 @@ bool RankProcesses::start(const Options& options)
     discardChildren();
     if (!isExecutable(options.program)) {
         m_error = tr("The tfreeze command line, which runs the other ranks, was not found (%1). Build it beside "
-                     "the studio or set TFREEZE_CLI to its path.")
+                     "the studio (the target tfreeze-engine) or set TFREEZE_CLI to its path.")
                       .arg(options.program.isEmpty() ? tr("none beside the studio or on PATH") : options.program);
         return false;
     }

@@ -39,9 +39,12 @@ public:
     RankProcesses(const RankProcesses&) = delete;
     RankProcesses& operator=(const RankProcesses&) = delete;
 
-    // The tfreeze CLI the studio starts: $TFREEZE_CLI, else `tfreeze` beside the studio's executable
-    // (installed) or in ../tfreeze/ (the build tree), else on PATH. Empty when there is none.
+    // The tfreeze CLI the studio starts: $TFREEZE_CLI, else `tfreeze-engine` (the CLI with the
+    // engine) or else `tfreeze` beside the studio's executable (installed) or in ../tfreeze/ (the
+    // build tree), else one of them on PATH. Empty when there is none.
     static QString findProgram();
+    // The same, for a studio executable in `studioDir`.
+    static QString findProgram(const QString& studioDir);
 
     // Starts ranks 1 … worldSize−1. False, with the reason in errorString() and no child left
     // running, when one cannot be started.

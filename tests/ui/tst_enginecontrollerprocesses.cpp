@@ -1,9 +1,10 @@
 // EngineController running one process per pipeline rank: the studio is rank 0 and starts the
-// other ranks as `tfreeze train` processes (the CLI of this build). The run shows live like a run
+// other ranks as `tfreeze-engine train` processes (the CLI of this build, found beside the studio). The run shows live like a run
 // of threads, and its loss curve is the same; a CLI that is missing or that fails is reported.
 #include "tests/ui/engine_controller_recorder.h"
 #include "ui/engine_controller.h"
 #include "ui/live_run_bench.h"
+#include "ui/rank_processes.h"
 
 #include <QtTest>
 
@@ -56,7 +57,11 @@ private slots:
         connect(&controller, &EngineController::rankOutput, this, [&rankLines](int rank, const QString& line) {
             rankLines << QString::number(rank) + QStringLiteral(": ") + line;
         });
-        controller.start(config, QStringLiteral("processes"), processesOf(QStringLiteral(TFREEZE_CLI)));
+        // The CLI the studio finds by itself in the build tree (TFREEZE_CLI unset).
+        qunsetenv("TFREEZE_CLI");
+        const QString program = RankProcesses::findProgram(QStringLiteral(TFREEZE_STUDIO_DIR));
+        QVERIFY2(QFileInfo(program).fileName() == QStringLiteral("tfreeze-engine"), qPrintable(program));
+        controller.start(config, QStringLiteral("processes"), processesOf(program));
         QCOMPARE(controller.rankProcesses().runningCount(), 1);
         QTRY_VERIFY_WITH_TIMEOUT(recorder.ended(), kTimeoutMs);
         QVERIFY2(recorder.finished.size() == 1,

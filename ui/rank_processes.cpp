@@ -69,7 +69,7 @@ QString RankProcesses::findProgram(const QString& studioDir)
                 return QFileInfo(candidate).absoluteFilePath();
     }
     for (const QString& name : names) {
-        const QString onPath = QStandardPaths::findExecutable(name);
+        QString onPath = QStandardPaths::findExecutable(name);
         if (!onPath.isEmpty())
             return onPath;
     }

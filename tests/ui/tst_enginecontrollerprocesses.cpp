@@ -1,6 +1,7 @@
 // EngineController running one process per pipeline rank: the studio is rank 0 and starts the
-// other ranks as `tfreeze-engine train` processes (the CLI of this build, found beside the studio). The run shows live like a run
-// of threads, and its loss curve is the same; a CLI that is missing or that fails is reported.
+// other ranks as `tfreeze-engine train` processes (the CLI of this build, found beside the
+// studio). The run shows live like a run of threads, and its loss curve is the same; a CLI that is
+// missing or that fails is reported.
 #include "tests/ui/engine_controller_recorder.h"
 #include "ui/engine_controller.h"
 #include "ui/live_run_bench.h"

@@ -121,8 +121,15 @@ LpModel::Status LpModel::solve()
 {
     // A copy of the model in lp_solve's LP format, to reproduce a slow or failing solve with the
     // lp_solve command line (each solve overwrites the file).
-    if (const char* path = std::getenv("TFREEZE_LP_WRITE"))
-        write_lp(d->lp, const_cast<char*>(path));
+    // A name ending in .mps gets free MPS, which keeps the columns in the model's order (the LP
+    // format orders them by first use, so a saved basis would not fit it).
+    if (const char* path = std::getenv("TFREEZE_LP_WRITE")) {
+        const std::string name(path);
+        if (name.size() > 4 && name.compare(name.size() - 4, 4, ".mps") == 0)
+            write_freemps(d->lp, const_cast<char*>(path));
+        else
+            write_lp(d->lp, const_cast<char*>(path));
+    }
     const auto started = std::chrono::steady_clock::now();
     d->aborted = false;
     const int result = ::solve(d->lp);

@@ -543,6 +543,7 @@ private slots:
     void startFromRefusesOtherShapes();
     void progressHandlerChangesNothing();
     void progressHandlerStopsPlan();
+    void writesModelForLpSolve();
 };
 
 void TestFreezePlanner::matchesExactOptimum_data()
@@ -1552,6 +1553,50 @@ void TestFreezePlanner::progressHandlerStopsPlan()
     const FreezePlan afterWarm = planner.plan(globalBound(0.9));
     checkPlan(profile, globalBound(0.9), afterWarm);
     VERIFY_NEAR(u"after a stopped warm solve"_s, afterWarm.batchMsPlanned, fresh.plan(globalBound(0.9)).batchMsPlanned);
+}
+
+// TFREEZE_LP_WRITE (README, "Diagnostics"): the model in lp_solve's LP format, or in free MPS for a
+// name ending in .mps, whose columns must come in the planner's order for a saved basis to fit.
+void TestFreezePlanner::writesModelForLpSolve()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const Profile profile = syntheticProfile(ScheduleKind::OneFOneB, 2, 4, 1, 1);
+    const auto planWriting = [&](const QString& name) {
+        const QString path = dir.filePath(name);
+        qputenv("TFREEZE_LP_WRITE", path.toLocal8Bit());
+        FreezePlanner planner(profile);
+        planner.plan(globalBound(0.5));
+        qunsetenv("TFREEZE_LP_WRITE");
+        QFile file(path);
+        if (!file.open(QIODevice::ReadOnly))
+            return std::make_pair(QString(), planner.lpStatistics());
+        return std::make_pair(QString::fromLatin1(file.readAll()), planner.lpStatistics());
+    };
+
+    const auto [lpText, lpStatistics] = planWriting(u"model.lp"_s);
+    QVERIFY2(lpText.contains(u"/* Objective function */"_s), qPrintable(lpText.left(200)));
+    QVERIFY(!lpText.contains(u"COLUMNS"_s));
+
+    const auto [mpsText, statistics] = planWriting(u"model.mps"_s);
+    const QStringList lines = mpsText.split(u'\n');
+    const auto section = [&](const QString& name) { return lines.indexOf(name); };
+    QVERIFY2(section(u"ROWS"_s) >= 0 && section(u"COLUMNS"_s) > section(u"ROWS"_s)
+            && section(u"RHS"_s) > section(u"COLUMNS"_s),
+        qPrintable(mpsText.left(400)));
+    // One N row (the objective) plus the LP's rows.
+    const qsizetype rows = section(u"COLUMNS"_s) - section(u"ROWS"_s) - 2;
+    QCOMPARE(rows, qsizetype(statistics.rows));
+    // The columns in the order the planner numbers them: C1, C2, ... (lp_solve's default names).
+    QStringList order;
+    for (qsizetype i = section(u"COLUMNS"_s) + 1; i < section(u"RHS"_s); ++i) {
+        const QString column = lines[i].simplified().section(u' ', 0, 0);
+        if (column != u"MARKER"_s && (order.isEmpty() || order.back() != column))
+            order.push_back(column);
+    }
+    QCOMPARE(order.size(), qsizetype(statistics.columns));
+    for (qsizetype i = 0; i < order.size(); ++i)
+        QCOMPARE(order[i], u"C"_s + QString::number(i + 1));
 }
 
 QTEST_APPLESS_MAIN(TestFreezePlanner)

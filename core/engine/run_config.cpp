@@ -1,6 +1,7 @@
 #include "core/engine/run_config.h"
 
 #include "core/plan/plan_error.h"
+#include "core/plan/text_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -8,12 +9,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -51,52 +48,6 @@ std::string shortDump(const Json& value)
         text += "...";
     }
     return text;
-}
-
-// Length of the well-formed UTF-8 sequence at text[i], or 0 (stray continuation byte, truncated
-// or overlong sequence, surrogate, past U+10FFFF).
-std::size_t utf8SequenceLength(const std::string& text, std::size_t i)
-{
-    const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead < 0x80U)
-        return 1;
-    const std::size_t length = (lead & 0xE0U) == 0xC0U ? 2
-        : (lead & 0xF0U) == 0xE0U                      ? 3
-        : (lead & 0xF8U) == 0xF0U                      ? 4
-                                                       : 0;
-    if (length == 0 || i + length > text.size())
-        return 0;
-    unsigned int code = lead & (0x7FU >> length);
-    for (std::size_t k = 1; k < length; ++k) {
-        const auto next = static_cast<unsigned char>(text[i + k]);
-        if ((next & 0xC0U) != 0x80U)
-            return 0;
-        code = (code << 6U) | (next & 0x3FU);
-    }
-    static constexpr std::array<unsigned int, 5> kMinimum { 0, 0, 0x80U, 0x800U, 0x10000U };
-    const bool surrogate = code >= 0xD800U && code <= 0xDFFFU;
-    return code < kMinimum[length] || code > 0x10FFFFU || surrogate ? 0 : length;
-}
-
-// `text` with every byte outside a well-formed UTF-8 sequence written as \xDE. Found by fuzzing:
-// nlohmann's parse errors quote the bytes last read, ill-formed ones included.
-std::string withValidUtf8(const std::string& text)
-{
-    static constexpr std::string_view kHex = "0123456789ABCDEF";
-    std::string result;
-    for (std::size_t i = 0; i < text.size();) {
-        const std::size_t length = utf8SequenceLength(text, i);
-        if (length == 0) {
-            const auto byte = static_cast<unsigned char>(text[i++]);
-            result += "\\x";
-            result += kHex[byte >> 4U];
-            result += kHex[byte & 0xFU];
-        } else {
-            result.append(text, i, length);
-            i += length;
-        }
-    }
-    return result;
 }
 
 // Reads the members of one JSON object, each at most once, and rejects the ones nobody read: a
@@ -609,28 +560,14 @@ RunConfig parseRunConfigJson(const std::string& text, const std::string& source)
     try {
         document = Json::parse(text);
     } catch (const Json::exception& error) {
-        std::string message = withValidUtf8(error.what());
-        const std::size_t prefixEnd = message.find("] ");
-        if (prefixEnd != std::string::npos)
-            message = message.substr(prefixEnd + 2);
-        throw InputError(source, "", "not valid JSON: " + message);
+        throw InputError(source, "", "not valid JSON: " + jsonErrorText(error));
     }
     return readRoot(document, source);
 }
 
 RunConfig readRunConfigFile(const std::string& path)
 {
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw InputError(path, "", std::string("cannot open file: ") + std::strerror(errno ? errno : ENOENT));
-    std::string text;
-    try {
-        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    } catch (const std::exception&) {
-        throw InputError(path, "", std::string("cannot read file: ") + std::strerror(errno ? errno : EIO));
-    }
-    RunConfig config = parseRunConfigJson(text, path);
+    RunConfig config = parseRunConfigJson(readTextFile(path), path);
     // The inputs (the data file, the checkpoint to start from) are relative to the config, so that
     // a shipped config finds the shipped corpus from whatever folder the tool runs in; outputs stay
     // relative to the working folder, like --out.
@@ -723,14 +660,7 @@ int sharedProcessors(const RunConfig& config)
 
 void writeRunConfigFile(const RunConfig& config, const std::string& path)
 {
-    errno = 0;
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (out)
-        out << writeRunConfigJson(config);
-    if (out)
-        out.close();
-    if (!out)
-        throw InputError(path, "", std::string("cannot write file: ") + std::strerror(errno ? errno : EIO));
+    writeTextFile(path, writeRunConfigJson(config));
 }
 
 bool operator==(const RunConfig& a, const RunConfig& b)

@@ -2,12 +2,9 @@
 
 #include "core/engine/transformer_model.h"
 #include "core/plan/plan_error.h"
+#include "core/plan/text_file.h"
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 
 namespace tfreeze {
 
@@ -33,17 +30,7 @@ TextCorpus::TextCorpus(std::string text, double validationFraction, int batchSiz
 TextCorpus TextCorpus::fromFile(
     const std::string& path, double validationFraction, int batchSize, int sequence, std::uint64_t seed)
 {
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw InputError(path, "", std::string("cannot open file: ") + std::strerror(errno ? errno : ENOENT));
-    std::string text;
-    try {
-        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    } catch (const std::exception&) {
-        throw InputError(path, "", std::string("cannot read file: ") + std::strerror(errno ? errno : EIO));
-    }
-    return TextCorpus(std::move(text), validationFraction, batchSize, sequence, seed, path);
+    return TextCorpus(readTextFile(path), validationFraction, batchSize, sequence, seed, path);
 }
 
 bool TextCorpus::isValidationBlock(std::size_t block, double validationFraction)

@@ -2,14 +2,13 @@
 
 #include "core/export/gzip_stream.h"
 #include "core/plan/plan_error.h"
+#include "core/plan/text_file.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <ostream>
@@ -336,14 +335,7 @@ void writeChromeTraceFile(const TraceExportInput& input, const std::string& path
     std::ostringstream text;
     writeChromeTrace(input, text);
     const bool compressed = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
-    errno = 0;
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (out)
-        out << (compressed ? gzip(text.str()) : text.str());
-    if (out)
-        out.close();
-    if (!out)
-        throw InputError(path, "", std::string("cannot write file: ") + std::strerror(errno != 0 ? errno : EIO));
+    writeTextFile(path, compressed ? gzip(text.str()) : text.str());
 }
 
 } // namespace tfreeze

@@ -4,15 +4,12 @@
 #include "core/plan/pipeline_dag.h"
 #include "core/plan/plan_error.h"
 #include "core/plan/statistics.h"
+#include "core/plan/text_file.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <map>
 #include <optional>
@@ -30,71 +27,8 @@ using Json = nlohmann::json;
 
 // ---- text helpers ------------------------------------------------------------------------------
 
-// Length of the well-formed UTF-8 sequence at text[i], or 0 for an ill-formed byte.
-std::size_t utf8SequenceLength(std::string_view text, std::size_t i)
-{
-    const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead < 0x80U)
-        return 1;
-    std::size_t length = 0;
-    unsigned int code = 0;
-    unsigned int minimum = 0;
-    if ((lead & 0xE0U) == 0xC0U) {
-        length = 2;
-        code = lead & 0x1FU;
-        minimum = 0x80U;
-    } else if ((lead & 0xF0U) == 0xE0U) {
-        length = 3;
-        code = lead & 0x0FU;
-        minimum = 0x800U;
-    } else if ((lead & 0xF8U) == 0xF0U) {
-        length = 4;
-        code = lead & 0x07U;
-        minimum = 0x10000U;
-    } else {
-        return 0;
-    }
-    if (i + length > text.size())
-        return 0;
-    for (std::size_t k = 1; k < length; ++k) {
-        const auto next = static_cast<unsigned char>(text[i + k]);
-        if ((next & 0xC0U) != 0x80U)
-            return 0;
-        code = (code << 6U) | (next & 0x3FU);
-    }
-    const bool surrogate = code >= 0xD800U && code <= 0xDFFFU;
-    return code < minimum || code > 0x10FFFFU || surrogate ? 0 : length;
-}
-
-// Messages go to terminals and the Qt GUI: bytes of the file that are not UTF-8 are written \xNN
-// (nlohmann's parse errors quote the last bytes read), and quoted text is cut to `limit` bytes on
-// a character boundary.
-std::string printable(std::string_view text, std::size_t limit = std::numeric_limits<std::size_t>::max())
-{
-    constexpr std::string_view kHex = "0123456789ABCDEF";
-    std::string result;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        if (result.size() >= limit) {
-            result += "...";
-            break;
-        }
-        const std::size_t length = utf8SequenceLength(text, i);
-        if (length == 0) {
-            const auto byte = static_cast<unsigned char>(text[i]);
-            result += "\\x";
-            result += kHex[byte >> 4U];
-            result += kHex[byte & 0xFU];
-            ++i;
-        } else {
-            result.append(text.substr(i, length));
-            i += length;
-        }
-    }
-    return result;
-}
-
-std::string quotedText(std::string_view text) { return "\"" + printable(text, 40) + "\""; }
+// Quoted text from the file, cut to 40 bytes, in messages.
+std::string quotedText(std::string_view text) { return "\"" + printableText(text, 40) + "\""; }
 
 std::string numberText(double value)
 {
@@ -106,32 +40,6 @@ std::string numberText(double value)
 }
 
 // ---- reading -----------------------------------------------------------------------------------
-
-std::string readFileBytes(const std::string& path)
-{
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw InputError(path, "", std::string("cannot open file: ") + std::strerror(errno != 0 ? errno : ENOENT));
-    std::string bytes;
-    try {
-        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    } catch (const std::exception&) {
-        // A directory opens fine on Linux; libstdc++ throws from the first read (EISDIR).
-        throw InputError(path, "", std::string("cannot read file: ") + std::strerror(errno != 0 ? errno : EIO));
-    }
-    if (in.bad())
-        throw InputError(path, "", std::string("cannot read file: ") + std::strerror(errno != 0 ? errno : EIO));
-    return bytes;
-}
-
-std::string parseErrorText(const Json::exception& error)
-{
-    // what() starts with "[json.exception.parse_error.101] "; the rest is the useful part.
-    const std::string message = printable(error.what());
-    const std::size_t prefixEnd = message.find("] ");
-    return prefixEnd == std::string::npos ? message : message.substr(prefixEnd + 2);
-}
 
 Json parseTraceJson(const std::string& text, const std::string& source)
 {
@@ -152,7 +60,7 @@ Json parseTraceJson(const std::string& text, const std::string& source)
                 // Report the original error, at the place in the file the user can look at.
             }
         }
-        throw InputError(source, "", "not valid JSON: " + parseErrorText(error));
+        throw InputError(source, "", "not valid JSON: " + jsonErrorText(error));
     }
 }
 
@@ -633,7 +541,7 @@ const char* traceRankKeyName(TraceRankKey key)
 
 TraceImport importTraceProfile(const std::string& path, const TraceImportOptions& options)
 {
-    return importTraceProfileData(readFileBytes(path), path, options);
+    return importTraceProfileData(readTextFile(path), path, options);
 }
 
 // NOLINTNEXTLINE(readability-function-cognitive-complexity): the import's steps in order, each short

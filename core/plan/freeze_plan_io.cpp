@@ -2,6 +2,7 @@
 
 #include "core/plan/plan_error.h"
 #include "core/plan/profile_json.h"
+#include "core/plan/text_file.h"
 
 #include <iomanip>
 #include <locale>
@@ -52,15 +53,7 @@ std::string planText(const FreezePlan& plan)
     const Profile& profile = plan.profile;
     const int stageCount = profile.schedule().stageCount();
 
-    OrderedJson document = OrderedJson::object();
-    document["format"] = kPlanFormat;
-    document["schedule"] = detail::scheduleJson(profile.schedule().shape());
-    if (profile.processors() > 0)
-        document["processors"] = profile.processors();
-    if (profile.transferMs() > 0.0)
-        document["transfer_ms"] = profile.transferMs();
-    if (!profile.allOrNothingStages().empty())
-        document["all_or_nothing_stages"] = profile.allOrNothingStages();
+    OrderedJson document = detail::documentHead(kPlanFormat, profile);
     document["max_freeze"] = plan.bounds.maxFreeze;
     OrderedJson stageMax = OrderedJson::array();
     for (int stage = 0; stage < stageCount; ++stage)
@@ -180,16 +173,16 @@ FreezePlan readPlanJson(std::istream& in, const std::string& source)
 
 FreezePlan readPlanFile(const std::string& path)
 {
-    std::istringstream in(detail::readTextFile(path));
+    std::istringstream in(readTextFile(path));
     return readPlanJson(in, path);
 }
 
 void writePlanJson(const FreezePlan& plan, std::ostream& out) { out << planText(plan); }
 
-void writePlanFile(const FreezePlan& plan, const std::string& path) { detail::writeTextFile(path, planText(plan)); }
+void writePlanFile(const FreezePlan& plan, const std::string& path) { writeTextFile(path, planText(plan)); }
 
 void writePlanCsv(const FreezePlan& plan, std::ostream& out) { out << planCsv(plan); }
 
-void writePlanCsvFile(const FreezePlan& plan, const std::string& path) { detail::writeTextFile(path, planCsv(plan)); }
+void writePlanCsvFile(const FreezePlan& plan, const std::string& path) { writeTextFile(path, planCsv(plan)); }
 
 } // namespace tfreeze

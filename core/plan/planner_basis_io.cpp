@@ -2,6 +2,7 @@
 
 #include "core/plan/plan_error.h"
 #include "core/plan/profile_json.h"
+#include "core/plan/text_file.h"
 
 #include <array>
 #include <cstdio>
@@ -62,7 +63,7 @@ PlannerBasis readPlannerBasisJson(std::istream& in, const std::string& source)
 
 PlannerBasis readPlannerBasisFile(const std::string& path)
 {
-    std::istringstream in(detail::readTextFile(path));
+    std::istringstream in(readTextFile(path));
     return readPlannerBasisJson(in, path);
 }
 
@@ -70,7 +71,7 @@ void writePlannerBasisJson(const PlannerBasis& basis, std::ostream& out) { out <
 
 void writePlannerBasisFile(const PlannerBasis& basis, const std::string& path)
 {
-    detail::writeTextFile(path, basisText(basis));
+    writeTextFile(path, basisText(basis));
 }
 
 } // namespace tfreeze

@@ -2,14 +2,11 @@
 
 #include "core/plan/plan_error.h"
 #include "core/plan/profile_json.h"
+#include "core/plan/text_file.h"
 
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <fstream>
 #include <istream>
-#include <iterator>
 #include <limits>
 #include <map>
 #include <ostream>
@@ -73,120 +70,23 @@ std::string shortDump(const Json& value)
     throw InputError(source, field, std::string("must be ") + expected + " (got " + shortDump(value) + ")");
 }
 
-// `text` with every byte that is not part of a well-formed UTF-8 sequence written as \xDE.
-// Found by fuzzing: nlohmann's parse errors quote the bytes last read ("last read: '"\xDE'"),
-// so a file with ill-formed UTF-8 put invalid UTF-8 into the message (garbled in the GUI).
-// Length of the well-formed UTF-8 sequence that starts at text[i], or 0 when there is none
-// (a stray continuation byte, a truncated or overlong sequence, a surrogate, past U+10FFFF).
-std::size_t utf8SequenceLength(const std::string& text, std::size_t i)
-{
-    const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead < 0x80U)
-        return 1;
-    std::size_t length = 0;
-    unsigned int code = 0;
-    unsigned int minimum = 0;
-    if ((lead & 0xE0U) == 0xC0U) {
-        length = 2;
-        code = lead & 0x1FU;
-        minimum = 0x80U;
-    } else if ((lead & 0xF0U) == 0xE0U) {
-        length = 3;
-        code = lead & 0x0FU;
-        minimum = 0x800U;
-    } else if ((lead & 0xF8U) == 0xF0U) {
-        length = 4;
-        code = lead & 0x07U;
-        minimum = 0x10000U;
-    } else {
-        return 0;
-    }
-    if (i + length > text.size())
-        return 0;
-    for (std::size_t k = 1; k < length; ++k) {
-        const auto next = static_cast<unsigned char>(text[i + k]);
-        if ((next & 0xC0U) != 0x80U)
-            return 0;
-        code = (code << 6U) | (next & 0x3FU);
-    }
-    const bool surrogate = code >= 0xD800U && code <= 0xDFFFU;
-    return code < minimum || code > 0x10FFFFU || surrogate ? 0 : length;
-}
-
-std::string validUtf8(const std::string& text)
-{
-    constexpr std::string_view kHex = "0123456789ABCDEF";
-    std::string result;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const std::size_t length = utf8SequenceLength(text, i);
-        if (length == 0) {
-            const auto byte = static_cast<unsigned char>(text[i]);
-            result += "\\x";
-            result += kHex[byte >> 4U];
-            result += kHex[byte & 0xFU];
-            ++i;
-        } else {
-            result.append(text, i, length);
-            i += length;
-        }
-    }
-    return result;
-}
-
 std::string actionPath(std::size_t index) { return "actions[" + std::to_string(index) + "]"; }
 
 } // namespace
 
 Json parseJsonDocument(std::istream& in, const std::string& source)
 {
-    // what() starts with "[json.exception.parse_error.101] "; the rest is the useful part.
-    const auto withoutPrefix = [](const Json::exception& error) {
-        const std::string message = validUtf8(error.what());
-        const std::size_t prefixEnd = message.find("] ");
-        return prefixEnd == std::string::npos ? message : message.substr(prefixEnd + 2);
-    };
     try {
         return Json::parse(in);
     } catch (const Json::parse_error& error) {
-        std::string message = withoutPrefix(error);
+        std::string message = jsonErrorText(error);
         if (message.find("byte") == std::string::npos)
             message += " (byte " + std::to_string(error.byte) + ")";
         throw InputError(source, "", "not valid JSON: " + message);
     } catch (const Json::exception& error) {
         // Such as a number literal too large for a double ("number overflow parsing '1e400'").
-        throw InputError(source, "", "not valid JSON: " + withoutPrefix(error));
+        throw InputError(source, "", "not valid JSON: " + jsonErrorText(error));
     }
-}
-
-std::string readTextFile(const std::string& path)
-{
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw InputError(path, "", std::string("cannot open file: ") + std::strerror(errno ? errno : ENOENT));
-    std::string text;
-    try {
-        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    } catch (const std::exception&) {
-        // A directory opens fine on Linux; libstdc++ throws from the first read (EISDIR).
-        throw InputError(path, "", std::string("cannot read file: ") + std::strerror(errno ? errno : EIO));
-    }
-    if (in.bad())
-        throw InputError(path, "", std::string("cannot read file: ") + std::strerror(errno ? errno : EIO));
-    return text;
-}
-
-void writeTextFile(const std::string& path, const std::string& text)
-{
-    errno = 0;
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (out)
-        out << text;
-    if (out)
-        out.close();
-    if (!out)
-        throw InputError(path, "", std::string("cannot write file: ") + std::strerror(errno ? errno : EIO));
 }
 
 void requireObject(const Json& value, const std::string& field, const std::string& source)
@@ -420,6 +320,20 @@ OrderedJson scheduleJson(const ScheduleShape& shape)
     return schedule;
 }
 
+OrderedJson documentHead(const char* format, const Profile& profile)
+{
+    OrderedJson document = OrderedJson::object();
+    document["format"] = format;
+    document["schedule"] = scheduleJson(profile.schedule().shape());
+    if (profile.processors() > 0)
+        document["processors"] = profile.processors();
+    if (profile.transferMs() > 0.0)
+        document["transfer_ms"] = profile.transferMs();
+    if (!profile.allOrNothingStages().empty())
+        document["all_or_nothing_stages"] = profile.allOrNothingStages();
+    return document;
+}
+
 OrderedJson actionJson(const Action& action, const ActionCost& cost)
 {
     OrderedJson entry = OrderedJson::object();
@@ -488,7 +402,7 @@ Profile readProfileJson(std::istream& in, const std::string& source)
 
 Profile readProfileFile(const std::string& path)
 {
-    std::istringstream in(detail::readTextFile(path));
+    std::istringstream in(readTextFile(path));
     return readProfileJson(in, path);
 }
 
@@ -496,15 +410,7 @@ namespace {
 
 std::string profileText(const Profile& profile)
 {
-    detail::OrderedJson document = detail::OrderedJson::object();
-    document["format"] = kProfileFormat;
-    document["schedule"] = detail::scheduleJson(profile.schedule().shape());
-    if (profile.processors() > 0)
-        document["processors"] = profile.processors();
-    if (profile.transferMs() > 0.0)
-        document["transfer_ms"] = profile.transferMs();
-    if (!profile.allOrNothingStages().empty())
-        document["all_or_nothing_stages"] = profile.allOrNothingStages();
+    detail::OrderedJson document = detail::documentHead(kProfileFormat, profile);
     detail::OrderedJson actions = detail::OrderedJson::array();
     const std::vector<Action> list = profile.actions();
     for (std::size_t i = 0; i < list.size(); ++i)
@@ -517,9 +423,6 @@ std::string profileText(const Profile& profile)
 
 void writeProfileJson(const Profile& profile, std::ostream& out) { out << profileText(profile); }
 
-void writeProfileFile(const Profile& profile, const std::string& path)
-{
-    detail::writeTextFile(path, profileText(profile));
-}
+void writeProfileFile(const Profile& profile, const std::string& path) { writeTextFile(path, profileText(profile)); }
 
 } // namespace tfreeze

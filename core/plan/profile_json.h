@@ -20,10 +20,6 @@ using OrderedJson = nlohmann::ordered_json;
 
 // Throws InputError(source, "", "not valid JSON: ...") with the parser's position.
 Json parseJsonDocument(std::istream& in, const std::string& source);
-// Throws InputError(path, "", "cannot open file: <reason>") or "cannot read file: <reason>".
-std::string readTextFile(const std::string& path);
-// Throws InputError(path, "", "cannot write file: <reason>").
-void writeTextFile(const std::string& path, const std::string& text);
 
 void requireObject(const Json& value, const std::string& field, const std::string& source);
 // The document must be an object whose "format" is `expected`.
@@ -51,6 +47,9 @@ struct ParsedProfile {
 ParsedProfile parseProfileMembers(const Json& document, const std::string& source);
 
 OrderedJson scheduleJson(const ScheduleShape& shape);
+// A document's opening members, as profiles and plans both begin: "format", "schedule", then
+// "processors", "transfer_ms" and "all_or_nothing_stages" where the profile has them.
+OrderedJson documentHead(const char* format, const Profile& profile);
 // One action's identity and costs, the common prefix of profile and plan action entries.
 OrderedJson actionJson(const Action& action, const ActionCost& cost);
 // One line of JSON with a space after each ':' and ',' (nlohmann's compact dump has none).

@@ -1,0 +1,104 @@
+#include "core/plan/text_file.h"
+
+#include "core/plan/plan_error.h"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace tfreeze {
+
+namespace {
+
+std::string reason(int fallback) { return std::strerror(errno != 0 ? errno : fallback); }
+
+// Length of the well-formed UTF-8 sequence that starts at text[i], or 0 when there is none.
+std::size_t utf8SequenceLength(std::string_view text, std::size_t i)
+{
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80U)
+        return 1;
+    const std::size_t length = (lead & 0xE0U) == 0xC0U ? 2
+        : (lead & 0xF0U) == 0xE0U                      ? 3
+        : (lead & 0xF8U) == 0xF0U                      ? 4
+                                                       : 0;
+    if (length == 0 || i + length > text.size())
+        return 0;
+    unsigned int code = lead & (0x7FU >> length);
+    for (std::size_t k = 1; k < length; ++k) {
+        const auto next = static_cast<unsigned char>(text[i + k]);
+        if ((next & 0xC0U) != 0x80U)
+            return 0;
+        code = (code << 6U) | (next & 0x3FU);
+    }
+    // The smallest code point that needs each length: anything below is an overlong form.
+    static constexpr std::array<unsigned int, 5> kMinimum { 0, 0, 0x80U, 0x800U, 0x10000U };
+    const bool surrogate = code >= 0xD800U && code <= 0xDFFFU;
+    return code < kMinimum[length] || code > 0x10FFFFU || surrogate ? 0 : length;
+}
+
+} // namespace
+
+std::string readTextFile(const std::string& path)
+{
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw InputError(path, "", "cannot open file: " + reason(ENOENT));
+    std::string text;
+    try {
+        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } catch (const std::exception&) {
+        // A directory opens fine on Linux; libstdc++ throws from the first read (EISDIR).
+        throw InputError(path, "", "cannot read file: " + reason(EIO));
+    }
+    if (in.bad())
+        throw InputError(path, "", "cannot read file: " + reason(EIO));
+    return text;
+}
+
+void writeTextFile(const std::string& path, std::string_view text)
+{
+    errno = 0;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (out)
+        out << text;
+    if (out)
+        out.close();
+    if (!out)
+        throw InputError(path, "", "cannot write file: " + reason(EIO));
+}
+
+std::string printableText(std::string_view text, std::size_t limitBytes)
+{
+    static constexpr std::string_view kHex = "0123456789ABCDEF";
+    std::string result;
+    for (std::size_t i = 0; i < text.size();) {
+        if (result.size() >= limitBytes) {
+            result += "...";
+            break;
+        }
+        const std::size_t length = utf8SequenceLength(text, i);
+        if (length == 0) {
+            const auto byte = static_cast<unsigned char>(text[i++]);
+            result += "\\x";
+            result += kHex[byte >> 4U];
+            result += kHex[byte & 0xFU];
+        } else {
+            result.append(text.substr(i, length));
+            i += length;
+        }
+    }
+    return result;
+}
+
+std::string jsonErrorText(const std::exception& error)
+{
+    const std::string message = printableText(error.what());
+    const std::size_t prefixEnd = message.find("] ");
+    return prefixEnd == std::string::npos ? message : message.substr(prefixEnd + 2);
+}
+
+} // namespace tfreeze

@@ -1,0 +1,31 @@
+#pragma once
+
+// The files a user names (profiles, plans, bases, run configs, traces, corpora), read and written
+// alike everywhere, and their bytes quoted in messages safely. In core/plan, the lowest layer,
+// beside InputError, so that the engine and the exporters share one copy.
+
+#include <cstddef>
+#include <exception>
+#include <limits>
+#include <string>
+#include <string_view>
+
+namespace tfreeze {
+
+// The whole file. Throws InputError(path, "", "cannot open file: <reason>") or
+// "cannot read file: <reason>" (a directory opens on Linux and fails on the first read).
+std::string readTextFile(const std::string& path);
+
+// Replaces the file with `text`. Throws InputError(path, "", "cannot write file: <reason>").
+void writeTextFile(const std::string& path, std::string_view text);
+
+// `text` for a terminal or a Qt widget: every byte outside a well-formed UTF-8 sequence (a stray
+// continuation byte, a truncated or overlong sequence, a surrogate, past U+10FFFF) written as
+// \xNN; past `limitBytes` of output, cut on a character boundary and ended with "...".
+std::string printableText(std::string_view text, std::size_t limitBytes = std::numeric_limits<std::size_t>::max());
+
+// A JSON parser's message, printable, without nlohmann's "[json.exception.parse_error.101] "
+// prefix. nlohmann quotes the last bytes it read, ill-formed UTF-8 included (found by fuzzing).
+std::string jsonErrorText(const std::exception& error);
+
+} // namespace tfreeze

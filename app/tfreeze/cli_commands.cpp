@@ -173,32 +173,35 @@ CLI::App* addSimulateCommand(CLI::App& parent, SimulateOptions& options)
     command->add_option("--microbatches", options.microbatches, "Microbatches per batch M")->required();
     command->add_option("--stages-per-rank", options.stagesPerRank,
         "Stages per rank V (default: 2 for Interleaved1F1B and ZBV, else 1)");
-    command->add_option("--fwd-ms", options.forwardMs, "Forward time per action: one value, or one per stage (a,b,...)")
+    command
+        ->add_option(
+            "--fwd-ms", options.costs.forwardMs, "Forward time per action: one value, or one per stage (a,b,...)")
         ->delimiter(',')
         ->check(nonNegativeMs())
         ->capture_default_str();
     command
-        ->add_option("--bwd-ms", options.backwardMs, "Backward time with nothing frozen: one value, or one per stage")
+        ->add_option(
+            "--bwd-ms", options.costs.backwardMs, "Backward time with nothing frozen: one value, or one per stage")
         ->delimiter(',')
         ->check(nonNegativeMs())
         ->capture_default_str();
     command
-        ->add_option("--bwd-frozen-ms", options.backwardFrozenMs,
+        ->add_option("--bwd-frozen-ms", options.costs.backwardFrozenMs,
             "Backward time with everything freezable frozen: one value, or one per stage")
         ->delimiter(',')
         ->check(nonNegativeMs())
         ->capture_default_str();
     command
-        ->add_option("--bwd-input-ms", options.backwardInputMs,
+        ->add_option("--bwd-input-ms", options.costs.backwardInputMs,
             "Split backward (ZBH1, ZBV): time of I, the rest of --bwd-ms is W (default: half of --bwd-ms)")
         ->delimiter(',')
         ->check(nonNegativeMs());
     command
-        ->add_option(
-            "--jitter", options.jitter, "Scale each action's times by a factor drawn from [1 - jitter, 1 + jitter]")
+        ->add_option("--jitter", options.costs.jitter,
+            "Scale each action's times by a factor drawn from [1 - jitter, 1 + jitter]")
         ->check(unitInterval())
         ->capture_default_str();
-    command->add_option("--seed", options.seed, "Seed of the jitter")->capture_default_str();
+    command->add_option("--seed", options.costs.seed, "Seed of the jitter")->capture_default_str();
     command
         ->add_option("--processors", options.processors,
             "The ranks share this many processors (cores, GPUs): actions that overlap run at their share; "
@@ -295,14 +298,7 @@ void runSimulate(const SimulateOptions& options)
                 + std::to_string(kMaxSimulatedActions) + " are supported");
 
     const PipelineSchedule schedule = PipelineSchedule::generate(shape);
-    SyntheticCosts costs;
-    costs.forwardMs = options.forwardMs;
-    costs.backwardMs = options.backwardMs;
-    costs.backwardFrozenMs = options.backwardFrozenMs;
-    costs.backwardInputMs = options.backwardInputMs;
-    costs.jitter = options.jitter;
-    costs.seed = options.seed;
-    Profile profile = makeSyntheticProfile(schedule, costs);
+    Profile profile = makeSyntheticProfile(schedule, options.costs);
     profile.setProcessors(options.processors, "--processors");
     profile.setTransferMs(options.transferMs, "--transfer-ms");
     if (!options.outPath.empty())

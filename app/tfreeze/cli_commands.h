@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/plan/synthetic_profile.h"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,12 +17,7 @@ struct SimulateOptions {
     int ranks = 0;
     int microbatches = 0;
     int stagesPerRank = 0; // 0: the schedule's default (2 for Interleaved1F1B and ZBV, else 1)
-    std::vector<double> forwardMs { 1.0 };
-    std::vector<double> backwardMs { 2.0 };
-    std::vector<double> backwardFrozenMs { 1.0 };
-    std::vector<double> backwardInputMs;
-    double jitter = 0.0;
-    unsigned seed = 0;
+    SyntheticCosts costs; // --fwd-ms, --bwd-ms, --bwd-frozen-ms, --bwd-input-ms, --jitter, --seed
     int processors = 0; // 0: one per rank
     double transferMs = 0.0;
     std::string outPath;

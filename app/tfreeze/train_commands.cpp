@@ -11,6 +11,7 @@
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
 #include "core/plan/profile_io.h"
+#include "core/plan/statistics.h"
 #include "core/store/metrics_csv.h"
 #include "core/store/run_recorder.h"
 #include "core/store/run_store.h"
@@ -541,7 +542,7 @@ void pretrain(RunConfig base, std::int64_t steps, const std::string& dir)
     std::printf("; every run below starts from these weights\n");
 }
 
-void runBenchOverhead(RunConfig base);
+void runBenchOverhead(RunConfig base, int rounds);
 void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base);
 void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base);
 
@@ -567,7 +568,7 @@ void runBenchTrain(const BenchTrainOptions& options)
     }
 
     if (options.overhead) {
-        runBenchOverhead(base);
+        runBenchOverhead(base, options.repeats);
         return;
     }
     if (options.nproc > 0) {
@@ -577,26 +578,84 @@ void runBenchTrain(const BenchTrainOptions& options)
     runBenchFreezers(options, base);
 }
 
-void runBenchOverhead(RunConfig base)
+// One round of the timing-overhead bench: a run of freezer none whose steps take turns with the
+// action timing off and on, in the order off, on, on, off (so a machine that speeds up or slows
+// down within a block favours neither), and each step's wall time, from one progress callback to
+// the next (it holds all the timing costs: the marks, the spans' conversion, the bubble and the
+// publishing). Steps in the same run a few hundred milliseconds apart see the same machine; two
+// whole runs on this shared machine differ by ±5–10%, far more than what is measured here.
+struct TimingRound {
+    std::vector<double> offStepMs;
+    std::vector<double> onStepMs;
+    double seconds = 0.0;
+};
+
+// Steps left out of the figures: the first block also pays for the allocator's and the thread
+// pools' first use.
+constexpr std::int64_t kTimingWarmupSteps = 4;
+
+TimingRound timingRound(const RunConfig& config)
 {
-    {
-        base.freezer.kind = FreezerKind::None;
-        double onSeconds = 0.0;
-        double offSeconds = 0.0;
-        std::printf("timing overhead: %lld steps with timing off, then on (freezer none)\n",
-            static_cast<long long>(base.steps));
-        const TrainingOutcome off = benchRun(base, false, offSeconds);
-        const TrainingOutcome on = benchRun(base, true, onSeconds);
-        TextTable table;
-        table.addColumn("timing", TextTable::Align::Left);
-        table.addColumn("wall s");
-        table.addColumn("tokens/s");
-        table.addRow({ "off", formatFixed(offSeconds, 2), formatFixed(off.meanTokensPerSecond, 0) });
-        table.addRow({ "on", formatFixed(onSeconds, 2), formatFixed(on.meanTokensPerSecond, 0) });
-        table.print(std::cout);
-        std::printf("overhead of timing: %+.2f%% of step time (wall time on / off − 1)\n",
-            (onSeconds / offSeconds - 1.0) * 100.0);
+    const auto timingAt = [](std::int64_t step) { return step % 4 == 1 || step % 4 == 2; };
+    TrainingSession session(config);
+    session.setTimingEnabled(timingAt(0));
+    TimingRound round;
+    double lastElapsed = 0.0;
+    const TrainingOutcome outcome = session.run([&](const TrainingProgress& progress) {
+        const std::int64_t step = progress.stats.step;
+        if (step >= kTimingWarmupSteps)
+            (timingAt(step) ? round.onStepMs : round.offStepMs)
+                .push_back((progress.elapsedSeconds - lastElapsed) * 1e3);
+        lastElapsed = progress.elapsedSeconds;
+        session.setTimingEnabled(timingAt(step + 1)); // between steps, on the thread that runs them
+        if ((step + 1) % 10 == 0) {
+            std::fprintf(stderr, "  step %lld/%lld\r", static_cast<long long>(step) + 1,
+                static_cast<long long>(progress.totalSteps));
+            std::fflush(stderr);
+        }
+    });
+    round.seconds = lastElapsed;
+    if (outcome.status == TrainingOutcome::Status::Failed)
+        throw std::runtime_error("bench train: the run failed: " + outcome.error);
+    return round;
+}
+
+// The cost of timing every action: `rounds` runs of timingRound(), each round's overhead the
+// median step time with timing on against off, and the median over the rounds.
+void runBenchOverhead(RunConfig base, int rounds)
+{
+    base.freezer.kind = FreezerKind::None;
+    if (base.steps < kTimingWarmupSteps + 2)
+        throw InputError("--steps", "",
+            "the timing overhead needs at least " + std::to_string(kTimingWarmupSteps + 2) + " steps (got "
+                + std::to_string(base.steps) + "): " + std::to_string(kTimingWarmupSteps)
+                + " to warm up, then one with the timing off and one on");
+    std::printf("timing overhead: %d round%s of %lld steps of freezer none, the action timing off and on in turn "
+                "(off, on, on, off, ...)\n",
+        rounds, rounds == 1 ? "" : "s", static_cast<long long>(base.steps));
+    TextTable table;
+    table.addColumn("round", TextTable::Align::Left);
+    table.addColumn("steps off / on");
+    table.addColumn("median step ms off");
+    table.addColumn("on");
+    table.addColumn("overhead");
+    std::vector<double> overheads;
+    for (int index = 0; index < rounds; ++index) {
+        std::fprintf(stderr, "round %d/%d: %lld steps\n", index + 1, rounds, static_cast<long long>(base.steps));
+        const TimingRound round = timingRound(base);
+        std::fprintf(stderr, "round %d/%d: %.1f s%40s\n", index + 1, rounds, round.seconds, "");
+        const double offMs = median(round.offStepMs);
+        const double onMs = median(round.onStepMs);
+        overheads.push_back(onMs / offMs - 1.0);
+        table.addRow({ std::to_string(index + 1),
+            std::to_string(round.offStepMs.size()) + " / " + std::to_string(round.onStepMs.size()),
+            formatFixed(offMs, 2), formatFixed(onMs, 2),
+            (overheads.back() >= 0.0 ? "+" : "") + formatFixed(overheads.back() * 100.0, 2) + "%" });
     }
+    table.print(std::cout);
+    const auto [lowest, highest] = std::minmax_element(overheads.begin(), overheads.end());
+    std::printf("overhead of timing: %+.2f%% of step time (median over %d round%s; range %+.2f%% to %+.2f%%)\n",
+        median(overheads) * 100.0, rounds, rounds == 1 ? "" : "s", *lowest * 100.0, *highest * 100.0);
 }
 
 // 0.052 → "+5.2%".
@@ -912,13 +971,16 @@ void addTrainCommands(CommandSet& commands)
     benchCommand->add_option("--device", bench->device, "cpu or cuda (overrides the config)")
         ->check(CLI::IsMember({ "cpu", "cuda" }));
     benchCommand->add_option("--json", bench->jsonPath, "Also write the table as JSON");
-    CLI::Option* repeats = benchCommand
-                               ->add_option("--repeats", bench->repeats,
-                                   "Rounds over all runs, interleaved; each row reports its run of median tokens/s")
-                               ->check(CLI::Range(1, 100))
-                               ->capture_default_str();
-    CLI::Option* overhead
-        = benchCommand->add_flag("--overhead", bench->overhead, "Instead: the cost of timing every action (on vs off)");
+    CLI::Option* repeats
+        = benchCommand
+              ->add_option("--repeats", bench->repeats,
+                  "Rounds over all runs, interleaved; each row reports its run of median tokens/s (with --overhead: "
+                  "runs, each with the timing off and on in turn)")
+              ->check(CLI::Range(1, 100))
+              ->capture_default_str();
+    CLI::Option* overhead = benchCommand->add_flag("--overhead", bench->overhead,
+        "Instead: the cost of timing every action (median step time with the timing on against off, "
+        "taking turns step by step in one run of freezer none)");
     CLI::Option* nproc = benchCommand
                              ->add_option("--nproc", bench->nproc,
                                  "Instead: each freezer in one process against one process per rank (tfreeze launch): "
@@ -926,7 +988,6 @@ void addTrainCommands(CommandSet& commands)
                              ->check(CLI::Range(1, 1024));
     benchMaxFreeze->excludes(overhead);
     benchMaxFreeze->excludes(nproc);
-    repeats->excludes(overhead);
     repeats->excludes(nproc);
     CLI::Option* benchInit = benchCommand->add_option("--init", bench->initFrom, kInitHelp);
     benchCommand

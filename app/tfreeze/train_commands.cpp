@@ -477,9 +477,8 @@ bool plansWithBound(FreezerKind kind)
     return kind == FreezerKind::TimelyFreeze || kind == FreezerKind::TimelyApf || kind == FreezerKind::TimelyAutoFreeze;
 }
 
-TrainingOutcome benchRun(TrainingSession& session, bool timing, double& seconds)
+TrainingOutcome benchRun(TrainingSession& session, double& seconds)
 {
-    session.setTimingEnabled(timing);
     const auto start = std::chrono::steady_clock::now();
     TrainingOutcome outcome = session.run([](const TrainingProgress& progress) {
         if ((progress.stats.step + 1) % 10 == 0) {
@@ -494,10 +493,10 @@ TrainingOutcome benchRun(TrainingSession& session, bool timing, double& seconds)
     return outcome;
 }
 
-TrainingOutcome benchRun(const RunConfig& config, bool timing, double& seconds)
+TrainingOutcome benchRun(const RunConfig& config, double& seconds)
 {
     TrainingSession session(config);
-    return benchRun(session, timing, seconds);
+    return benchRun(session, seconds);
 }
 
 // A folder of its own under the system's temporary folder, removed with everything in it.
@@ -534,7 +533,7 @@ void pretrain(RunConfig base, std::int64_t steps, const std::string& dir)
     std::fprintf(stderr, "pretraining: %lld steps without freezing\n", static_cast<long long>(steps));
     double seconds = 0.0;
     TrainingSession session(base);
-    const TrainingOutcome outcome = benchRun(session, true, seconds);
+    const TrainingOutcome outcome = benchRun(session, seconds);
     session.saveCheckpoint(dir);
     std::printf("pretrained %lld steps without freezing in %.0f s", static_cast<long long>(steps), seconds);
     if (outcome.finalEval)
@@ -763,7 +762,7 @@ void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base)
         config.freezer.kind = parseFreezerKind(name, "--freezers");
         std::fprintf(stderr, "%s in one process: %lld steps\n", name.c_str(), static_cast<long long>(config.steps));
         double seconds = 0.0;
-        const TrainingOutcome local = benchRun(config, true, seconds);
+        const TrainingOutcome local = benchRun(config, seconds);
         std::fprintf(stderr, "%s in %d processes\n", name.c_str(), options.nproc);
         const nlohmann::json launched = runLaunched(options, config, name);
         const double processTokens = launched.value("tokens_per_s", 0.0);
@@ -859,7 +858,7 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
                 label += ", round " + std::to_string(round + 1) + "/" + std::to_string(options.repeats);
             std::fprintf(stderr, "%s: %lld steps\n", label.c_str(), static_cast<long long>(variant.config.steps));
             double seconds = 0.0;
-            TrainingOutcome outcome = benchRun(variant.config, true, seconds);
+            TrainingOutcome outcome = benchRun(variant.config, seconds);
             std::fprintf(stderr, "%s: %.1f s%40s\n", label.c_str(), seconds, "");
             variant.runs.emplace_back(std::move(outcome), seconds);
         }

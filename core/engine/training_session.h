@@ -91,7 +91,8 @@ public:
     // A plan chosen by the user: from the next step on, every action runs at its ratio, whatever
     // the freezer would do. Throws InputError when the plan is for another schedule.
     void applyPlan(std::shared_ptr<const FreezePlan> plan);
-    // Timing on (default) or off: the overhead benchmark compares the two.
+    // Timing on (default) or off, from the next step on; also from run()'s onStep callback, which
+    // runs between steps on run()'s thread: the overhead benchmark switches it step by step.
     void setTimingEnabled(bool enabled);
 
     // Trains from the current step to config().steps, or until stopped or failed.

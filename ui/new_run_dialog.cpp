@@ -203,7 +203,10 @@ NewRunDialog::NewRunDialog(QWidget* parent)
     try {
         setConfig(studioDefaultConfig());
     } catch (const std::exception& error) {
-        setConfig(RunConfig {});
+        // A named object: GCC 12 at -O2 took the temporary's members for uninitialised
+        // (-Wmaybe-uninitialized inside the inlined copy).
+        const RunConfig builtInDefaults;
+        setConfig(builtInDefaults);
         m_error->setText(tr("The default config could not be read: %1").arg(QString::fromStdString(error.what())));
         m_error->show();
     }

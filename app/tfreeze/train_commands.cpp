@@ -957,9 +957,9 @@ void addTrainCommands(CommandSet& commands)
         "--config", bench->configPath, "Run config JSON (default: resources/configs/default.json)");
     benchCommand->add_option("--steps", bench->steps, "Steps per run (overrides the config)")
         ->check(CLI::Range(std::int64_t { 1 }, std::int64_t { 100'000'000 }));
-    benchCommand->add_option("--freezers", bench->freezers, "Freezers to compare, in order")
-        ->delimiter(',')
-        ->capture_default_str();
+    CLI::Option* freezers = benchCommand->add_option("--freezers", bench->freezers, "Freezers to compare, in order")
+                                ->delimiter(',')
+                                ->capture_default_str();
     CLI::Option* benchMaxFreeze
         = benchCommand
               ->add_option("--max-freeze", bench->maxFreezes,
@@ -969,7 +969,7 @@ void addTrainCommands(CommandSet& commands)
               ->check(unitInterval());
     benchCommand->add_option("--device", bench->device, "cpu or cuda (overrides the config)")
         ->check(CLI::IsMember({ "cpu", "cuda" }));
-    benchCommand->add_option("--json", bench->jsonPath, "Also write the table as JSON");
+    CLI::Option* json = benchCommand->add_option("--json", bench->jsonPath, "Also write the table as JSON");
     CLI::Option* repeats
         = benchCommand
               ->add_option("--repeats", bench->repeats,
@@ -987,6 +987,10 @@ void addTrainCommands(CommandSet& commands)
                              ->check(CLI::Range(1, 1024));
     benchMaxFreeze->excludes(overhead);
     benchMaxFreeze->excludes(nproc);
+    // The overhead bench runs freezer none only and prints its own table, which has no JSON form.
+    overhead->excludes(nproc);
+    overhead->excludes(freezers);
+    overhead->excludes(json);
     repeats->excludes(nproc);
     CLI::Option* benchInit = benchCommand->add_option("--init", bench->initFrom, kInitHelp);
     benchCommand

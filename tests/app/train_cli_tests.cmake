@@ -63,6 +63,8 @@ tfreeze_add_train_cli_test(bench_train_tiny EXIT 0 STDOUT "freezer .*\n *none .*
 tfreeze_add_train_cli_test(bench_train_overhead EXIT 0
     STDOUT "2 rounds of 12 steps.*\n *1 +4 / 4 +[0-9.]+ +[0-9.]+ +[-+][0-9.]+%\n *2 +4 / 4 .*%\noverhead of timing: [-+][0-9.]+% of step time \\(median over 2 rounds"
     ARGS bench train --config ${engineData}/tiny-1f1b.json --steps 12 --overhead --repeats 2)
+tfreeze_add_train_cli_test(bench_train_overhead_with_freezers EXIT 2 STDERR "^tfreeze: error: --freezers excludes --overhead"
+    ARGS bench train --config ${engineData}/tiny-1f1b.json --overhead --freezers none,apf)
 tfreeze_add_train_cli_test(bench_train_overhead_too_few_steps EXIT 2
     STDERR "^tfreeze: error: --steps: the timing overhead needs at least 6 steps \\(got 5\\)"
     ARGS bench train --config ${engineData}/tiny-1f1b.json --steps 5 --overhead)

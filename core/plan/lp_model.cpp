@@ -125,10 +125,11 @@ LpModel::Status LpModel::solve()
     // format orders them by first use, so a saved basis would not fit it).
     if (const char* path = std::getenv("TFREEZE_LP_WRITE")) {
         const std::string name(path);
-        if (name.size() > 4 && name.compare(name.size() - 4, 4, ".mps") == 0)
-            write_freemps(d->lp, const_cast<char*>(path));
-        else
-            write_lp(d->lp, const_cast<char*>(path));
+        const bool mps = name.size() > 4 && name.compare(name.size() - 4, 4, ".mps") == 0;
+        const bool written
+            = (mps ? write_freemps(d->lp, const_cast<char*>(path)) : write_lp(d->lp, const_cast<char*>(path))) != 0;
+        if (!written)
+            std::fprintf(stderr, "TFREEZE_LP_WRITE: cannot write %s\n", path);
     }
     const auto started = std::chrono::steady_clock::now();
     d->aborted = false;

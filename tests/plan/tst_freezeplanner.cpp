@@ -1597,6 +1597,13 @@ void TestFreezePlanner::writesModelForLpSolve()
     QCOMPARE(order.size(), qsizetype(statistics.columns));
     for (qsizetype i = 0; i < order.size(); ++i)
         QCOMPARE(order[i], u"C"_s + QString::number(i + 1));
+
+    // A file that cannot be written is a diagnostic's problem (a line on stderr), not the plan's.
+    const double batchMs = FreezePlanner(profile).plan(globalBound(0.5)).batchMsPlanned;
+    qputenv("TFREEZE_LP_WRITE", dir.filePath(u"no/such/folder/model.mps"_s).toLocal8Bit());
+    const double unwritten = FreezePlanner(profile).plan(globalBound(0.5)).batchMsPlanned;
+    qunsetenv("TFREEZE_LP_WRITE");
+    COMPARE_EXACTLY(unwritten, batchMs);
 }
 
 QTEST_APPLESS_MAIN(TestFreezePlanner)

@@ -12,6 +12,7 @@
 #include "core/plan/plan_error.h"
 #include "core/plan/profile_io.h"
 #include "core/plan/statistics.h"
+#include "core/plan/text_file.h"
 #include "core/store/metrics_csv.h"
 #include "core/store/run_recorder.h"
 #include "core/store/run_store.h"
@@ -276,13 +277,7 @@ private:
 
 void printOutcome(const TrainingOutcome& outcome);
 
-void writeJsonFile(const nlohmann::json& json, const std::string& path)
-{
-    std::ofstream out(path);
-    out << json.dump(2) << '\n';
-    if (!out)
-        throw InputError(path, "", "cannot write file");
-}
+void writeJsonFile(const nlohmann::json& json, const std::string& path) { writeTextFile(path, json.dump(2) + '\n'); }
 
 const char* statusName(TrainingOutcome::Status status)
 {
@@ -542,6 +537,7 @@ void pretrain(RunConfig base, std::int64_t steps, const std::string& dir)
 }
 
 void runBenchOverhead(RunConfig base, int rounds);
+std::string signedPercent(double fraction, int decimals = 1);
 void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base);
 void runBenchProcesses(const BenchTrainOptions& options, const RunConfig& base);
 
@@ -648,8 +644,7 @@ void runBenchOverhead(RunConfig base, int rounds)
         overheads.push_back(onMs / offMs - 1.0);
         table.addRow({ std::to_string(index + 1),
             std::to_string(round.offStepMs.size()) + " / " + std::to_string(round.onStepMs.size()),
-            formatFixed(offMs, 2), formatFixed(onMs, 2),
-            (overheads.back() >= 0.0 ? "+" : "") + formatFixed(overheads.back() * 100.0, 2) + "%" });
+            formatFixed(offMs, 2), formatFixed(onMs, 2), signedPercent(overheads.back(), 2) });
     }
     table.print(std::cout);
     const auto [lowest, highest] = std::minmax_element(overheads.begin(), overheads.end());
@@ -657,10 +652,10 @@ void runBenchOverhead(RunConfig base, int rounds)
         median(overheads) * 100.0, rounds, rounds == 1 ? "" : "s", *lowest * 100.0, *highest * 100.0);
 }
 
-// 0.052 → "+5.2%".
-std::string signedPercent(double fraction)
+// 0.052 → "+5.2%" (with 2 decimals "+5.20%").
+std::string signedPercent(double fraction, int decimals)
 {
-    return (fraction >= 0.0 ? "+" : "") + formatFixed(fraction * 100.0, 1) + "%";
+    return (fraction >= 0.0 ? "+" : "") + formatFixed(fraction * 100.0, decimals) + "%";
 }
 
 // One row of the bench table, as text cells and as JSON.

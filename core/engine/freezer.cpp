@@ -10,6 +10,7 @@
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
 #include "core/plan/profile_io.h"
+#include "core/plan/text_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -17,7 +18,6 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -39,23 +39,15 @@ constexpr const char* kApfTensorsFile = "apf_tensors.pt";
 
 std::string statePath(const std::string& dir, const char* file) { return (std::filesystem::path(dir) / file).string(); }
 
-void writeJsonFile(const json& document, const std::string& path)
-{
-    std::ofstream out(path);
-    out << document.dump() << '\n';
-    if (!out)
-        throw InputError(path, "", "cannot write file");
-}
+void writeJsonFile(const json& document, const std::string& path) { writeTextFile(path, document.dump() + '\n'); }
 
 json readJsonFile(const std::string& path)
 {
-    std::ifstream in(path);
-    if (!in)
-        throw InputError(path, "", "cannot open file");
+    const std::string text = readTextFile(path);
     try {
-        return json::parse(in);
+        return json::parse(text);
     } catch (const json::exception& error) {
-        throw InputError(path, "", std::string("not valid JSON: ") + error.what());
+        throw InputError(path, "", "not valid JSON: " + jsonErrorText(error));
     }
 }
 

@@ -107,10 +107,7 @@ private:
             const std::size_t newline = csv.find('\n');
             csv.insert(newline == std::string::npos ? csv.size() : newline + 1, m_keptRows);
         }
-        std::ofstream out(file);
-        out << csv;
-        if (!out)
-            throw InputError(file, "", "cannot write file");
+        writeTextFile(file, csv);
     }
 
     std::string m_dir;

@@ -15,6 +15,7 @@
 #include "core/plan/plan_error.h"
 #include "core/plan/span_profile_estimate.h"
 #include "core/plan/statistics.h"
+#include "core/plan/text_file.h"
 
 #include <nlohmann/json.hpp>
 
@@ -23,7 +24,6 @@
 #include <cmath>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <utility>
@@ -59,12 +59,7 @@ bool sameOrders(const PipelineSchedule& a, const PipelineSchedule& b) { return a
 void writeJsonAtomically(const nlohmann::json& document, const std::string& path)
 {
     const std::string temporary = path + ".tmp";
-    {
-        std::ofstream out(temporary);
-        out << document.dump(2) << '\n';
-        if (!out)
-            throw InputError(temporary, "", "cannot write file");
-    }
+    writeTextFile(temporary, document.dump(2) + '\n');
     std::error_code error;
     std::filesystem::rename(temporary, path, error);
     if (error)
@@ -73,14 +68,14 @@ void writeJsonAtomically(const nlohmann::json& document, const std::string& path
 
 nlohmann::json readJsonObject(const std::string& path, const std::string& whenMissing)
 {
-    std::ifstream in(path);
-    if (!in)
+    std::error_code ignored;
+    if (!std::filesystem::is_regular_file(path, ignored))
         throw InputError(path, "", whenMissing);
     nlohmann::json document;
     try {
-        document = nlohmann::json::parse(in);
+        document = nlohmann::json::parse(readTextFile(path));
     } catch (const nlohmann::json::exception& error) {
-        throw InputError(path, "", std::string("not valid JSON: ") + error.what());
+        throw InputError(path, "", "not valid JSON: " + jsonErrorText(error));
     }
     if (!document.is_object())
         throw InputError(path, "", "expected a JSON object");

@@ -51,6 +51,8 @@ expect(2 "" "^tfreeze: error: history.sqlite: no run with id 42\n" export metric
 if(EXISTS "${WORK_DIR}/none.csv")
     message(FATAL_ERROR "export metrics of an unknown run wrote a file")
 endif()
+expect(2 "" "^tfreeze: error: missing/metrics.csv: cannot write file: No such file or directory\n"
+    export metrics ${db} 2 --out missing/metrics.csv)
 
 # tfreeze plan --db records an offline plan; exporting it gives back the files plan wrote.
 expect(0 "offline plan [0-9]+ recorded in history.sqlite" "" plan --profile ${DATA}/cli/tiny-1f1b.json --max-freeze 0.5

@@ -440,6 +440,14 @@ void TestTrainingSession::initFromUnusableCheckpointIsRefused()
     RunConfig twoProcesses = config;
     twoProcesses.initFrom = dir;
     expectRefusal(twoProcesses, "world_size: init_from needs the checkpoint of a one-process run");
+
+    // A manifest cut short, ending in a byte that is not UTF-8: the message names the file and
+    // quotes the byte printably (nlohmann's own message would carry it raw).
+    std::ofstream(manifest) << "{\"step\": \xff";
+    RunConfig corrupt = config;
+    corrupt.initFrom = dir;
+    expectRefusal(corrupt, "checkpoint.json: not valid JSON: ");
+    expectRefusal(corrupt, "\\xFF");
     std::filesystem::remove_all(dir);
 }
 

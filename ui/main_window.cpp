@@ -7,6 +7,7 @@
 #include "core/plan/plan_error.h"
 #include "core/plan/profile_io.h"
 #include "core/plan/span_profile_estimate.h"
+#include "core/plan/text_file.h"
 #include "core/store/metrics_csv.h"
 #include "core/store/run_store.h"
 #include "ui/about_dialog.h"
@@ -71,6 +72,7 @@
 
 #include <array>
 #include <fstream>
+#include <sstream>
 #include <variant>
 
 namespace tfreeze {
@@ -1259,14 +1261,15 @@ bool MainWindow::writeMetricsTo(const QString& path, QString* error) const
         *error = tr("No step has been recorded yet.");
         return false;
     }
-    std::ofstream out(path.toStdString());
-    if (out)
-        writeMetricsCsv(m_document.steps(), m_document.evals(), out);
-    if (!out) {
-        *error = tr("%1 cannot be written").arg(path);
+    std::ostringstream csv;
+    writeMetricsCsv(m_document.steps(), m_document.evals(), csv);
+    try {
+        writeTextFile(path.toStdString(), csv.str());
+        return true;
+    } catch (const std::exception& failure) {
+        *error = QString::fromStdString(failure.what());
         return false;
     }
-    return true;
 }
 
 void MainWindow::exportPlan(bool csv)
@@ -1303,7 +1306,9 @@ void MainWindow::exportTimelineImage(bool svg)
         return;
     QString error;
     const bool written = svg ? m_timeline->exportSvg(path, &error) : m_timeline->exportPng(path, &error);
-    if (!written)
+    if (written)
+        statusBar()->showMessage(tr("Timeline written to %1").arg(path), 5000);
+    else
         showFileError(tr("Export timeline"), error);
 }
 
@@ -1315,15 +1320,21 @@ void MainWindow::exportChart(int index, bool svg)
     if (path.isEmpty())
         return;
     QString error;
-    if (!m_charts->exportChart(index, path, &error))
+    if (m_charts->exportChart(index, path, &error))
+        statusBar()->showMessage(tr("Chart written to %1").arg(path), 5000);
+    else
         showFileError(tr("Export chart"), error);
 }
 
 void MainWindow::exportMetrics()
 {
     const QString path = askSavePath(tr("Export metrics"), tr("CSV (*.csv)"), QStringLiteral("metrics.csv"));
+    if (path.isEmpty())
+        return;
     QString error;
-    if (!path.isEmpty() && !writeMetricsTo(path, &error))
+    if (writeMetricsTo(path, &error))
+        statusBar()->showMessage(tr("Metrics written to %1").arg(path), 5000);
+    else
         showFileError(tr("Export metrics"), error);
 }
 

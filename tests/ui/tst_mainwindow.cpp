@@ -238,6 +238,12 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!window.boundsPanel()->tradeoffChart()->curve().isEmpty(), kTimeoutMs);
         QCOMPARE(window.boundsPanel()->tradeoffChart()->curve().first().y(), direct.batchMsNoFreeze);
         QVERIFY(planned.count() >= 1);
+        // A plan written where no folder is: the error names the file and the reason.
+        const QString unwritable = m_dir.filePath(QStringLiteral("missing/plan.json"));
+        QString error;
+        QVERIFY(!window.writePlanTo(unwritable, false, &error));
+        QVERIFY2(error.contains(unwritable) && error.contains(QStringLiteral("No such file or directory")),
+            qPrintable(error));
     }
 
     // A large profile's first plan takes seconds: the status bar counts them, Stop Planning ends
@@ -300,6 +306,57 @@ private slots:
         window.action(QStringLiteral("redo"))->trigger();
         QCOMPARE(window.boundsPanel()->bounds().maxFreeze, 0.25);
         QTRY_COMPARE_WITH_TIMEOUT(window.candidatePlan()->bounds.maxFreeze, 0.25, kTimeoutMs);
+    }
+
+    // Bound changes less than 800 ms apart (the steps of one slider drag) merge into one undo step;
+    // a change after a pause is a step of its own.
+    void aDragIsOneUndoStep()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("profile-drag.json"));
+        writeProfileFile(smallProfile(), path.toStdString());
+        MainWindow window;
+        window.setDatabasePath(m_dir.filePath(QStringLiteral("empty.sqlite")));
+        window.openFile(path);
+        QTRY_VERIFY_WITH_TIMEOUT(window.candidatePlan() != nullptr, kTimeoutMs);
+        const double before = window.boundsPanel()->bounds().maxFreeze;
+        QVERIFY(before != 0.2 && before != 0.4 && before != 0.6);
+
+        QSlider* slider = window.boundsPanel()->maxFreezeSlider();
+        for (const int value : { 200, 300, 400 })
+            slider->setValue(value);
+        QTest::qWait(900);
+        slider->setValue(600);
+        QCOMPARE(window.boundsPanel()->bounds().maxFreeze, 0.6);
+        QTRY_COMPARE_WITH_TIMEOUT(window.candidatePlan()->bounds.maxFreeze, 0.6, kTimeoutMs);
+
+        QAction* undo = window.action(QStringLiteral("undo"));
+        undo->trigger(); // the change after the pause alone
+        QCOMPARE(window.boundsPanel()->bounds().maxFreeze, 0.4);
+        QTRY_COMPARE_WITH_TIMEOUT(window.candidatePlan()->bounds.maxFreeze, 0.4, kTimeoutMs);
+        QVERIFY(undo->isEnabled());
+        undo->trigger(); // the whole drag
+        QCOMPARE(window.boundsPanel()->bounds().maxFreeze, before);
+        QTRY_COMPARE_WITH_TIMEOUT(window.candidatePlan()->bounds.maxFreeze, before, kTimeoutMs);
+        QVERIFY(!undo->isEnabled());
+    }
+
+    // Exports with nothing to export say what is missing and write no file.
+    void exportsWithNothingToExportSaySo()
+    {
+        MainWindow window;
+        window.setDatabasePath(m_dir.filePath(QStringLiteral("empty.sqlite")));
+        QString error;
+        const QString plan = m_dir.filePath(QStringLiteral("nothing-plan.json"));
+        QVERIFY(!window.writePlanTo(plan, false, &error));
+        QVERIFY2(error.contains(QStringLiteral("no plan yet")), qPrintable(error));
+        const QString trace = m_dir.filePath(QStringLiteral("nothing-trace.json"));
+        QVERIFY(!window.writeTraceTo(trace, true, &error));
+        QVERIFY2(error.contains(QStringLiteral("no measured step or plan")), qPrintable(error));
+        const QString metrics = m_dir.filePath(QStringLiteral("nothing-metrics.csv"));
+        QVERIFY(!window.writeMetricsTo(metrics, &error));
+        QVERIFY2(error.contains(QStringLiteral("No step has been recorded")), qPrintable(error));
+        for (const QString& file : { plan, trace, metrics })
+            QVERIFY2(!QFileInfo::exists(file), qPrintable(file));
     }
 
     void opensAPlanAndATrace()
@@ -445,6 +502,10 @@ private slots:
         const QString metrics = m_dir.filePath(QStringLiteral("metrics.csv"));
         QVERIFY2(window.writeMetricsTo(metrics, &error), qPrintable(error));
         QCOMPARE(lineCount(metrics), std::size_t(301)); // a header and one row a step (evals share rows)
+        const QString unwritable = m_dir.filePath(QStringLiteral("missing/metrics.csv"));
+        QVERIFY(!window.writeMetricsTo(unwritable, &error));
+        QVERIFY2(error.contains(unwritable) && error.contains(QStringLiteral("No such file or directory")),
+            qPrintable(error));
         const QString png = m_dir.filePath(QStringLiteral("timeline.png"));
         QVERIFY2(window.timelineView()->exportPng(png, &error), qPrintable(error));
         QVERIFY(!QImage(png).isNull());

@@ -514,6 +514,46 @@ private slots:
         QVERIFY(QFileInfo(chart).size() > 0);
     }
 
+    // A run that failed says why when it is opened; a history that cannot be read says so in the
+    // banner, and the window goes on.
+    void historyProblemsShowInTheBanner()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("failed.sqlite"));
+        const std::int64_t run
+            = RunStore(db.toStdString()).beginRun({ "diverged", writeRunConfigJson(RunConfig {}), "test" });
+        {
+            RunRecorder recorder(db.toStdString(), run);
+            for (std::int64_t step = 0; step < 5; ++step)
+                publishSyntheticStep(recorder, step);
+            recorder.publish(RunFailed { 5, "rank 2: loss is NaN" });
+            recorder.close();
+        }
+        MainWindow window;
+        window.setDatabasePath(db);
+        QSignalSpy loaded(&window, &MainWindow::documentLoaded);
+        window.openHistoryRun(run);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+        QVERIFY(window.errorBanner()->isVisibleTo(&window));
+        QCOMPARE(window.errorBanner()->level(), ErrorBanner::Level::Error);
+        QCOMPARE(window.errorBanner()->text(), QStringLiteral("This run failed: step 5: rank 2: loss is NaN"));
+        QCOMPARE(window.document().steps().size(), std::size_t(5));
+
+        const QString notADatabase
+            = QStringLiteral(TFREEZE_STORE_FIXTURES) + QStringLiteral("/store/not-a-database.sqlite");
+        window.setDatabasePath(notADatabase);
+        window.openHistoryRun(1);
+        QTRY_VERIFY_WITH_TIMEOUT(window.errorBanner()->text().contains(QStringLiteral("not an SQLite database")),
+            kTimeoutMs);
+        QVERIFY2(window.errorBanner()->text().contains(QStringLiteral("not-a-database.sqlite")),
+            qPrintable(window.errorBanner()->text()));
+        QCOMPARE(window.errorBanner()->level(), ErrorBanner::Level::Error);
+        // The window still opens what it can.
+        window.setDatabasePath(db);
+        window.openHistoryRun(run);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, kTimeoutMs);
+        QCOMPARE(window.document().steps().size(), std::size_t(5));
+    }
+
     void comparesTwoRuns()
     {
         const QString db = m_dir.filePath(QStringLiteral("compare.sqlite"));

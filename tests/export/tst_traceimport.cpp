@@ -250,6 +250,23 @@ void TestTraceImport::badTrace_data()
     row("bad-deadlock.json", "order", "deadlocks: its actions wait on each other in a cycle: 1B1 (rank 1) -> 1F1");
     row("bad-ranks-ambiguous.json", "traceEvents[7]", "cannot tell the ranks apart: stage 1");
     row("bad-uneven-stages.json", "traceEvents", "3 stages on 2 ranks");
+    row("bad-event-not-object.json", "traceEvents[0]", "must be an object (got number)");
+    row("bad-name-number.json", "traceEvents[0].name", "must be a string (got number)");
+    row("bad-ph-missing.json", "traceEvents[1].ph", "is missing");
+    row("bad-args-array.json", "traceEvents[0].args", "must be an object (got array)");
+    row("bad-frozen-over-total.json", "traceEvents[2].args.frozen", "is greater than args.total (5 > 3)");
+    row("bad-frozen-fraction.json", "traceEvents[2].args.frozen", "must be an integer ≥ 0 (got 1.5)");
+    row("bad-freeze-ratio.json", "traceEvents[2].args.freeze_ratio", "must be a number in [0, 1] (got 1.5)");
+    row("bad-e-before-b.json", "traceEvents[1].ts", "E event ends before its B event (traceEvents[0]) begins: 5 < 10");
+    row("bad-ts-infinite.json", "", "not valid JSON: number overflow");
+    row("bad-twice-in-batch.json", "traceEvents[2]",
+        "0F1 appears twice in batch 1 of rank 0 (pid 0) (also traceEvents[1]); batches begin at 0F0");
+    row("bad-batch-order.json", "traceEvents[5]",
+        "rank 0 (pid 0) runs 0B0 at position 2 of batch 2 but 0F1 there in batch 1: every batch must run the same "
+        "order");
+    row("bad-no-complete-batch.json", "traceEvents",
+        "rank 0 (pid 0) has no complete batch: none of its 2 batches (each beginning at 0F0) holds all of its 4 "
+        "actions");
 }
 
 void TestTraceImport::badTrace()

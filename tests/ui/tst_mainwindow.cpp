@@ -542,8 +542,8 @@ private slots:
             = QStringLiteral(TFREEZE_STORE_FIXTURES) + QStringLiteral("/store/not-a-database.sqlite");
         window.setDatabasePath(notADatabase);
         window.openHistoryRun(1);
-        QTRY_VERIFY_WITH_TIMEOUT(window.errorBanner()->text().contains(QStringLiteral("not an SQLite database")),
-            kTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.errorBanner()->text().contains(QStringLiteral("not an SQLite database")), kTimeoutMs);
         QVERIFY2(window.errorBanner()->text().contains(QStringLiteral("not-a-database.sqlite")),
             qPrintable(window.errorBanner()->text()));
         QCOMPARE(window.errorBanner()->level(), ErrorBanner::Level::Error);

@@ -125,3 +125,28 @@ three = [dict(x) for x in good] + [
     {"name": "2B1", "ph": "X", "pid": 1, "tid": 0, "ts": 90060, "dur": 10}]
 variant("bad-uneven-stages.json", three)
 write("bad-wrong-root.json", None, '"traceEvents"\n')
+
+# ---- malformed events and args ----
+variant("bad-event-not-object.json", [5] + good)
+e = [dict(x) for x in good]; e[0]["name"] = 7; variant("bad-name-number.json", e)
+e = [dict(x) for x in good]; del e[1]["ph"]; variant("bad-ph-missing.json", e)
+e = [dict(x) for x in good]; e[0]["args"] = [4]; variant("bad-args-array.json", e)
+e = [dict(x) for x in good]; e[2]["args"] = {"frozen": 5, "total": 3}; variant("bad-frozen-over-total.json", e)
+e = [dict(x) for x in good]; e[2]["args"] = {"frozen": 1.5, "total": 4}; variant("bad-frozen-fraction.json", e)
+e = [dict(x) for x in good]; e[2]["args"] = {"freeze_ratio": 1.5}; variant("bad-freeze-ratio.json", e)
+variant("bad-e-before-b.json", [{"name": "0F0", "ph": "B", "pid": 0, "tid": 0, "ts": 10},
+                                {"ph": "E", "pid": 0, "tid": 0, "ts": 5}])
+write("bad-ts-infinite.json", None,
+      '{"traceEvents": [{"name": "0F0", "ph": "X", "pid": 0, "tid": 0, "ts": 1e999, "dur": 5}]}\n')
+
+# ---- batches that do not agree (each batch of a rank begins at its first forward) ----
+def ranks(order0, order1):
+    events = []
+    for pid, order in enumerate((order0, order1)):
+        for k, name in enumerate(order):
+            events.append({"name": name, "ph": "X", "pid": pid, "tid": 0, "ts": 1000.0 * k + 10 * pid, "dur": 500})
+    return events
+R1 = ["1F0", "1B0", "1F1", "1B1"]
+variant("bad-twice-in-batch.json", ranks(["0F0", "0F1", "0F1", "0B0", "0B1"], R1))
+variant("bad-batch-order.json", ranks(["0F0", "0F1", "0B0", "0B1", "0F0", "0B0", "0F1", "0B1"], R1 + R1))
+variant("bad-no-complete-batch.json", ranks(["0F0", "0F1", "0B0", "0F0", "0F1", "0B1"], R1 + R1))

@@ -58,7 +58,7 @@ template <typename T> T stateValue(const json& document, const char* key, const 
     try {
         return document.at(key).get<T>();
     } catch (const json::exception& error) {
-        throw InputError(path, key, std::string("missing or malformed: ") + error.what());
+        throw InputError(path, key, "missing or malformed: " + jsonErrorText(error));
     }
 }
 

@@ -363,12 +363,17 @@ struct TrainingSession::Private {
                         + " of step " + std::to_string(nextStep)
                         + " (a checkpoint that was being written when its run ended)");
         }
+        // Each file in turn, so that the message names the one that cannot be read.
+        const std::string modelPath = (part / "model.pt").string();
+        const std::string optimizerPath = (part / "optimizer.pt").string();
+        const std::string* reading = &modelPath;
         try {
-            loadParameters((part / "model.pt").string());
-            torch::load(*optimizer, (part / "optimizer.pt").string());
+            loadParameters(modelPath);
+            reading = &optimizerPath;
+            torch::load(*optimizer, optimizerPath);
         } catch (const c10::Error& error) {
             throw InputError(
-                part.string(), "", std::string("cannot read the checkpoint: ") + error.what_without_backtrace());
+                *reading, "", std::string("cannot read the checkpoint: ") + error.what_without_backtrace());
         }
         freezer->loadState(part.string());
         if (state.contains("user_plan")) {

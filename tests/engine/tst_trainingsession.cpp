@@ -7,6 +7,7 @@
 #include "core/plan/freeze_planner.h"
 #include "core/plan/plan_error.h"
 #include "core/plan/span_profile_estimate.h"
+#include "core/plan/text_file.h"
 
 #include <QtTest>
 
@@ -18,6 +19,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -171,6 +173,7 @@ private slots:
     void resumeIsExact_data();
     void resumeIsExact();
     void checkpointOfAnotherConfigIsRefused();
+    void damagedCheckpointIsRefused();
     void initFromCheckpoint();
     void initFromUnusableCheckpointIsRefused();
     void userPlanFreezesRoundedCounts();
@@ -349,6 +352,90 @@ void TestTrainingSession::checkpointOfAnotherConfigIsRefused()
     } catch (const InputError& error) {
         QVERIFY2(std::string(error.what()).find(missing) != std::string::npos, error.what());
     }
+}
+
+// A checkpoint damaged in any one file (the manifest's keys, the weights, the optimizer, APF's
+// state) is refused with the file and what is wrong with it, and the session stays at step 0.
+void TestTrainingSession::damagedCheckpointIsRefused()
+{
+    namespace fs = std::filesystem;
+    RunConfig config = smallConfig();
+    config.freezer.kind = FreezerKind::Apf;
+    config.steps = 1;
+    const std::string good = trainAndCheckpoint(config, "damaged-source");
+    QVERIFY(fs::exists(fs::path(good) / "freezer_state.json") && fs::exists(fs::path(good) / "apf_tensors.pt"));
+
+    const auto editManifest = [](const std::string& dir, const std::function<void(nlohmann::json&)>& edit) {
+        const std::string path = (fs::path(dir) / "checkpoint.json").string();
+        nlohmann::json state = nlohmann::json::parse(readTextFile(path));
+        edit(state);
+        writeTextFile(path, state.dump());
+    };
+    const auto truncate = [](const std::string& path) {
+        const std::string bytes = readTextFile(path);
+        writeTextFile(path, std::string_view(bytes).substr(0, bytes.size() / 2));
+    };
+    struct Damage {
+        const char* what;
+        std::function<void(const std::string& dir)> apply;
+        const char* file; // the file the message names, in the checkpoint folder
+        const char* message;
+    };
+    const std::vector<Damage> damages {
+        { "another format",
+            [&](const std::string& dir) { editManifest(dir, [](nlohmann::json& s) { s["format"] = "x/1"; }); },
+            "checkpoint.json", "format: expected \"tfreeze-checkpoint/1\"" },
+        { "next_step not a number",
+            [&](const std::string& dir) { editManifest(dir, [](nlohmann::json& s) { s["next_step"] = "one"; }); },
+            "checkpoint.json", "next_step: expected a step number" },
+        { "negative next_step",
+            [&](const std::string& dir) { editManifest(dir, [](nlohmann::json& s) { s["next_step"] = -1; }); },
+            "checkpoint.json", "next_step: expected a step number" },
+        { "no config", [&](const std::string& dir) { editManifest(dir, [](nlohmann::json& s) { s.erase("config"); }); },
+            "checkpoint.json", "config: missing" },
+        { "weights cut short", [&](const std::string& dir) { truncate((fs::path(dir) / "model.pt").string()); },
+            "model.pt", "cannot read the checkpoint: " },
+        { "optimizer replaced",
+            [](const std::string& dir) { writeTextFile((fs::path(dir) / "optimizer.pt").string(), "not a tensor"); },
+            "optimizer.pt", "cannot read the checkpoint: " },
+        { "APF state not JSON",
+            [](const std::string& dir) { writeTextFile((fs::path(dir) / "freezer_state.json").string(), "{\"x\""); },
+            "freezer_state.json", "not valid JSON: " },
+        { "APF state without its threshold",
+            [](const std::string& dir) {
+                const std::string path = (fs::path(dir) / "freezer_state.json").string();
+                nlohmann::json state = nlohmann::json::parse(readTextFile(path));
+                state.at("tracker").erase("threshold");
+                writeTextFile(path, state.dump());
+            },
+            "freezer_state.json", "threshold: missing or malformed: key 'threshold' not found" },
+        { "APF tensors cut short",
+            [&](const std::string& dir) { truncate((fs::path(dir) / "apf_tensors.pt").string()); }, "apf_tensors.pt",
+            "cannot read: " },
+    };
+    for (const Damage& damage : damages) {
+        const std::string dir = temporaryDir("damaged");
+        fs::remove_all(dir);
+        fs::copy(good, dir, fs::copy_options::recursive);
+        damage.apply(dir);
+        const std::string file = (fs::path(dir) / damage.file).string();
+        TrainingSession session(config);
+        try {
+            session.loadCheckpoint(dir);
+            QFAIL(qPrintable(QString::fromUtf8(damage.what) + QStringLiteral(": the checkpoint was loaded")));
+        } catch (const InputError& error) {
+            const std::string text = error.what();
+            QVERIFY2(text.rfind(file + ": ", 0) == 0 && text.find(damage.message) != std::string::npos,
+                qPrintable(QString::fromUtf8(damage.what) + QStringLiteral(": ") + QString::fromStdString(text)));
+        }
+        QCOMPARE(session.nextStep(), std::int64_t(0));
+        fs::remove_all(dir);
+    }
+    // The undamaged copy loads: the damage, not the copying, made each fail.
+    TrainingSession session(config);
+    session.loadCheckpoint(good);
+    QCOMPARE(session.nextStep(), std::int64_t(1));
+    fs::remove_all(good);
 }
 
 // init_from (fine-tuning): a run of another seed, schedule and optimizer starts from the weights

@@ -519,8 +519,9 @@ private slots:
     void historyProblemsShowInTheBanner()
     {
         const QString db = m_dir.filePath(QStringLiteral("failed.sqlite"));
+        const RunConfig defaults; // named: a temporary here trips GCC 12's -Wmaybe-uninitialized
         const std::int64_t run
-            = RunStore(db.toStdString()).beginRun({ "diverged", writeRunConfigJson(RunConfig {}), "test" });
+            = RunStore(db.toStdString()).beginRun({ "diverged", writeRunConfigJson(defaults), "test" });
         {
             RunRecorder recorder(db.toStdString(), run);
             for (std::int64_t step = 0; step < 5; ++step)

@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -174,6 +175,8 @@ private slots:
     void resumeIsExact();
     void checkpointOfAnotherConfigIsRefused();
     void damagedCheckpointIsRefused();
+    void timelyFreezeResumesItsPlan_data();
+    void timelyFreezeResumesItsPlan();
     void initFromCheckpoint();
     void initFromUnusableCheckpointIsRefused();
     void userPlanFreezesRoundedCounts();
@@ -436,6 +439,65 @@ void TestTrainingSession::damagedCheckpointIsRefused()
     session.loadCheckpoint(good);
     QCOMPARE(session.nextStep(), std::int64_t(1));
     fs::remove_all(good);
+}
+
+void TestTrainingSession::timelyFreezeResumesItsPlan_data()
+{
+    QTest::addColumn<int>("freezer");
+    QTest::newRow("timelyfreeze") << static_cast<int>(FreezerKind::TimelyFreeze);
+    QTest::newRow("timely+apf") << static_cast<int>(FreezerKind::TimelyApf);
+    QTest::newRow("timely+autofreeze") << static_cast<int>(FreezerKind::TimelyAutoFreeze);
+}
+
+// A TimelyFreeze run checkpointed once its plan holds resumes under the same plan: nothing is
+// measured or planned again, every step runs the plan's ratios, and the prediction is the plan's.
+// (Its plan depends on measured times, so a resumed run cannot be compared with a straight one
+// bit for bit, as resumeIsExact() does for the other freezers.)
+void TestTrainingSession::timelyFreezeResumesItsPlan()
+{
+    QFETCH(int, freezer);
+    RunConfig config = timelyConfig();
+    config.freezer.kind = static_cast<FreezerKind>(freezer);
+    config.freezer.autoFreeze.interval = 1;
+    config.steps = 9; // steps 0-8: planned after step 5, ramped in over 6-7, held from step 8
+    const std::string dir = temporaryDir("timely-resume");
+    std::shared_ptr<const FreezePlan> plan;
+    std::vector<double> heldMeans;
+    {
+        TrainingSession first(config);
+        auto sink = std::make_shared<RecordingSink>();
+        first.addSink(sink);
+        QCOMPARE(first.run().status, TrainingOutcome::Status::Finished);
+        const auto plans = sink->all<PlanApplied>();
+        QCOMPARE(plans.size(), std::size_t(1));
+        plan = plans[0].plan;
+        QVERIFY(plan);
+        const auto stats = sink->all<StepStats>();
+        QCOMPARE(stats.back().step, std::int64_t(8));
+        QCOMPARE(stats.back().phase, TrainingPhase::Stable);
+        heldMeans = stats.back().stageMeanFreezeRatio;
+        first.saveCheckpoint(dir);
+    }
+    QVERIFY(std::any_of(heldMeans.begin(), heldMeans.end(), [](double mean) { return mean > 0.0; }));
+
+    RunConfig longer = config;
+    longer.steps = 11;
+    TrainingSession second(longer);
+    second.loadCheckpoint(dir);
+    QCOMPARE(second.nextStep(), std::int64_t(9));
+    auto sink = std::make_shared<RecordingSink>();
+    second.addSink(sink);
+    const TrainingOutcome outcome = second.run();
+    QCOMPARE(outcome.status, TrainingOutcome::Status::Finished);
+    QVERIFY(sink->all<PlanApplied>().empty());
+    const auto stats = sink->all<StepStats>();
+    QCOMPARE(stats.size(), std::size_t(2));
+    for (const StepStats& step : stats) {
+        QCOMPARE(step.phase, TrainingPhase::Stable);
+        QCOMPARE(step.stageMeanFreezeRatio, heldMeans);
+    }
+    QCOMPARE(outcome.predictedBatchMs, plan->batchMsPlanned);
+    std::filesystem::remove_all(dir);
 }
 
 // init_from (fine-tuning): a run of another seed, schedule and optimizer starts from the weights

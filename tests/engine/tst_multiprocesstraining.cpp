@@ -1,17 +1,21 @@
 // TrainingSession as one process per pipeline rank over c10d Gloo on loopback, against the same run
 // in one process: the test is rank 0 and starts copies of itself as the other ranks.
 #include "core/engine/training_session.h"
+#include "core/plan/freeze_planner.h"
 #include "core/plan/plan_error.h"
+#include "core/plan/synthetic_profile.h"
 #include "tests/engine/process_test_support.h"
 
 #include <QtTest>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace tfreeze;
@@ -105,7 +109,8 @@ private:
 // TFREEZE_TEST_DIE_AFTER=k, SIGKILL itself after step k (a crashed rank); with
 // TFREEZE_TEST_HANG_AFTER=k, SIGSTOP itself after step k (a hung rank: alive, connections open);
 // with TFREEZE_TEST_STEPS=n, train n steps; with TFREEZE_TEST_RESUME=DIR, resume from the checkpoint
-// in DIR first; with TFREEZE_TEST_SAVE=DIR, write its part of a checkpoint into DIR at the end.
+// in DIR first; with TFREEZE_TEST_SAVE=DIR, write its part of a checkpoint into DIR at the end;
+// with TFREEZE_TEST_TIMEOUT=s, wait s seconds (not 10) for the others.
 int runPeer()
 {
     try {
@@ -115,6 +120,8 @@ int runPeer()
             config.steps = std::atoi(steps);
         DistributedSetup distributed = distributedSetupFromEnvironment();
         distributed.timeoutSeconds = 10;
+        if (const char* timeout = std::getenv("TFREEZE_TEST_TIMEOUT"))
+            distributed.timeoutSeconds = std::atoi(timeout);
         const char* dieAfter = std::getenv("TFREEZE_TEST_DIE_AFTER");
         const char* hangAfter = std::getenv("TFREEZE_TEST_HANG_AFTER");
         TrainingSession session(config, distributed);
@@ -299,6 +306,71 @@ private slots:
         }
         QVERIFY2(frozen > 0 || plan.batchMsPlanned >= plan.batchMsNoFreeze, "a plan that saves time freezes something");
         qInfo("last step: %d tensors frozen, %d of them in the peer process", frozen, frozenInPeer);
+    }
+
+    // Paused longer than the others' c10d time-out (4 s), rank 0 tells them "still paused" every
+    // 2 s, so they wait instead of failing; a plan the user applies meanwhile reaches the peer's
+    // stage through rank 0's broadcast at the resume, and every step after it runs that plan.
+    void pauseOutlivesTheTimeoutAndAPlanReachesEveryProcess()
+    {
+        const ScheduleShape shape { ScheduleKind::OneFOneB, 2, 4, 1 };
+        RunConfig config = smallConfig(shape, FreezerKind::None);
+        config.steps = 6;
+        const PipelineSchedule schedule = PipelineSchedule::generate(shape);
+        FreezeBounds bounds;
+        bounds.maxFreeze = 0.5;
+        const auto plan = std::make_shared<const FreezePlan>(
+            FreezePlanner(makeSyntheticProfile(schedule, SyntheticCosts {})).plan(bounds));
+        QVERIFY(std::all_of(plan->stageMeanRatio.begin(), plan->stageMeanRatio.end(), [](double r) { return r > 0; }));
+
+        const int port = testing::freeLoopbackPort();
+        const std::vector<pid_t> peers
+            = spawnPeers(2, port, shape, FreezerKind::None, 0, 0, { "TFREEZE_TEST_STEPS=6", "TFREEZE_TEST_TIMEOUT=4" });
+        RecordingSink sink;
+        TrainingOutcome outcome;
+        double pausedSeconds = 0.0;
+        {
+            TrainingSession session(config, setup(0, 2, port));
+            session.addSink(std::shared_ptr<TelemetrySink>(&sink, [](TelemetrySink*) {}));
+            std::thread resumer;
+            outcome = session.run([&](const TrainingProgress& progress) {
+                if (progress.stats.step != 1)
+                    return;
+                session.control().pause();
+                session.applyPlan(plan);
+                resumer = std::thread([&session, &pausedSeconds] {
+                    const auto start = std::chrono::steady_clock::now();
+                    std::this_thread::sleep_for(std::chrono::seconds(7));
+                    pausedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                    session.control().resume();
+                });
+            });
+            if (resumer.joinable())
+                resumer.join();
+        }
+        for (int code : waitAll(peers))
+            QCOMPARE(code, 0);
+        QVERIFY2(outcome.status == TrainingOutcome::Status::Finished, outcome.error.c_str());
+        QVERIFY(pausedSeconds >= 7.0);
+        const auto stats = sink.all<StepStats>();
+        QCOMPARE(stats.size(), std::size_t(6));
+        for (const StepStats& step : stats) {
+            if (step.step <= 1)
+                QCOMPARE(step.stageMeanFreezeRatio, std::vector<double>(2, 0.0));
+            else
+                for (std::size_t k = 0; k < 2; ++k)
+                    QVERIFY2(std::abs(step.stageMeanFreezeRatio[k] - plan->stageMeanRatio[k]) < 1e-12,
+                        qPrintable(QStringLiteral("step %1, stage %2: %3 against the plan's %4")
+                                       .arg(step.step)
+                                       .arg(k)
+                                       .arg(step.stageMeanFreezeRatio[k])
+                                       .arg(plan->stageMeanRatio[k])));
+        }
+        int frozenInPeer = 0;
+        for (const ActionSpan& span : sink.all<ActionSpan>())
+            if (span.step >= 2 && span.rank == 1)
+                frozenInPeer += span.frozenTensors;
+        QVERIFY(frozenInPeer > 0);
     }
 
     // A rank that dies (SIGKILL after step 3) ends the run on rank 0 as failed, naming the process

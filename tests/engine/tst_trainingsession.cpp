@@ -655,6 +655,26 @@ void TestTrainingSession::userPlanFreezesRoundedCounts()
     }
     QCOMPARE(freezableSpans, static_cast<int>(2 * schedule.stageCount() * schedule.microbatchCount()));
     QVERIFY(partlyFrozen > 0);
+
+    // The user's plan is part of a checkpoint: a resumed run goes on under it, with nothing applied anew.
+    const std::string dir = temporaryDir("user-plan");
+    session.saveCheckpoint(dir);
+    RunConfig longer = config;
+    longer.steps = 3;
+    TrainingSession resumed(longer);
+    resumed.loadCheckpoint(dir);
+    auto resumedSink = std::make_shared<RecordingSink>();
+    resumed.addSink(resumedSink);
+    QCOMPARE(resumed.run().status, TrainingOutcome::Status::Finished);
+    QVERIFY(resumedSink->all<PlanApplied>().empty());
+    const auto spans = resumedSink->all<ActionSpan>();
+    QCOMPARE(spans.size(), static_cast<std::size_t>(schedule.actionCount()));
+    for (const ActionSpan& span : spans) {
+        QCOMPARE(span.step, std::int64_t(2));
+        const double ratio = isFreezable(span.kind) ? plan->actions[indexOf(index, span)].ratio : 0.0;
+        QCOMPARE(span.frozenTensors, isFreezable(span.kind) ? expectedFrozen(ratio, span.totalTensors) : 0);
+    }
+    std::filesystem::remove_all(dir);
 }
 
 void TestTrainingSession::planForAnotherScheduleIsRefused()

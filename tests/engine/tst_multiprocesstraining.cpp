@@ -55,6 +55,20 @@ RunConfig smallConfig(ScheduleShape shape, FreezerKind freezer)
     return config;
 }
 
+// Adam with a huge step and no damping: the loss stops being finite within a few steps, on the
+// last stage (the last rank's process), the same in one process and in several.
+RunConfig diverging(RunConfig config)
+{
+    config.optimizer.lr = 10.0;
+    config.optimizer.epsilon = 1e-30;
+    config.optimizer.beta2 = 0.0;
+    config.optimizer.weightDecay = 0.0;
+    config.optimizer.gradClip = 0.0;
+    config.optimizer.warmupSteps = 0;
+    validateRunConfig(config, "test");
+    return config;
+}
+
 // What the peers need to build the same config: passed in their environment.
 std::string shapeText(const ScheduleShape& shape)
 {
@@ -110,7 +124,8 @@ private:
 // TFREEZE_TEST_HANG_AFTER=k, SIGSTOP itself after step k (a hung rank: alive, connections open);
 // with TFREEZE_TEST_STEPS=n, train n steps; with TFREEZE_TEST_RESUME=DIR, resume from the checkpoint
 // in DIR first; with TFREEZE_TEST_SAVE=DIR, write its part of a checkpoint into DIR at the end;
-// with TFREEZE_TEST_TIMEOUT=s, wait s seconds (not 10) for the others.
+// with TFREEZE_TEST_TIMEOUT=s, wait s seconds (not 10) for the others; with TFREEZE_TEST_DIVERGE=1,
+// train the diverging() config.
 int runPeer()
 {
     try {
@@ -118,6 +133,8 @@ int runPeer()
             static_cast<FreezerKind>(std::atoi(std::getenv("TFREEZE_TEST_FREEZER"))));
         if (const char* steps = std::getenv("TFREEZE_TEST_STEPS"))
             config.steps = std::atoi(steps);
+        if (std::getenv("TFREEZE_TEST_DIVERGE"))
+            config = diverging(config);
         DistributedSetup distributed = distributedSetupFromEnvironment();
         distributed.timeoutSeconds = 10;
         if (const char* timeout = std::getenv("TFREEZE_TEST_TIMEOUT"))
@@ -371,6 +388,42 @@ private slots:
             if (span.step >= 2 && span.rank == 1)
                 frozenInPeer += span.frozenTensors;
         QVERIFY(frozenInPeer > 0);
+    }
+
+    // A step that fails inside one process (a non-finite loss on the peer, which holds the last
+    // stage) ends the run in every process at that step, and rank 0 reports the peer's own message,
+    // as the same run in one process fails.
+    void peerFailureIsReportedByRankZero()
+    {
+        const ScheduleShape shape { ScheduleKind::OneFOneB, 2, 4, 1 };
+        const RunConfig config = diverging(smallConfig(shape, FreezerKind::None));
+        TrainingOutcome expected;
+        {
+            TrainingSession session(config);
+            expected = session.run();
+        }
+        QCOMPARE(expected.status, TrainingOutcome::Status::Failed);
+        QVERIFY2(expected.error.find("rank 1: non-finite loss") != std::string::npos, expected.error.c_str());
+        QVERIFY(expected.stepsDone < config.steps);
+
+        const int port = testing::freeLoopbackPort();
+        const std::vector<pid_t> peers
+            = spawnPeers(2, port, shape, FreezerKind::None, 0, 0, { "TFREEZE_TEST_DIVERGE=1" });
+        RecordingSink sink;
+        TrainingOutcome outcome;
+        {
+            TrainingSession session(config, setup(0, 2, port));
+            session.addSink(std::shared_ptr<TelemetrySink>(&sink, [](TelemetrySink*) {}));
+            outcome = session.run();
+        }
+        QCOMPARE(waitAll(peers), std::vector<int> { 3 }); // the peer's run failed too, and it exited
+        QCOMPARE(outcome.status, TrainingOutcome::Status::Failed);
+        QCOMPARE(outcome.stepsDone, expected.stepsDone);
+        QVERIFY2(outcome.error == expected.error,
+            qPrintable(QString::fromStdString(outcome.error + " | " + expected.error)));
+        const auto failures = sink.all<RunFailed>();
+        QCOMPARE(failures.size(), std::size_t { 1 });
+        QCOMPARE(failures[0].step, expected.stepsDone);
     }
 
     // A rank that dies (SIGKILL after step 3) ends the run on rank 0 as failed, naming the process

@@ -41,6 +41,10 @@ tfreeze_add_train_cli_test(train_missing_corpus EXIT 2 STDERR "^tfreeze: error: 
     ARGS train --config ${engineData}/bad-missing-corpus.json)
 tfreeze_add_train_cli_test(train_bad_freezer EXIT 2 STDERR "^tfreeze: error: --freezer: unknown freezer \"frozen\""
     ARGS train --config ${engineData}/tiny-1f1b.json --freezer frozen)
+# An output folder that cannot be made (a file stands in its path): exit 2 with the reason, before any step.
+tfreeze_add_train_cli_test(train_out_not_creatable EXIT 2
+    STDERR "^tfreeze: error: .*/tiny-1f1b.json/out: cannot create the output folder: Not a directory\n$"
+    ARGS train --config ${engineData}/tiny-1f1b.json --out ${engineData}/tiny-1f1b.json/out)
 tfreeze_add_train_cli_test(train_max_freeze_above_one EXIT 2
     STDERR "^tfreeze: error: --max-freeze: \"1.5\" is not a number in \\[0, 1\\]"
     ARGS train --config ${engineData}/tiny-1f1b.json --max-freeze 1.5)

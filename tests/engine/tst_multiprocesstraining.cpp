@@ -325,7 +325,7 @@ private slots:
         qInfo("last step: %d tensors frozen, %d of them in the peer process", frozen, frozenInPeer);
     }
 
-    // Paused longer than the others' c10d time-out (4 s), rank 0 tells them "still paused" every
+    // Paused longer than the others' c10d time-out (6 s), rank 0 tells them "still paused" every
     // 2 s, so they wait instead of failing; a plan the user applies meanwhile reaches the peer's
     // stage through rank 0's broadcast at the resume, and every step after it runs that plan.
     void pauseOutlivesTheTimeoutAndAPlanReachesEveryProcess()
@@ -342,7 +342,7 @@ private slots:
 
         const int port = testing::freeLoopbackPort();
         const std::vector<pid_t> peers
-            = spawnPeers(2, port, shape, FreezerKind::None, 0, 0, { "TFREEZE_TEST_STEPS=6", "TFREEZE_TEST_TIMEOUT=4" });
+            = spawnPeers(2, port, shape, FreezerKind::None, 0, 0, { "TFREEZE_TEST_STEPS=6", "TFREEZE_TEST_TIMEOUT=6" });
         RecordingSink sink;
         TrainingOutcome outcome;
         double pausedSeconds = 0.0;
@@ -357,7 +357,7 @@ private slots:
                 session.applyPlan(plan);
                 resumer = std::thread([&session, &pausedSeconds] {
                     const auto start = std::chrono::steady_clock::now();
-                    std::this_thread::sleep_for(std::chrono::seconds(7));
+                    std::this_thread::sleep_for(std::chrono::seconds(8));
                     pausedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                     session.control().resume();
                 });
@@ -368,7 +368,7 @@ private slots:
         for (int code : waitAll(peers))
             QCOMPARE(code, 0);
         QVERIFY2(outcome.status == TrainingOutcome::Status::Finished, outcome.error.c_str());
-        QVERIFY(pausedSeconds >= 7.0);
+        QVERIFY(pausedSeconds >= 8.0);
         const auto stats = sink.all<StepStats>();
         QCOMPARE(stats.size(), std::size_t(6));
         for (const StepStats& step : stats) {

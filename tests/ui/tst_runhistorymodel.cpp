@@ -144,6 +144,7 @@ private slots:
     void rowsAndColumnsMatchTheFixture();
     void statusIsColouredFromThePalette();
     void tokensPerSecondSortsAsNumbers();
+    void shapeAndBoundSortAsNumbersAndNotesShowOneLine();
     void filterMatchesAnyColumnIgnoringCase_data();
     void filterMatchesAnyColumnIgnoringCase();
     void renameAndNotesPersistInTheFile();
@@ -248,6 +249,44 @@ void TestRunHistoryModel::tokensPerSecondSortsAsNumbers()
     QList<qint64> descending = proxyOrder(proxy);
     descending.removeAll(4);
     QCOMPARE(descending, (QList<qint64> { 3, 2, 1 }));
+}
+
+// Ranks × microbatches sorts by ranks, then microbatches (2 × 4 before 2 × 16, which text would
+// put first); "per stage" bounds sort after every single ρ; a run without a readable config last
+// (no value). Notes show their first line in the table and all of them in the tooltip.
+void TestRunHistoryModel::shapeAndBoundSortAsNumbersAndNotesShowOneLine()
+{
+    Fixture fixture;
+    RunStore(fixture.path.toStdString()).setRunNotes(1, "lr too high?\nrerun with 1e-3");
+    RunHistoryModel model;
+    model.setRows(loadRows(fixture.path));
+    QSortFilterProxyModel proxy;
+    proxy.setSourceModel(&model);
+    proxy.setSortRole(RunHistoryModel::SortRole);
+    proxy.sort(RunHistoryModel::ShapeColumn, Qt::AscendingOrder);
+    QList<qint64> shapes = proxyOrder(proxy);
+    shapes.removeAll(3); // its config is not JSON: no shape
+    QCOMPARE(shapes, (QList<qint64> { 4, 2, 1 })); // 2 × 4, 2 × 16, 4 × 8
+    proxy.setSortRole(Qt::DisplayRole);
+    QList<qint64> textual = proxyOrder(proxy);
+    textual.removeAll(3);
+    QVERIFY(textual != shapes); // "2 × 16" < "2 × 4" as text: the check can fail
+    proxy.setSortRole(RunHistoryModel::SortRole);
+    proxy.sort(RunHistoryModel::MaxFreezeColumn, Qt::AscendingOrder);
+    QList<qint64> bounds = proxyOrder(proxy);
+    bounds.removeAll(3);
+    QCOMPARE(bounds, (QList<qint64> { 2, 1, 4 })); // 0.5, 0.9, per stage
+
+    const int row = model.rowOfRun(1);
+    QCOMPARE(display(model, row, RunHistoryModel::NotesColumn), QStringLiteral("lr too high?"));
+    const QModelIndex notes = model.index(row, RunHistoryModel::NotesColumn);
+    QCOMPARE(model.data(notes, Qt::ToolTipRole).toString(), QStringLiteral("lr too high?\nrerun with 1e-3"));
+    QCOMPARE(model.data(notes, Qt::EditRole).toString(), QStringLiteral("lr too high?\nrerun with 1e-3"));
+    QVERIFY(!model.data(model.index(model.rowOfRun(2), RunHistoryModel::NotesColumn), Qt::ToolTipRole).isValid());
+    // The run whose config this version cannot read says so where its config's columns are empty.
+    QVERIFY(model.data(model.index(model.rowOfRun(3), RunHistoryModel::ScheduleColumn), Qt::ToolTipRole)
+                .toString()
+                .contains(QStringLiteral("could not be read")));
 }
 
 void TestRunHistoryModel::filterMatchesAnyColumnIgnoringCase_data()

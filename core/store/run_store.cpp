@@ -2,6 +2,7 @@
 
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
+#include "core/plan/text_file.h"
 #include "core/store/store_error.h"
 
 #include <nlohmann/json.hpp>
@@ -158,7 +159,7 @@ std::vector<double> parseJsonArray(const std::string& text, const std::string& s
     try {
         return nlohmann::json::parse(text).get<std::vector<double>>();
     } catch (const nlohmann::json::exception& error) {
-        throw InputError(source, field, std::string("not a JSON array of numbers: ") + error.what());
+        throw InputError(source, field, "not a JSON array of numbers: " + jsonErrorText(error));
     }
 }
 
@@ -641,10 +642,11 @@ std::vector<StepStats> RunStore::steps(std::int64_t run, std::int64_t firstStep,
                                "stage_freeze FROM steps WHERE run = ?1 AND step BETWEEN ?2 AND ?3 ORDER BY step");
     select.bind(1, run).bind(2, firstStep).bind(3, lastStep);
     std::vector<StepStats> steps;
-    const std::string source = path() + ": " + runSource(run);
+    const std::string runText = path() + ": " + runSource(run);
     while (select.step()) {
         StepStats step;
         step.step = select.int64(0);
+        const std::string source = runText + ", step " + std::to_string(step.step); // which row is damaged
         step.loss = select.real(1);
         step.tokens = select.int64(2);
         step.batchMs = select.real(3);

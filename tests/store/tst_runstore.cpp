@@ -5,6 +5,7 @@
 
 #include "store_test_support.h"
 
+#include <QDir>
 #include <QtTest>
 
 #include <sqlite3.h>
@@ -72,6 +73,7 @@ private slots:
     void newerSchemaIsRefusedAndUnchanged();
     void readOnlyOpenReadsButCannotWrite();
     void readOnlyOpenOfMissingFileFails();
+    void folderAndDamagedRowsAreInputErrors();
     void deleteRunCascades();
     void unknownIdsAreInputErrors();
     void runsOfGoneProcessesBecomeInterrupted();
@@ -450,6 +452,41 @@ void TestRunStore::readOnlyOpenOfMissingFileFails()
     const std::string path = dir.filePath(QStringLiteral("missing.sqlite")).toStdString();
     QVERIFY_THROWS_EXCEPTION(InputError, RunStore(path, RunStore::OpenMode::ReadOnly));
     QVERIFY(!QFile::exists(QString::fromStdString(path)));
+}
+
+// A folder where the database should be, and a row whose JSON column another program damaged:
+// each an InputError naming the file (and the column), never a crash or an empty answer.
+void TestRunStore::folderAndDamagedRowsAreInputErrors()
+{
+    QTemporaryDir dir;
+    const std::string folder = dir.filePath(QStringLiteral("history.sqlite")).toStdString();
+    QVERIFY(QDir().mkpath(QString::fromStdString(folder)));
+    for (RunStore::OpenMode mode : { RunStore::OpenMode::ReadWrite, RunStore::OpenMode::ReadOnly }) {
+        try {
+            RunStore store(folder, mode);
+            QFAIL("opened a folder as a run database");
+        } catch (const InputError& error) {
+            QCOMPARE(std::string(error.what()), folder + ": is a folder, not a run database");
+        }
+    }
+
+    const std::string path = dir.filePath(QStringLiteral("damaged.sqlite")).toStdString();
+    std::int64_t run = 0;
+    {
+        RunStore store(path);
+        run = store.beginRun(newRun("run"));
+        store.recordStep(run, makeStep(0));
+    }
+    rawExecute(path, "UPDATE steps SET rank_bubble = '[0.25, \"x' WHERE step = 0");
+    RunStore store(path, RunStore::OpenMode::ReadOnly);
+    try {
+        store.steps(run);
+        QFAIL("read a damaged step");
+    } catch (const InputError& error) {
+        QCOMPARE(error.source(), path + ": run " + std::to_string(run) + ", step 0");
+        QCOMPARE(error.field(), std::string("steps.rank_bubble"));
+        QVERIFY2(error.reason().rfind("not a JSON array of numbers: parse error", 0) == 0, error.what());
+    }
 }
 
 void TestRunStore::deleteRunCascades()

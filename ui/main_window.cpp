@@ -7,7 +7,6 @@
 #include "core/plan/plan_error.h"
 #include "core/plan/profile_io.h"
 #include "core/plan/span_profile_estimate.h"
-#include "core/plan/text_file.h"
 #include "core/store/metrics_csv.h"
 #include "core/store/run_store.h"
 #include "ui/about_dialog.h"
@@ -72,7 +71,6 @@
 
 #include <array>
 #include <fstream>
-#include <sstream>
 #include <variant>
 
 namespace tfreeze {
@@ -1261,10 +1259,8 @@ bool MainWindow::writeMetricsTo(const QString& path, QString* error) const
         *error = tr("No step has been recorded yet.");
         return false;
     }
-    std::ostringstream csv;
-    writeMetricsCsv(m_document.steps(), m_document.evals(), csv);
     try {
-        writeTextFile(path.toStdString(), csv.str());
+        writeMetricsCsvFile(m_document.steps(), m_document.evals(), path.toStdString());
         return true;
     } catch (const std::exception& failure) {
         *error = QString::fromStdString(failure.what());

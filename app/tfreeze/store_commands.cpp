@@ -5,7 +5,6 @@
 #include "core/export/chrome_trace_export.h"
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
-#include "core/plan/text_file.h"
 #include "core/store/metrics_csv.h"
 #include "core/store/run_recorder.h"
 #include "core/store/run_store.h"
@@ -23,7 +22,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 namespace tfreeze {
@@ -247,9 +245,7 @@ void runExportMetrics(const ExportMetricsOptions& options)
     store->run(options.run); // an unknown id is an error, not an empty file
     const std::vector<StepStats> steps = store->steps(options.run);
     const std::vector<EvalStats> evals = store->evals(options.run);
-    std::ostringstream csv;
-    writeMetricsCsv(steps, evals, csv);
-    writeTextFile(options.outPath, csv.str());
+    writeMetricsCsvFile(steps, evals, options.outPath);
     std::cout << steps.size() << " steps of run " << options.run << " written to " << options.outPath << '\n';
 }
 

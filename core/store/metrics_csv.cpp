@@ -1,10 +1,13 @@
 #include "core/store/metrics_csv.h"
 
+#include "core/plan/text_file.h"
+
 #include <iomanip>
 #include <limits>
 #include <map>
 #include <ostream>
 #include <set>
+#include <sstream>
 
 namespace tfreeze {
 
@@ -43,6 +46,14 @@ void writeMetricsCsv(const std::vector<StepStats>& steps, const std::vector<Eval
         out << '\n';
     }
     out.precision(precision);
+}
+
+void writeMetricsCsvFile(
+    const std::vector<StepStats>& steps, const std::vector<EvalStats>& evals, const std::string& path)
+{
+    std::ostringstream csv;
+    writeMetricsCsv(steps, evals, csv);
+    writeTextFile(path, csv.str());
 }
 
 } // namespace tfreeze

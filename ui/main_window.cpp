@@ -209,9 +209,11 @@ MainWindow::MainWindow(QWidget* parent)
     timelineLayout->setContentsMargins(0, 0, 0, 0);
     auto* stepRow = new QHBoxLayout;
     m_follow = new QCheckBox(tr("&Follow"), timelinePane);
+    m_follow->setObjectName(QStringLiteral("followLatestStep"));
     m_follow->setChecked(true);
     m_follow->setToolTip(tr("Show the latest step as it arrives"));
     m_stepSlider = new QSlider(Qt::Horizontal, timelinePane);
+    m_stepSlider->setObjectName(QStringLiteral("stepSlider"));
     m_stepSlider->setEnabled(false);
     m_stepSlider->setToolTip(tr("Pick a recorded step"));
     m_stepLabel = new QLabel(tr("no step"), timelinePane);

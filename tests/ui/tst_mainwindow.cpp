@@ -3,6 +3,7 @@
 // two runs, and (with the engine) a live run that is planned, applied and checked in the database,
 // and one that fails.
 
+#include "core/export/trace_import.h"
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/freeze_planner.h"
 #include "core/plan/pipeline_schedule.h"
@@ -36,11 +37,14 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QCheckBox>
+#include <QDockWidget>
 #include <QFile>
 #include <QHeaderView>
 #include <QLabel>
 #include <QMap>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
@@ -83,9 +87,11 @@ std::size_t lineCount(const QString& path)
 }
 
 // Writes a run of `steps` synthetic steps (spans retained as the recorder does), an eval every 50
-// steps and, when `plan` is given, that plan applied at `planStep`. Returns the run id.
-std::int64_t writeRun(const QString& db, const QString& name, std::int64_t steps,
-    std::shared_ptr<const FreezePlan> plan = nullptr, std::int64_t planStep = 0)
+// steps and the plans applied. Returns the run id.
+// Each plan of `plans` is applied at its step.
+using AppliedPlans = std::vector<std::pair<std::int64_t, std::shared_ptr<const FreezePlan>>>;
+
+std::int64_t writeRun(const QString& db, const QString& name, std::int64_t steps, const AppliedPlans& plans = {})
 {
     RunConfig config;
     config.schedule = { ScheduleKind::OneFOneB, kSyntheticRunRanks, kSyntheticRunMicrobatches, 1 };
@@ -93,8 +99,9 @@ std::int64_t writeRun(const QString& db, const QString& name, std::int64_t steps
         = RunStore(db.toStdString()).beginRun({ name.toStdString(), writeRunConfigJson(config), "test" });
     RunRecorder recorder(db.toStdString(), run);
     for (std::int64_t step = 0; step < steps; ++step) {
-        if (plan && step == planStep)
-            recorder.publish(PlanApplied { step, step, PlanSource::User, plan });
+        for (const auto& [planStep, plan] : plans)
+            if (step == planStep)
+                recorder.publish(PlanApplied { step, step, PlanSource::User, plan });
         publishSyntheticStep(recorder, step);
         if (step % 50 == 49)
             recorder.publish(EvalStats { step, 2.0 - 0.001 * static_cast<double>(step), 7.0, 0.4, -1.0 });
@@ -383,6 +390,29 @@ private slots:
             plan.batchMsPlanned);
         QVERIFY2(window.writePlanTo(m_dir.filePath(QStringLiteral("again.csv")), true, &error), qPrintable(error));
         QCOMPARE(lineCount(m_dir.filePath(QStringLiteral("again.csv"))), plan.actions.size() + 1);
+
+        // A Chrome trace measured elsewhere (2 ranks × 2 microbatches, two batches, with metadata and
+        // counter events beside the compute ones) becomes the profile planned, and the log says what
+        // was read.
+        const QString tracePath = QStringLiteral(TFREEZE_STORE_FIXTURES) + QStringLiteral("/export/object-1f1b.json");
+        const TraceImport imported = importTraceProfile(tracePath.toStdString());
+        QSignalSpy planned(&window, &MainWindow::candidatePlanChanged);
+        window.openFile(tracePath);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, kTimeoutMs);
+        QCOMPARE(window.document().source(), RunDocument::Source::Profile);
+        QVERIFY(window.document().profile().has_value());
+        QCOMPARE(window.document().profile()->actions(), imported.profile.actions());
+        QTRY_VERIFY_WITH_TIMEOUT(!planned.isEmpty(), kTimeoutMs);
+        const FreezePlan expected = FreezePlanner(imported.profile).plan(window.boundsPanel()->bounds());
+        QCOMPARE(window.candidatePlan()->batchMsPlanned, expected.batchMsPlanned);
+        QCOMPARE(window.candidatePlan()->batchMsNoFreeze, expected.batchMsNoFreeze);
+        const auto* log = window.findChild<QDockWidget*>(QStringLiteral("logDock"));
+        QVERIFY(log && qobject_cast<QPlainTextEdit*>(log->widget()));
+        const QString logText = qobject_cast<QPlainTextEdit*>(log->widget())->toPlainText();
+        const QString line = QStringLiteral("object-1f1b.json: %1 compute events of %2, 2 batches, ranks by process")
+                                 .arg(imported.actionEventCount)
+                                 .arg(imported.eventCount);
+        QVERIFY2(logText.contains(line), qPrintable(logText));
     }
 
     void badFilesShowTheProblemAndKeepTheWindow_data()
@@ -440,7 +470,7 @@ private slots:
         const QString db = m_dir.filePath(QStringLiteral("history.sqlite"));
         const auto plan = std::make_shared<const FreezePlan>(
             FreezePlanner(makeSyntheticProfile(syntheticRunSchedule(), SyntheticCosts {})).plan(FreezeBounds {}));
-        const std::int64_t run = writeRun(db, QStringLiteral("replayed"), 300, plan, 250);
+        const std::int64_t run = writeRun(db, QStringLiteral("replayed"), 300, { { 250, plan } });
         const std::vector<std::int64_t> spanSteps
             = RunStore(db.toStdString(), RunStore::OpenMode::ReadOnly).spanSteps(run);
 
@@ -514,6 +544,109 @@ private slots:
         QVERIFY(QFileInfo(chart).size() > 0);
     }
 
+    // The plans dock picks which of a run's plans the timeline shows beside its steps.
+    void plansDockPicksThePlanShown()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("two-plans.sqlite"));
+        FreezePlanner planner(makeSyntheticProfile(syntheticRunSchedule(), SyntheticCosts {}));
+        FreezeBounds bounds;
+        bounds.maxFreeze = 0.3;
+        const auto light = std::make_shared<const FreezePlan>(planner.plan(bounds));
+        bounds.maxFreeze = 0.9;
+        const auto heavy = std::make_shared<const FreezePlan>(planner.plan(bounds));
+        QVERIFY(heavy->batchMsPlanned < light->batchMsPlanned);
+        const std::int64_t run = writeRun(db, QStringLiteral("two plans"), 120, { { 40, light }, { 80, heavy } });
+
+        MainWindow window;
+        window.setDatabasePath(db);
+        window.show();
+        QSignalSpy loaded(&window, &MainWindow::documentLoaded);
+        window.openHistoryRun(run);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+        QCOMPARE(window.plansModel()->rowCount(), 2);
+        // The plan in force at the end is shown first.
+        QTRY_VERIFY_WITH_TIMEOUT(window.candidatePlan() != nullptr, kTimeoutMs);
+        QCOMPARE(window.candidatePlan()->batchMsPlanned, heavy->batchMsPlanned);
+
+        auto* plansView = window.findChild<PlaceholderTableView*>(QStringLiteral("plansView"));
+        QVERIFY(plansView);
+        int lightRow = -1;
+        for (int row = 0; row < window.plansModel()->rowCount(); ++row) {
+            const QModelIndex index = window.plansModel()->index(row, PlansModel::MaxFreezeColumn);
+            if (std::abs(window.plansModel()->data(index, PlansModel::SortRole).toDouble() - 0.3) < 1e-9)
+                lightRow = row;
+        }
+        QVERIFY2(lightRow >= 0, "no row with ρ = 0.3");
+        plansView->setFocus();
+        plansView->setCurrentIndex(window.plansModel()->index(lightRow, PlansModel::IdColumn));
+        QTest::keyClick(plansView, Qt::Key_Return);
+        QTRY_COMPARE_WITH_TIMEOUT(window.candidatePlan()->batchMsPlanned, light->batchMsPlanned, kTimeoutMs);
+        QCOMPARE(window.timelineView()->planned().batchMs, light->batchMsPlanned);
+        QVERIFY2(window.timelineView()->planned().label.contains(QStringLiteral("0.30")),
+            qPrintable(window.timelineView()->planned().label));
+        // Exported, it is the plan picked.
+        QString error;
+        const QString path = m_dir.filePath(QStringLiteral("picked.json"));
+        QVERIFY2(window.writePlanTo(path, false, &error), qPrintable(error));
+        QCOMPARE(readPlanFile(path.toStdString()).bounds.maxFreeze, 0.3);
+    }
+
+    // A click on a chart shows the timeline of the nearest recorded step at or before it, and
+    // stops following the latest step.
+    void chartClickShowsTheNearestRecordedStep()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("chart-click.sqlite"));
+        const std::int64_t run = writeRun(db, QStringLiteral("clicked"), 300);
+        const std::vector<std::int64_t> spanSteps
+            = RunStore(db.toStdString(), RunStore::OpenMode::ReadOnly).spanSteps(run);
+        QVERIFY(spanSteps.size() >= 3);
+        // A step between two recorded ones.
+        std::size_t before = 1;
+        while (before + 1 < spanSteps.size() && spanSteps[before + 1] - spanSteps[before] < 2)
+            ++before;
+        QVERIFY2(before + 1 < spanSteps.size(), "no gap between recorded steps");
+        const std::int64_t clicked = spanSteps[before] + 1;
+
+        MainWindow window;
+        window.setDatabasePath(db);
+        QSignalSpy loaded(&window, &MainWindow::documentLoaded);
+        QSignalSpy displayed(&window, &MainWindow::stepDisplayed);
+        window.openHistoryRun(run);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(window.displayedStep(), std::optional<qint64>(spanSteps.back()), kTimeoutMs);
+        auto* follow = window.findChild<QCheckBox*>(QStringLiteral("followLatestStep"));
+        auto* slider = window.findChild<QSlider*>(QStringLiteral("stepSlider"));
+        QVERIFY(follow && slider);
+        QVERIFY(follow->isChecked());
+
+        emit window.metricsCharts()->stepActivated(clicked);
+        QTRY_COMPARE_WITH_TIMEOUT(window.displayedStep(), std::optional<qint64>(spanSteps[before]), kTimeoutMs);
+        QCOMPARE(window.timelineView()->measured().bars.size(), std::size_t(kSyntheticRunSpansPerStep));
+        QVERIFY(!follow->isChecked());
+        QCOMPARE(slider->value(), static_cast<int>(before));
+        // Before the first recorded step there is nothing to show: the view stays.
+        emit window.metricsCharts()->stepActivated(spanSteps.front() - 1);
+        QCoreApplication::processEvents();
+        QCOMPARE(window.displayedStep(), std::optional<qint64>(spanSteps[before]));
+        // Following again goes back to the latest step.
+        follow->setChecked(true);
+        QTRY_COMPARE_WITH_TIMEOUT(window.displayedStep(), std::optional<qint64>(spanSteps.back()), kTimeoutMs);
+    }
+
+    // Plan with nothing open says why instead of planning.
+    void planningWithNothingOpenSaysWhy()
+    {
+        MainWindow window;
+        window.setDatabasePath(m_dir.filePath(QStringLiteral("nothing.sqlite")));
+        QSignalSpy planned(&window, &MainWindow::candidatePlanChanged);
+        window.planNow();
+        QCOMPARE(window.statusBar()->currentMessage(),
+            QStringLiteral("Nothing to plan for: start a run or open a profile or trace."));
+        QCoreApplication::processEvents();
+        QVERIFY(planned.isEmpty());
+        QVERIFY(window.candidatePlan() == nullptr);
+    }
+
     // A run that failed says why when it is opened; a history that cannot be read says so in the
     // banner, and the window goes on.
     void historyProblemsShowInTheBanner()
@@ -584,6 +717,23 @@ private slots:
         QVERIFY2(table->height() >= window.timeline(0)->height(),
             qPrintable(
                 QStringLiteral("table %1 px, timeline %2 px").arg(table->height()).arg(window.timeline(0)->height())));
+
+        // From the main window: two runs picked in the history and compared open that window.
+        MainWindow main;
+        main.setDatabasePath(db);
+        QTRY_VERIFY_WITH_TIMEOUT(main.historyBrowser()->model()->rowCount() == 2, kTimeoutMs);
+        main.historyBrowser()->selectRun(b);
+        QVERIFY(!main.historyBrowser()->compareAction()->isEnabled());
+        main.historyBrowser()->selectRun(a);
+        QVERIFY(main.historyBrowser()->compareAction()->isEnabled());
+        main.historyBrowser()->compareAction()->trigger();
+        auto* opened = main.findChild<RunComparisonWindow*>();
+        QVERIFY(opened);
+        QVERIFY(opened->isVisible());
+        QVERIFY(opened->testAttribute(Qt::WA_DeleteOnClose));
+        QTRY_COMPARE_WITH_TIMEOUT(opened->commonSteps(), common, kTimeoutMs);
+        opened->close();
+        QTRY_VERIFY_WITH_TIMEOUT(main.findChild<RunComparisonWindow*>() == nullptr, kTimeoutMs);
     }
 
 #ifdef TFREEZE_WITH_ENGINE
@@ -650,6 +800,22 @@ private slots:
         }
         QCOMPARE(checked, 2 * 4); // 2 stages × 4 microbatches
         QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->findChildren<QLabel*>().size() >= 5, kTimeoutMs);
+
+        // Picking an earlier step on the slider stops following the run; following again shows
+        // the latest step as it arrives.
+        auto* follow = window.findChild<QCheckBox*>(QStringLiteral("followLatestStep"));
+        auto* slider = window.findChild<QSlider*>(QStringLiteral("stepSlider"));
+        QVERIFY(follow && slider && follow->isChecked());
+        QTRY_VERIFY_WITH_TIMEOUT(window.recordedSteps().size() >= 2, kTimeoutMs);
+        const std::int64_t first = window.recordedSteps().front();
+        slider->setValue(0);
+        QVERIFY(!follow->isChecked());
+        QTRY_COMPARE_WITH_TIMEOUT(window.displayedStep(), std::optional<qint64>(first), kTimeoutMs);
+        const std::int64_t latest = window.recordedSteps().back();
+        QTRY_VERIFY_WITH_TIMEOUT(window.recordedSteps().back() > latest, kTimeoutMs);
+        QCOMPARE(window.displayedStep(), std::optional<qint64>(first)); // still where it was put
+        follow->setChecked(true);
+        QTRY_VERIFY_WITH_TIMEOUT(window.displayedStep() > std::optional<qint64>(first), kTimeoutMs);
 
         window.action(QStringLiteral("stop"))->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(window.engine()->state() == EngineController::State::Finished, kTimeoutMs);

@@ -139,7 +139,12 @@ void EngineController::start(const RunConfig& config, const QString& name, const
             return;
         }
 
+        // Bounds and a plan sent before the session existed: both are tried, and both refusals
+        // reported (in one message, as they were sent together).
         std::optional<std::string> planError;
+        const auto refused = [&planError](const InputError& error) {
+            planError = planError ? *planError + "; " + error.what() : std::string(error.what());
+        };
         {
             const std::lock_guard lock(run->mutex);
             run->session = session;
@@ -147,13 +152,13 @@ void EngineController::start(const RunConfig& config, const QString& name, const
                 if (run->bounds)
                     session->setBounds(*run->bounds);
             } catch (const InputError& error) {
-                planError = error.what();
+                refused(error);
             }
             try {
                 if (run->plan)
                     session->applyPlan(run->plan);
             } catch (const InputError& error) {
-                planError = error.what();
+                refused(error);
             }
             if (run->pauseRequested)
                 session->control().pause();

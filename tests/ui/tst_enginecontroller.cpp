@@ -3,6 +3,7 @@
 // configs, an engine failure, and what the run database holds afterwards.
 #include "core/plan/freeze_planner.h"
 #include "core/plan/span_profile_estimate.h"
+#include "core/plan/synthetic_profile.h"
 #include "core/store/run_store.h"
 #include "tests/ui/engine_controller_recorder.h"
 #include "ui/engine_controller.h"
@@ -61,6 +62,7 @@ private slots:
     void invalidConfigFailsNamingTheField();
     void engineFailureFailsTheRun();
     void destructorStopsTheRun();
+    void commandsAreRefusedWithTheReason();
 };
 
 void TestEngineController::runDeliversEveryStepInOrder()
@@ -343,6 +345,69 @@ void TestEngineController::destructorStopsTheRun()
     QCOMPARE(run.status, RunStatus::Finished);
     const std::size_t steps = RunStore(config.output.db, RunStore::OpenMode::ReadOnly).steps(runId).size();
     QVERIFY(steps >= 1 && steps < 100000);
+}
+
+// Commands that cannot be carried out say why and leave the run alone: a plan or bounds with no run;
+// bounds for another number of stages and a plan for another schedule, sent while the run is still
+// starting (the controller holds them until its session exists) or while it runs; a second start.
+void TestEngineController::commandsAreRefusedWithTheReason()
+{
+    QTemporaryDir dir;
+    const RunConfig config = tinyConfig(dir, 100000); // stopped by the test
+    EngineController controller;
+    Recorder recorder(controller);
+    const auto foreignPlan = std::make_shared<const FreezePlan>(
+        FreezePlanner(makeSyntheticProfile(PipelineSchedule::generate({ ScheduleKind::OneFOneB, 4, 8, 1 }), {}))
+            .plan(FreezeBounds {}));
+    FreezeBounds threeStages;
+    threeStages.stageMaxFreeze = { 0.5, 0.5, 0.5 };
+    const QString noRun = QStringLiteral("No run in progress.");
+    const QString wrongStages = QStringLiteral("expected one value per stage (2), got 3");
+    const QString wrongPlan = QStringLiteral("the plan is for another schedule than this run's");
+
+    controller.applyPlan(foreignPlan);
+    controller.setBounds(FreezeBounds {});
+    QCOMPARE(recorder.applyFailures, (std::vector<QString> { noRun, noRun }));
+    QCOMPARE(controller.state(), EngineController::State::Idle);
+
+    controller.start(config, QStringLiteral("refuses"));
+    controller.setBounds(threeStages);
+    controller.applyPlan(foreignPlan);
+    QTRY_VERIFY_WITH_TIMEOUT(recorder.steps.size() >= 2, kTimeoutMs);
+    QVERIFY2(recorder.runFailures.empty() && recorder.startFailures.empty(), qPrintable(recorder.failures()));
+    const auto mentions = [&recorder](const QString& text) {
+        return std::count_if(recorder.applyFailures.begin(), recorder.applyFailures.end(),
+            [&text](const QString& message) { return message.contains(text); });
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(mentions(wrongStages), 1, kTimeoutMs);
+    QCOMPARE(mentions(wrongPlan), 1);
+
+    // Running: the same refusals, at once; a valid bound is taken without a word.
+    const std::size_t before = recorder.applyFailures.size();
+    controller.setBounds(threeStages);
+    controller.applyPlan(foreignPlan);
+    FreezeBounds half;
+    half.maxFreeze = 0.5;
+    controller.setBounds(half);
+    QCOMPARE(recorder.applyFailures.size(), before + 2);
+    QVERIFY2(recorder.applyFailures[before].contains(wrongStages), qPrintable(recorder.applyFailures[before]));
+    QVERIFY2(recorder.applyFailures[before + 1].contains(wrongPlan), qPrintable(recorder.applyFailures[before + 1]));
+    const std::int64_t runId = controller.runId();
+    controller.start(config, QStringLiteral("second"));
+    QCOMPARE(recorder.startFailures,
+        (std::vector<QString> { QStringLiteral("A run is in progress: stop it before starting another.") }));
+    QCOMPARE(controller.runId(), runId);
+    const std::size_t stepsSoFar = recorder.steps.size();
+    QTRY_VERIFY_WITH_TIMEOUT(recorder.steps.size() > stepsSoFar, kTimeoutMs); // the run goes on
+
+    controller.stop();
+    QTRY_VERIFY_WITH_TIMEOUT(!recorder.finished.empty(), kTimeoutMs); // ended() counts the refused start
+    QVERIFY(recorder.runFailures.empty());
+    QVERIFY(recorder.plans.empty());
+    QCOMPARE(recorder.finished.size(), std::size_t(1));
+    QCOMPARE(recorder.finished[0].status, TrainingOutcome::Status::Stopped);
+    QCOMPARE(storedRun(config, runId).status, RunStatus::Finished);
+    QCOMPARE(RunStore(config.output.db, RunStore::OpenMode::ReadOnly).listRuns().size(), std::size_t(1));
 }
 
 QTEST_GUILESS_MAIN(TestEngineController)

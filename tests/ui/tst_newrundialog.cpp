@@ -39,6 +39,34 @@ private slots:
             readRunConfigFile(path.toStdString()); // throws if a shipped preset does not parse
     }
 
+    // Picking a preset (keyboard on the combo box) fills the form with that file's config.
+    void pickingAPresetFillsTheForm()
+    {
+        NewRunDialog dialog;
+        auto* preset = dialog.findChild<QComboBox*>(QStringLiteral("preset"));
+        QVERIFY(preset);
+        QCOMPARE(preset->currentText(), QStringLiteral("default.json"));
+        const QStringList presets = NewRunDialog::presetPaths();
+        QCOMPARE(preset->count(), presets.size());
+        preset->setFocus();
+        QTest::keyClick(preset, Qt::Key_Home);
+        for (int index = 0; index < presets.size(); ++index) {
+            if (index > 0)
+                QTest::keyClick(preset, Qt::Key_Down);
+            QCOMPARE(preset->currentIndex(), index);
+            const RunConfig expected = readRunConfigFile(presets[index].toStdString());
+            QVERIFY2(dialog.config() == expected, qPrintable(presets[index]));
+        }
+        // The form says what the last one holds, and that is what the dialog returns.
+        const RunConfig last = readRunConfigFile(presets.back().toStdString());
+        QCOMPARE(dialog.findChild<QComboBox*>(QStringLiteral("schedule"))->currentText().toStdString(),
+            scheduleKindName(last.schedule.kind));
+        QCOMPARE(dialog.findChild<QSpinBox*>(QStringLiteral("ranks"))->value(), last.schedule.ranks);
+        dialog.accept();
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        QVERIFY(dialog.config() == last);
+    }
+
     void returnsWhatTheFormSays()
     {
         NewRunDialog dialog;

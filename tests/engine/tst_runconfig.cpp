@@ -70,6 +70,7 @@ private slots:
     void shippedConfigsParse();
     void roundTrip();
     void dataPathRelativeToConfigFile();
+    void fineTuningPresetsFitTogether();
     void badConfig_data();
     void badConfig();
     void messagesAreValidUtf8_data();
@@ -83,7 +84,8 @@ private slots:
 void TestRunConfig::defaultsOfEmptyDocument()
 {
     const RunConfig config = parseRunConfigJson("{}");
-    QVERIFY(config == RunConfig {});
+    const RunConfig defaults; // named: a temporary here trips GCC 12's -Wmaybe-uninitialized
+    QVERIFY(config == defaults);
     QCOMPARE(config.schedule.ranks, 4);
     QCOMPARE(config.schedule.microbatches, 8);
     QCOMPARE(bytes(scheduleKindName(config.schedule.kind)), QByteArray("1F1B"));
@@ -100,6 +102,8 @@ void TestRunConfig::shippedConfigsParse_data()
     QTest::newRow("zbv") << QStringLiteral("zbv.json") << 4 << 8;
     QTest::newRow("sort") << QStringLiteral("sort.json") << 4 << 4;
     QTest::newRow("add") << QStringLiteral("add.json") << 4 << 4;
+    QTest::newRow("pretrain") << QStringLiteral("pretrain.json") << 4 << 4;
+    QTest::newRow("finetune") << QStringLiteral("finetune.json") << 4 << 4;
 }
 
 void TestRunConfig::shippedConfigsParse()
@@ -125,13 +129,40 @@ void TestRunConfig::roundTrip()
     QCOMPARE(back.seed, config.seed);
     QCOMPARE(back.steps, config.steps);
     QCOMPARE(back.bounds.maxFreezePerStage, config.bounds.maxFreezePerStage);
-    QVERIFY(back != RunConfig {});
+    const RunConfig defaults; // named: a temporary here trips GCC 12's -Wmaybe-uninitialized
+    QVERIFY(back != defaults);
 
     // The shipped default is the code's default but for the resolved corpus path.
     RunConfig shipped = readRunConfigFile(kConfigDir + "/default.json");
     QVERIFY(!shipped.data.path.empty());
     shipped.data.path.clear();
-    QVERIFY2(shipped == RunConfig {}, writeRunConfigJson(shipped).c_str());
+    QVERIFY2(shipped == defaults, writeRunConfigJson(shipped).c_str());
+}
+
+// finetune.json starts from the checkpoint that pretrain.json leaves (run from the repository's top
+// folder): the same model, the folder the one writes is the one the other reads, a checkpoint at
+// the last step, and the fine-tuning learning rate a tenth of the pretraining one.
+void TestRunConfig::fineTuningPresetsFitTogether()
+{
+    const RunConfig pretrain = readRunConfigFile(kConfigDir + "/pretrain.json");
+    const RunConfig finetune = readRunConfigFile(kConfigDir + "/finetune.json");
+    QCOMPARE(pretrain.freezer.kind, FreezerKind::None);
+    QCOMPARE(pretrain.checkpointInterval, pretrain.steps);
+    QVERIFY(pretrain.initFrom.empty());
+    const std::filesystem::path topFolder = std::filesystem::path(TFREEZE_RESOURCES_DIR).parent_path();
+    QCOMPARE(std::filesystem::path(finetune.initFrom), (topFolder / pretrain.output.dir).lexically_normal());
+    QCOMPARE(finetune.freezer.kind, FreezerKind::TimelyFreeze);
+    QCOMPARE(finetune.optimizer.lr, pretrain.optimizer.lr / 10.0);
+    // Everything else (the model, data, schedule, the rest of the optimizer, the seed) is the same.
+    RunConfig expected = pretrain;
+    expected.steps = finetune.steps;
+    expected.evalInterval = finetune.evalInterval;
+    expected.checkpointInterval = finetune.checkpointInterval;
+    expected.output = finetune.output;
+    expected.initFrom = finetune.initFrom;
+    expected.optimizer.lr = finetune.optimizer.lr;
+    expected.freezer.kind = finetune.freezer.kind;
+    QVERIFY2(expected == finetune, writeRunConfigJson(finetune).c_str());
 }
 
 void TestRunConfig::dataPathRelativeToConfigFile()

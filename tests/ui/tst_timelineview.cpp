@@ -86,6 +86,8 @@ private slots:
     void darkPalette();
     void criticalPathAndDependencies();
     void stackedPlannedRows();
+    void overlaidPlanOutlinesItsBars();
+    void selectionIsShadedUntilEscape();
     void levelOfDetailLeavesNoHoles();
     void wheelZoomsAroundCursor_data();
     void wheelZoomsAroundCursor();
@@ -235,6 +237,67 @@ void TestTimelineView::stackedPlannedRows()
     QCOMPARE(m_view->plannedRowGeometry().rowCount, 0);
     m_view->clearPlanned();
     QVERIFY(m_view->planned().empty());
+}
+
+// Overlaid, the plan's bars are outlined on the measured rows: an outline where the plan puts a bar
+// and the measurement has none (rank 1's W0 planned 10 ms earlier, into its idle gap), and nothing
+// more when hidden.
+void TestTimelineView::overlaidPlanOutlinesItsBars()
+{
+    TimelineData planned = twoRanks();
+    planned.bars[3].startMs = 40.0;
+    planned.bars[3].endMs = 60.0;
+    planned.label = QStringLiteral("plan");
+    m_view->setPlanned(planned);
+    m_view->setPlannedMode(TimelineView::PlannedMode::Hidden);
+    const QImage hidden = m_view->grab().toImage();
+    m_view->setPlannedMode(TimelineView::PlannedMode::Overlaid);
+    const QImage overlaid = m_view->grab().toImage();
+    QCOMPARE(overlaid.size(), hidden.size());
+    const RowGeometry rows = m_view->measuredRowGeometry();
+    const auto differingPixels = [&](double startMs, double endMs, int row) {
+        int count = 0;
+        const int x0 = static_cast<int>(std::ceil(m_view->mapping().timeToX(startMs)));
+        const int x1 = static_cast<int>(std::floor(m_view->mapping().timeToX(endMs)));
+        const int y0 = static_cast<int>(std::floor(rows.rowTop(row)));
+        const int y1 = static_cast<int>(std::ceil(rows.rowTop(row) + rows.rowHeight));
+        for (int y = y0; y <= y1; ++y)
+            for (int x = x0; x <= x1; ++x)
+                count += overlaid.pixel(x, y) != hidden.pixel(x, y) ? 1 : 0;
+        return count;
+    };
+    // Rank 1 from 42 to 48 ms: idle in the measurement, the planned bar's top and bottom edges.
+    QVERIFY2(differingPixels(42.0, 48.0, 1) > 0, "no outline where the plan moved a bar");
+    // Rank 0 from 42 to 78 ms: idle in both, nothing drawn.
+    QCOMPARE(differingPixels(42.0, 78.0, 0), 0);
+    m_view->setPlannedMode(TimelineView::PlannedMode::Hidden);
+    QCOMPARE(m_view->grab().toImage(), hidden);
+}
+
+// A Shift+drag selection is shaded across every row until Escape clears it.
+void TestTimelineView::selectionIsShadedUntilEscape()
+{
+    const QImage before = m_view->grab().toImage();
+    const int from = static_cast<int>(m_view->mapping().timeToX(45.0));
+    const int to = static_cast<int>(m_view->mapping().timeToX(75.0));
+    QTest::mousePress(m_view, Qt::LeftButton, Qt::ShiftModifier, QPoint(from, 100));
+    QTest::mouseMove(m_view, QPoint(to, 100));
+    QTest::mouseRelease(m_view, Qt::LeftButton, Qt::ShiftModifier, QPoint(to, 100));
+    QVERIFY(m_view->selection().has_value());
+    const QImage selected = m_view->grab().toImage();
+    const RowGeometry rows = m_view->measuredRowGeometry();
+    const int middle = (from + to) / 2;
+    for (int row = 0; row < rows.rowCount; ++row) {
+        const int y = static_cast<int>(rows.rowTop(row) + rows.rowHeight / 2.0);
+        QVERIFY2(selected.pixel(middle, y) != before.pixel(middle, y), qPrintable(QStringLiteral("row %1").arg(row)));
+    }
+    // Outside the selection nothing changed.
+    const int outside = static_cast<int>(m_view->mapping().timeToX(30.0));
+    const int y0 = static_cast<int>(rows.rowTop(0) + rows.rowHeight / 2.0);
+    QCOMPARE(selected.pixel(outside, y0), before.pixel(outside, y0));
+    QTest::keyClick(m_view, Qt::Key_Escape);
+    QVERIFY(!m_view->selection().has_value());
+    QCOMPARE(m_view->grab().toImage(), before);
 }
 
 void TestTimelineView::levelOfDetailLeavesNoHoles()

@@ -12,6 +12,7 @@
 #include <QApplication>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QPointer>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QTableView>
@@ -148,6 +149,7 @@ private slots:
     void filterMatchesAnyColumnIgnoringCase_data();
     void filterMatchesAnyColumnIgnoringCase();
     void renameAndNotesPersistInTheFile();
+    void renameAndNotesActionsEditTheirCell();
     void emptyNameIsRefused();
     void deleteAfterConfirmationRemovesTheRun();
     void cancelledDeleteKeepsTheRun();
@@ -348,6 +350,51 @@ void TestRunHistoryModel::renameAndNotesPersistInTheFile()
     // The filter finds a run by its notes.
     browser->filterEdit()->setText(QStringLiteral("LÄUFT"));
     QCOMPARE(proxyOrder(*browser->proxy()), QList<qint64> { 2 });
+}
+
+// Rename (F2) and Notes open the editor on the selected run's cell; what is typed there is saved,
+// and Escape leaves the run as it was.
+void TestRunHistoryModel::renameAndNotesActionsEditTheirCell()
+{
+    Fixture fixture;
+    auto browser = loadedBrowser(fixture.path);
+    QVERIFY(browser);
+    browser->resize(900, 400);
+    browser->show();
+    QVERIFY(QTest::qWaitForWindowExposed(browser.get()));
+    RunHistoryModel* model = browser->model();
+    QSignalSpy written(browser->loader(), &RunHistoryLoader::writeFinished);
+    browser->selectRun(2);
+    QVERIFY(browser->renameAction()->isEnabled());
+    browser->renameAction()->trigger();
+    const QModelIndex current = browser->proxy()->mapToSource(browser->view()->currentIndex());
+    QCOMPARE(current.column(), int(RunHistoryModel::NameColumn));
+    QCOMPARE(current.row(), model->rowOfRun(2));
+    auto* editor = qobject_cast<QLineEdit*>(QApplication::focusWidget());
+    QVERIFY(editor && editor->parentWidget() == browser->view()->viewport()); // the cell's editor
+    editor->selectAll();
+    QTest::keyClicks(editor, QStringLiteral("renamed here"));
+    QTest::keyClick(editor, Qt::Key_Return); // the delegate commits from the event loop
+    QTRY_COMPARE(display(*model, model->rowOfRun(2), RunHistoryModel::NameColumn), QStringLiteral("renamed here"));
+    QVERIFY(written.count() >= 1 || written.wait(kLoadTimeoutMs));
+    QCOMPARE(browser->errorText(), QString());
+    QCOMPARE(
+        RunStore(fixture.path.toStdString(), RunStore::OpenMode::ReadOnly).run(2).name, std::string("renamed here"));
+
+    const QString notesBefore
+        = model->data(model->index(model->rowOfRun(2), RunHistoryModel::NotesColumn), Qt::EditRole).toString();
+    browser->selectRun(2);
+    browser->notesAction()->trigger();
+    QCOMPARE(
+        browser->proxy()->mapToSource(browser->view()->currentIndex()).column(), int(RunHistoryModel::NotesColumn));
+    QPointer<QWidget> notesEditor = QApplication::focusWidget();
+    QVERIFY(notesEditor && notesEditor->parentWidget() == browser->view()->viewport());
+    QTest::keyClicks(notesEditor, QStringLiteral("never saved"));
+    QTest::keyClick(notesEditor, Qt::Key_Escape);
+    QTRY_VERIFY(notesEditor.isNull() || !notesEditor->isVisible()); // closed
+    QCOMPARE(model->data(model->index(model->rowOfRun(2), RunHistoryModel::NotesColumn), Qt::EditRole).toString(),
+        notesBefore);
+    QCOMPARE(written.count(), 1);
 }
 
 void TestRunHistoryModel::emptyNameIsRefused()

@@ -347,6 +347,20 @@ private slots:
         // Outside the plot area (the chart's title): nothing.
         QTest::mouseClick(viewport, Qt::LeftButton, {}, QPoint(3, 3));
         QCOMPARE(activated.size(), 1);
+
+        // The marker goes with the pointer: off the plot it hides, back on the step it shows, and
+        // when the pointer leaves the chart it hides again; the same step hovered anew is said anew.
+        QTest::mouseMove(viewport, QPoint(3, 3));
+        QVERIFY(!marker->isVisible());
+        QTest::mouseMove(viewport, pos);
+        QVERIFY(marker->isVisible());
+        QEvent leave(QEvent::Leave);
+        QApplication::sendEvent(viewport, &leave);
+        QVERIFY(!marker->isVisible());
+        const qsizetype beforeReturn = hovered.size();
+        QTest::mouseMove(viewport, pos + QPoint(0, 2)); // (a move to where the pointer is sends nothing)
+        QCOMPARE(hovered.size(), beforeReturn + 1);
+        QCOMPARE(hovered.last().at(0).value<qint64>(), step);
     }
 
     void exportWritesLoadableFiles()

@@ -359,9 +359,8 @@ void TestRunHistoryModel::renameAndNotesActionsEditTheirCell()
     Fixture fixture;
     auto browser = loadedBrowser(fixture.path);
     QVERIFY(browser);
-    browser->resize(900, 400);
-    browser->show();
-    QVERIFY(QTest::qWaitForWindowExposed(browser.get()));
+    // Not shown: on screen Qt's raster painting starts pooled threads that TSan (this suite carries
+    // the label threaded) cannot see synchronise. The view edits all the same.
     RunHistoryModel* model = browser->model();
     QSignalSpy written(browser->loader(), &RunHistoryLoader::writeFinished);
     browser->selectRun(2);
@@ -370,8 +369,8 @@ void TestRunHistoryModel::renameAndNotesActionsEditTheirCell()
     const QModelIndex current = browser->proxy()->mapToSource(browser->view()->currentIndex());
     QCOMPARE(current.column(), int(RunHistoryModel::NameColumn));
     QCOMPARE(current.row(), model->rowOfRun(2));
-    auto* editor = qobject_cast<QLineEdit*>(QApplication::focusWidget());
-    QVERIFY(editor && editor->parentWidget() == browser->view()->viewport()); // the cell's editor
+    QPointer<QLineEdit> editor = browser->view()->viewport()->findChild<QLineEdit*>(); // the cell's editor
+    QVERIFY(editor);
     editor->selectAll();
     QTest::keyClicks(editor, QStringLiteral("renamed here"));
     QTest::keyClick(editor, Qt::Key_Return); // the delegate commits from the event loop
@@ -387,11 +386,12 @@ void TestRunHistoryModel::renameAndNotesActionsEditTheirCell()
     browser->notesAction()->trigger();
     QCOMPARE(
         browser->proxy()->mapToSource(browser->view()->currentIndex()).column(), int(RunHistoryModel::NotesColumn));
-    QPointer<QWidget> notesEditor = QApplication::focusWidget();
-    QVERIFY(notesEditor && notesEditor->parentWidget() == browser->view()->viewport());
+    QTRY_VERIFY(editor.isNull()); // the name's editor is closed and gone
+    QPointer<QLineEdit> notesEditor = browser->view()->viewport()->findChild<QLineEdit*>();
+    QVERIFY(notesEditor);
     QTest::keyClicks(notesEditor, QStringLiteral("never saved"));
     QTest::keyClick(notesEditor, Qt::Key_Escape);
-    QTRY_VERIFY(notesEditor.isNull() || !notesEditor->isVisible()); // closed
+    QTRY_VERIFY(notesEditor.isNull()); // closed without a write
     QCOMPARE(model->data(model->index(model->rowOfRun(2), RunHistoryModel::NotesColumn), Qt::EditRole).toString(),
         notesBefore);
     QCOMPARE(written.count(), 1);

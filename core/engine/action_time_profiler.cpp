@@ -32,6 +32,7 @@ ActionTimeProfiler::ActionTimeProfiler(PipelineSchedule schedule, std::size_t wi
                     * kActionKindCount
                 + static_cast<std::size_t>(action.kind);
             m_indexOf[key] = index++;
+            m_freezable.push_back(isFreezable(action.kind));
         }
     }
     clear();
@@ -147,12 +148,45 @@ std::vector<double> ActionTimeProfiler::medianMs(Bound bound) const
     return medians;
 }
 
+std::vector<double> ActionTimeProfiler::estimatedMs(Bound bound) const
+{
+    std::vector<double> ms = medianMs(bound);
+    const bool shared = m_processors > 0 && m_processors < m_schedule.rankCount();
+    const std::size_t b = bound == Bound::Max ? 0 : 1;
+    const std::vector<std::size_t>& added = m_added[b];
+    if (!shared || added.empty() || added.front() == 0
+        || std::any_of(added.begin(), added.end(), [&](std::size_t n) { return n != added.front(); }))
+        return ms;
+    // Every action has had as many samples as the first, one per step: the k-th oldest of each
+    // action are the same step's.
+    const std::vector<std::vector<double>> perAction = samples(bound);
+    const std::size_t steps = perAction.front().size();
+    for (const bool freezable : { false, true }) {
+        std::vector<double> totals(steps, 0.0);
+        double sumOfMedians = 0.0;
+        for (std::size_t i = 0; i < ms.size(); ++i) {
+            if (m_freezable[i] != freezable)
+                continue;
+            sumOfMedians += ms[i];
+            for (std::size_t k = 0; k < steps; ++k)
+                totals[k] += perAction[i][k];
+        }
+        if (!(sumOfMedians > 0.0))
+            continue;
+        const double scale = median(std::move(totals)) / sumOfMedians;
+        for (std::size_t i = 0; i < ms.size(); ++i)
+            if (m_freezable[i] == freezable)
+                ms[i] *= scale;
+    }
+    return ms;
+}
+
 Profile ActionTimeProfiler::profile() const
 {
     if (sampleCount(Bound::Max) == 0 || sampleCount(Bound::Min) == 0)
         throw std::logic_error("ActionTimeProfiler: an action has no measured duration yet");
-    const std::vector<double> maxMs = medianMs(Bound::Max);
-    const std::vector<double> minMs = medianMs(Bound::Min);
+    const std::vector<double> maxMs = estimatedMs(Bound::Max);
+    const std::vector<double> minMs = estimatedMs(Bound::Min);
     std::vector<ActionCost> costs(maxMs.size());
     for (std::size_t i = 0; i < costs.size(); ++i) {
         costs[i].maxMs = maxMs[i];

@@ -16,6 +16,14 @@ namespace tfreeze {
 // Windowed medians of every action's measured duration, kept separately for unfrozen steps
 // (w_max) and fully frozen steps (w_min). Medians, not means: one preempted action on a shared
 // machine must not move the plan.
+//
+// With ranks sharing processors the medians alone predict batches too short. A span's work is
+// its share of the processors while it ran, and which of the spans running together the OS
+// actually served is not what fair sharing assumes: the same forward's work spreads from 1.8 to
+// 8.4 ms over the steps of one run, skewed to the right, so the medians of 64 actions summed to
+// 249 ms where a step's work summed to 273 (median over the steps), and the planner's sharing
+// model, given those medians, predicted 133 ms for steps that took 144. The total is what the
+// shared processors must get through, so estimatedMs() scales the medians to it.
 class ActionTimeProfiler {
 public:
     enum class Bound { Max, Min };
@@ -40,7 +48,14 @@ public:
     // The median durations in ms per action (rank-major, aligned with Profile::actions()).
     std::vector<double> medianMs(Bound bound) const;
 
-    // w_max and w_min as a Profile; min is clamped to max (a frozen backward measured slower
+    // What the planner takes as each action's duration: medianMs(); with shared processors
+    // (0 < processors < ranks) scaled, separately for the actions freezing cannot change (F, I)
+    // and those it can (B, W), so that each group adds up to its median total over the steps
+    // held. A group's total per step needs every step to have timed every action; when the
+    // samples are not aligned so (a step with a span missing), the medians are returned as they are.
+    std::vector<double> estimatedMs(Bound bound) const;
+
+    // w_max and w_min (estimatedMs) as a Profile; min is clamped to max (a frozen backward measured slower
     // than an unfrozen one is noise) and, for actions that cannot freeze, equals max. Its transfer
     // time is transferMs() (0 without one).
     // Throws std::logic_error unless both bounds have at least one sample per action.
@@ -65,6 +80,7 @@ private:
     int m_processors;
     // Per (stage, microbatch, kind): the rank-major action index.
     std::vector<std::size_t> m_indexOf;
+    std::vector<bool> m_freezable; // per action
     // Per action: ring buffers of the latest samples, and how many were ever added.
     std::array<std::vector<std::vector<double>>, 2> m_samples;
     std::array<std::vector<std::size_t>, 2> m_added;

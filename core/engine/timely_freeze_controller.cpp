@@ -144,7 +144,7 @@ void TimelyFreezeController::rescaleProfileToMeasured()
     // only a few of its tensors leaves most of its backward; everything frozen leaves nothing).
     // The machine's factor comes from the actions freezing cannot change; then a partly frozen
     // action keeps that scaled w_max and takes the w_min whose line meets the measurement at r.
-    const std::vector<double> measured = m_profiler.medianMs(ActionTimeProfiler::Bound::Max);
+    const std::vector<double> measured = m_profiler.estimatedMs(ActionTimeProfiler::Bound::Max);
     std::vector<ActionCost> costs = m_profile->costs();
     const std::vector<Action> actions = m_profile->actions();
     std::vector<double> unfreezableScales;

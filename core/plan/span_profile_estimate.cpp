@@ -130,6 +130,45 @@ double minimumMs(const std::vector<Sample>& samples, double maxMs, double forwar
     return std::max(maxMs - forwardMs, 0.5 * maxMs);
 }
 
+// With shared processors, per-action medians of work add up to less than a step's work (see
+// ActionTimeProfiler::estimatedMs()): scales the costs of the actions freezing cannot change, and
+// separately of those it can, by the median over the steps of what the group measured over what
+// its costs predict at the ratios that step ran.
+void scaleToStepTotals(const ActionIndex& index, const std::vector<std::vector<ActionSpan>>& steps, int processors,
+    std::vector<ActionCost>& costs)
+{
+    for (const bool freezable : { false, true }) {
+        std::vector<double> scales;
+        for (const auto& spans : steps) {
+            const std::vector<double> work = spanWorkMs(spans, processors);
+            double measured = 0.0;
+            double predicted = 0.0;
+            for (std::size_t j = 0; j < spans.size(); ++j) {
+                if (isFreezable(spans[j].kind) != freezable)
+                    continue;
+                const ActionCost& cost
+                    = costs[index.indexOf.at({ spans[j].stage, spans[j].microbatch, spans[j].kind })];
+                const double ratio = spans[j].totalTensors > 0
+                    ? std::clamp(static_cast<double>(spans[j].frozenTensors) / spans[j].totalTensors, 0.0, 1.0)
+                    : 0.0;
+                measured += work[j];
+                predicted += cost.maxMs - ratio * (cost.maxMs - cost.minMs);
+            }
+            if (predicted > 0.0)
+                scales.push_back(measured / predicted);
+        }
+        if (scales.empty())
+            continue;
+        const double scale = median(std::move(scales));
+        for (std::size_t i = 0; i < costs.size(); ++i) {
+            if (isFreezable(index.actions[i].kind) == freezable) {
+                costs[i].maxMs *= scale;
+                costs[i].minMs *= scale;
+            }
+        }
+    }
+}
+
 } // namespace
 
 std::vector<double> spanWorkMs(const std::vector<ActionSpan>& spans, int processors)
@@ -187,13 +226,16 @@ double unfreezableWorkScale(const Profile& profile, const std::vector<ActionSpan
         if (!isFreezable(actions[i].kind))
             profiledMs[{ actions[i].stage, actions[i].microbatch, actions[i].kind }] = profile.costs()[i].maxMs;
     const std::vector<double> work = spanWorkMs(spans, profile.sharedProcessors());
-    std::vector<double> scales;
+    double measuredSum = 0.0;
+    double profiledSum = 0.0;
     for (std::size_t j = 0; j < spans.size(); ++j) {
         const auto found = profiledMs.find({ spans[j].stage, spans[j].microbatch, spans[j].kind });
-        if (found != profiledMs.end() && found->second > 0.0)
-            scales.push_back(work[j] / found->second);
+        if (found != profiledMs.end() && found->second > 0.0) {
+            measuredSum += work[j];
+            profiledSum += found->second;
+        }
     }
-    return scales.empty() ? 0.0 : median(std::move(scales));
+    return profiledSum > 0.0 ? measuredSum / profiledSum : 0.0;
 }
 
 std::optional<double> stepTransferMs(const PipelineDag& dag, const std::vector<ActionSpan>& spans)
@@ -270,6 +312,8 @@ Profile estimateProfileFromSpans(const PipelineSchedule& schedule, const std::ve
     }
     if (info)
         *info = counts;
+    if (shared > 0)
+        scaleToStepTotals(index, steps, shared, costs);
     Profile profile(schedule, std::move(costs), "spans");
     profile.setProcessors(shared);
     const PipelineDag dag(schedule);

@@ -18,11 +18,14 @@ namespace tfreeze {
 // durations; the inverse of simulateTimeline with processors. processors ≤ 0: the durations.
 std::vector<double> spanWorkMs(const std::vector<ActionSpan>& spans, int processors);
 
-// How fast the machine ran one step's spans against `profile`: the median, over the actions that
-// freezing cannot change (F, I), of their measured work (spanWorkMs with the profile's shared
-// processors) over the profile's maxMs. 1.3 means those actions took 30% longer than when they
-// were profiled, so a prediction made from the profile is 30% short for reasons that are not the
-// plan's. 0 when no such action was measured. Spans of actions the profile lacks are ignored.
+// How fast the machine ran one step's spans against `profile`: over the actions that freezing
+// cannot change (F, I), their measured work (spanWorkMs with the profile's shared processors)
+// summed, over the sum of their profiled maxMs. 1.3 means those actions took 30% longer than when
+// they were profiled, so a prediction made from the profile is 30% short for reasons that are not
+// the plan's. Sums, not a median of per-action ratios: with shared processors one action's work
+// is its share of what ran beside it, which scatters widely, while the group's total is what the
+// processors got through (and what ActionTimeProfiler::estimatedMs() makes the profile add up to).
+// 0 when no such action was measured. Spans of actions the profile lacks are ignored.
 double unfreezableWorkScale(const Profile& profile, const std::vector<ActionSpan>& spans);
 
 // One step's hand-over time between ranks (Profile::transferMs), from its spans: for each action
@@ -55,7 +58,11 @@ struct ProfileEstimateInfo {
 // `processors`: how many processors the ranks shared when the spans were measured (0, or as many
 // as there are ranks: one each). When fewer, every duration above is the span's work
 // (spanWorkMs of its step) rather than its stretched time, and the profile says so
-// (Profile::processors()), so that the planner predicts with the same sharing.
+// (Profile::processors()), so that the planner predicts with the same sharing; and the costs are
+// then scaled, separately for the actions freezing cannot change (F, I) and those it can (B, W), by
+// the median over the steps of the group's measured work over what its costs predict at the ratios
+// of that step: one action's share of shared processors scatters widely and its medians add up to
+// less than the work the processors got through (ActionTimeProfiler::estimatedMs()).
 //
 // Throws InputError(source "spans", field = the action's name, e.g. "1B3") for an action of the
 // schedule with no (unfrozen) measurement, or a span of an action the schedule does not have.

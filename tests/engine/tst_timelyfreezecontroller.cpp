@@ -10,6 +10,7 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace tfreeze;
@@ -138,6 +139,76 @@ private slots:
         for (std::size_t i = 0; i < medians.size(); ++i)
             QVERIFY2(std::abs(medians[i] - 1.1 * truth.costs()[i].maxMs) <= 1e-3, qPrintable(QString::number(i)));
         QVERIFY_THROWS_EXCEPTION(std::logic_error, profiler.profile()); // no w_min yet
+    }
+
+    // Ranks sharing processors: an action's work is its share of what ran beside it, which scatters
+    // to the right over the steps (here a quarter of each action's steps at 2.5 times its work), so
+    // the medians add up to less than a step's work. estimatedMs() scales the forwards, and
+    // separately the backwards, to their group's median total per step (computed here from the
+    // known work); with a processor per rank, or samples not aligned by step, it is the medians.
+    void profilerScalesSharedWorkToTheStepTotals()
+    {
+        const Profile truth = exampleProfile(ScheduleKind::OneFOneB, 2);
+        const PipelineDag dag(truth.schedule());
+        const std::size_t count = dag.nodeCount();
+        ActionTimeProfiler shared(truth.schedule(), 6, 2);
+        ActionTimeProfiler alone(truth.schedule(), 6, 0);
+        std::vector<std::vector<double>> works; // the last 6 steps': the window
+        for (std::size_t step = 0; step < 9; ++step) {
+            std::vector<double> work(count);
+            for (std::size_t v = 0; v < count; ++v)
+                work[v] = truth.costs()[v].maxMs * ((step + 3 * v) % 4 == 0 ? 2.5 : 1.0);
+            const Timeline timeline = simulateTimeline(dag, work, 2);
+            std::vector<ActionSpan> spans;
+            for (std::size_t v = 0; v < count; ++v) {
+                const Action& a = dag.action(static_cast<PipelineDag::Node>(v));
+                spans.push_back({ static_cast<std::int64_t>(step), a.rank, a.stage, a.microbatch, a.kind,
+                    std::llround(timeline.startMs[v] * 1000.0), std::llround(timeline.endMs[v] * 1000.0), 0, 0 });
+            }
+            shared.addStep(spans, ActionTimeProfiler::Bound::Max);
+            alone.addStep(spans, ActionTimeProfiler::Bound::Max);
+            if (step >= 3)
+                works.push_back(work);
+        }
+        const auto medianOf = [](std::vector<double> values) {
+            std::sort(values.begin(), values.end());
+            return values.size() % 2 ? values[values.size() / 2]
+                                     : (values[values.size() / 2 - 1] + values[values.size() / 2]) / 2.0;
+        };
+        const std::vector<double> medians = shared.medianMs(ActionTimeProfiler::Bound::Max);
+        const std::vector<double> estimated = shared.estimatedMs(ActionTimeProfiler::Bound::Max);
+        for (const bool freezable : { false, true }) {
+            std::vector<double> totals;
+            for (const std::vector<double>& work : works) {
+                double total = 0.0;
+                for (std::size_t v = 0; v < count; ++v)
+                    if (isFreezable(dag.action(static_cast<PipelineDag::Node>(v)).kind) == freezable)
+                        total += work[v];
+                totals.push_back(total);
+            }
+            double mediansSum = 0.0;
+            for (std::size_t v = 0; v < count; ++v) {
+                if (isFreezable(dag.action(static_cast<PipelineDag::Node>(v)).kind) == freezable) {
+                    std::vector<double> samples;
+                    for (const std::vector<double>& work : works)
+                        samples.push_back(work[v]);
+                    QVERIFY(std::abs(medians[v] - medianOf(samples)) < 5e-3);
+                    mediansSum += medianOf(samples);
+                }
+            }
+            const double scale = medianOf(totals) / mediansSum;
+            QVERIFY2(scale > 1.2, qPrintable(QString::number(scale))); // the test could fail
+            for (std::size_t v = 0; v < count; ++v)
+                if (isFreezable(dag.action(static_cast<PipelineDag::Node>(v)).kind) == freezable)
+                    QVERIFY2(std::abs(estimated[v] - scale * medians[v]) < 0.02, qPrintable(QString::number(v)));
+        }
+        // One span per action per step, so the window's samples are aligned by step.
+        QVERIFY(alone.estimatedMs(ActionTimeProfiler::Bound::Max) == alone.medianMs(ActionTimeProfiler::Bound::Max));
+        // A step without its last span: the samples no longer line up by step.
+        std::vector<ActionSpan> partial = simulateStep(truth, std::vector<double>(count, 0.0), 9).spans;
+        partial.pop_back();
+        shared.addStep(partial, ActionTimeProfiler::Bound::Max);
+        QVERIFY(shared.estimatedMs(ActionTimeProfiler::Bound::Max) == shared.medianMs(ActionTimeProfiler::Bound::Max));
     }
 
     void profilerRejectsActionsOutsideTheSchedule()

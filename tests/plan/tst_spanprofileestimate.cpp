@@ -8,6 +8,7 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <utility>
@@ -113,6 +114,13 @@ struct SharedRanks {
     }
 };
 
+double medianOf(std::vector<double> values)
+{
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
+}
+
 } // namespace
 
 class TestSpanProfileEstimate : public QObject {
@@ -133,6 +141,7 @@ private slots:
     void transferBetweenRanksIsMeasured();
     void unfreezableWorkScale_data();
     void unfreezableWorkScale();
+    void sharedWorkAddsUpToTheSteps();
 };
 
 // The action under test is 1B0 (stage 1, microbatch 0, full backward): one measurement per step,
@@ -432,7 +441,8 @@ void TestSpanProfileEstimate::transferBetweenRanksIsMeasured()
 void TestSpanProfileEstimate::unfreezableWorkScale_data() { sharedProcessorsGiveTheWork_data(); }
 
 // A machine 30% slower than when it was profiled: every action's work × 1.3, backwards half
-// frozen. The scale is read from the forwards alone, as work (processor sharing undone).
+// frozen. The scale is read from the forwards alone, as work (processor sharing undone), their
+// total against the profile's.
 void TestSpanProfileEstimate::unfreezableWorkScale()
 {
     QFETCH(int, processors);
@@ -450,12 +460,100 @@ void TestSpanProfileEstimate::unfreezableWorkScale()
     for (ActionSpan& span : spans)
         if (span.kind == ActionKind::Backward)
             span.endUs += span.endUs - span.startUs;
-    if (processors >= 3)
+    if (processors >= 3) {
         QVERIFY(std::abs(tfreeze::unfreezableWorkScale(profile, spans) - 1.3) < 2e-3);
+        // One forward four times as slow moves the forwards' total, not their median ratio.
+        double forwardsMs = 0.0;
+        for (std::size_t i = 0; i < slower.size(); ++i)
+            if (!isFreezable(ranks.dag.action(i).kind))
+                forwardsMs += slower[i];
+        for (std::size_t i = 0; i < spans.size(); ++i) {
+            if (!isFreezable(spans[i].kind)) {
+                const std::int64_t us = spans[i].endUs - spans[i].startUs;
+                spans[i].endUs += 3 * us;
+                const double expected = 1.3 * (forwardsMs + 3.0 * us / 1000.0) / forwardsMs;
+                QVERIFY2(std::abs(tfreeze::unfreezableWorkScale(profile, spans) - expected) < 2e-3,
+                    qPrintable(QString::number(tfreeze::unfreezableWorkScale(profile, spans))));
+                break;
+            }
+        }
+    }
     // Without a measured forward there is no scale.
     spans.erase(std::remove_if(spans.begin(), spans.end(), [](const ActionSpan& s) { return !isFreezable(s.kind); }),
         spans.end());
     QCOMPARE(tfreeze::unfreezableWorkScale(profile, spans), 0.0);
+}
+
+// With shared processors which span the OS served first is not what fair sharing assumes, and an
+// action's work scatters to the right over the steps (a quarter of its steps here 2.5 times its
+// work): its median is its usual work, but every step carries some slow actions, so the medians
+// add up to less than any step's work. The estimate scales the forwards, and separately the
+// backwards, to the median over the steps of their group's measured over predicted work (computed
+// here from the known work, not from the spans), and a planner on it predicts the steps' median
+// batch closer than one on the bare medians.
+void TestSpanProfileEstimate::sharedWorkAddsUpToTheSteps()
+{
+    const SharedRanks ranks(2);
+    const std::size_t count = ranks.dag.nodeCount();
+    std::vector<std::vector<double>> works; // per step, per action
+    std::vector<std::vector<ActionSpan>> steps;
+    std::vector<double> batchMs;
+    for (int step = 0; step < 8; ++step) {
+        std::vector<double> work = ranks.maxWork;
+        for (std::size_t v = 0; v < count; ++v)
+            if ((static_cast<std::size_t>(step) + 3 * v) % 4 == 0)
+                work[v] *= 2.5;
+        steps.push_back(ranks.spans(work, 0.0, step));
+        batchMs.push_back(simulateTimeline(ranks.dag, work, 2).batchMs);
+        works.push_back(std::move(work));
+    }
+    for (int step = 8; step < 11; ++step) { // everything frozen, nothing slow
+        steps.push_back(ranks.spans(ranks.minWork, 1.0, step));
+        works.push_back(ranks.minWork);
+    }
+    const Profile profile = estimateProfileFromSpans(ranks.schedule, steps, nullptr, 2);
+
+    std::vector<ActionCost> bare(count); // the medians over unfrozen and over frozen steps
+    for (std::size_t v = 0; v < count; ++v) {
+        std::vector<double> unfrozen;
+        std::vector<double> frozen;
+        for (std::size_t k = 0; k < works.size(); ++k)
+            (k < 8 || !isFreezable(ranks.dag.action(v).kind) ? unfrozen : frozen).push_back(works[k][v]);
+        bare[v].maxMs = medianOf(unfrozen);
+        bare[v].minMs = isFreezable(ranks.dag.action(v).kind) ? medianOf(frozen) : bare[v].maxMs;
+    }
+    for (const bool freezable : { false, true }) {
+        std::vector<double> scales;
+        for (std::size_t k = 0; k < works.size(); ++k) {
+            double measured = 0.0;
+            double predicted = 0.0;
+            for (std::size_t v = 0; v < count; ++v) {
+                if (isFreezable(ranks.dag.action(v).kind) != freezable)
+                    continue;
+                measured += works[k][v];
+                predicted += k < 8 || !freezable ? bare[v].maxMs : bare[v].minMs;
+            }
+            scales.push_back(measured / predicted);
+        }
+        const double scale = medianOf(scales);
+        QVERIFY2(scale > 1.2, qPrintable(QString::number(scale))); // the test could fail
+        for (std::size_t v = 0; v < count; ++v) {
+            if (isFreezable(ranks.dag.action(v).kind) != freezable)
+                continue;
+            const std::string name = actionName(ranks.dag.action(v));
+            QVERIFY2(std::abs(profile.costs()[v].maxMs - scale * bare[v].maxMs) < 0.02, name.c_str());
+            QVERIFY2(std::abs(profile.costs()[v].minMs - scale * bare[v].minMs) < 0.02, name.c_str());
+        }
+    }
+
+    const double typicalMs = medianOf(batchMs);
+    const double predictedMs = FreezePlanner(profile).plan(FreezeBounds {}).batchMsNoFreeze;
+    Profile bareProfile(ranks.schedule, bare, "bare medians");
+    bareProfile.setProcessors(2);
+    const double bareMs = FreezePlanner(bareProfile).plan(FreezeBounds {}).batchMsNoFreeze;
+    QVERIFY2(std::abs(predictedMs - typicalMs) < std::abs(bareMs - typicalMs) && bareMs < typicalMs,
+        qPrintable(
+            QStringLiteral("steps %1, predicted %2, bare medians %3").arg(typicalMs).arg(predictedMs).arg(bareMs)));
 }
 
 QTEST_APPLESS_MAIN(TestSpanProfileEstimate)

@@ -162,6 +162,13 @@ void TestRunConfig::fineTuningPresetsFitTogether()
     expected.initFrom = finetune.initFrom;
     expected.optimizer.lr = finetune.optimizer.lr;
     expected.freezer.kind = finetune.freezer.kind;
+    // A trained model needs no long freezer warm-up: the plan comes 30 steps earlier, the ramp is
+    // shorter, the monitoring windows are not.
+    QCOMPARE(finetune.freezer.timely.warmupSteps, pretrain.optimizer.warmupSteps);
+    QCOMPARE(finetune.freezer.timely.monitorMaxSteps, pretrain.freezer.timely.monitorMaxSteps);
+    QCOMPARE(finetune.freezer.timely.monitorMinSteps, pretrain.freezer.timely.monitorMinSteps);
+    QVERIFY(finetune.freezer.timely.rampSteps < pretrain.freezer.timely.rampSteps);
+    expected.freezer.timely = finetune.freezer.timely;
     QVERIFY2(expected == finetune, writeRunConfigJson(finetune).c_str());
 }
 

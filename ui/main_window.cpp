@@ -70,6 +70,7 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <array>
+#include <cmath>
 #include <fstream>
 #include <variant>
 
@@ -132,6 +133,14 @@ QString phaseDisplayName(TrainingPhase phase)
 }
 
 QString formatMs(double ms) { return QStringLiteral("%1 ms").arg(ms, 0, 'f', ms < 10 ? 2 : 1); }
+
+// A relative difference as the CLI prints it: +3.7%, −4.6% (a true minus sign).
+QString signedPercent(double fraction)
+{
+    const QString digits = QString::number(std::abs(fraction) * 100.0, 'f', 1);
+    return (fraction < 0.0 && digits != QLatin1String("0.0") ? QStringLiteral("\u2212") : QStringLiteral("+")) + digits
+        + QLatin1Char('%');
+}
 
 // A change of the bounds, undoable. Consecutive changes within a drag merge into one command.
 class BoundsChange : public QUndoCommand {
@@ -578,7 +587,10 @@ void MainWindow::createStatusBar()
     m_stepStatus = label(tr("Latest step"));
     m_throughputLabel = label(tr("Tokens per second of the latest step"));
     m_bubbleLabel = label(tr("Idle share of all ranks in the latest step"));
-    m_batchLabel = label(tr("Predicted batch time of the plan against the realised one (median of recent steps)"));
+    m_batchLabel = label(tr("Predicted batch time of the plan against the realised one (median of recent steps), "
+                            "and how much slower than profiled the forwards ran meanwhile: no plan changes a "
+                            "forward, so that much of the difference is the machine's"));
+    m_batchLabel->setObjectName(QStringLiteral("batchStatus"));
     // A long solve: its time and pivots, a busy bar (an LP has no known end, so no percentage) and
     // a button for Run ▸ Stop Planning, all hidden together.
     m_planningIndicator = new QWidget(this);
@@ -1197,8 +1209,13 @@ void MainWindow::updateStatusBar()
         const auto realised = m_document.realisedBatchMs(from);
         batch = tr("predicted %1 / realised %2")
                     .arg(formatMs(inForce->batchMsPlanned), realised ? formatMs(*realised) : tr("—"));
-        if (realised)
+        if (realised) {
             m_plansModel->setRealisedBatchMs(static_cast<qint64>(m_document.plans().size()), *realised);
+            if (inForce->batchMsPlanned > 0.0)
+                batch += QStringLiteral(" (%1)").arg(signedPercent(*realised / inForce->batchMsPlanned - 1.0));
+            if (const auto drift = m_document.forwardDrift(from))
+                batch += tr(", forwards %1").arg(signedPercent(*drift));
+        }
     } else if (m_candidatePlan) {
         batch = tr("predicted %1 (no-freeze %2)")
                     .arg(formatMs(m_candidatePlan->batchMsPlanned), formatMs(m_candidatePlan->batchMsNoFreeze));

@@ -1,5 +1,8 @@
 #include "ui/run_document.h"
 
+#include "core/plan/span_profile_estimate.h"
+#include "core/plan/statistics.h"
+
 #include <algorithm>
 
 namespace tfreeze {
@@ -76,6 +79,22 @@ std::optional<double> RunDocument::realisedBatchMs(std::int64_t fromStep, std::s
     const double upper = *middle;
     const double lower = *std::max_element(values.begin(), middle);
     return (lower + upper) / 2.0;
+}
+
+std::optional<double> RunDocument::forwardDrift(std::int64_t fromStep, std::size_t window) const
+{
+    const std::shared_ptr<const FreezePlan> plan = planInForce();
+    if (!plan)
+        return std::nullopt;
+    std::vector<double> scales;
+    const std::vector<std::int64_t> held = m_spanCache.steps();
+    for (auto it = held.rbegin(); it != held.rend() && *it >= fromStep && scales.size() < window; ++it) {
+        if (const double scale = unfreezableWorkScale(plan->profile, m_spanCache.spans(*it)); scale > 0.0)
+            scales.push_back(scale);
+    }
+    if (scales.empty())
+        return std::nullopt;
+    return median(std::move(scales)) - 1.0;
 }
 
 } // namespace tfreeze

@@ -60,6 +60,11 @@ public:
     // The median of the measured batch times (last span's end) over the last `window` steps at or
     // after `fromStep`; empty when none was measured there.
     std::optional<double> realisedBatchMs(std::int64_t fromStep, std::size_t window = 20) const;
+    // How much slower than the plan in force's profile the forwards ran over the same steps (the
+    // latest `window` held at or after `fromStep`): the median of unfreezableWorkScale, minus 1.
+    // No plan changes a forward, so this is the machine's share of realised against predicted
+    // (+0.05: 5% slower), as `tfreeze train` prints it. Empty without a plan in force or such a step.
+    std::optional<double> forwardDrift(std::int64_t fromStep, std::size_t window = 20) const;
 
     // A profile given by the user (opened file) or taken from the engine's own plan.
     void setProfile(std::optional<Profile> profile) { m_profile = std::move(profile); }

@@ -45,6 +45,7 @@
 #include <QMap>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSlider>
@@ -802,6 +803,17 @@ private slots:
         }
         QCOMPARE(checked, 2 * 4); // 2 stages × 4 microbatches
         QTRY_VERIFY_WITH_TIMEOUT(window.statusBar()->findChildren<QLabel*>().size() >= 5, kTimeoutMs);
+        // The status bar sets the plan against its steps, and the forwards' drift beside it.
+        auto* batch = window.findChild<QLabel*>(QStringLiteral("batchStatus"));
+        QVERIFY(batch);
+        QTRY_VERIFY_WITH_TIMEOUT(batch->text().contains(QStringLiteral(", forwards ")), kTimeoutMs);
+        const QRegularExpression batchText(
+            QStringLiteral("^predicted ([0-9.]+) ms / realised [0-9.]+ ms \\([+\u2212][0-9]+\\.[0-9]%\\), forwards "
+                           "[+\u2212][0-9]+\\.[0-9]%$"));
+        const QRegularExpressionMatch match = batchText.match(batch->text());
+        QVERIFY2(match.hasMatch(), qPrintable(batch->text()));
+        QVERIFY(std::abs(match.captured(1).toDouble() - plan->batchMsPlanned) <= 0.051);
+        QVERIFY(window.document().forwardDrift(applied.appliedAtStep).has_value());
 
         // Picking an earlier step on the slider stops following the run; following again shows
         // the latest step as it arrives.

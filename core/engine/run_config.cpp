@@ -536,6 +536,19 @@ void validatePartitionAndBounds(const RunConfig& config, const std::string& sour
 
 } // namespace
 
+std::optional<std::string> missingInitCheckpoint(const std::string& dir)
+{
+    namespace fs = std::filesystem;
+    std::error_code error; // an unreadable folder is as good as an empty one here
+    if (fs::exists(fs::path(dir) / "checkpoint.json", error)
+        || fs::exists(fs::path(dir) / "checkpoint" / "checkpoint.json", error))
+        return std::nullopt;
+    return "no checkpoint in " + dir
+        + " (neither checkpoint.json nor checkpoint/checkpoint.json); a run with checkpoint_interval > 0 writes one "
+          "in its output folder, as `tfreeze train --config resources/configs/pretrain.json` does for the fine-tuning "
+          "preset";
+}
+
 void validateRunConfig(const RunConfig& config, const std::string& source)
 {
     validateModelAndSchedule(config, source);

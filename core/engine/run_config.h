@@ -7,6 +7,7 @@
 #include "core/plan/pipeline_schedule.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -169,6 +170,11 @@ RunConfig readRunConfigFile(const std::string& path);
 // data.path and init_from, when given, made absolute against the working folder: for a config
 // that is written where another process, or readRunConfigFile, would take them relative to the file.
 void makeInputPathsAbsolute(RunConfig& config);
+// What is wrong with `dir` as a run's init_from before anything is read: the reason when it holds
+// no checkpoint (neither DIR/checkpoint.json nor DIR/checkpoint/checkpoint.json), with what writes
+// one; nullopt when it does (its contents are checked when the run starts). For the studio's New
+// run dialog, which can refuse it before a run starts, and the engine, which says the same.
+std::optional<std::string> missingInitCheckpoint(const std::string& dir);
 // Checks the rules that parseRunConfigJson checks, for a config changed after parsing (CLI
 // overrides such as --steps or --max-freeze). Throws InputError(source, key, reason).
 void validateRunConfig(const RunConfig& config, const std::string& source = "config");

@@ -290,11 +290,10 @@ struct TrainingSession::Private {
     void loadInitialWeights(const std::string& dir)
     {
         namespace fs = std::filesystem;
+        if (const std::optional<std::string> missing = missingInitCheckpoint(dir))
+            throw InputError("init_from", "", *missing);
         const fs::path folder = checkpointFolder(dir);
         const std::string path = (folder / "checkpoint.json").string();
-        if (!fs::exists(path))
-            throw InputError("init_from", "",
-                "no checkpoint in " + dir + " (neither checkpoint.json nor checkpoint/checkpoint.json)");
         const nlohmann::json state = readCheckpointManifest(path);
         // A multi-process checkpoint keeps each stage's weights in the part of the process that
         // trained it; every part's model.pt also holds stale copies of the other stages.

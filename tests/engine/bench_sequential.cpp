@@ -11,7 +11,10 @@ using namespace tfreeze;
 
 int main(int argc, char** argv)
 {
-    const RunConfig config = argc > 1 && std::string(argv[1]) != "-" ? readRunConfigFile(argv[1]) : RunConfig {};
+    // Assigned, not a conditional with a `RunConfig {}` temporary: that trips GCC 12's -Wmaybe-uninitialized.
+    RunConfig config;
+    if (argc > 1 && std::string(argv[1]) != "-")
+        config = readRunConfigFile(argv[1]);
     const double budget = argc > 2 ? std::stod(argv[2]) : 60.0;
     torch::set_num_threads(argc > 3 ? std::stoi(argv[3]) : 2);
     const std::unique_ptr<BatchSource> data = makeBatchSource(config);

@@ -9,12 +9,27 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QDoubleSpinBox>
+#include <QFile>
 #include <QLineEdit>
 #include <QSpinBox>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace tfreeze;
+
+namespace {
+
+// What the dialog looks for in a checkpoint folder (its contents are the engine's to check).
+bool writeCheckpointManifest(const QString& folder)
+{
+    QDir().mkpath(folder);
+    QFile manifest(folder + QStringLiteral("/checkpoint.json"));
+    return manifest.open(QIODevice::WriteOnly) && manifest.write("{}") == 2;
+}
+
+} // namespace
 
 class TestNewRunDialog : public QObject {
     Q_OBJECT
@@ -77,25 +92,41 @@ private slots:
         config.bounds.maxFreeze = 0.35;
         config.steps = 77;
         config.output.db = "somewhere/else.sqlite";
-        config.initFrom = "runs/pretrained";
+        const QTemporaryDir pretrained;
+        QVERIFY(writeCheckpointManifest(pretrained.path() + QStringLiteral("/checkpoint")));
+        config.initFrom = pretrained.path().toStdString();
         dialog.setConfig(config);
-        QCOMPARE(dialog.findChild<QLineEdit*>(QStringLiteral("initFrom"))->text(), QStringLiteral("runs/pretrained"));
+        QCOMPARE(dialog.findChild<QLineEdit*>(QStringLiteral("initFrom"))->text(), pretrained.path());
         dialog.accept();
         QCOMPARE(dialog.result(), int(QDialog::Accepted));
         QVERIFY(dialog.config() == config);
     }
 
-    // The checkpoint a run starts from: typed (or browsed) into its field; cleared, none.
+    // The checkpoint a run starts from: typed (or browsed) into its field, either the checkpoint's
+    // folder or the output folder of the run that wrote it; a folder with none is refused, saying
+    // what would write one; cleared, none.
     void startFromACheckpoint()
     {
         NewRunDialog dialog;
         auto* initFrom = dialog.findChild<QLineEdit*>(QStringLiteral("initFrom"));
         QVERIFY(initFrom);
         QVERIFY(initFrom->text().isEmpty());
-        initFrom->setText(QStringLiteral("  /data/pretrained/checkpoint "));
+        const QTemporaryDir run;
+        initFrom->setText(QStringLiteral("  %1 ").arg(run.path()));
         dialog.accept();
-        QCOMPARE(dialog.result(), int(QDialog::Accepted));
-        QCOMPARE(dialog.config().initFrom, std::string("/data/pretrained/checkpoint"));
+        QVERIFY(dialog.result() != QDialog::Accepted);
+        QVERIFY2(dialog.errorText().contains(QStringLiteral("init_from: no checkpoint in ") + run.path())
+                && dialog.errorText().contains(QStringLiteral("pretrain.json")),
+            qPrintable(dialog.errorText()));
+        const QString checkpoint = run.path() + QStringLiteral("/checkpoint");
+        QVERIFY(writeCheckpointManifest(checkpoint));
+        for (const QString& folder : { run.path(), checkpoint }) {
+            initFrom->setText(QStringLiteral(" %1 ").arg(folder));
+            dialog.accept();
+            QCOMPARE(dialog.result(), int(QDialog::Accepted));
+            QCOMPARE(dialog.config().initFrom, folder.toStdString());
+            QVERIFY(dialog.errorText().isEmpty());
+        }
         initFrom->clear();
         dialog.accept();
         QVERIFY(dialog.config().initFrom.empty());

@@ -72,13 +72,7 @@ std::optional<double> RunDocument::realisedBatchMs(std::int64_t fromStep, std::s
         values.push_back(it->second);
     if (values.empty())
         return std::nullopt;
-    const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
-    std::nth_element(values.begin(), middle, values.end());
-    if (values.size() % 2 == 1)
-        return *middle;
-    const double upper = *middle;
-    const double lower = *std::max_element(values.begin(), middle);
-    return (lower + upper) / 2.0;
+    return median(std::move(values));
 }
 
 std::optional<double> RunDocument::forwardDrift(std::int64_t fromStep, std::size_t window) const

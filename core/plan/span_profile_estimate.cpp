@@ -4,6 +4,7 @@
 #include "core/plan/statistics.h"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -75,6 +76,13 @@ struct ActionIndex {
     }
 };
 
+// The share of its freezable tensors a span froze (0 for a span with none).
+double spanFreezeRatio(const ActionSpan& span)
+{
+    return span.totalTensors > 0 ? std::clamp(static_cast<double>(span.frozenTensors) / span.totalTensors, 0.0, 1.0)
+                                 : 0.0;
+}
+
 // Every span as (freeze ratio, ms of work), per action.
 std::vector<std::vector<Sample>> collectSamples(
     const ActionIndex& index, const std::vector<std::vector<ActionSpan>>& steps, int processors)
@@ -89,10 +97,7 @@ std::vector<std::vector<Sample>> collectSamples(
             if (found == index.indexOf.end() || index.actions[found->second].rank != span.rank)
                 throw InputError("spans", actionName(Action { span.rank, span.stage, span.microbatch, span.kind }),
                     "a span of an action that the schedule does not have (on rank " + std::to_string(span.rank) + ")");
-            const double ratio = span.totalTensors > 0
-                ? std::clamp(static_cast<double>(span.frozenTensors) / span.totalTensors, 0.0, 1.0)
-                : 0.0;
-            samples[found->second].push_back({ ratio, work[j] });
+            samples[found->second].push_back({ spanFreezeRatio(span), work[j] });
         }
     }
     return samples;
@@ -137,31 +142,27 @@ double minimumMs(const std::vector<Sample>& samples, double maxMs, double forwar
 void scaleToStepTotals(const ActionIndex& index, const std::vector<std::vector<ActionSpan>>& steps, int processors,
     std::vector<ActionCost>& costs)
 {
-    for (const bool freezable : { false, true }) {
-        std::vector<double> scales;
-        for (const auto& spans : steps) {
-            const std::vector<double> work = spanWorkMs(spans, processors);
-            double measured = 0.0;
-            double predicted = 0.0;
-            for (std::size_t j = 0; j < spans.size(); ++j) {
-                if (isFreezable(spans[j].kind) != freezable)
-                    continue;
-                const ActionCost& cost
-                    = costs[index.indexOf.at({ spans[j].stage, spans[j].microbatch, spans[j].kind })];
-                const double ratio = spans[j].totalTensors > 0
-                    ? std::clamp(static_cast<double>(spans[j].frozenTensors) / spans[j].totalTensors, 0.0, 1.0)
-                    : 0.0;
-                measured += work[j];
-                predicted += cost.maxMs - ratio * (cost.maxMs - cost.minMs);
-            }
-            if (predicted > 0.0)
-                scales.push_back(measured / predicted);
+    std::array<std::vector<double>, 2> scales; // [freezable]: one per step
+    for (const auto& spans : steps) {
+        const std::vector<double> work = spanWorkMs(spans, processors);
+        std::array<double, 2> measured {};
+        std::array<double, 2> predicted {};
+        for (std::size_t j = 0; j < spans.size(); ++j) {
+            const std::size_t group = isFreezable(spans[j].kind) ? 1 : 0;
+            const ActionCost& cost = costs[index.indexOf.at({ spans[j].stage, spans[j].microbatch, spans[j].kind })];
+            measured[group] += work[j];
+            predicted[group] += cost.maxMs - spanFreezeRatio(spans[j]) * (cost.maxMs - cost.minMs);
         }
-        if (scales.empty())
+        for (std::size_t group = 0; group < 2; ++group)
+            if (predicted[group] > 0.0)
+                scales[group].push_back(measured[group] / predicted[group]);
+    }
+    for (std::size_t group = 0; group < 2; ++group) {
+        if (scales[group].empty())
             continue;
-        const double scale = median(std::move(scales));
+        const double scale = median(std::move(scales[group]));
         for (std::size_t i = 0; i < costs.size(); ++i) {
-            if (isFreezable(index.actions[i].kind) == freezable) {
+            if (isFreezable(index.actions[i].kind) == (group == 1)) {
                 costs[i].maxMs *= scale;
                 costs[i].minMs *= scale;
             }

@@ -44,6 +44,30 @@ AxisTicks niceAxisTicks(double low, double minInterval)
     return ticks;
 }
 
+namespace {
+// How many multiples of ticks.interval, from ticks.anchor on, lie at or below high.
+double tickCountUpTo(const AxisTicks& ticks, double high)
+{
+    if (ticks.anchor > high + kTolerance * ticks.interval)
+        return 0.0;
+    return std::floor((high - ticks.anchor) / ticks.interval + kTolerance) + 1.0;
+}
+} // namespace
+
+AxisTicks niceAxisTicks(double low, double high, double minInterval)
+{
+    const AxisTicks ticks = niceAxisTicks(low, minInterval);
+    if (!std::isfinite(high) || !(high > low) || !std::isfinite(minInterval) || !(minInterval > 0.0)
+        || tickCountUpTo(ticks, high) >= 2.0)
+        return ticks;
+    // The 1-2-5 step below this one: 50 → 20, 20 → 10, 10 → 5.
+    const double smaller = niceStepAtLeast(ticks.interval * 0.4);
+    if (smaller < minInterval * 0.5 * (1.0 - kTolerance))
+        return ticks;
+    const AxisTicks denser = niceAxisTicks(low, smaller);
+    return tickCountUpTo(denser, high) >= 2.0 ? denser : ticks;
+}
+
 void applyNiceTicks(QValueAxis* axis, double lengthPx, double minSpacingPx, bool integral)
 {
     const double length = lengthPx > 0.0 ? lengthPx : kDefaultLengthPx;
@@ -51,7 +75,9 @@ void applyNiceTicks(QValueAxis* axis, double lengthPx, double minSpacingPx, bool
     double minInterval = span * minSpacingPx / length;
     if (integral)
         minInterval = std::max(minInterval, 1.0);
-    const AxisTicks ticks = niceAxisTicks(axis->min(), minInterval);
+    AxisTicks ticks = niceAxisTicks(axis->min(), axis->max(), minInterval);
+    if (integral && ticks.interval < 1.0)
+        ticks = niceAxisTicks(axis->min(), minInterval);
     if (!std::isfinite(span) || span / ticks.interval > kMaxTicks) {
         axis->setTickType(QValueAxis::TicksFixed); // an overflowing range: Qt's evenly spaced ticks
         return;

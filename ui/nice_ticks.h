@@ -23,6 +23,13 @@ struct AxisTicks {
 // non-positive minInterval, or a non-finite low, gives interval 1 at low (or 0).
 AxisTicks niceAxisTicks(double low, double minInterval);
 
+// The same for an axis from `low` to `high`, but never a single labelled tick where two fit at
+// half the spacing: when no second multiple of that interval lies in the range (a batch time
+// axis from 155 to 246 ms, 90 px tall: only 200 at 50 ms apart), the next nice step down (20:
+// 160 to 240), if it keeps ticks at least minInterval / 2 apart and puts two or more in the range.
+// One step down is the only candidate: two steps down are always closer than minInterval / 2.
+AxisTicks niceAxisTicks(double low, double high, double minInterval);
+
 // Sets `axis` to dynamic ticks at least `minSpacingPx` apart on an axis `lengthPx` long (the plot
 // area's height or width; ≤ 0 when not laid out yet, taken as 100 px). Call it after every change
 // of the range or the size. `integral` keeps the interval at 1 or more (steps, counts).

@@ -140,4 +140,9 @@ std::optional<std::size_t> hitTestBar(
     return nearest;
 }
 
+double tickLabelLeft(double tickX, double labelWidth, double rightEdge, double gap)
+{
+    return std::min(tickX + gap, rightEdge - labelWidth);
+}
+
 } // namespace tfreeze

@@ -79,6 +79,11 @@ std::optional<int> rankAtY(const RowGeometry& rows, double y);
 // A "nice" tick step (1, 2 or 5 · 10^k ms) whose ticks are at least minSpacingPx apart.
 double niceTickStepMs(const TimeAxisMapping& mapping, double minSpacingPx);
 
+// Where the label of the tick at tickX starts: `gap` px right of the tick, or, where a label that
+// wide would cross `rightEdge` (the last tick of a fitted timeline sits at the widget's edge),
+// moved left to end at the edge.
+double tickLabelLeft(double tickX, double labelWidth, double rightEdge, double gap = 3.0);
+
 // Within this many pixels of a bar that is too thin to aim at, the bar still counts as hit.
 constexpr double kHitSlopPx = 3.0;
 

@@ -678,13 +678,20 @@ void TimelineView::paintAxis(QPainter& painter, QSize size, const TimeAxisMappin
         cornerLabel(label, painter.fontMetrics(), static_cast<int>(kLabelWidth - 6)));
     const double step = niceTickStepMs(mapping, kMinTickSpacingPx);
     const double right = mapping.leftMargin() + mapping.pixelWidth();
+    double previousLabelEnd = -1e9;
     for (double t = std::ceil(mapping.startMs() / step) * step; t <= mapping.endMs(); t += step) {
         const double x = std::floor(mapping.timeToX(t));
         if (x < mapping.leftMargin() || x > right)
             continue;
         painter.drawLine(QLineF(x, kAxisHeight - 5, x, kAxisHeight - 1));
-        painter.drawText(QRectF(x + 3, 0, kMinTickSpacingPx - 6, kAxisHeight - 2), Qt::AlignLeft | Qt::AlignVCenter,
-            tr("%1 ms").arg(formatMs(t, step)));
+        const QString text = tr("%1 ms").arg(formatMs(t, step));
+        const double width = std::min<double>(painter.fontMetrics().horizontalAdvance(text), kMinTickSpacingPx - 6);
+        const double left = tickLabelLeft(x, width, size.width());
+        // A label pushed in from the edge onto the one before it is left out.
+        if (left < previousLabelEnd + 6)
+            continue;
+        painter.drawText(QRectF(left, 0, width, kAxisHeight - 2), Qt::AlignLeft | Qt::AlignVCenter, text);
+        previousLabelEnd = left + width;
     }
     painter.drawLine(QLineF(mapping.leftMargin(), kAxisHeight - 1, right, kAxisHeight - 1));
 }

@@ -33,6 +33,15 @@ double bruteForceStep(double minInterval)
     return std::numeric_limits<double>::quiet_NaN();
 }
 
+// Multiples of step in [low, high], by walking them.
+int bruteForceTickCount(double low, double high, double step)
+{
+    int count = 0;
+    for (double n = std::ceil(low / step - 1e-9); n * step <= high + 1e-9 * step; n += 1.0)
+        ++count;
+    return count;
+}
+
 } // namespace
 
 class TestNiceTicks : public QObject {
@@ -130,6 +139,84 @@ private slots:
         }
     }
 
+    // With the range known: two labelled ticks where one step down fits them at half the spacing.
+    void atLeastTwoTicks_data()
+    {
+        QTest::addColumn<double>("low");
+        QTest::addColumn<double>("high");
+        QTest::addColumn<double>("lengthPx");
+        QTest::addColumn<double>("anchor");
+        QTest::addColumn<double>("interval");
+        QTest::addColumn<int>("decimals");
+        // The studio's trade-off chart (2026-12-07 screenshot): 50 apart gave 200 alone.
+        QTest::newRow("batch 155-246 ms, 90 px") << 155.0 << 246.0 << 90.0 << 160.0 << 20.0 << 0;
+        // Two multiples of the plain step already: unchanged (as axesOfTheStudio).
+        QTest::newRow("batch 172.6-256.4 ms, 80 px") << 172.6 << 256.4 << 80.0 << 200.0 << 50.0 << 0;
+        QTest::newRow("idle 0-77 %, 80 px") << 0.0 << 77.0 << 80.0 << 0.0 << 50.0 << 0;
+        // 0.2 → 0.1: 1.2 alone becomes 1.1, 1.2, 1.3.
+        QTest::newRow("loss 1.03-1.36, 80 px") << 1.03 << 1.36 << 80.0 << 1.1 << 0.1 << 1;
+        // One step down would be closer than half the spacing (too short an axis): unchanged.
+        QTest::newRow("batch 155-246 ms, 30 px") << 155.0 << 246.0 << 30.0 << 200.0 << 100.0 << 0;
+    }
+
+    void atLeastTwoTicks()
+    {
+        QFETCH(double, low);
+        QFETCH(double, high);
+        QFETCH(double, lengthPx);
+        QFETCH(double, anchor);
+        QFETCH(double, interval);
+        QFETCH(int, decimals);
+        const AxisTicks ticks = niceAxisTicks(low, high, (high - low) * 28.0 / lengthPx);
+        QVERIFY2(std::abs(ticks.interval - interval) <= 1e-12 * interval,
+            qPrintable(QString::number(ticks.interval, 'g', 17)));
+        QVERIFY2(
+            std::abs(ticks.anchor - anchor) <= 1e-9 * interval, qPrintable(QString::number(ticks.anchor, 'g', 17)));
+        QCOMPARE(ticks.decimals, decimals);
+    }
+
+    // Random ranges against the brute force: of the nice steps at least minInterval / 2, the
+    // smallest one at least minInterval if it puts two ticks in the range, else the largest below
+    // it that does, else the smallest one at least minInterval anyway.
+    void atLeastTwoTicksAgainstBruteForce()
+    {
+        std::mt19937 random(20261207);
+        std::uniform_real_distribution<double> exponent(-6.0, 6.0);
+        std::uniform_real_distribution<double> unit(0.0, 1.0);
+        const std::vector<double> steps = allNiceSteps();
+        int denser = 0;
+        for (int i = 0; i < 3000; ++i) {
+            const double scale = std::pow(10.0, exponent(random));
+            const double low = (unit(random) * 2.0 - 1.0) * scale;
+            const double high = low + scale * (0.01 + unit(random));
+            const double minInterval = (high - low) * (0.2 + unit(random));
+            const double plain = bruteForceStep(minInterval);
+            double expected = plain;
+            if (bruteForceTickCount(low, high, plain) < 2) {
+                for (double step : steps) {
+                    if (step >= minInterval * 0.5 * (1.0 - 1e-12) && step < plain * (1.0 - 1e-12)
+                        && bruteForceTickCount(low, high, step) >= 2)
+                        expected = step;
+                }
+            }
+            const AxisTicks ticks = niceAxisTicks(low, high, minInterval);
+            const QString where = QStringLiteral("%1 to %2, at least %3 apart")
+                                      .arg(low, 0, 'g', 17)
+                                      .arg(high, 0, 'g', 17)
+                                      .arg(minInterval, 0, 'g', 17);
+            QVERIFY2(std::abs(ticks.interval - expected) <= 1e-12 * expected,
+                qPrintable(where + QStringLiteral(": interval %1, brute force %2").arg(ticks.interval).arg(expected)));
+            // The anchor and labels as for the plain ticks at that interval.
+            const AxisTicks atThatStep = niceAxisTicks(low, ticks.interval);
+            QCOMPARE(ticks.anchor, atThatStep.anchor);
+            QCOMPARE(ticks.decimals, atThatStep.decimals);
+            if (ticks.interval < plain)
+                ++denser;
+        }
+        // The case the overload exists for must have come up, and not for every range.
+        QVERIFY2(denser > 100 && denser < 2900, qPrintable(QString::number(denser)));
+    }
+
     void degenerateInput()
     {
         const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -167,6 +254,22 @@ private slots:
         QCOMPARE(axis.tickInterval(), 0.2);
         QCOMPARE(axis.tickAnchor(), 1.0);
         QCOMPARE(axis.labelFormat(), QStringLiteral("%.1f"));
+
+        // The trade-off chart's batch axis: one tick (200) at 50 apart, so 20 apart.
+        axis.setRange(155.0, 246.0);
+        applyNiceTicks(&axis, 90.0, 28.0);
+        QCOMPARE(axis.tickInterval(), 20.0);
+        QCOMPARE(axis.tickAnchor(), 160.0);
+        // A step axis: 10-11.6 over 40 px has only 10 at 2 apart, so 1 apart (10, 11); 10-10.9 has
+        // only 10 at 1 apart, but stays whole rather than 0.5 apart.
+        axis.setRange(10.0, 11.6);
+        applyNiceTicks(&axis, 40.0, 28.0, true);
+        QCOMPARE(axis.tickInterval(), 1.0);
+        axis.setRange(10.0, 10.9);
+        applyNiceTicks(&axis, 40.0, 28.0, true);
+        QCOMPARE(axis.tickInterval(), 1.0);
+        applyNiceTicks(&axis, 40.0, 28.0);
+        QCOMPARE(axis.tickInterval(), 0.5);
 
         // A range whose span overflows keeps Qt's fixed ticks rather than ticks 1 apart.
         axis.setRange(-1.5e308, 1.5e308);

@@ -56,6 +56,8 @@ private slots:
     void tinyBarWhenZoomedOut();
     void niceTickStep_data();
     void niceTickStep();
+    void tickLabelStaysInside_data();
+    void tickLabelStaysInside();
 };
 
 void TestTimeAxisMapping::roundTrip_data()
@@ -303,6 +305,31 @@ void TestTimeAxisMapping::niceTickStep()
     const TimeAxisMapping mapping(total, 1000.0, 40.0);
     const double got = niceTickStepMs(mapping, spacing);
     QVERIFY2(std::abs(got - step) < 1e-12 * step, qPrintable(QString::number(got, 'g', 17)));
+}
+
+void TestTimeAxisMapping::tickLabelStaysInside_data()
+{
+    QTest::addColumn<double>("tickX");
+    QTest::addColumn<double>("width");
+    QTest::addColumn<double>("left");
+
+    // A 1000 px wide view, labels 3 px from their tick.
+    QTest::newRow("room on the right") << 500.0 << 40.0 << 503.0;
+    QTest::newRow("ends exactly at the edge") << 957.0 << 40.0 << 960.0;
+    QTest::newRow("one px over: moved in") << 958.0 << 40.0 << 960.0;
+    QTest::newRow("tick at the edge") << 1000.0 << 40.0 << 960.0;
+}
+
+void TestTimeAxisMapping::tickLabelStaysInside()
+{
+    QFETCH(double, tickX);
+    QFETCH(double, width);
+    QFETCH(double, left);
+    const double got = tickLabelLeft(tickX, width, 1000.0);
+    QCOMPARE(got, left);
+    // Never over the edge, and still over or right of its tick where it fits there.
+    QVERIFY(got + width <= 1000.0);
+    QVERIFY(got <= tickX + 3.0 && got + width >= std::min(tickX, 1000.0 - width));
 }
 
 QTEST_GUILESS_MAIN(TestTimeAxisMapping)

@@ -1204,23 +1204,37 @@ void MainWindow::updateStatusBar()
     m_throughputLabel->setText(latest ? tr("%1 tok/s").arg(latest->tokensPerSecond, 0, 'f', 0) : tr("— tok/s"));
     m_bubbleLabel->setText(latest ? tr("bubble %1%").arg(latest->bubbleFraction * 100.0, 0, 'f', 1) : tr("bubble —"));
     QString batch = tr("batch —");
+    QString batchTip;
     if (const auto inForce = m_document.planInForce()) {
         const std::int64_t from = m_document.plans().back().appliedAtStep;
         const auto realised = m_document.realisedBatchMs(from);
         batch = tr("predicted %1 / realised %2")
                     .arg(formatMs(inForce->batchMsPlanned), realised ? formatMs(*realised) : tr("—"));
+        batchTip = tr("The plan in force predicts %1 per batch.").arg(formatMs(inForce->batchMsPlanned));
         if (realised) {
             m_plansModel->setRealisedBatchMs(static_cast<qint64>(m_document.plans().size()), *realised);
+            batchTip += tr(" Since it was applied at step %1, a batch took %2 (the median of the last 20 steps).")
+                            .arg(from)
+                            .arg(formatMs(*realised));
             if (inForce->batchMsPlanned > 0.0)
                 batch += QStringLiteral(" (%1)").arg(signedPercent(*realised / inForce->batchMsPlanned - 1.0));
-            if (const auto drift = m_document.forwardDrift(from))
+            if (const auto drift = m_document.forwardDrift(from)) {
                 batch += tr(", forwards %1").arg(signedPercent(*drift));
+                // As `tfreeze train` prints it: no plan changes the forwards, so their drift is the
+                // machine's, and every duration (hence the batch) scales with the machine's speed.
+                const double atTheirSpeed = inForce->batchMsPlanned * (1.0 + *drift);
+                batchTip += tr("\nThe forwards, which no plan changes, ran %1 against the profile: the machine's "
+                               "share. At that speed the plan predicts %2, and the steps took %3 against it.")
+                                .arg(signedPercent(*drift), formatMs(atTheirSpeed),
+                                    signedPercent(*realised / atTheirSpeed - 1.0));
+            }
         }
     } else if (m_candidatePlan) {
         batch = tr("predicted %1 (no-freeze %2)")
                     .arg(formatMs(m_candidatePlan->batchMsPlanned), formatMs(m_candidatePlan->batchMsNoFreeze));
     }
     m_batchLabel->setText(batch);
+    m_batchLabel->setToolTip(batchTip);
 }
 
 // ---------------------------------------------------------------------------------------------

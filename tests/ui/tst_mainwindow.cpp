@@ -814,6 +814,18 @@ private slots:
         QVERIFY2(match.hasMatch(), qPrintable(batch->text()));
         QVERIFY(std::abs(match.captured(1).toDouble() - plan->batchMsPlanned) <= 0.051);
         QVERIFY(window.document().forwardDrift(applied.appliedAtStep).has_value());
+        // The tooltip scales the prediction by the forwards' drift, as `tfreeze train` prints it: the
+        // figures in it agree with the label's to the rounding of what both show (two decimals below
+        // 10 ms, one above; the drift to 0.1%).
+        const QRegularExpression tipText(QStringLiteral(
+            "ran ([+\u2212][0-9]+\\.[0-9])% against the profile.*At that speed the plan predicts ([0-9.]+) ms"));
+        const QRegularExpressionMatch tip = tipText.match(batch->toolTip());
+        QVERIFY2(tip.hasMatch(), qPrintable(batch->toolTip()));
+        const double drift = QString(tip.captured(1)).replace(QChar(0x2212), QLatin1Char('-')).toDouble() / 100.0;
+        const double atTheirSpeed = tip.captured(2).toDouble();
+        QVERIFY2(std::abs(atTheirSpeed - match.captured(1).toDouble() * (1.0 + drift))
+                <= (atTheirSpeed < 10.0 ? 0.011 : 0.11) + 0.0006 * atTheirSpeed,
+            qPrintable(batch->toolTip()));
 
         // Picking an earlier step on the slider stops following the run; following again shows
         // the latest step as it arrives.

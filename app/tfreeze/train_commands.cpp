@@ -666,6 +666,13 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
         valAccuracy = o.finalEval->exactMatch >= 0.0 ? o.finalEval->exactMatch : o.finalEval->tokenAccuracy;
     const bool planned = o.predictedBatchMs > 0.0;
     const double planRatio = noneTokens > 0.0 ? o.planTokensPerSecond / noneTokens : 0.0;
+    // Realised against predicted (the 10%), and against the prediction at the speed the
+    // forwards ran meanwhile (no plan changes a forward, so their drift is the machine's), as
+    // `tfreeze train` prints them.
+    const bool drifted = planned && o.unfreezableWorkScale > 0.0;
+    const double vsPredicted = planned ? o.realisedBatchMs / o.predictedBatchMs - 1.0 : 0.0;
+    const double atForwardSpeed
+        = drifted ? o.realisedBatchMs / (o.predictedBatchMs * o.unfreezableWorkScale) - 1.0 : 0.0;
     const auto [lowest, highest]
         = std::minmax_element(row.repeatTokensPerSecond.begin(), row.repeatTokensPerSecond.end());
     const bool repeated = row.repeatTokensPerSecond.size() > 1 && o.meanTokensPerSecond > 0.0;
@@ -675,8 +682,8 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
         noneTokens > 0.0 ? formatFixed(ratio, 3) + "x" : "-", planned ? formatFixed(o.planTokensPerSecond, 0) : "-",
         planned && noneTokens > 0.0 ? formatFixed(planRatio, 3) + "x" : "-", formatFixed(o.meanFreezeRatio, 3),
         formatFixed(valLoss, 4), formatFixed(valAccuracy, 4), planned ? formatFixed(o.predictedBatchMs, 1) : "-",
-        planned ? formatFixed(o.realisedBatchMs, 1) : "-",
-        planned && o.unfreezableWorkScale > 0.0 ? signedPercent(o.unfreezableWorkScale - 1.0) : "-" });
+        planned ? formatFixed(o.realisedBatchMs, 1) : "-", planned ? signedPercent(vsPredicted) : "-",
+        drifted ? signedPercent(o.unfreezableWorkScale - 1.0) : "-", drifted ? signedPercent(atForwardSpeed) : "-" });
     nlohmann::json entry { { "freezer", row.freezer },
         { "max_freeze", row.maxFreeze ? nlohmann::json(*row.maxFreeze) : nlohmann::json(nullptr) },
         { "tokens_per_s", o.meanTokensPerSecond }, { "ratio_vs_none", ratio },
@@ -685,8 +692,10 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
     entry["predicted_batch_ms"] = whenPlanned(o, o.predictedBatchMs);
     entry["realised_batch_ms"] = whenPlanned(o, o.realisedBatchMs);
     entry["plan_tokens_per_s"] = whenPlanned(o, o.planTokensPerSecond);
-    entry["forward_drift"] = planned && o.unfreezableWorkScale > 0.0 ? nlohmann::json(o.unfreezableWorkScale - 1.0)
-                                                                     : nlohmann::json(nullptr);
+    entry["realised_vs_predicted"] = planned ? nlohmann::json(vsPredicted) : nlohmann::json(nullptr);
+    entry["forward_drift"] = drifted ? nlohmann::json(o.unfreezableWorkScale - 1.0) : nlohmann::json(nullptr);
+    entry["realised_vs_predicted_at_forward_speed"]
+        = drifted ? nlohmann::json(atForwardSpeed) : nlohmann::json(nullptr);
     rows.push_back(std::move(entry));
 }
 
@@ -868,8 +877,9 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
     }();
     TextTable table;
     table.addColumn("freezer", TextTable::Align::Left);
-    for (const char* header : { "max freeze", "tokens/s", "spread", "vs none", "with plan", "vs none", "mean freeze",
-             "val loss", "val accuracy", "predicted ms", "realised ms", "forward drift" })
+    for (const char* header :
+        { "max freeze", "tokens/s", "spread", "vs none", "with plan", "vs none", "mean freeze", "val loss",
+            "val accuracy", "predicted ms", "realised ms", "vs predicted", "forward drift", "at their speed" })
         table.addColumn(header);
     nlohmann::json json;
     json["config"] = options.configPath.empty() ? defaultConfigPath() : options.configPath;
@@ -881,7 +891,8 @@ void runBenchFreezers(const BenchTrainOptions& options, const RunConfig& base)
                 "median tokens/s, spread: half the range over the rounds), and with the plan: over the steps "
                 "that ran the whole plan; val accuracy is exact match for sort/add, token accuracy for text; "
                 "forward drift: how much slower the forwards ran with the plan than when they were profiled (the "
-                "machine's share of realised / predicted)\n",
+                "machine's share of realised / predicted); at their speed: realised against the prediction scaled "
+                "by that drift\n",
         static_cast<long long>(base.steps));
     table.print(std::cout);
     if (!options.jsonPath.empty())

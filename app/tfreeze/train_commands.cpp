@@ -655,6 +655,13 @@ std::string signedPercent(double fraction, int decimals)
     return (fraction >= 0.0 ? "+" : "") + formatFixed(fraction * 100.0, decimals) + "%";
 }
 
+// A cell and a JSON value that exist only for some rows (a plan's figures): "-" and null otherwise.
+std::string percentCell(bool present, double fraction) { return present ? signedPercent(fraction) : "-"; }
+nlohmann::json numberOrNull(bool present, double value)
+{
+    return present ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
 // One row of the bench table, as text cells and as JSON.
 void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohmann::json& rows)
 {
@@ -682,8 +689,8 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
         noneTokens > 0.0 ? formatFixed(ratio, 3) + "x" : "-", planned ? formatFixed(o.planTokensPerSecond, 0) : "-",
         planned && noneTokens > 0.0 ? formatFixed(planRatio, 3) + "x" : "-", formatFixed(o.meanFreezeRatio, 3),
         formatFixed(valLoss, 4), formatFixed(valAccuracy, 4), planned ? formatFixed(o.predictedBatchMs, 1) : "-",
-        planned ? formatFixed(o.realisedBatchMs, 1) : "-", planned ? signedPercent(vsPredicted) : "-",
-        drifted ? signedPercent(o.unfreezableWorkScale - 1.0) : "-", drifted ? signedPercent(atForwardSpeed) : "-" });
+        planned ? formatFixed(o.realisedBatchMs, 1) : "-", percentCell(planned, vsPredicted),
+        percentCell(drifted, o.unfreezableWorkScale - 1.0), percentCell(drifted, atForwardSpeed) });
     nlohmann::json entry { { "freezer", row.freezer },
         { "max_freeze", row.maxFreeze ? nlohmann::json(*row.maxFreeze) : nlohmann::json(nullptr) },
         { "tokens_per_s", o.meanTokensPerSecond }, { "ratio_vs_none", ratio },
@@ -692,10 +699,9 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
     entry["predicted_batch_ms"] = whenPlanned(o, o.predictedBatchMs);
     entry["realised_batch_ms"] = whenPlanned(o, o.realisedBatchMs);
     entry["plan_tokens_per_s"] = whenPlanned(o, o.planTokensPerSecond);
-    entry["realised_vs_predicted"] = planned ? nlohmann::json(vsPredicted) : nlohmann::json(nullptr);
-    entry["forward_drift"] = drifted ? nlohmann::json(o.unfreezableWorkScale - 1.0) : nlohmann::json(nullptr);
-    entry["realised_vs_predicted_at_forward_speed"]
-        = drifted ? nlohmann::json(atForwardSpeed) : nlohmann::json(nullptr);
+    entry["realised_vs_predicted"] = numberOrNull(planned, vsPredicted);
+    entry["forward_drift"] = numberOrNull(drifted, o.unfreezableWorkScale - 1.0);
+    entry["realised_vs_predicted_at_forward_speed"] = numberOrNull(drifted, atForwardSpeed);
     rows.push_back(std::move(entry));
 }
 

@@ -295,6 +295,16 @@ nlohmann::json whenPlanned(const TrainingOutcome& outcome, double value)
     return outcome.predictedBatchMs > 0.0 ? nlohmann::json(value) : nlohmann::json(nullptr);
 }
 
+// The plan's prediction at the speed the forwards ran meanwhile: no plan changes a forward, so their
+// drift is the machine's, and every duration, hence the batch, scales with the machine's speed.
+// Empty without a plan or without the forwards' drift.
+std::optional<double> predictionAtForwardSpeed(const TrainingOutcome& outcome)
+{
+    if (outcome.predictedBatchMs > 0.0 && outcome.unfreezableWorkScale > 0.0)
+        return outcome.predictedBatchMs * outcome.unfreezableWorkScale;
+    return std::nullopt;
+}
+
 void writeSummary(const TrainingOutcome& outcome, const std::string& path)
 {
     nlohmann::json summary;
@@ -429,13 +439,11 @@ void printOutcome(const TrainingOutcome& outcome)
     if (outcome.predictedBatchMs > 0.0)
         std::printf("plan: predicted batch %.2f ms, realised %.2f ms (%+.1f%%)\n", outcome.predictedBatchMs,
             outcome.realisedBatchMs, (outcome.realisedBatchMs / outcome.predictedBatchMs - 1.0) * 100.0);
-    if (outcome.predictedBatchMs > 0.0 && outcome.unfreezableWorkScale > 0.0) {
-        // A prediction scales with the machine's speed: every duration, so the batch, by the same factor.
-        const double atMeasuredSpeed = outcome.predictedBatchMs * outcome.unfreezableWorkScale;
+    if (const std::optional<double> atMeasuredSpeed = predictionAtForwardSpeed(outcome)) {
         std::printf("      forwards ran %+.1f%% against the profile; at that speed the plan predicts %.2f ms (realised "
                     "%+.1f%%)\n",
-            (outcome.unfreezableWorkScale - 1.0) * 100.0, atMeasuredSpeed,
-            (outcome.realisedBatchMs / atMeasuredSpeed - 1.0) * 100.0);
+            (outcome.unfreezableWorkScale - 1.0) * 100.0, *atMeasuredSpeed,
+            (outcome.realisedBatchMs / *atMeasuredSpeed - 1.0) * 100.0);
     }
 }
 
@@ -655,7 +663,7 @@ std::string signedPercent(double fraction, int decimals)
     return (fraction >= 0.0 ? "+" : "") + formatFixed(fraction * 100.0, decimals) + "%";
 }
 
-// A cell and a JSON value that exist only for some rows (a plan's figures): "-" and null otherwise.
+// A cell and a JSON value that exist only for some rows (the forwards' drift): "-" and null otherwise.
 std::string percentCell(bool present, double fraction) { return present ? signedPercent(fraction) : "-"; }
 nlohmann::json numberOrNull(bool present, double value)
 {
@@ -673,13 +681,12 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
         valAccuracy = o.finalEval->exactMatch >= 0.0 ? o.finalEval->exactMatch : o.finalEval->tokenAccuracy;
     const bool planned = o.predictedBatchMs > 0.0;
     const double planRatio = noneTokens > 0.0 ? o.planTokensPerSecond / noneTokens : 0.0;
-    // Realised against predicted (the 10%), and against the prediction at the speed the
-    // forwards ran meanwhile (no plan changes a forward, so their drift is the machine's), as
-    // `tfreeze train` prints them.
-    const bool drifted = planned && o.unfreezableWorkScale > 0.0;
+    // Realised against predicted (the 10%), and against the prediction at the forwards'
+    // speed, as `tfreeze train` prints them.
+    const std::optional<double> predictedAtSpeed = predictionAtForwardSpeed(o);
+    const bool drifted = predictedAtSpeed.has_value();
     const double vsPredicted = planned ? o.realisedBatchMs / o.predictedBatchMs - 1.0 : 0.0;
-    const double atForwardSpeed
-        = drifted ? o.realisedBatchMs / (o.predictedBatchMs * o.unfreezableWorkScale) - 1.0 : 0.0;
+    const double atForwardSpeed = drifted ? o.realisedBatchMs / *predictedAtSpeed - 1.0 : 0.0;
     const auto [lowest, highest]
         = std::minmax_element(row.repeatTokensPerSecond.begin(), row.repeatTokensPerSecond.end());
     const bool repeated = row.repeatTokensPerSecond.size() > 1 && o.meanTokensPerSecond > 0.0;
@@ -699,7 +706,7 @@ void addBenchRow(const BenchRow& row, double noneTokens, TextTable& table, nlohm
     entry["predicted_batch_ms"] = whenPlanned(o, o.predictedBatchMs);
     entry["realised_batch_ms"] = whenPlanned(o, o.realisedBatchMs);
     entry["plan_tokens_per_s"] = whenPlanned(o, o.planTokensPerSecond);
-    entry["realised_vs_predicted"] = numberOrNull(planned, vsPredicted);
+    entry["realised_vs_predicted"] = whenPlanned(o, vsPredicted);
     entry["forward_drift"] = numberOrNull(drifted, o.unfreezableWorkScale - 1.0);
     entry["realised_vs_predicted_at_forward_speed"] = numberOrNull(drifted, atForwardSpeed);
     rows.push_back(std::move(entry));

@@ -281,11 +281,9 @@ void NewRunDialog::accept()
     try {
         validateRunConfig(config, "New run");
         validateScheduleShape(config.schedule);
-        // A missing checkpoint would fail the run as it starts; say so here, where it can be fixed.
-        if (!config.initFrom.empty()) {
-            if (const std::optional<std::string> missing = missingInitCheckpoint(config.initFrom))
-                throw InputError("New run", "init_from", *missing);
-        }
+        // A missing corpus or checkpoint would fail the run as it starts; say so here, where it can
+        // be fixed.
+        checkRunInputs(config, "New run");
     } catch (const InputError& error) {
         m_error->setText(QString::fromStdString(error.what()));
         m_error->show();

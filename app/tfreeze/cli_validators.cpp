@@ -1,7 +1,13 @@
 #include "app/tfreeze/cli_validators.h"
 
+#include "core/plan/plan_error.h"
+
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <utility>
 
@@ -24,6 +30,34 @@ CLI::Validator unitInterval() { return finiteNumberIn(0.0, 1.0, "[0,1]", "a numb
 CLI::Validator nonNegativeMs()
 {
     return finiteNumberIn(0.0, std::numeric_limits<double>::max(), ">=0", "a finite number of ms >= 0");
+}
+
+CLI::Validator positiveInteger()
+{
+    auto check = [](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const long long value = std::strtoll(text.c_str(), &end, 10);
+        if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || value < 1)
+            return "\"" + text + "\" is not a whole number >= 1";
+        return {};
+    };
+    return { std::move(check), ">=1" };
+}
+
+void checkOutputFile(const std::string& path, const std::string& flag)
+{
+    namespace fs = std::filesystem;
+    std::error_code error;
+    if (fs::is_directory(path, error))
+        throw InputError(flag, "", path + " is a folder, not a file");
+    const fs::path folder = fs::absolute(path, error).parent_path();
+    if (!fs::is_directory(folder, error))
+        throw InputError(flag, "", path + ": the folder " + folder.string() + " does not exist");
+    if (::access(folder.c_str(), W_OK) != 0)
+        throw InputError(flag, "", path + ": the folder " + folder.string() + " is not writable");
+    if (fs::exists(path, error) && ::access(path.c_str(), W_OK) != 0)
+        throw InputError(flag, "", path + " is not writable");
 }
 
 } // namespace tfreeze

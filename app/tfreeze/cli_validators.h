@@ -13,5 +13,13 @@ CLI::Validator finiteNumberIn(double low, double high, const std::string& tag, c
 CLI::Validator unitInterval();
 // A finite number of milliseconds >= 0.
 CLI::Validator nonNegativeMs();
+// A whole number >= 1 (a count, an interval in steps). CLI11's PositiveNumber says "Value 0 not in
+// range 0.000000 to 1797693...": a range that contains the rejected 0.
+CLI::Validator positiveInteger();
+
+// Throws InputError naming `flag` when a file could not be written at `path` later: it is a folder,
+// or its folder does not exist or is not writable. For outputs written at the end of long work
+// (training, a large plan), so that a typo in the path does not cost the work.
+void checkOutputFile(const std::string& path, const std::string& flag);
 
 } // namespace tfreeze

@@ -6,6 +6,18 @@
 
 namespace tfreeze {
 
+namespace {
+
+std::string commandNames(const CLI::App& app)
+{
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+    return names;
+}
+
+} // namespace
+
 CommandSet::CommandSet(CLI::App& app)
     : m_app(app)
 {
@@ -35,6 +47,29 @@ bool CommandSet::runParsed() const
         return false;
     parsed->second();
     return true;
+}
+
+std::string CommandSet::unknownCommandMessage(int argc, const char* const* argv) const
+{
+    const CLI::App* current = &m_app;
+    std::string path = m_app.get_name();
+    for (int i = 1; i < argc; ++i) {
+        const std::string word = argv[i];
+        if (word.empty() || word.front() == '-')
+            return {}; // an option: the words after it may be its values
+        const auto named = current->get_subcommands([&word](const CLI::App* sub) { return sub->check_name(word); });
+        if (!named.empty()) {
+            current = named.front();
+            path += " " + current->get_name();
+            continue;
+        }
+        if (current->get_require_subcommand_min() == 0)
+            return {}; // a command that takes positional arguments
+        return "\"" + word + "\" is not a command of " + path + " (its commands: " + commandNames(*current) + ")";
+    }
+    if (current->get_require_subcommand_min() == 0)
+        return {};
+    return path + " needs a subcommand: " + commandNames(*current);
 }
 
 } // namespace tfreeze

@@ -37,6 +37,11 @@ public:
     // Runs the work of the parsed command; false when none was parsed.
     bool runParsed() const;
 
+    // When the command line names a command that does not exist ("tfreeze bogus", "tfreeze runs
+    // bogus"), the message for it with the commands there are; empty otherwise. CLI11 itself only
+    // says "A subcommand is required", which does not say what was wrong with the word typed.
+    std::string unknownCommandMessage(int argc, const char* const* argv) const;
+
 private:
     CLI::App& m_app;
     std::map<std::string, CLI::App*> m_groups;

@@ -86,7 +86,8 @@ int run(int argc, char** argv)
     } catch (const CLI::Success& success) {
         return app.exit(success); // --help or --version: prints it, exit code 0
     } catch (const CLI::ParseError& error) {
-        return reportError(error.what(), kExitBadInput);
+        const std::string unknown = commands.unknownCommandMessage(argc, argv);
+        return reportError(unknown.empty() ? error.what() : unknown.c_str(), kExitBadInput);
     }
 
     try {

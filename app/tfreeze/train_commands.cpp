@@ -217,6 +217,11 @@ RunConfig loadConfig(const TrainOptions& options)
     if (!options.resumeDir.empty())
         config.initFrom.clear();
     validateRunConfig(config, path);
+    if (!options.initFrom.empty()) {
+        if (const std::optional<std::string> missing = missingInitCheckpoint(options.initFrom))
+            throw InputError("--init", "", *missing);
+    }
+    checkRunInputs(config, path);
     return config;
 }
 
@@ -318,7 +323,7 @@ void writeSummary(const TrainingOutcome& outcome, const std::string& path)
     writeJsonFile(summary, path);
 }
 
-void resumeFrom(TrainingSession& session, const std::string& dir, bool quiet = false);
+void resumeFrom(TrainingSession& session, const std::string& dir, std::int64_t steps, bool quiet = false);
 
 // Ranks 1 … N − 1 of a multi-process run: they train their stages quietly; rank 0 owns the run's
 // database, files and progress lines. Each writes its part of every checkpoint, at the same steps
@@ -330,7 +335,9 @@ void runFollower(const TrainOptions& options, RunConfig config, const Distribute
     std::signal(SIGINT, SIG_IGN);
     TrainingSession session(config, distributed);
     if (!options.resumeDir.empty())
-        resumeFrom(session, options.resumeDir, true);
+        resumeFrom(session, options.resumeDir, config.steps, true);
+    if (session.nextStep() >= config.steps)
+        return; // rank 0 says so: the run in the checkpoint is complete
     const TrainingOutcome outcome = session.run([&](const TrainingProgress& progress) {
         const std::int64_t done = progress.stats.step + 1;
         if (config.checkpointInterval > 0 && done % config.checkpointInterval == 0)
@@ -348,6 +355,8 @@ void runLeader(const TrainOptions& options, const RunConfig& config, const Distr
 void runTrain(const TrainOptions& options)
 {
     const RunConfig config = loadConfig(options);
+    if (!options.summaryJson.empty())
+        checkOutputFile(options.summaryJson, "--summary-json");
     if (config.checkpointInterval > 0 && config.output.dir.empty())
         throw InputError("--out", "", "checkpoint_interval is set: give an output folder for the checkpoints");
 
@@ -365,10 +374,17 @@ void runTrain(const TrainOptions& options)
 }
 
 // `dir`: either the checkpoint folder itself or the --out folder of the run that wrote it.
-void resumeFrom(TrainingSession& session, const std::string& dir, bool quiet)
+void resumeFrom(TrainingSession& session, const std::string& dir, std::int64_t steps, bool quiet)
 {
     const std::string checkpoint = checkpointFolder(dir);
     session.loadCheckpoint(checkpoint);
+    // Asked for fewer steps than the checkpoint has done: a run that cannot go back (and would
+    // otherwise report itself finished without a step).
+    const std::int64_t done = session.nextStep();
+    if (done > steps)
+        throw InputError("--steps", "",
+            "the checkpoint in " + checkpoint + " is after step " + std::to_string(done) + ", so a run of "
+                + std::to_string(steps) + " steps cannot continue from it: give --steps above " + std::to_string(done));
     if (!quiet)
         std::printf(
             "resuming from %s at step %lld\n", checkpoint.c_str(), static_cast<long long>(session.nextStep()) + 1);
@@ -378,7 +394,14 @@ void runLeader(const TrainOptions& options, const RunConfig& config, const Distr
 {
     TrainingSession session(config, distributed);
     if (!options.resumeDir.empty())
-        resumeFrom(session, options.resumeDir);
+        resumeFrom(session, options.resumeDir, config.steps);
+    if (session.nextStep() >= config.steps) {
+        // Nothing to train and nothing to record: not a run of no steps in the database.
+        std::printf("the run in the checkpoint has done its %lld steps: nothing to do (--steps above %lld "
+                    "extends it)\n",
+            static_cast<long long>(config.steps), static_cast<long long>(config.steps));
+        return;
+    }
     if (!config.initFrom.empty())
         std::printf("starting from the weights of %s\n", config.initFrom.c_str());
 
@@ -551,6 +574,8 @@ void runBenchTrain(const BenchTrainOptions& options)
     // Every name before the first run: a typo must not cost the runs in front of it.
     for (const std::string& name : options.freezers)
         parseFreezerKind(name, "--freezers");
+    if (!options.jsonPath.empty())
+        checkOutputFile(options.jsonPath, "--json");
     TrainOptions trainOptions;
     trainOptions.configPath = options.configPath;
     trainOptions.steps = options.steps;
@@ -921,6 +946,19 @@ struct DoctorOptions {
     int rounds = 20;
 };
 
+// The engine calls its config "config" in what it refuses as a run starts (device cuda where no GPU
+// is visible); the message names the file instead.
+template <typename Work> void namingTheConfig(const std::string& configPath, Work&& work)
+{
+    try {
+        work();
+    } catch (const InputError& error) {
+        if (error.source() != "config")
+            throw;
+        throw InputError(configPath.empty() ? defaultConfigPath() : configPath, error.field(), error.reason());
+    }
+}
+
 void runDoctor(const DoctorOptions& options)
 {
     std::cout << "tfreeze " << TFREEZE_VERSION << ": " << engineCapabilities() << '\n';
@@ -963,8 +1001,8 @@ void addTrainCommands(CommandSet& commands)
         ->capture_default_str();
     trainCommand
         ->add_option("--progress-every", train->progressEvery, "A progress line every N steps (default: ~100 lines)")
-        ->check(CLI::PositiveNumber);
-    commands.add(trainCommand, [train] { runTrain(*train); });
+        ->check(positiveInteger());
+    commands.add(trainCommand, [train] { namingTheConfig(train->configPath, [&] { runTrain(*train); }); });
 
     auto bench = CommandSet::makeOptions<BenchTrainOptions>();
     CLI::App& benchGroup = commands.group("bench", kBenchGroupDescription);
@@ -1016,7 +1054,7 @@ void addTrainCommands(CommandSet& commands)
         ->check(CLI::Range(std::int64_t { 1 }, std::int64_t { 100'000'000 }))
         ->excludes(benchInit)
         ->excludes(nproc);
-    commands.add(benchCommand, [bench] { runBenchTrain(*bench); });
+    commands.add(benchCommand, [bench] { namingTheConfig(bench->configPath, [&] { runBenchTrain(*bench); }); });
 
     auto doctor = CommandSet::makeOptions<DoctorOptions>();
     CLI::App* doctorCommand = commands.app().add_subcommand("doctor", kDoctorCommand.description);

@@ -11,6 +11,7 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -547,6 +548,25 @@ std::optional<std::string> missingInitCheckpoint(const std::string& dir)
         + " (neither checkpoint.json nor checkpoint/checkpoint.json); a run with checkpoint_interval > 0 writes one "
           "in its output folder, as `tfreeze train --config resources/configs/pretrain.json` does for the fine-tuning "
           "preset";
+}
+
+void checkRunInputs(const RunConfig& config, const std::string& source)
+{
+    namespace fs = std::filesystem;
+    if (config.data.kind == DataKind::Text && !config.data.path.empty()) {
+        std::error_code error;
+        const fs::file_status status = fs::status(config.data.path, error);
+        if (!fs::exists(status))
+            throw InputError(source, "data.path", config.data.path + ": no such file");
+        if (!fs::is_regular_file(status))
+            throw InputError(source, "data.path", config.data.path + ": not a file (a text corpus)");
+        if (!std::ifstream(config.data.path))
+            throw InputError(source, "data.path", config.data.path + ": cannot be read");
+    }
+    if (!config.initFrom.empty()) {
+        if (const std::optional<std::string> missing = missingInitCheckpoint(config.initFrom))
+            throw InputError(source, "init_from", *missing);
+    }
 }
 
 void validateRunConfig(const RunConfig& config, const std::string& source)

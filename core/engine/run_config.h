@@ -175,6 +175,10 @@ void makeInputPathsAbsolute(RunConfig& config);
 // one; nullopt when it does (its contents are checked when the run starts). For the studio's New
 // run dialog, which can refuse it before a run starts, and the engine, which says the same.
 std::optional<std::string> missingInitCheckpoint(const std::string& dir);
+// The inputs a run reads before its first step, checked before it starts so that the message names
+// the config (`source`) and its key: data.path (a text corpus, when given) must be a readable file,
+// init_from (when given) a folder with a checkpoint. Throws InputError(source, key, reason).
+void checkRunInputs(const RunConfig& config, const std::string& source);
 // Checks the rules that parseRunConfigJson checks, for a config changed after parsing (CLI
 // overrides such as --steps or --max-freeze). Throws InputError(source, key, reason).
 void validateRunConfig(const RunConfig& config, const std::string& source = "config");

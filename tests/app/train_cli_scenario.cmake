@@ -89,8 +89,12 @@ endif()
 expect(0 "resuming from .*first.* at step 5.*step 6/6 .*final: " "" train --config ${engine}/tiny-checkpoint.json
     --resume first --out first)
 check_metrics("${WORK_DIR}/first/metrics.csv" 6)
-# A resumed run that is already complete runs no step.
-expect(0 "resuming from .* at step 7" "" train --config ${engine}/tiny-checkpoint.json --resume straight --out straight2)
+# A resumed run that is already complete runs no step and records nothing; asked for fewer steps
+# than its checkpoint has done, it is refused.
+expect(0 "resuming from .* at step 7\nthe run in the checkpoint has done its 6 steps: nothing to do \\(--steps above 6"
+    "" train --config ${engine}/tiny-checkpoint.json --resume straight --out straight2)
+expect(2 "" "^tfreeze: error: --steps: the checkpoint in .*straight.* is after step 6, so a run of 3 steps cannot continue from it: give --steps above 6"
+    train --config ${engine}/tiny-checkpoint.json --resume straight --steps 3 --out straight3)
 # A checkpoint of another config is refused, naming the file.
 expect(2 "" "^tfreeze: error: .*checkpoint.json: config: the checkpoint is of a run with another config"
     train --config ${engine}/tiny-timely.json --resume straight --out other)
@@ -112,7 +116,7 @@ set(plainLoss "${CMAKE_MATCH_1}")
 if(NOT fineLoss LESS plainLoss)
     message(FATAL_ERROR "first loss from the checkpoint ${fineLoss}, from scratch ${plainLoss}")
 endif()
-expect(2 "" "^tfreeze: error: init_from: no checkpoint in no-such-run" train --config ${engine}/tiny-1f1b.json
+expect(2 "" "^tfreeze: error: --init: no checkpoint in no-such-run" train --config ${engine}/tiny-1f1b.json
     --init no-such-run)
 expect(2 "" "excludes" train --config ${engine}/tiny-1f1b.json --init straight --resume straight)
 # bench train --pretrain-steps: the pretraining first, then the runs from its weights.

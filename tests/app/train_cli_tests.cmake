@@ -37,7 +37,8 @@ tfreeze_add_train_cli_test(train_out_of_range EXIT 2
     ARGS train --config ${engineData}/bad-out-of-range.json)
 tfreeze_add_train_cli_test(train_missing_config EXIT 2 STDERR "^tfreeze: error: .*/no-such-config.json: cannot open file"
     ARGS train --config ${engineData}/no-such-config.json)
-tfreeze_add_train_cli_test(train_missing_corpus EXIT 2 STDERR "^tfreeze: error: .*no-such-corpus.txt"
+tfreeze_add_train_cli_test(train_missing_corpus EXIT 2
+    STDERR "^tfreeze: error: .*/bad-missing-corpus.json: data.path: .*/no-such-corpus.txt: no such file\n$"
     ARGS train --config ${engineData}/bad-missing-corpus.json)
 tfreeze_add_train_cli_test(train_bad_freezer EXIT 2 STDERR "^tfreeze: error: --freezer: unknown freezer \"frozen\""
     ARGS train --config ${engineData}/tiny-1f1b.json --freezer frozen)
@@ -50,6 +51,22 @@ tfreeze_add_train_cli_test(train_max_freeze_above_one EXIT 2
     ARGS train --config ${engineData}/tiny-1f1b.json --max-freeze 1.5)
 tfreeze_add_train_cli_test(train_comm_timeout_zero EXIT 2 STDERR "--comm-timeout: Value 0 not in range 1 to 3600"
     ARGS train --config ${engineData}/tiny-1f1b.json --comm-timeout 0)
+# Inputs read as the run starts and outputs written at its end are checked before its first step.
+tfreeze_add_train_cli_test(train_init_from_missing EXIT 2
+    STDERR "^tfreeze: error: --init: no checkpoint in .*/no-such-checkpoint"
+    ARGS train --config ${engineData}/tiny-1f1b.json --init ${engineData}/no-such-checkpoint)
+tfreeze_add_train_cli_test(train_config_init_from_missing EXIT 2
+    STDERR "^tfreeze: error: .*/bad-missing-init.json: init_from: no checkpoint in .*/no-such-checkpoint"
+    ARGS train --config ${engineData}/bad-missing-init.json)
+tfreeze_add_train_cli_test(train_summary_json_no_folder EXIT 2
+    STDERR "^tfreeze: error: --summary-json: .*/no-such-folder/s.json: the folder .*/no-such-folder does not exist\n$"
+    ARGS train --config ${engineData}/tiny-1f1b.json --summary-json ${trainCliDir}/no-such-folder/s.json)
+tfreeze_add_train_cli_test(bench_train_json_is_a_folder EXIT 2
+    STDERR "^tfreeze: error: --json: .* is a folder, not a file\n$"
+    ARGS bench train --config ${engineData}/tiny-1f1b.json --steps 1 --json ${trainCliDir})
+tfreeze_add_train_cli_test(train_progress_every_zero EXIT 2
+    STDERR "^tfreeze: error: --progress-every: \"0\" is not a whole number >= 1\n$"
+    ARGS train --config ${engineData}/tiny-1f1b.json --progress-every 0)
 tfreeze_add_train_cli_test(train_checkpoint_without_out EXIT 2 STDERR "^tfreeze: error: --out: checkpoint_interval"
     ARGS train --config ${engineData}/tiny-checkpoint.json)
 # Every name is checked before the first run starts (nothing on stderr but the error).
@@ -89,7 +106,7 @@ set_property(TEST cli_train_scenario APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLIC
 # CUDA on a CPU build: a clear error naming the config's device, not a crash.
 if(NOT TFREEZE_CUDA STREQUAL "ON")
     tfreeze_add_train_cli_test(train_cuda_on_cpu_build EXIT 2
-        STDERR "^tfreeze: error: config: device: \"cuda\": (this build of tfreeze runs on the CPU only|no CUDA device)"
+        STDERR "^tfreeze: error: .*/tiny-1f1b.json: device: \"cuda\": (this build of tfreeze runs on the CPU only|no CUDA device)"
         ARGS train --config ${engineData}/tiny-1f1b.json --device cuda)
 endif()
 # tfreeze doctor: the build's capabilities and a world-size-1 collective check over Gloo.

@@ -76,6 +76,7 @@ private slots:
     void messagesAreValidUtf8_data();
     void messagesAreValidUtf8();
     void validateAfterOverride();
+    void runInputsCheckedBeforeTheRun();
     void sharedProcessorsOfConfig();
     void allOrNothingStagesOfConfig_data();
     void allOrNothingStagesOfConfig();
@@ -378,6 +379,42 @@ void TestRunConfig::validateAfterOverride()
     } catch (const InputError& error) {
         QCOMPARE(bytes(error.field()), QByteArray("data.batch_size"));
     }
+}
+
+// What a run reads as it starts: a corpus that is not a readable file, or an init_from without a
+// checkpoint, is refused naming the config and the key; the shipped corpus and a folder with a
+// checkpoint pass.
+void TestRunConfig::runInputsCheckedBeforeTheRun()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    // The key and the reason of the refusal; the source too, which must be the config's name.
+    const auto refusal = [](const RunConfig& config) -> std::pair<std::string, std::string> {
+        try {
+            checkRunInputs(config, "my.json");
+        } catch (const InputError& error) {
+            return { error.source() == "my.json" ? error.field() : "source " + error.source(), error.reason() };
+        }
+        return {};
+    };
+    RunConfig config;
+    config.data.path = std::string(TFREEZE_RESOURCES_DIR) + "/corpus/kjv.txt";
+    QCOMPARE(refusal(config).first, std::string());
+    config.data.path = dir.filePath(QStringLiteral("missing.txt")).toStdString();
+    QCOMPARE(refusal(config), std::make_pair(std::string("data.path"), config.data.path + ": no such file"));
+    config.data.path = dir.path().toStdString();
+    QCOMPARE(
+        refusal(config), std::make_pair(std::string("data.path"), config.data.path + ": not a file (a text corpus)"));
+    config.data.kind = DataKind::Sort; // generated in process: the path is not read
+    QCOMPARE(refusal(config).first, std::string());
+
+    config.initFrom = dir.path().toStdString();
+    QCOMPARE(refusal(config).first, std::string("init_from"));
+    QVERIFY(refusal(config).second.find("no checkpoint in " + config.initFrom) == 0);
+    QFile manifest(dir.filePath(QStringLiteral("checkpoint.json")));
+    QVERIFY(manifest.open(QIODevice::WriteOnly));
+    manifest.close();
+    QCOMPARE(refusal(config).first, std::string());
 }
 
 // What the planner's processor-sharing model gets: a count below the ranks as given, nothing

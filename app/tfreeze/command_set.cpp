@@ -60,7 +60,7 @@ std::string CommandSet::unknownCommandMessage(int argc, const char* const* argv)
         const auto named = current->get_subcommands([&word](const CLI::App* sub) { return sub->check_name(word); });
         if (!named.empty()) {
             current = named.front();
-            path += " " + current->get_name();
+            path.append(" ").append(current->get_name());
             continue;
         }
         if (current->get_require_subcommand_min() == 0)

@@ -65,7 +65,9 @@ std::string CommandSet::unknownCommandMessage(int argc, const char* const* argv)
         }
         if (current->get_require_subcommand_min() == 0)
             return {}; // a command that takes positional arguments
-        return "\"" + word + "\" is not a command of " + path + " (its commands: " + commandNames(*current) + ")";
+        std::string message = "\"" + word;
+        message.append("\" is not a command of ").append(path).append(" (its commands: ");
+        return message.append(commandNames(*current)).append(")");
     }
     if (current->get_require_subcommand_min() == 0)
         return {};

@@ -1,5 +1,6 @@
 #include "app/tfreeze/store_commands.h"
 
+#include "app/tfreeze/cli_validators.h"
 #include "app/tfreeze/command_set.h"
 #include "app/tfreeze/text_table.h"
 #include "core/export/chrome_trace_export.h"
@@ -8,18 +9,23 @@
 #include "core/store/metrics_csv.h"
 #include "core/store/run_recorder.h"
 #include "core/store/run_store.h"
+#include "core/store/run_text.h"
 #include "core/store/synthetic_run.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -34,6 +40,23 @@ void addDbOption(CLI::App* command, std::string& dbPath)
 {
     dbPath = RunStore::kDefaultPath;
     command->add_option("--db", dbPath, "Run database (SQLite)")->capture_default_str();
+}
+
+// A run or plan id: a whole number from 1 to the largest SQLite integer. CLI11 would clamp a larger
+// one to that largest value and look it up; positiveInteger() refuses it, but as "not a whole
+// number", which it is.
+CLI::Validator recordId()
+{
+    auto check = [](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+        errno = 0;
+        (void)std::strtoll(text.c_str(), nullptr, 10);
+        if (digits && errno == ERANGE)
+            return "\"" + text + "\" is out of range: ids are whole numbers from 1 to "
+                + std::to_string(std::numeric_limits<std::int64_t>::max());
+        return positiveInteger()(text);
+    };
+    return { std::move(check), ">=1" };
 }
 
 // Reading commands must not create a database, and must work on a file they may not write.
@@ -168,6 +191,7 @@ RunStore openForWriting(const std::string& path)
 
 void runRunsRename(const RunTextOptions& options)
 {
+    checkRunName(options.text); // before the open, which may already write (interrupted runs)
     RunStore store = openForWriting(options.dbPath);
     if (!store.renameRun(options.run, options.text))
         throw InputError(options.dbPath, "", "no run with id " + std::to_string(options.run));
@@ -176,6 +200,7 @@ void runRunsRename(const RunTextOptions& options)
 
 void runRunsNotes(const RunTextOptions& options)
 {
+    checkRunNotes(options.text);
     RunStore store = openForWriting(options.dbPath);
     if (!store.setRunNotes(options.run, options.text))
         throw InputError(options.dbPath, "", "no run with id " + std::to_string(options.run));
@@ -259,6 +284,38 @@ struct ExportTraceOptions {
 
 constexpr std::size_t kDefaultTraceSteps = 10;
 
+// The schedule a run's config names ({"schedule": {"kind", "ranks", "microbatches",
+// "stages_per_rank"}}, as train records it); nothing when the config has none or it cannot be
+// read, and the spans tell the pipeline alone.
+std::optional<ScheduleShape> configuredSchedule(const std::string& configJson)
+{
+    try {
+        const nlohmann::json config = nlohmann::json::parse(configJson);
+        const auto schedule = config.find("schedule");
+        if (schedule == config.end() || !schedule->is_object())
+            return std::nullopt;
+        ScheduleShape shape;
+        shape.kind = parseScheduleKind(schedule->at("kind").get<std::string>());
+        shape.ranks = schedule->at("ranks").get<int>();
+        shape.microbatches = schedule->at("microbatches").get<int>();
+        shape.stagesPerRank = schedule->value("stages_per_rank", 1);
+        return shape;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+// A plan of another pipeline drawn beside a run would line its timeline up with the wrong actions.
+void checkPlanFitsRun(
+    const FreezePlan& plan, std::int64_t planId, const RunRecord& run, const std::vector<ActionSpan>& spans)
+{
+    const std::optional<std::string> mismatch = planPipelineMismatch(plan, spans, configuredSchedule(run.configJson));
+    if (mismatch)
+        throw InputError("--plan", "",
+            "plan " + std::to_string(planId) + " is not a plan of run " + std::to_string(run.id) + "'s pipeline: "
+                + *mismatch + " (runs show " + std::to_string(run.id) + " lists the run's own plans)");
+}
+
 // "--steps 10-20" or "--steps 15": an inclusive range of step numbers.
 std::pair<std::int64_t, std::int64_t> parseStepRange(const std::string& text)
 {
@@ -317,6 +374,7 @@ void runExportTrace(const ExportTraceOptions& options)
     std::optional<FreezePlan> plan;
     if (options.plan) {
         plan = store->plan(*options.plan);
+        checkPlanFitsRun(*plan, *options.plan, store->run(options.run), input.spans);
         input.plan = &*plan;
     }
     writeChromeTraceFile(input, options.outPath);
@@ -358,6 +416,19 @@ BenchRun recordBenchRun(const std::string& path, std::int64_t steps, const SpanR
     return result;
 }
 
+// --dir: a folder that exists or can be made, and that tfreeze may write in.
+void prepareBenchFolder(const fs::path& dir)
+{
+    std::error_code error;
+    if (fs::exists(dir, error) && !fs::is_directory(dir, error))
+        throw InputError("--dir", "", dir.string() + " exists and is not a folder");
+    fs::create_directories(dir, error);
+    if (error)
+        throw InputError("--dir", "", "cannot create the folder " + dir.string() + ": " + error.message());
+    if (access(dir.c_str(), W_OK | X_OK) != 0)
+        throw InputError("--dir", "", "cannot write in the folder " + dir.string() + ": " + std::strerror(errno));
+}
+
 void runBenchStore(const BenchStoreOptions& options)
 {
     fs::path dir = options.dir;
@@ -367,7 +438,7 @@ void runBenchStore(const BenchStoreOptions& options)
             throw std::runtime_error("bench store: cannot create a folder under " + fs::temp_directory_path().string());
         dir = pattern;
     } else {
-        fs::create_directories(dir);
+        prepareBenchFolder(dir);
     }
     const auto stepsOf
         = [](std::int64_t spans) { return std::max<std::int64_t>(1, spans / kSyntheticRunSpansPerStep); };
@@ -484,32 +555,32 @@ void addStoreCommands(CommandSet& commands)
     addDbOption(listCommand, list->dbPath);
     listCommand->add_option(
         "--status", list->status, "Only runs in this status: running, finished, failed, interrupted");
-    listCommand->add_option("--limit", list->limit, "At most this many runs")->check(CLI::PositiveNumber);
+    listCommand->add_option("--limit", list->limit, "At most this many runs")->check(positiveInteger());
     commands.add(listCommand, [list] { runRunsList(*list); });
 
     auto show = CommandSet::makeOptions<RunIdOptions>();
     CLI::App* showCommand = runs.add_subcommand("show", "Show one run: status, figures, plans, events");
     addDbOption(showCommand, show->dbPath);
-    showCommand->add_option("ID", show->run, "Run id")->required();
+    showCommand->add_option("ID", show->run, "Run id")->required()->check(recordId());
     commands.add(showCommand, [show] { runRunsShow(*show); });
 
     auto remove = CommandSet::makeOptions<RunIdOptions>();
     CLI::App* deleteCommand = runs.add_subcommand("delete", "Delete a run and everything recorded of it");
     addDbOption(deleteCommand, remove->dbPath);
-    deleteCommand->add_option("ID", remove->run, "Run id")->required();
+    deleteCommand->add_option("ID", remove->run, "Run id")->required()->check(recordId());
     commands.add(deleteCommand, [remove] { runRunsDelete(*remove); });
 
     auto rename = CommandSet::makeOptions<RunTextOptions>();
     CLI::App* renameCommand = runs.add_subcommand("rename", "Give a run a new name");
     addDbOption(renameCommand, rename->dbPath);
-    renameCommand->add_option("ID", rename->run, "Run id")->required();
+    renameCommand->add_option("ID", rename->run, "Run id")->required()->check(recordId());
     renameCommand->add_option("NAME", rename->text, "The new name")->required();
     commands.add(renameCommand, [rename] { runRunsRename(*rename); });
 
     auto notes = CommandSet::makeOptions<RunTextOptions>();
     CLI::App* notesCommand = runs.add_subcommand("notes", "Set a run's notes (free text; \"\" clears them)");
     addDbOption(notesCommand, notes->dbPath);
-    notesCommand->add_option("ID", notes->run, "Run id")->required();
+    notesCommand->add_option("ID", notes->run, "Run id")->required()->check(recordId());
     notesCommand->add_option("TEXT", notes->text, "The notes")->required();
     commands.add(notesCommand, [notes] { runRunsNotes(*notes); });
 
@@ -517,15 +588,15 @@ void addStoreCommands(CommandSet& commands)
     CLI::App* compareCommand = runs.add_subcommand(
         "compare", "Compare two runs side by side: final loss, tokens/s, bubble %, per-stage mean action times");
     addDbOption(compareCommand, compare->dbPath);
-    compareCommand->add_option("A", compare->a, "First run id")->required();
-    compareCommand->add_option("B", compare->b, "Second run id")->required();
+    compareCommand->add_option("A", compare->a, "First run id")->required()->check(recordId());
+    compareCommand->add_option("B", compare->b, "Second run id")->required()->check(recordId());
     commands.add(compareCommand, [compare] { runRunsCompare(*compare); });
 
     CLI::App& exportGroup = commands.group("export", "Write plans, metrics and traces for other tools");
     auto plan = CommandSet::makeOptions<ExportPlanOptions>();
     CLI::App* planCommand = exportGroup.add_subcommand("plan", "Write a recorded plan as tfreeze-plan/1 JSON or CSV");
     addDbOption(planCommand, plan->dbPath);
-    planCommand->add_option("ID", plan->plan, "Plan id")->required();
+    planCommand->add_option("ID", plan->plan, "Plan id")->required()->check(recordId());
     planCommand->add_option("--format", plan->format, "json or csv")
         ->check(CLI::IsMember({ "json", "csv" }))
         ->capture_default_str();
@@ -536,7 +607,7 @@ void addStoreCommands(CommandSet& commands)
     CLI::App* metricsCommand = exportGroup.add_subcommand(
         "metrics", "Write a run's per-step metrics as CSV: step,loss,val_loss,tokens_per_s,batch_ms,bubble,phase,lr");
     addDbOption(metricsCommand, metrics->dbPath);
-    metricsCommand->add_option("RUN", metrics->run, "Run id")->required();
+    metricsCommand->add_option("RUN", metrics->run, "Run id")->required()->check(recordId());
     metricsCommand->add_option("--out", metrics->outPath, "CSV file to write")->required();
     commands.add(metricsCommand, [metrics] { runExportMetrics(*metrics); });
 
@@ -544,10 +615,13 @@ void addStoreCommands(CommandSet& commands)
     CLI::App* traceCommand = exportGroup.add_subcommand("trace",
         "Write a run's action timeline as Chrome Trace Event JSON (Perfetto, chrome://tracing); .gz compresses");
     addDbOption(traceCommand, trace->dbPath);
-    traceCommand->add_option("RUN", trace->run, "Run id")->required();
+    traceCommand->add_option("RUN", trace->run, "Run id")->required()->check(recordId());
     traceCommand->add_option("--steps", trace->steps,
         "Steps to export, e.g. 10-20 or 15 (default: the last 10 steps whose spans were kept)");
-    traceCommand->add_option("--plan", trace->plan, "Also draw this plan's predicted timeline (a plan id)");
+    traceCommand
+        ->add_option(
+            "--plan", trace->plan, "Also draw this plan's predicted timeline (a plan id of the run's pipeline)")
+        ->check(recordId());
     traceCommand->add_option("--out", trace->outPath, "Trace file to write (.json or .json.gz)")->required();
     commands.add(traceCommand, [trace] { runExportTrace(*trace); });
 

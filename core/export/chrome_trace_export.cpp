@@ -284,7 +284,91 @@ void writePlanned(
     }
 }
 
+// The counts of a pipeline, from a schedule or from the spans a run recorded.
+struct PipelineCounts {
+    int ranks = 0;
+    int microbatches = 0;
+    int stages = 0;
+
+    friend bool operator==(const PipelineCounts& a, const PipelineCounts& b)
+    {
+        return a.ranks == b.ranks && a.microbatches == b.microbatches && a.stages == b.stages;
+    }
+};
+
+PipelineCounts countsOf(const ScheduleShape& shape) { return { shape.ranks, shape.microbatches, shape.stageCount() }; }
+
+// The spans give the counts of the run as the highest index + 1: a plan must cover every one.
+PipelineCounts countsOf(const std::vector<ActionSpan>& spans)
+{
+    PipelineCounts counts;
+    for (const ActionSpan& span : spans) {
+        counts.ranks = std::max(counts.ranks, span.rank + 1);
+        counts.microbatches = std::max(counts.microbatches, span.microbatch + 1);
+        counts.stages = std::max(counts.stages, span.stage + 1);
+    }
+    return counts;
+}
+
+std::string countsText(const PipelineCounts& counts)
+{
+    const auto plural
+        = [](int n, const char* one, const char* many) { return std::to_string(n) + " " + (n == 1 ? one : many); };
+    return plural(counts.ranks, "rank", "ranks") + ", " + plural(counts.microbatches, "microbatch", "microbatches")
+        + " and " + plural(counts.stages, "stage", "stages");
+}
+
+using ActionKey = std::tuple<int, int, int, ActionKind>; // rank, stage, microbatch, kind
+
+ActionKey keyOf(const Action& action) { return { action.rank, action.stage, action.microbatch, action.kind }; }
+
+std::string keyText(const ActionKey& key)
+{
+    const Action action { std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key) };
+    return actionName(action) + " on rank " + std::to_string(action.rank);
+}
+
+// The first action that one set holds and the other does not, as a sentence; nothing when equal.
+std::optional<std::string> actionSetDifference(const std::set<ActionKey>& ran, const std::set<ActionKey>& planned)
+{
+    for (const ActionKey& key : ran) {
+        if (planned.count(key) == 0)
+            return "the run ran " + keyText(key) + ", which the plan does not have";
+    }
+    for (const ActionKey& key : planned) {
+        if (ran.count(key) == 0)
+            return "the plan has " + keyText(key) + ", which the run's exported steps never ran";
+    }
+    return std::nullopt;
+}
+
 } // namespace
+
+std::optional<std::string> planPipelineMismatch(
+    const FreezePlan& plan, const std::vector<ActionSpan>& spans, const std::optional<ScheduleShape>& runSchedule)
+{
+    if (spans.empty())
+        return std::nullopt;
+    const ScheduleShape& planShape = plan.profile.schedule().shape();
+    const std::string planKind = scheduleKindName(planShape.kind);
+    // A Custom plan came from a profile file or an imported trace: its order, not its kind, says
+    // what it is, and the action set below checks that.
+    if (runSchedule && runSchedule->kind != ScheduleKind::Custom && planShape.kind != ScheduleKind::Custom
+        && runSchedule->kind != planShape.kind)
+        return "the run's schedule is " + scheduleKindName(runSchedule->kind) + ", the plan's " + planKind;
+    const PipelineCounts planCounts = countsOf(planShape);
+    const PipelineCounts run = runSchedule ? countsOf(*runSchedule) : countsOf(spans);
+    if (!(run == planCounts))
+        return std::string(runSchedule ? "the run's schedule has " : "the run's steps have ") + countsText(run)
+            + ", the plan's " + planKind + " schedule " + countsText(planCounts);
+    std::set<ActionKey> ran;
+    for (const ActionSpan& span : spans)
+        ran.insert({ span.rank, span.stage, span.microbatch, span.kind });
+    std::set<ActionKey> planned;
+    for (const Action& action : plan.profile.actions())
+        planned.insert(keyOf(action));
+    return actionSetDifference(ran, planned);
+}
 
 void writeChromeTrace(const TraceExportInput& input, std::ostream& out)
 {

@@ -4,6 +4,7 @@
 #include "core/plan/telemetry.h"
 
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,15 @@ struct TraceExportInput {
 // Throws InputError(source "trace export", field "spans[i]") for a span with a negative rank,
 // stage or microbatch, an end before its start, or frozen tensors outside [0, total].
 void writeChromeTrace(const TraceExportInput& input, std::ostream& out);
+
+// Why `plan` is not a plan of the pipeline that ran `spans`, e.g. "the run's steps have 8
+// microbatches, the plan's 1F1B schedule 2"; nothing when it is (or when there are no spans). Its
+// predicted timeline drawn beside them would line up with the wrong actions. Compared: the
+// schedule kind (when `runSchedule`, the run's configured schedule, is given and neither is
+// Custom), the ranks, microbatches and stages, and the set of actions (rank, stage, microbatch,
+// kind) the spans ran against the plan's.
+std::optional<std::string> planPipelineMismatch(
+    const FreezePlan& plan, const std::vector<ActionSpan>& spans, const std::optional<ScheduleShape>& runSchedule = {});
 
 // As above into a file, gzip-compressed when `path` ends with ".gz". Throws InputError(path, "",
 // "cannot write file: <reason>").

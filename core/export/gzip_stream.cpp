@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 
@@ -38,9 +39,72 @@ private:
 
 std::string zlibReason(const z_stream& stream, int code)
 {
-    if (stream.msg != nullptr)
-        return stream.msg;
-    return "zlib error " + std::to_string(code);
+    if (stream.msg == nullptr)
+        return "zlib error " + std::to_string(code);
+    const std::string message = stream.msg;
+    // The trailer's checks: the data decoded, but not to what was compressed.
+    if (message == "incorrect data check")
+        return message + " (the content's CRC-32 differs from the one the file stores: the data is damaged)";
+    if (message == "incorrect length check")
+        return message + " (the content's length differs from the one the file stores: the data is damaged)";
+    return message;
+}
+
+// gzip's header flags (RFC 1952, FLG): the optional fields a damaged flag byte can invent.
+constexpr unsigned kFlagHeaderCrc = 0x02;
+constexpr unsigned kFlagExtra = 0x04;
+constexpr unsigned kFlagName = 0x08;
+constexpr unsigned kFlagComment = 0x10;
+
+// What the header of the member at `start` declares, for a header that never ends: "flags 0x0C:
+// an extra field of 47116 bytes, a file name".
+std::string declaredHeaderFields(const std::string& bytes, std::size_t start)
+{
+    constexpr std::size_t kFlagOffset = 3;
+    constexpr std::size_t kExtraLengthOffset = 10;
+    if (bytes.size() <= start + kFlagOffset)
+        return "a header of 10 bytes";
+    const auto flags = static_cast<unsigned char>(bytes[start + kFlagOffset]);
+    std::array<char, 8> hex {};
+    std::snprintf(hex.data(), hex.size(), "0x%02X", static_cast<unsigned>(flags));
+    std::string text = std::string("flags ") + hex.data() + ":";
+    if ((flags & kFlagExtra) != 0U) {
+        text += " an extra field";
+        if (bytes.size() > start + kExtraLengthOffset + 1)
+            text += " of "
+                + std::to_string(static_cast<unsigned char>(bytes[start + kExtraLengthOffset])
+                    | static_cast<unsigned>(static_cast<unsigned char>(bytes[start + kExtraLengthOffset + 1]) << 8U))
+                + " bytes,";
+    }
+    if ((flags & kFlagName) != 0U)
+        text += " a file name,";
+    if ((flags & kFlagComment) != 0U)
+        text += " a comment,";
+    if ((flags & kFlagHeaderCrc) != 0U)
+        text += " a header CRC,";
+    if (text.back() == ':')
+        return text + " no optional field";
+    text.pop_back();
+    return text;
+}
+
+// The end of the input came before the end marker of the member at `memberStart`: inside its
+// header (whose flags may declare fields longer than the file) or inside its data.
+std::string endedEarlyReason(const std::string& bytes, std::size_t memberStart, const gz_header& header)
+{
+    if (header.done != 1)
+        return "damaged gzip header or a file cut off inside it: the header at offset " + std::to_string(memberStart)
+            + " does not end within the file's " + std::to_string(bytes.size()) + " bytes ("
+            + declaredHeaderFields(bytes, memberStart) + ")";
+    return "truncated gzip data: the stream ends after " + std::to_string(bytes.size())
+        + " bytes, before its end marker";
+}
+
+// A header zlib refused (unknown method or flags, a header CRC that does not match) is a damaged
+// header; anything after it is damaged data.
+std::string corruptReason(const z_stream& stream, int code, const gz_header& header)
+{
+    return std::string(header.done == 1 ? "corrupt gzip data: " : "damaged gzip header: ") + zlibReason(stream, code);
 }
 
 } // namespace
@@ -58,6 +122,10 @@ std::string gunzip(const std::string& bytes, const std::string& source, std::siz
     if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK)
         throw std::runtime_error("gunzip: cannot initialise zlib");
     const InflateGuard guard(stream);
+    // Tells a header that never ends or that zlib refuses (a damaged header) from damaged data.
+    gz_header header {};
+    inflateGetHeader(&stream, &header);
+    std::size_t memberStart = 0;
 
     std::string out;
     std::array<char, kBufferBytes> buffer {};
@@ -89,7 +157,10 @@ std::string gunzip(const std::string& bytes, const std::string& source, std::siz
             if (!hasGzipMagic(bytes.substr(at, 2)))
                 throw InputError(source, "",
                     "unexpected bytes after the end of the gzip stream (offset " + std::to_string(at) + ")");
-            inflateReset(&stream);
+            inflateReset(&stream); // forgets the header record: ask for the next member's
+            header = gz_header {};
+            inflateGetHeader(&stream, &header);
+            memberStart = at;
             memberEnded = false;
             continue;
         }
@@ -100,12 +171,10 @@ std::string gunzip(const std::string& bytes, const std::string& source, std::siz
             continue;
         }
         if (code != Z_OK)
-            throw InputError(source, "", "corrupt gzip data: " + zlibReason(stream, code));
+            throw InputError(source, "", corruptReason(stream, code, header));
     }
     if (!memberEnded)
-        throw InputError(source, "",
-            "truncated gzip data: the stream ends after " + std::to_string(bytes.size())
-                + " bytes, before its end marker");
+        throw InputError(source, "", endedEarlyReason(bytes, memberStart, header));
     return out;
 }
 

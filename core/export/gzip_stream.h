@@ -10,7 +10,9 @@ namespace tfreeze {
 bool hasGzipMagic(const std::string& bytes);
 
 // The decompressed content of a gzip file (one or more members, as `cat a.gz b.gz` makes).
-// Throws InputError(source, "", ...) for a truncated or corrupt stream, and for an output longer
+// Throws InputError(source, "", ...) for a truncated or corrupt stream ("truncated gzip data: ...",
+// "corrupt gzip data: ..." with a CRC mismatch named as such, "damaged gzip header: ..." for a
+// header zlib refuses or one whose flags declare fields that run past the end), and for an output longer
 // than `maxBytes` (a small file can expand a thousandfold: a limit keeps that from exhausting memory).
 std::string gunzip(const std::string& bytes, const std::string& source, std::size_t maxBytes);
 

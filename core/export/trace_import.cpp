@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <optional>
@@ -61,6 +63,43 @@ Json parseTraceJson(const std::string& text, const std::string& source)
             }
         }
         throw InputError(source, "", "not valid JSON: " + jsonErrorText(error));
+    }
+}
+
+// A file named .gz, or one that begins with half of gzip's magic number, that is not JSON either:
+// most likely gzip with a damaged header, which the JSON error alone would hide.
+bool looksLikeDamagedGzip(const std::string& bytes, const std::string& source)
+{
+    const bool namedGz = source.size() >= 3 && source.compare(source.size() - 3, 3, ".gz") == 0;
+    const bool halfMagic = (!bytes.empty() && static_cast<unsigned char>(bytes[0]) == 0x1FU)
+        || (bytes.size() >= 2 && static_cast<unsigned char>(bytes[1]) == 0x8BU);
+    return namedGz || halfMagic;
+}
+
+std::string firstBytesHex(const std::string& bytes)
+{
+    std::string text;
+    for (std::size_t i = 0; i < std::min<std::size_t>(2, bytes.size()); ++i) {
+        std::array<char, 4> hex {};
+        std::snprintf(hex.data(), hex.size(), "%02x", static_cast<unsigned>(static_cast<unsigned char>(bytes[i])));
+        text += (i == 0 ? "" : " ") + std::string(hex.data());
+    }
+    return text.empty() ? "none" : text;
+}
+
+// The trace's JSON document, gunzipped first when it begins with gzip's magic number.
+Json parseTraceDocument(const std::string& bytes, const std::string& source, std::size_t maxDecompressedBytes)
+{
+    if (hasGzipMagic(bytes))
+        return parseTraceJson(gunzip(bytes, source, maxDecompressedBytes), source);
+    try {
+        return parseTraceJson(bytes, source);
+    } catch (const InputError& error) {
+        if (!looksLikeDamagedGzip(bytes, source))
+            throw;
+        throw InputError(source, error.field(),
+            "not gzip (it begins with the bytes " + firstBytesHex(bytes)
+                + ", not gzip's 1f 8b: a damaged gzip header?), and " + error.reason());
     }
 }
 
@@ -551,8 +590,7 @@ TraceImport importTraceProfileData(
     if (!(options.frozenFraction >= 0.0 && options.frozenFraction <= 1.0))
         throw InputError(
             "--frozen-fraction", "", "must be a number in [0, 1] (got " + numberText(options.frozenFraction) + ")");
-    const std::string text = hasGzipMagic(bytes) ? gunzip(bytes, source, options.maxDecompressedBytes) : bytes;
-    const Json document = parseTraceJson(text, source);
+    const Json document = parseTraceDocument(bytes, source, options.maxDecompressedBytes);
 
     const Json* events = nullptr;
     std::string prefix;

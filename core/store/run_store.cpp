@@ -3,6 +3,7 @@
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
 #include "core/plan/text_file.h"
+#include "core/store/run_text.h"
 #include "core/store/store_error.h"
 
 #include <nlohmann/json.hpp>
@@ -191,6 +192,24 @@ static_assert(static_cast<int>(ActionKind::Forward) == 0 && static_cast<int>(Act
 
 std::string runSource(std::int64_t run) { return "run " + std::to_string(run); }
 
+// "a character device", ...: what a path that is neither a folder nor a regular file is.
+std::string fileKindText(std::filesystem::file_type type)
+{
+    using std::filesystem::file_type;
+    switch (type) {
+    case file_type::character:
+        return "a character device";
+    case file_type::block:
+        return "a block device";
+    case file_type::fifo:
+        return "a FIFO (named pipe)";
+    case file_type::socket:
+        return "a socket";
+    default:
+        return "not a regular file";
+    }
+}
+
 // Opening must not touch a file that is not ours: check it before SQLite sees it, and make the
 // folder of a new file.
 std::string preparePath(const std::string& path, RunStore::OpenMode mode)
@@ -208,6 +227,12 @@ std::string preparePath(const std::string& path, RunStore::OpenMode mode)
     }
     if (fs::is_directory(path, error))
         throw InputError(path, "", "is a folder, not a run database");
+    // Before anything opens it: SQLite on a device fails with an I/O error and leaves a stray
+    // "-journal" beside it, and opening a FIFO blocks until a writer comes.
+    if (!fs::is_regular_file(path, error))
+        throw InputError(path, "",
+            "is " + fileKindText(fs::status(path, error).type())
+                + ", not a run database (which is a regular file); it was left unchanged");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw InputError(path, "", "cannot read the file");
@@ -264,7 +289,8 @@ RunStore::RunStore(const std::string& path, OpenMode mode)
     try {
         version = scalarInt(m_connection, "PRAGMA user_version");
         applicationId = scalarInt(m_connection, "PRAGMA application_id");
-    } catch (const StoreError& error) {
+    } catch (const DamagedDatabaseError& error) {
+        // A header that passed preparePath's check but nothing SQLite can read past it.
         if (error.code() == SQLITE_NOTADB)
             throw InputError(
                 this->path(), "", "not an SQLite database (not a tfreeze run history); the file was left unchanged");
@@ -535,6 +561,7 @@ void RunStore::recordEvent(std::int64_t run, const RunEvent& event, const std::s
 
 bool RunStore::renameRun(std::int64_t run, const std::string& name)
 {
+    checkRunName(name); // here, so the studio's rename is checked as the CLI's is
     SqliteStatement update = m_connection.prepare("UPDATE runs SET name = ?1 WHERE id = ?2");
     update.bind(1, name).bind(2, run).run();
     return m_connection.changes() > 0;
@@ -542,6 +569,7 @@ bool RunStore::renameRun(std::int64_t run, const std::string& name)
 
 bool RunStore::setRunNotes(std::int64_t run, const std::string& notes)
 {
+    checkRunNotes(notes);
     SqliteStatement update = m_connection.prepare("UPDATE runs SET notes = ?1 WHERE id = ?2");
     update.bind(1, notes).bind(2, run).run();
     return m_connection.changes() > 0;

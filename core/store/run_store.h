@@ -19,9 +19,11 @@ namespace tfreeze {
 // PRAGMA user_version. One RunStore is one connection, for one thread; a reader on another thread
 // opens its own RunStore on the same file and reads while a RunRecorder writes.
 //
-// Opening throws InputError(path) for a file that is not a run database or comes from a newer
-// schema (the file is left untouched), StoreError when SQLite fails (e.g. the folder cannot be
-// created). Writes to a read-only store throw StoreError(SQLITE_READONLY).
+// Opening throws InputError(path) for a file that is not a run database (a folder, a device, a
+// FIFO, another file) or comes from a newer schema (the file is left untouched), StoreError when
+// SQLite fails (e.g. the folder cannot be created). Writes to a read-only store throw
+// StoreError(SQLITE_READONLY). Any call throws DamagedDatabaseError (an InputError) when SQLite
+// finds the file damaged.
 class RunStore {
 public:
     static constexpr int kSchemaVersion = 2; // 2: runs.notes
@@ -57,7 +59,8 @@ public:
     // Deletes the run and all its rows; false when there is no such run.
     bool deleteRun(std::int64_t run);
     // The run's name and free-text notes, as the user edits them after the run; false when there
-    // is no such run.
+    // is no such run. Throws InputError for a name or notes that checkRunName / checkRunNotes
+    // (run_text.h) refuse, before anything is written.
     bool renameRun(std::int64_t run, const std::string& name);
     bool setRunNotes(std::int64_t run, const std::string& notes);
     // Marks runs still running whose process is gone as interrupted; returns their ids. Called by

@@ -15,10 +15,10 @@ SqliteConnection::SqliteConnection(std::string path, bool readOnly)
         | SQLITE_OPEN_NOMUTEX; // one connection per thread: SQLite's own mutexes would only cost time
     const int code = sqlite3_open_v2(m_path.c_str(), &m_db, flags, nullptr);
     if (code != SQLITE_OK) {
-        const std::string message = describeSqliteFailure(m_path, "cannot open", code, sqlite3_errmsg(m_db));
+        const std::string message = sqlite3_errmsg(m_db);
         sqlite3_close(m_db);
         m_db = nullptr;
-        throw StoreError(code & 0xff, message);
+        throwSqliteFailure(m_path, "cannot open", code, message.c_str());
     }
     sqlite3_extended_result_codes(m_db, 1);
 }
@@ -36,10 +36,9 @@ void SqliteConnection::execute(const char* sql)
     char* message = nullptr;
     const int code = sqlite3_exec(m_db, sql, nullptr, nullptr, &message);
     if (code != SQLITE_OK) {
-        const std::string text = describeSqliteFailure(m_path, std::string("cannot run \"") + sql + "\"", code,
-            message != nullptr ? message : sqlite3_errmsg(m_db));
+        const std::string text = message != nullptr ? message : sqlite3_errmsg(m_db);
         sqlite3_free(message);
-        throw StoreError(code & 0xff, text);
+        throwSqliteFailure(m_path, std::string("cannot run \"") + sql + "\"", code, text.c_str());
     }
 }
 

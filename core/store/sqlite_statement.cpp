@@ -8,34 +8,60 @@
 
 namespace tfreeze {
 
-std::string describeSqliteFailure(const std::string& dbPath, const std::string& what, int code, const char* message)
+namespace {
+
+// What to do about the failures a user can fix, after SQLite's message; empty for the others.
+std::string sqliteFailureHint(const std::string& dbPath, int code)
 {
-    std::string text = dbPath + ": " + what + ": " + (message != nullptr ? message : sqlite3_errstr(code));
     switch (code & 0xff) {
     case SQLITE_FULL:
-        text += " (the disk or the database's size limit is full; what was committed before is intact)";
-        break;
+        return " (the disk or the database's size limit is full; what was committed before is intact)";
     case SQLITE_READONLY:
-        text += " (the file or its folder is read-only; what was committed before is intact)";
-        break;
+        return " (the file or its folder is read-only; what was committed before is intact)";
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        text += " (another process holds the database for longer than the busy timeout)";
-        break;
+        return " (another process holds the database for longer than the busy timeout)";
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        // SQLite rolls a failed statement back, so the damage is not made worse; .recover copies
+        // out what can still be read.
+        return " (the run database is damaged; tfreeze left it as it is. `sqlite3 " + dbPath
+            + " .recover | sqlite3 rescued.sqlite` may rescue what is still readable)";
     default:
-        break;
+        return {};
     }
-    return text;
 }
 
-namespace {
+// "<what>: <SQLite's message><hint>": the failure without the file's name.
+std::string sqliteFailureDetail(const std::string& dbPath, const std::string& what, int code, const char* message)
+{
+    return what + ": " + (message != nullptr ? message : sqlite3_errstr(code)) + sqliteFailureHint(dbPath, code);
+}
 
 [[noreturn]] void fail(sqlite3* db, const std::string& dbPath, const std::string& what, int code)
 {
-    throw StoreError(code & 0xff, describeSqliteFailure(dbPath, what, code, sqlite3_errmsg(db)));
+    throwSqliteFailure(dbPath, what, code, sqlite3_errmsg(db));
 }
 
 } // namespace
+
+bool isDamagedDatabaseCode(int code)
+{
+    const int primary = code & 0xff;
+    return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
+std::string describeSqliteFailure(const std::string& dbPath, const std::string& what, int code, const char* message)
+{
+    return dbPath + ": " + sqliteFailureDetail(dbPath, what, code, message);
+}
+
+void throwSqliteFailure(const std::string& dbPath, const std::string& what, int code, const char* message)
+{
+    if (isDamagedDatabaseCode(code))
+        throw DamagedDatabaseError(code & 0xff, dbPath, sqliteFailureDetail(dbPath, what, code, message));
+    throw StoreError(code & 0xff, describeSqliteFailure(dbPath, what, code, message));
+}
 
 SqliteStatement::SqliteStatement(sqlite3* db, const char* sql, std::string dbPath)
     : m_db(db)

@@ -76,18 +76,31 @@ endforeach()
 expect(2 "" "^tfreeze: error: history.sqlite: no plan with id 99\n" export plan ${db} 99 --out none.json)
 expect(2 "" "^tfreeze: error: .*--format" export plan ${db} 1 --format xml --out none.xml)
 
-# export trace: a run's steps as a Chrome trace, with a plan drawn beside them; the trace reads
-# back through import trace to a profile of the fixture's schedule (4 ranks × 8 microbatches,
-# 1F1B, see make_store_fixture) that tfreeze plan accepts.
-expect(0 "^steps 3-5 of run 2 \\(3 steps, 192 actions, plan 2\\) written to trace.json" "" export trace ${db} 2 --steps 3-5
-    --plan ${planId} --out trace.json)
+# export trace: a run's steps as a Chrome trace; the trace reads back through import trace to a
+# profile of the fixture's schedule (4 ranks × 8 microbatches, 1F1B, see make_store_fixture) that
+# tfreeze plan accepts, and the plan of that profile is drawn beside the run's steps.
+expect(0 "^steps 3-5 of run 2 \\(3 steps, 192 actions\\) written to trace.json" "" export trace ${db} 2 --steps 3-5
+    --out trace.json)
 file(READ "${WORK_DIR}/trace.json" traceText)
 string(JSON eventCount LENGTH "${traceText}" traceEvents)
 if(eventCount LESS 192)
     message(FATAL_ERROR "trace.json has ${eventCount} events, fewer than its 192 actions")
 endif()
 expect(0 "4 ranks .*8 microbatches, 64 actions, 3 steps seen" "" import trace trace.json --out reimported.json)
-expect(0 "" "" plan --profile reimported.json --max-freeze 0.5)
+expect(0 "offline plan 3 recorded in history.sqlite" "" plan --profile reimported.json --max-freeze 0.5 ${db})
+expect(0 "^steps 3-5 of run 2 \\(3 steps, 192 actions, plan 3\\) written to planned.json" "" export trace ${db} 2
+    --steps 3-5 --plan 3 --out planned.json)
+file(READ "${WORK_DIR}/planned.json" traceText)
+string(JSON eventCount LENGTH "${traceText}" traceEvents)
+if(eventCount LESS 384)
+    message(FATAL_ERROR "planned.json has ${eventCount} events, fewer than its 192 actions and 192 planned ones")
+endif()
+# A plan of another pipeline would line its timeline up with the wrong actions: plan 2 is
+# tiny-1f1b.json's (2 ranks × 2 microbatches), plan 1 the fixture's 2-rank engine plan.
+expect(2 "" "^tfreeze: error: --plan: plan 2 is not a plan of run 2's pipeline: the run's steps have 4 ranks, 8 microbatches and 4 stages, the plan's 1F1B schedule 2 ranks, 2 microbatches and 2 stages"
+    export trace ${db} 2 --steps 3-5 --plan ${planId} --out none.json)
+expect(2 "" "^tfreeze: error: --plan: plan 1 is not a plan of run 2's pipeline: .*3 microbatches"
+    export trace ${db} 2 --plan 1 --out none.json)
 expect(0 "^steps 20-29 of run 2 \\(10 steps, 640 actions\\) written to trace.json.gz" "" export trace ${db} 2
     --out trace.json.gz)
 expect(2 "" "^tfreeze: error: --steps: run 2 has no spans in steps 500-600" export trace ${db} 2 --steps 500-600
@@ -121,6 +134,46 @@ if(LAST_STDOUT MATCHES "notes:")
 endif()
 expect(2 "" "^tfreeze: error: history.sqlite: no run with id 42\n" runs rename ${db} 42 x)
 expect(2 "" "^tfreeze: error: history.sqlite: no run with id 42\n" runs notes ${db} 42 x)
+# A name is one line of valid UTF-8 that is not blank; notes may hold line breaks and tabs but no
+# other control characters. Refused before the file is opened: it stays as it was.
+string(ASCII 27 escape)
+string(ASCII 255 notUtf8)
+file(SHA256 "${WORK_DIR}/history.sqlite" before)
+foreach(case "is empty: a run keeps a name|" "is only white space|   " "U\\+000A \\(a line break\\) at offset 1: a name is one line|a\nb"
+        "U\\+001B \\(escape\\) at offset 0|${escape}[31mred" "not valid UTF-8: byte 0xFF at offset 3|bad${notUtf8}")
+    string(FIND "${case}" "|" bar)
+    string(SUBSTRING "${case}" 0 ${bar} reason)
+    math(EXPR bar "${bar} + 1")
+    string(SUBSTRING "${case}" ${bar} -1 name)
+    execute_process(COMMAND "${TFREEZE}" runs rename ${db} 2 "${name}" WORKING_DIRECTORY "${WORK_DIR}"
+        RESULT_VARIABLE exitCode ERROR_VARIABLE stderr)
+    if(NOT exitCode STREQUAL "2" OR NOT stderr MATCHES "^tfreeze: error: run name: .*${reason}")
+        message(FATAL_ERROR "runs rename 2 \"${name}\": exit code ${exitCode}, stderr \"${stderr}\"")
+    endif()
+endforeach()
+expect(2 "" "^tfreeze: error: run notes: control character U\\+001B \\(escape\\) at offset 4: notes may hold line breaks and tabs"
+    runs notes ${db} 2 "red ${escape}[31m")
+expect(2 "" "^tfreeze: error: run notes: not valid UTF-8" runs notes ${db} 2 "${notUtf8}")
+file(SHA256 "${WORK_DIR}/history.sqlite" after)
+if(NOT before STREQUAL after)
+    message(FATAL_ERROR "a refused rename or notes altered history.sqlite")
+endif()
+expect(0 "^set the notes of run 2\n$" "" runs notes ${db} 2 "line 1\n\tline 2")
+expect(0 "notes: line 1\n\tline 2\n" "" runs show ${db} 2)
+
+# Ids past the largest SQLite integer are refused as such, not looked up clamped to it.
+set(huge 99999999999999999999)
+set(outOfRange "\"${huge}\" is out of range: ids are whole numbers from 1 to 9223372036854775807")
+expect(2 "" "^tfreeze: error: ID: ${outOfRange}" runs show ${db} ${huge})
+expect(2 "" "^tfreeze: error: B: ${outOfRange}" runs compare ${db} 1 ${huge})
+expect(2 "" "^tfreeze: error: ID: ${outOfRange}" runs rename ${db} ${huge} x)
+expect(2 "" "^tfreeze: error: ID: ${outOfRange}" runs notes ${db} ${huge} x)
+expect(2 "" "^tfreeze: error: ID: ${outOfRange}" runs delete ${db} ${huge})
+expect(2 "" "^tfreeze: error: ID: ${outOfRange}" export plan ${db} ${huge} --out none.json)
+expect(2 "" "^tfreeze: error: RUN: ${outOfRange}" export metrics ${db} ${huge} --out none.csv)
+expect(2 "" "^tfreeze: error: --plan: ${outOfRange}" export trace ${db} 2 --plan ${huge} --out none.json)
+expect(2 "" "^tfreeze: error: ID: \"0\" is not a whole number >= 1" runs show ${db} 0)
+
 expect(2 "" "^tfreeze: error: missing.sqlite: no such run database\n" runs rename --db missing.sqlite 1 x)
 if(EXISTS "${WORK_DIR}/missing.sqlite")
     message(FATAL_ERROR "runs rename created a database")
@@ -153,4 +206,54 @@ expect(2 "" "not an SQLite database" plan --profile ${DATA}/cli/tiny-1f1b.json -
 file(SHA256 "${WORK_DIR}/not-a-database.sqlite" after)
 if(NOT before STREQUAL after)
     message(FATAL_ERROR "not-a-database.sqlite was altered")
+endif()
+
+# A damaged file (a bad disk, a copy cut short) is bad input, exit code 2, named with what to do,
+# and left as it was: every command, reading or writing. Page 2 onwards overwritten; cut to 20,000
+# bytes; cut inside the header page.
+set(damagedMessage "^tfreeze: error: damaged.sqlite: cannot (read|write): database disk image is malformed \\(the run database is damaged; tfreeze left it as it is. `sqlite3 damaged.sqlite .recover")
+make_fixture(pristine.sqlite)
+foreach(damage "4096;2000" "20000" "100")
+    execute_process(COMMAND "${FIXTURE}" --damage pristine.sqlite damaged.sqlite ${damage} WORKING_DIRECTORY "${WORK_DIR}"
+        RESULT_VARIABLE exitCode)
+    if(NOT exitCode STREQUAL "0")
+        message(FATAL_ERROR "make_store_fixture --damage ${damage}: exit code ${exitCode}")
+    endif()
+    file(SHA256 "${WORK_DIR}/damaged.sqlite" before)
+    set(damaged --db damaged.sqlite)
+    expect(2 "" "${damagedMessage}" runs list ${damaged})
+    expect(2 "" "${damagedMessage}" runs show ${damaged} 2)
+    expect(2 "" "${damagedMessage}" runs compare ${damaged} 1 2)
+    expect(2 "" "${damagedMessage}" runs rename ${damaged} 1 renamed)
+    expect(2 "" "${damagedMessage}" runs notes ${damaged} 1 noted)
+    expect(2 "" "${damagedMessage}" runs delete ${damaged} 1)
+    expect(2 "" "${damagedMessage}" export metrics ${damaged} 2 --out none.csv)
+    expect(2 "" "${damagedMessage}" export trace ${damaged} 2 --out none.json)
+    if(NOT damage STREQUAL "4096;2000") # the offline plan's rows lie outside that damage: it is written
+        expect(2 "" "${damagedMessage}" plan --profile ${DATA}/cli/tiny-1f1b.json ${damaged})
+    endif()
+    file(SHA256 "${WORK_DIR}/damaged.sqlite" after)
+    if(NOT before STREQUAL after)
+        message(FATAL_ERROR "damaged.sqlite (${damage}) was altered by a refused command")
+    endif()
+endforeach()
+if(EXISTS "${WORK_DIR}/none.csv" OR EXISTS "${WORK_DIR}/none.json")
+    message(FATAL_ERROR "a command refused for a damaged database wrote a file")
+endif()
+
+# A path that is not a regular file is refused before SQLite opens it: no I/O error, no stray
+# "-journal" beside it, and a FIFO does not block the command.
+execute_process(COMMAND mkfifo fifo.sqlite WORKING_DIRECTORY "${WORK_DIR}" RESULT_VARIABLE exitCode)
+if(exitCode STREQUAL "0")
+    # Not through expect(): a blocked open must fail the test in seconds, not at ctest's timeout.
+    execute_process(COMMAND "${TFREEZE}" runs list --db fifo.sqlite WORKING_DIRECTORY "${WORK_DIR}" TIMEOUT 30
+        RESULT_VARIABLE exitCode ERROR_VARIABLE stderr)
+    if(NOT exitCode STREQUAL "2" OR NOT stderr MATCHES "^tfreeze: error: fifo.sqlite: is a FIFO \\(named pipe\\), not a run database")
+        message(FATAL_ERROR "runs list --db fifo.sqlite: exit code ${exitCode}, stderr \"${stderr}\"")
+    endif()
+    expect(2 "" "^tfreeze: error: fifo.sqlite: is a FIFO" runs rename --db fifo.sqlite 1 x)
+    expect(2 "" "^tfreeze: error: fifo.sqlite: is a FIFO" plan --profile ${DATA}/cli/tiny-1f1b.json --db fifo.sqlite)
+    if(EXISTS "${WORK_DIR}/fifo.sqlite-journal" OR EXISTS "${WORK_DIR}/fifo.sqlite-wal")
+        message(FATAL_ERROR "a refused FIFO got a journal beside it")
+    endif()
 endif()

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -58,6 +59,17 @@ std::int64_t lastEnd(const std::vector<ActionSpan>& spans)
     return end;
 }
 
+// A plan of `profile` whose actions are not looked at: planPipelineMismatch compares pipelines only.
+FreezePlan planOf(const Profile& profile) { return { profile, {}, 0.0, 0.0, 0.0, {}, {}, 0.0 }; }
+
+// The same pipeline as `profile`, with its kind said to be Custom (a profile file, an imported trace).
+Profile asCustom(const Profile& profile)
+{
+    ScheduleShape shape = profile.schedule().shape();
+    shape.kind = ScheduleKind::Custom;
+    return { PipelineSchedule::fromRankOrders(shape, profile.schedule().rankOrders()), profile.costs() };
+}
+
 // The name/pid/tid/ts key of a slice, for finding the span a slice came from.
 using SliceKey = std::tuple<std::string, int, int, double>;
 
@@ -80,6 +92,10 @@ private slots:
     void badSpan_data();
     void badSpan();
     void unwritableFile();
+    void planOfTheRunsPipelineFits();
+    void planOfAnotherPipelineIsNamed_data();
+    void planOfAnotherPipelineIsNamed();
+    void scheduleKindComesFromTheRunsConfig();
 };
 
 void TestChromeTraceExport::objectFormWithMetadata()
@@ -422,6 +438,95 @@ void TestChromeTraceExport::unwritableFile()
     QVERIFY(error.has_value());
     QCOMPARE(error->source(), path);
     QVERIFY2(error->reason().rfind("cannot write file: ", 0) == 0, error->what());
+}
+
+void TestChromeTraceExport::planOfTheRunsPipelineFits()
+{
+    const TwoSteps run;
+    const std::vector<ActionSpan> spans = run.input().spans;
+    QCOMPARE(planPipelineMismatch(planOf(run.profile), spans), std::optional<std::string>());
+    QCOMPARE(
+        planPipelineMismatch(planOf(run.profile), spans, run.profile.schedule().shape()), std::optional<std::string>());
+    // A plan of an imported profile says Custom: its actions, not its kind, must fit.
+    QCOMPARE(planPipelineMismatch(planOf(asCustom(run.profile)), spans, run.profile.schedule().shape()),
+        std::optional<std::string>());
+    // Without spans nothing is drawn beside the plan.
+    const Profile other = jitteredProfile(ScheduleKind::GPipe, 2, 2, 1, 1);
+    QCOMPARE(planPipelineMismatch(planOf(other), {}), std::optional<std::string>());
+}
+
+void TestChromeTraceExport::planOfAnotherPipelineIsNamed_data()
+{
+    QTest::addColumn<int>("runKind");
+    QTest::addColumn<int>("runRanks");
+    QTest::addColumn<int>("runMicrobatches");
+    QTest::addColumn<int>("runStagesPerRank");
+    QTest::addColumn<int>("planKind");
+    QTest::addColumn<int>("planRanks");
+    QTest::addColumn<int>("planMicrobatches");
+    QTest::addColumn<int>("planStagesPerRank");
+    QTest::addColumn<QString>("mismatch");
+    const auto row = [](const char* name, ScheduleShape run, ScheduleShape plan, const char* mismatch) {
+        QTest::newRow(name) << static_cast<int>(run.kind) << run.ranks << run.microbatches << run.stagesPerRank
+                            << static_cast<int>(plan.kind) << plan.ranks << plan.microbatches << plan.stagesPerRank
+                            << QString::fromUtf8(mismatch);
+    };
+    const ScheduleKind oneFOneB = ScheduleKind::OneFOneB;
+    row("microbatches (QA's run 2 x 8, plan 2 x 2)", { oneFOneB, 2, 8, 1 }, { oneFOneB, 2, 2, 1 },
+        "the run's steps have 2 ranks, 8 microbatches and 2 stages, the plan's 1F1B schedule 2 ranks, 2 microbatches "
+        "and 2 stages");
+    row("ranks", { oneFOneB, 4, 8, 1 }, { oneFOneB, 2, 8, 1 },
+        "the run's steps have 4 ranks, 8 microbatches and 4 stages, the plan's 1F1B schedule 2 ranks, 8 microbatches "
+        "and 2 stages");
+    row("stages per rank", { ScheduleKind::Interleaved1F1B, 2, 4, 2 }, { oneFOneB, 2, 4, 1 },
+        "the run's steps have 2 ranks, 4 microbatches and 4 stages, the plan's 1F1B schedule 2 ranks, 4 microbatches "
+        "and 2 stages");
+    // The same counts, but a split backward (I and W) where the run ran a full one (B).
+    row("actions", { oneFOneB, 2, 4, 1 }, { ScheduleKind::ZBH1, 2, 4, 1 },
+        "the run ran 0B0 on rank 0, which the plan does not have");
+}
+
+void TestChromeTraceExport::planOfAnotherPipelineIsNamed()
+{
+    QFETCH(int, runKind);
+    QFETCH(int, runRanks);
+    QFETCH(int, runMicrobatches);
+    QFETCH(int, runStagesPerRank);
+    QFETCH(int, planKind);
+    QFETCH(int, planRanks);
+    QFETCH(int, planMicrobatches);
+    QFETCH(int, planStagesPerRank);
+    QFETCH(QString, mismatch);
+    const Profile run
+        = jitteredProfile(static_cast<ScheduleKind>(runKind), runRanks, runMicrobatches, runStagesPerRank, 3);
+    const Profile plan
+        = jitteredProfile(static_cast<ScheduleKind>(planKind), planRanks, planMicrobatches, planStagesPerRank, 5);
+    const std::optional<std::string> found = planPipelineMismatch(planOf(plan), simulatedStep(run, 0, 0.0));
+    QVERIFY(found.has_value());
+    QCOMPARE(QString::fromStdString(*found), mismatch);
+}
+
+// 1F1B and GPipe run the same actions in other orders: only the run's config tells them apart.
+// And a step the run recorded only in part lacks actions the plan has.
+void TestChromeTraceExport::scheduleKindComesFromTheRunsConfig()
+{
+    const Profile gpipe = jitteredProfile(ScheduleKind::GPipe, 2, 4, 1, 3);
+    const Profile oneFOneB = jitteredProfile(ScheduleKind::OneFOneB, 2, 4, 1, 3);
+    std::vector<ActionSpan> spans = simulatedStep(gpipe, 0, 0.0);
+    QCOMPARE(planPipelineMismatch(planOf(oneFOneB), spans), std::optional<std::string>());
+    QCOMPARE(planPipelineMismatch(planOf(oneFOneB), spans, gpipe.schedule().shape()),
+        std::optional<std::string>("the run's schedule is GPipe, the plan's 1F1B"));
+    QCOMPARE(planPipelineMismatch(planOf(oneFOneB), spans, ScheduleShape { ScheduleKind::OneFOneB, 2, 8, 1 }),
+        std::optional<std::string>("the run's schedule has 2 ranks, 8 microbatches and 2 stages, the plan's 1F1B "
+                                   "schedule 2 ranks, 4 microbatches and 2 stages"));
+
+    spans.erase(std::remove_if(spans.begin(), spans.end(),
+                    [](const ActionSpan& span) {
+                        return span.rank == 1 && span.microbatch == 3 && span.kind == ActionKind::Backward;
+                    }),
+        spans.end());
+    QCOMPARE(planPipelineMismatch(planOf(gpipe), spans),
+        std::optional<std::string>("the plan has 1B3 on rank 1, which the run's exported steps never ran"));
 }
 
 QTEST_GUILESS_MAIN(TestChromeTraceExport)

@@ -64,6 +64,7 @@ private slots:
     void badTrace();
     void badFrozenFraction();
     void gzipStreams();
+    void damagedGzipHeaderIsNotTruncation();
 };
 
 void TestTraceImport::importsTinyTrace_data()
@@ -236,6 +237,10 @@ void TestTraceImport::badTrace_data()
     row("bad-nan.json", "", "not valid JSON: ");
     row("bad-wrong-root.json", "", "expected a Chrome trace");
     row("bad-truncated.json.gz", "", "truncated gzip data");
+    // object-1f1b.json.gz with FEXTRA set in its flags: the "extra field" would run past the end.
+    row("bad-gzip-header.json.gz", "",
+        "damaged gzip header or a file cut off inside it: the header at offset 0 does not end within the file's 449 "
+        "bytes (flags 0x0C: an extra field of 25199 bytes, a file name)");
     row("bad-events-not-array.json", "traceEvents", "must be an array (got object)");
     row("bad-ts-string.json", "traceEvents[2].ts", "must be a number (got string)");
     row("bad-pid-object.json", "traceEvents[3].pid", "must be a number or a string (got object)");
@@ -314,6 +319,46 @@ void TestTraceImport::gzipStreams()
     const QString corruptReason = reasonOf(corrupt, 1 << 20);
     // A flipped bit shows as bad deflate data or, if the stream still decodes, a CRC mismatch.
     QVERIFY2(corruptReason.startsWith(QStringLiteral("corrupt gzip data: ")), qPrintable(corruptReason));
+}
+
+// A damaged header, a cut-off file and damaged data each say which they are.
+void TestTraceImport::damagedGzipHeaderIsNotTruncation()
+{
+    std::ifstream in(dataFile("object-1f1b.json"), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string good = gzip(text); // a 10-byte header: magic, method 8, flags 0
+    const auto reasonOf = [](const std::string& bytes, const std::string& source = "t.json.gz") {
+        const auto error = inputErrorOf([&] { importTraceProfileData(bytes, source); });
+        return error ? QString::fromStdString(error->reason()) : QString();
+    };
+    const auto with = [&good](std::size_t at, char byte) {
+        std::string bytes = good;
+        bytes[at] = byte;
+        return bytes;
+    };
+    QCOMPARE(reasonOf(with(2, 7)), QStringLiteral("damaged gzip header: unknown compression method"));
+    QCOMPARE(reasonOf(with(3, '\xE0')), QStringLiteral("damaged gzip header: unknown header flags set"));
+    // FEXTRA with a length of 65,535 bytes: the header would end past the end of the file.
+    const std::string longExtra = good.substr(0, 3) + '\x04' + good.substr(4, 6) + "\xFF\xFF" + good.substr(10);
+    QCOMPARE(reasonOf(longExtra),
+        QString::fromStdString("damaged gzip header or a file cut off inside it: the header at offset 0 does not end "
+                               "within the file's "
+            + std::to_string(longExtra.size()) + " bytes (flags 0x04: an extra field of 65535 bytes)"));
+    QVERIFY(reasonOf(good.substr(0, 6)).startsWith(QStringLiteral("damaged gzip header or a file cut off inside it")));
+    // After the header: cut short, or the CRC-32 of the content does not match the trailer's.
+    QVERIFY(reasonOf(good.substr(0, good.size() / 2)).startsWith(QStringLiteral("truncated gzip data: ")));
+    QCOMPARE(reasonOf(with(good.size() - 8, static_cast<char>(good[good.size() - 8] ^ 0x01))),
+        QStringLiteral("corrupt gzip data: incorrect data check (the content's CRC-32 differs from the one the file "
+                       "stores: the data is damaged)"));
+    // Damaged magic bytes: the file reads as text, and the error says it may be gzip with a bad header.
+    QVERIFY2(reasonOf(with(0, 0))
+                 .startsWith(QStringLiteral(
+                     "not gzip (it begins with the bytes 00 8b, not gzip's 1f 8b: a damaged gzip header?), "
+                     "and not valid JSON: ")),
+        qPrintable(reasonOf(with(0, 0))));
+    QVERIFY(reasonOf("{", "t.json.gz").startsWith(QStringLiteral("not gzip (it begins with the bytes 7b, ")));
+    // Text that is not named .gz and does not begin like gzip is only bad JSON.
+    QVERIFY(reasonOf("{", "t.json").startsWith(QStringLiteral("not valid JSON: ")));
 }
 
 QTEST_GUILESS_MAIN(TestTraceImport)

@@ -2,6 +2,10 @@
 // 30 steps each, evals every 10 steps, run 2 with an engine plan), then optionally sets
 // PRAGMA user_version, as a newer tfreeze would.
 //   make_store_fixture DB [USER_VERSION]
+// Or copies a database and damages the copy, as a bad disk or a cut-off copy would: COUNT bytes at
+// OFFSET overwritten with a fixed pattern (the same damage on every run), or without COUNT the copy
+// cut to OFFSET bytes.
+//   make_store_fixture --damage SOURCE DEST OFFSET [COUNT]
 #include "core/store/run_recorder.h"
 #include "core/store/run_store.h"
 
@@ -9,11 +13,41 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
+namespace {
+
+int damageCopy(int argc, char** argv)
+{
+    if (argc != 5 && argc != 6) {
+        std::fprintf(stderr, "usage: make_store_fixture --damage SOURCE DEST OFFSET [COUNT]\n");
+        return 2;
+    }
+    std::string bytes = tfreeze::test::readBytes(argv[2]);
+    const std::size_t offset = std::stoul(argv[4]);
+    if (offset > bytes.size()) {
+        std::fprintf(stderr, "%s: offset %zu is past its %zu bytes\n", argv[2], offset, bytes.size());
+        return 1;
+    }
+    if (argc == 5) {
+        bytes.resize(offset);
+    } else {
+        const std::size_t count = std::min<std::size_t>(std::stoul(argv[5]), bytes.size() - offset);
+        for (std::size_t i = 0; i < count; ++i)
+            bytes[offset + i] = static_cast<char>((i * 37 + 11) % 256);
+    }
+    tfreeze::test::writeBytes(argv[3], bytes);
+    return 0;
+}
+
+} // namespace
+
 int main(int argc, char** argv)
 {
+    if (argc >= 2 && std::string(argv[1]) == "--damage")
+        return damageCopy(argc, argv);
     if (argc != 2 && argc != 3) {
         std::fprintf(stderr, "usage: make_store_fixture DB [USER_VERSION]\n");
         return 2;

@@ -1,6 +1,7 @@
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
 #include "core/store/run_store.h"
+#include "core/store/run_text.h"
 #include "core/store/store_error.h"
 
 #include "store_test_support.h"
@@ -9,10 +10,13 @@
 #include <QtTest>
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <tuple>
 
@@ -41,6 +45,35 @@ std::int64_t rawCount(RunStore& store, const char* table)
     const std::string sql = std::string("SELECT COUNT(*) FROM ") + table;
     SqliteStatement statement = store.connection().prepare(sql.c_str());
     return statement.step() ? statement.int64(0) : -1;
+}
+
+// A database as the CLI tests' fixture makes it: two runs of 30 steps with every span, about 160 kB.
+void writeTwoRuns(const std::string& path)
+{
+    RunStore store(path);
+    for (const char* name : { "baseline", "frozen" }) {
+        const std::int64_t run = store.beginRun(newRun(name));
+        for (std::int64_t step = 0; step < 30; ++step) {
+            const std::vector<ActionSpan> spans = makeSpans(step);
+            store.recordSpans(run, spans.data(), spans.size());
+            store.recordStep(run, makeStep(step));
+        }
+        store.setRunStatus(run, RunStatus::Finished);
+    }
+}
+
+// What a DamagedDatabaseError that `work` throws says; nothing when it throws none. Any other
+// exception escapes and fails the test.
+std::optional<std::string> damageReported(const std::function<void()>& work)
+{
+    try {
+        work();
+    } catch (const DamagedDatabaseError& error) {
+        if (error.code() != SQLITE_CORRUPT && error.code() != SQLITE_NOTADB)
+            return "unexpected code " + std::to_string(error.code()) + ": " + error.what();
+        return std::string(error.what());
+    }
+    return std::nullopt;
 }
 
 std::string planJson(const FreezePlan& plan)
@@ -83,6 +116,12 @@ private slots:
     void renameAndNotesRoundTrip();
     void renameAndNotesOfUnknownRunReturnFalse();
     void readOnlyStoreRefusesRenameAndNotes();
+    void damagedFileIsAnInputErrorAndUnchanged_data();
+    void damagedFileIsAnInputErrorAndUnchanged();
+    void notARegularFileIsRefusedBeforeOpening();
+    void renameAndNotesRefuseBadText_data();
+    void renameAndNotesRefuseBadText();
+    void nameAndNotesChecksAcceptPrintableText();
 };
 
 void TestRunStore::newFileGetsTheSchemaInANewFolder()
@@ -703,6 +742,155 @@ void TestRunStore::readOnlyStoreRefusesRenameAndNotes()
     QCOMPARE(store.run(1).name, std::string("kept"));
     QCOMPARE(store.run(1).notes, std::string());
     QCOMPARE(bytes(readBytes(path)), bytes(before));
+}
+
+// A file damaged on disk or cut short: every read and write is a DamagedDatabaseError (an
+// InputError: the CLI's exit code 2) that names the file, says it is damaged and how to rescue it,
+// and leaves the file as it was.
+void TestRunStore::damagedFileIsAnInputErrorAndUnchanged_data()
+{
+    QTest::addColumn<int>("offset");
+    QTest::addColumn<int>("count"); // bytes overwritten at offset; 0: the file is cut to offset bytes, -1: to its end
+    // Whether every operation meets the damage: 2,000 bytes hit only the tables stored there.
+    QTest::addColumn<bool>("everyOperationFails");
+    QTest::newRow("2,000 bytes of page 2 overwritten") << 4096 << 2000 << false;
+    QTest::newRow("every page after the first overwritten") << 4096 << -1 << true;
+    QTest::newRow("cut to 20,000 bytes") << 20000 << 0 << true;
+    QTest::newRow("cut inside the first page") << 100 << 0 << true;
+}
+
+void TestRunStore::damagedFileIsAnInputErrorAndUnchanged()
+{
+    QFETCH(int, offset);
+    QFETCH(int, count);
+    QFETCH(bool, everyOperationFails);
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("damaged.sqlite")).toStdString();
+    writeTwoRuns(path);
+    std::string content = readBytes(path);
+    QVERIFY(content.size() > 100'000);
+    if (count == 0)
+        content.resize(static_cast<std::size_t>(offset));
+    if (count < 0)
+        count = static_cast<int>(content.size()) - offset;
+    for (int i = 0; i < count; ++i)
+        content[static_cast<std::size_t>(offset + i)] = static_cast<char>((i * 37 + 11) % 256);
+    writeBytes(path, content);
+
+    using Mode = RunStore::OpenMode;
+    const std::vector<std::pair<const char*, std::function<void()>>> operations = {
+        { "listRuns", [&] { RunStore(path, Mode::ReadOnly).listRuns(); } },
+        { "steps", [&] { RunStore(path, Mode::ReadOnly).steps(2); } },
+        { "spans", [&] { RunStore(path, Mode::ReadOnly).spans(2, 5); } },
+        { "compare", [&] { RunStore(path, Mode::ReadOnly).compare(1, 2); } },
+        { "renameRun", [&] { RunStore(path).renameRun(1, "renamed"); } },
+        { "setRunNotes", [&] { RunStore(path).setRunNotes(1, "noted"); } },
+        { "deleteRun", [&] { RunStore(path).deleteRun(1); } },
+    };
+    int failed = 0;
+    for (const auto& [name, work] : operations) {
+        const std::string before = readBytes(path);
+        const std::optional<std::string> message = damageReported(work);
+        QVERIFY2(message.has_value() || !everyOperationFails, name);
+        if (!message)
+            continue; // it met no damaged page (and may have written)
+        ++failed;
+        QVERIFY2(message->rfind(path + ": cannot ", 0) == 0, message->c_str());
+        QVERIFY2(message->find("database disk image is malformed (the run database is damaged; tfreeze left it as "
+                               "it is. `sqlite3 "
+                     + path + " .recover")
+                != std::string::npos,
+            message->c_str());
+        QCOMPARE(bytes(readBytes(path)), bytes(before));
+    }
+    QVERIFY(failed > 0);
+}
+
+// A device or a FIFO where the database should be: refused before SQLite opens it (on a device
+// SQLite fails with an I/O error and leaves a "-journal" beside it; a FIFO would block the open).
+void TestRunStore::notARegularFileIsRefusedBeforeOpening()
+{
+    QTemporaryDir dir;
+    const std::string fifo = dir.filePath(QStringLiteral("fifo.sqlite")).toStdString();
+    QCOMPARE(mkfifo(fifo.c_str(), 0600), 0);
+    const std::vector<std::pair<std::string, std::string>> paths = {
+        { fifo, "a FIFO (named pipe)" },
+        { "/dev/null", "a character device" },
+    };
+    for (const auto& [path, kind] : paths) {
+        for (RunStore::OpenMode mode : { RunStore::OpenMode::ReadWrite, RunStore::OpenMode::ReadOnly }) {
+            try {
+                RunStore store(path, mode);
+                QFAIL("opened a path that is not a regular file");
+            } catch (const InputError& error) {
+                QCOMPARE(std::string(error.what()),
+                    path + ": is " + kind + ", not a run database (which is a regular file); it was left unchanged");
+            }
+        }
+    }
+    QVERIFY(!QFile::exists(QString::fromStdString(fifo + "-journal")));
+    QVERIFY(!QFile::exists(QString::fromStdString(fifo + "-wal")));
+}
+
+void TestRunStore::renameAndNotesRefuseBadText_data()
+{
+    QTest::addColumn<bool>("isName");
+    QTest::addColumn<QByteArray>("text");
+    QTest::addColumn<QString>("reason");
+    const auto name = [](const char* row, const QByteArray& text, const char* reason) {
+        QTest::newRow(row) << true << text << QString::fromUtf8(reason);
+    };
+    name("empty", "", "is empty: a run keeps a name to find it by");
+    name("spaces", "   ", "is only white space");
+    name("ideographic space", "\xE3\x80\x80 ", "is only white space");
+    name("line break", "a\nb", "control character U+000A (a line break) at offset 1: a name is one line");
+    name("tab", "a\tb", "control character U+0009 (a tab) at offset 1");
+    name("escape sequence", "\x1B[2Jx", "control character U+001B (escape) at offset 0");
+    name("C1 control", "x\xC2\x9B", "control character U+009B at offset 1");
+    name("line separator", "a\xE2\x80\xA8", "control character U+2028");
+    name("invalid byte", "bad\xFF", "not valid UTF-8: byte 0xFF at offset 3");
+    name("overlong slash", "\xC0\xAF", "not valid UTF-8: byte 0xC0 at offset 0");
+    name("surrogate", "x\xED\xA0\x80", "not valid UTF-8: byte 0xED at offset 1");
+    name("above U+10FFFF", "\xF4\x90\x80\x80", "not valid UTF-8: byte 0xF4 at offset 0");
+    name("cut short", "ab\xE2\x82", "not valid UTF-8: byte 0xE2 at offset 2");
+    const auto notes = [](const char* row, const QByteArray& text, const char* reason) {
+        QTest::newRow(row) << false << text << QString::fromUtf8(reason);
+    };
+    notes("notes: carriage return", "a\r\nb",
+        "control character U+000D (a carriage return) at offset 1: notes may hold line breaks and tabs");
+    notes("notes: bell", "ding\x07", "control character U+0007 at offset 4");
+    notes("notes: invalid byte", "\xFE", "not valid UTF-8: byte 0xFE at offset 0");
+}
+
+void TestRunStore::renameAndNotesRefuseBadText()
+{
+    QFETCH(bool, isName);
+    QFETCH(QByteArray, text);
+    QFETCH(QString, reason);
+    QTemporaryDir dir;
+    RunStore store(dir.filePath(QStringLiteral("h.sqlite")).toStdString());
+    const std::int64_t run = store.beginRun(newRun("kept"));
+    QVERIFY(store.setRunNotes(run, "kept notes"));
+    try {
+        if (isName)
+            store.renameRun(run, text.toStdString());
+        else
+            store.setRunNotes(run, text.toStdString());
+        QFAIL("stored text that should be refused");
+    } catch (const InputError& error) {
+        QCOMPARE(error.source(), std::string(isName ? "run name" : "run notes"));
+        QVERIFY2(QString::fromStdString(error.reason()).contains(reason), error.what());
+    }
+    QCOMPARE(store.run(run).name, std::string("kept"));
+    QCOMPARE(store.run(run).notes, std::string("kept notes"));
+}
+
+void TestRunStore::nameAndNotesChecksAcceptPrintableText()
+{
+    for (const char* name : { "x", " padded ", "ρ = 0.9 Läufe", "冻结 \xF0\x9F\xA7\x8A", "it's \"frozen\"" })
+        checkRunName(name);
+    for (const char* notes : { "", "line 1\nline 2\n", "a\tb", "冻结 — 日本語", "  " })
+        checkRunNotes(notes);
 }
 
 QTEST_GUILESS_MAIN(TestRunStore)

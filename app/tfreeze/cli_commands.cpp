@@ -15,19 +15,27 @@
 #include "core/plan/profile_io.h"
 #include "core/plan/statistics.h"
 #include "core/plan/synthetic_profile.h"
+#include "core/plan/text_file.h"
 #include "core/plan/timeline.h"
+#include "core/store/run_store.h"
 
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <utility>
+
+#include <unistd.h>
 
 namespace tfreeze {
 
@@ -35,6 +43,61 @@ namespace {
 
 // Far beyond any real pipeline; stops a typo from allocating gigabytes before anything is printed.
 constexpr long long kMaxSimulatedActions = 4'000'000;
+
+// --fwd-ms and the other durations: at most the profile's longest duration, which the help shows.
+static_assert(kMaxDurationMs == 1e9, "durationMs()'s text says 1e9");
+CLI::Validator durationMs()
+{
+    return finiteNumberIn(0.0, kMaxDurationMs, "[0,1e9]", "a finite number of ms in [0, 1e9]");
+}
+
+// --jitter: a factor of 1 - jitter must stay above 0, so 1 itself is out (makeSyntheticProfile).
+CLI::Validator jitterFraction() { return finiteNumberIn(0.0, std::nextafter(1.0, 0.0), "[0,1)", "a number in [0, 1)"); }
+
+// The entries of one token of a list flag, empty ones kept: "1,,2" is 1, "" and 2.
+std::vector<std::string> listEntries(const std::string& token)
+{
+    std::vector<std::string> entries;
+    std::size_t start = 0;
+    for (std::size_t comma = token.find(','); comma != std::string::npos; comma = token.find(',', start)) {
+        entries.push_back(token.substr(start, comma - start));
+        start = comma + 1;
+    }
+    entries.push_back(token.substr(start));
+    return entries;
+}
+
+// A list flag's value: one number, or one per stage (a,b,...). CLI11's own delimiter drops empty
+// entries, so "--fwd-ms 1,,2" read as two values; here each token is checked whole by `entry`
+// (which --help shows), an empty entry refused, and the numbers stored into `target`.
+CLI::Option* addNumberList(CLI::App& command, const std::string& name, std::vector<double>& target,
+    const std::string& description, const CLI::Validator& entry)
+{
+    auto check = [entry](std::string& token) -> std::string {
+        for (std::string value : listEntries(token)) {
+            if (value.empty())
+                return "\"" + token + "\" has an empty entry: give one number, or one per stage separated by commas";
+            if (std::string error = entry(value); !error.empty())
+                return error;
+        }
+        return {};
+    };
+    const auto store = [&target](const std::vector<std::string>& tokens) {
+        target.clear();
+        for (const std::string& token : tokens) {
+            for (const std::string& value : listEntries(token))
+                target.push_back(std::strtod(value.c_str(), nullptr));
+        }
+    };
+    std::ostringstream defaults;
+    defaults.imbue(std::locale::classic());
+    for (std::size_t i = 0; i < target.size(); ++i)
+        defaults << (i > 0 ? "," : "") << target[i];
+    return command.add_option_function<std::vector<std::string>>(name, store, description)
+        ->check(CLI::Validator(check, entry.get_description()))
+        ->type_name("FLOAT")
+        ->default_str(defaults.str());
+}
 
 int defaultStagesPerRank(ScheduleKind kind)
 {
@@ -161,6 +224,90 @@ std::string startFromSavedBasis(FreezePlanner& planner, const std::string& path)
     return criticalPath;
 }
 
+// simulate's schedule. The core names a broken rule after the field of a profile's "schedule"
+// object ("schedule: ranks: ..."); here the user typed flags, so the message names the flag.
+PipelineSchedule generateFromFlags(const ScheduleShape& shape)
+{
+    static const std::map<std::string, std::string> kFlags { { "kind", "--schedule" }, { "ranks", "--ranks" },
+        { "microbatches", "--microbatches" }, { "stages_per_rank", "--stages-per-rank" } };
+    try {
+        return PipelineSchedule::generate(shape);
+    } catch (const InputError& error) {
+        const auto flag = kFlags.find(error.field());
+        if (error.source() != "schedule" || flag == kFlags.end())
+            throw;
+        throw InputError(flag->second, "", error.reason());
+    }
+}
+
+// The value of a list flag for `stage`: its one value, or the stage's (counts checked already).
+double stageValue(const std::vector<double>& values, int stage)
+{
+    return values.size() == 1 ? values.front() : values.at(static_cast<std::size_t>(stage));
+}
+
+std::string msText(double value)
+{
+    std::ostringstream text;
+    text.imbue(std::locale::classic());
+    text << value;
+    return text.str();
+}
+
+// With a split backward, the frozen backward is I plus what freezing leaves of W: I's input
+// gradient is computed even with every weight frozen. makeSyntheticProfile clamps a frozen W
+// below 0 to 0, which would plan for a frozen backward longer than the one asked for.
+void checkFrozenCoversInput(const SyntheticCosts& costs, int stageCount)
+{
+    for (int stage = 0; stage < stageCount; ++stage) {
+        const double frozen = stageValue(costs.backwardFrozenMs, stage);
+        const bool defaultInput = costs.backwardInputMs.empty();
+        const double input
+            = defaultInput ? stageValue(costs.backwardMs, stage) / 2.0 : stageValue(costs.backwardInputMs, stage);
+        if (frozen < input)
+            throw InputError("--bwd-frozen-ms", "",
+                "a frozen backward of " + msText(frozen) + " ms is shorter than its input gradient I, " + msText(input)
+                    + " ms (--bwd-input-ms" + (defaultInput ? ", by default half of --bwd-ms" : "") + ") on stage "
+                    + std::to_string(stage) + ", which freezing cannot skip");
+    }
+}
+
+// An existing run database is opened now, which refuses a file that is not one; a new one is
+// not created before there is a plan to record (Ctrl-C during the solve writes nothing), but
+// RunStore will create it and its missing folders, so the nearest folder that exists must take them.
+void checkRunDatabase(const std::string& path)
+{
+    namespace fs = std::filesystem;
+    std::error_code error;
+    if (fs::exists(path, error)) {
+        const RunStore store(path);
+        return;
+    }
+    fs::path folder = fs::path(path).parent_path();
+    while (!folder.empty() && !fs::exists(folder, error))
+        folder = folder.parent_path();
+    if (folder.empty())
+        folder = ".";
+    const int failure = !fs::is_directory(folder, error) ? ENOTDIR
+        : ::access(folder.c_str(), W_OK | X_OK) != 0     ? errno
+                                                         : 0;
+    if (failure != 0)
+        throw InputError(
+            path, "", "cannot create the run database in " + folder.string() + ": " + std::strerror(failure));
+}
+
+// Every output of `tfreeze plan`, checked before the solve (which can take minutes): a command
+// that fails must leave nothing behind, such as a plan.json beside a CSV it could not write.
+void checkPlanOutputs(const PlanOptions& options)
+{
+    for (const std::string* path : { &options.outPath, &options.csvPath, &options.basisPath }) {
+        if (!path->empty())
+            checkWritableFile(*path);
+    }
+    if (!options.dbPath.empty())
+        checkRunDatabase(options.dbPath);
+}
+
 } // namespace
 
 CLI::App* addSimulateCommand(CLI::App& parent, SimulateOptions& options)
@@ -173,33 +320,21 @@ CLI::App* addSimulateCommand(CLI::App& parent, SimulateOptions& options)
     command->add_option("--microbatches", options.microbatches, "Microbatches per batch M")->required();
     command->add_option("--stages-per-rank", options.stagesPerRank,
         "Stages per rank V (default: 2 for Interleaved1F1B and ZBV, else 1)");
-    command
-        ->add_option(
-            "--fwd-ms", options.costs.forwardMs, "Forward time per action: one value, or one per stage (a,b,...)")
-        ->delimiter(',')
-        ->check(nonNegativeMs())
-        ->capture_default_str();
-    command
-        ->add_option(
-            "--bwd-ms", options.costs.backwardMs, "Backward time with nothing frozen: one value, or one per stage")
-        ->delimiter(',')
-        ->check(nonNegativeMs())
-        ->capture_default_str();
-    command
-        ->add_option("--bwd-frozen-ms", options.costs.backwardFrozenMs,
-            "Backward time with everything freezable frozen: one value, or one per stage")
-        ->delimiter(',')
-        ->check(nonNegativeMs())
-        ->capture_default_str();
-    command
-        ->add_option("--bwd-input-ms", options.costs.backwardInputMs,
-            "Split backward (ZBH1, ZBV): time of I, the rest of --bwd-ms is W (default: half of --bwd-ms)")
-        ->delimiter(',')
-        ->check(nonNegativeMs());
+    addNumberList(*command, "--fwd-ms", options.costs.forwardMs,
+        "Forward time per action: one value, or one per stage (a,b,...)", durationMs());
+    addNumberList(*command, "--bwd-ms", options.costs.backwardMs,
+        "Backward time with nothing frozen: one value, or one per stage", durationMs());
+    addNumberList(*command, "--bwd-frozen-ms", options.costs.backwardFrozenMs,
+        "Backward time with everything freezable frozen: one value, or one per stage; with a split backward "
+        "at least the time of I",
+        durationMs());
+    addNumberList(*command, "--bwd-input-ms", options.costs.backwardInputMs,
+        "Split backward (ZBH1, ZBV only): time of I, the rest of --bwd-ms is W (default: half of --bwd-ms)",
+        durationMs());
     command
         ->add_option("--jitter", options.costs.jitter,
             "Scale each action's times by a factor drawn from [1 - jitter, 1 + jitter]")
-        ->check(unitInterval())
+        ->check(jitterFraction())
         ->capture_default_str();
     command->add_option("--seed", options.costs.seed, "Seed of the jitter")->capture_default_str();
     command
@@ -211,7 +346,7 @@ CLI::App* addSimulateCommand(CLI::App& parent, SimulateOptions& options)
         ->add_option("--transfer-ms", options.transferMs,
             "Time an activation or gradient takes from one rank to the next, added to every edge between ranks; "
             "written into the profile for the planner")
-        ->check(nonNegativeMs())
+        ->check(durationMs())
         ->capture_default_str();
     command->add_option("--out", options.outPath, "Write the profile (tfreeze-profile/1 JSON) to this file");
     return command;
@@ -226,12 +361,8 @@ CLI::App* addPlanCommand(CLI::App& parent, PlanOptions& options)
         = command->add_option("--max-freeze", options.maxFreeze, "Max mean freeze ratio of every stage, in [0, 1]")
               ->check(unitInterval())
               ->capture_default_str();
-    CLI::Option* stageMaxFreeze
-        = command
-              ->add_option("--stage-max-freeze", options.stageMaxFreeze,
-                  "Max mean freeze ratio per stage, one value per stage (a,b,...), each in [0, 1]")
-              ->delimiter(',')
-              ->check(unitInterval());
+    CLI::Option* stageMaxFreeze = addNumberList(*command, "--stage-max-freeze", options.stageMaxFreeze,
+        "Max mean freeze ratio per stage, one value per stage (a,b,...), each in [0, 1]", unitInterval());
     maxFreeze->excludes(stageMaxFreeze);
     stageMaxFreeze->excludes(maxFreeze);
     command->add_option("--out", options.outPath, "Write the plan (tfreeze-plan/1 JSON) to this file");
@@ -255,9 +386,9 @@ CLI::App* addPlanCommand(CLI::App& parent, PlanOptions& options)
 CLI::App* addBenchPlanCommand(CLI::App& bench, BenchPlanOptions& options)
 {
     CLI::App* command = bench.add_subcommand(
-        "plan", "Time the planner on 1F1B and ZBV pipelines of 64 to 16,384 actions with synthetic costs");
+        "plan", "Time the planner on 1F1B and ZBV pipelines of 60 to 16,384 actions with synthetic costs");
     command->add_option("--max-actions", options.maxActions, "Skip pipelines with more actions than this")
-        ->check(CLI::PositiveNumber)
+        ->check(positiveInteger())
         ->capture_default_str();
     command->add_option("--repeats", options.repeats, "Cold solves per size (the median is printed)")
         ->check(CLI::Range(1, 1000))
@@ -297,8 +428,10 @@ void runSimulate(const SimulateOptions& options)
             "the pipeline would have " + std::to_string(expectedActionCount(shape)) + " actions; at most "
                 + std::to_string(kMaxSimulatedActions) + " are supported");
 
-    const PipelineSchedule schedule = PipelineSchedule::generate(shape);
+    const PipelineSchedule schedule = generateFromFlags(shape);
     Profile profile = makeSyntheticProfile(schedule, options.costs);
+    if (schedule.splitBackward())
+        checkFrozenCoversInput(options.costs, schedule.stageCount());
     profile.setProcessors(options.processors, "--processors");
     profile.setTransferMs(options.transferMs, "--transfer-ms");
     if (!options.outPath.empty())
@@ -358,6 +491,8 @@ void runPlan(const PlanOptions& options)
     if (!bounds.stageMaxFreeze.empty())
         bounds.maxFreeze = *std::max_element(bounds.stageMaxFreeze.begin(), bounds.stageMaxFreeze.end());
 
+    checkPlanOutputs(options);
+
     PlannerOptions plannerOptions;
     plannerOptions.timeLimitSeconds = options.timeLimitSeconds;
     plannerOptions.profileSource = options.profilePath; // a deadlocking order is reported against the file
@@ -368,13 +503,15 @@ void runPlan(const PlanOptions& options)
         progress.attachTo(planner);
         return planner.plan(bounds);
     }();
+    // The run database first: checked above, it can still fail now (a damaged page, a lock), and
+    // then no file has been written yet.
+    std::int64_t recordedId = 0;
+    if (!options.dbPath.empty())
+        recordedId = recordOfflinePlan(options.dbPath, plan);
     if (!options.outPath.empty())
         writePlanFile(plan, options.outPath);
     if (!options.csvPath.empty())
         writePlanCsvFile(plan, options.csvPath);
-    std::int64_t recordedId = 0;
-    if (!options.dbPath.empty())
-        recordedId = recordOfflinePlan(options.dbPath, plan);
     // Last: the plan is what was asked for; a basis that cannot be saved must not cost it.
     if (!options.basisPath.empty())
         writePlannerBasisFile(planner.optimalBasis(), options.basisPath);

@@ -1,13 +1,11 @@
 #include "app/tfreeze/cli_validators.h"
 
 #include "core/plan/plan_error.h"
-
-#include <unistd.h>
+#include "core/plan/text_file.h"
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
 #include <limits>
 #include <utility>
 
@@ -47,17 +45,11 @@ CLI::Validator positiveInteger()
 
 void checkOutputFile(const std::string& path, const std::string& flag)
 {
-    namespace fs = std::filesystem;
-    std::error_code error;
-    if (fs::is_directory(path, error))
-        throw InputError(flag, "", path + " is a folder, not a file");
-    const fs::path folder = fs::absolute(path, error).parent_path();
-    if (!fs::is_directory(folder, error))
-        throw InputError(flag, "", path + ": the folder " + folder.string() + " does not exist");
-    if (::access(folder.c_str(), W_OK) != 0)
-        throw InputError(flag, "", path + ": the folder " + folder.string() + " is not writable");
-    if (fs::exists(path, error) && ::access(path.c_str(), W_OK) != 0)
-        throw InputError(flag, "", path + " is not writable");
+    try {
+        checkWritableFile(path);
+    } catch (const InputError& error) {
+        throw InputError(flag, "", error.what());
+    }
 }
 
 } // namespace tfreeze

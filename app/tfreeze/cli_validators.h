@@ -17,9 +17,8 @@ CLI::Validator nonNegativeMs();
 // range 0.000000 to 1797693...": a range that contains the rejected 0.
 CLI::Validator positiveInteger();
 
-// Throws InputError naming `flag` when a file could not be written at `path` later: it is a folder,
-// or its folder does not exist or is not writable. For outputs written at the end of long work
-// (training, a large plan), so that a typo in the path does not cost the work.
+// checkWritableFile (core/plan/text_file.h) for a flag's output file, the message naming the flag:
+// for outputs written at the end of long work (training), so that a typo in the path does not cost it.
 void checkOutputFile(const std::string& path, const std::string& flag);
 
 } // namespace tfreeze

@@ -1,5 +1,6 @@
 #include "app/tfreeze/replan_bench.h"
 
+#include "app/tfreeze/cli_validators.h"
 #include "app/tfreeze/plan_progress.h"
 #include "app/tfreeze/text_table.h"
 #include "core/plan/freeze_planner.h"
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -59,16 +61,21 @@ Profile remeasuredProfile(const ScheduleShape& shape, unsigned seed)
     return makeSyntheticProfile(PipelineSchedule::generate(shape), costs);
 }
 
+long long actionCount(const ScheduleShape& shape)
+{
+    return static_cast<long long>(PipelineSchedule::generate(shape).actionCount());
+}
+
 void benchReplanShape(
     const ScheduleShape& shape, const BenchReplanOptions& options, PlanProgressReporter& progress, TextTable& table)
 {
     const std::string name = scheduleKindName(shape.kind);
     PlannerOptions plannerOptions;
     plannerOptions.timeLimitSeconds = options.timeLimitSeconds;
-    const Profile first = remeasuredProfile(shape, 1);
-    const auto actions = static_cast<long long>(first.costs().size());
+    const long long actions = actionCount(shape);
     if (actions > options.maxActions)
         return;
+    const Profile first = remeasuredProfile(shape, 1);
     std::cerr << "bench replan: " << name << " P=" << shape.ranks << " M=" << shape.microbatches << " (" << actions
               << " actions)..." << std::endl;
 
@@ -114,7 +121,7 @@ CLI::App* addBenchReplanCommand(CLI::App& bench, BenchReplanOptions& options)
     CLI::App* command = bench.add_subcommand(
         "replan", "Time re-planning a profile measured again: cold against a start from the last plan's optimal basis");
     command->add_option("--max-actions", options.maxActions, "Skip pipelines with more actions than this")
-        ->check(CLI::PositiveNumber)
+        ->check(positiveInteger())
         ->capture_default_str();
     command->add_option("--profiles", options.profiles, "Re-measured profiles per pipeline (medians are printed)")
         ->check(CLI::Range(1, 1000))
@@ -136,6 +143,13 @@ void runBenchReplan(const BenchReplanOptions& options)
         { ScheduleKind::OneFOneB, 16, 256, 1 },
         { ScheduleKind::OneFOneB, 32, 256, 1 },
     };
+    // As bench plan: a bound that skips every pipeline is a mistake, not an empty table.
+    long long smallest = std::numeric_limits<long long>::max();
+    for (const ScheduleShape& shape : shapes)
+        smallest = std::min(smallest, actionCount(shape));
+    if (options.maxActions < smallest)
+        throw InputError("--max-actions", "", "the smallest pipeline has " + std::to_string(smallest) + " actions");
+
     std::cout << "re-planning a profile measured again (synthetic costs: forward 1 ms, backward 2 ms, frozen backward "
                  "1 ms, every action's cost drawn again within ±10%: jitter seeds 2.."
               << options.profiles + 1 << "), at max freeze " << formatFixed(kMaxFreeze, 2) << "\n"

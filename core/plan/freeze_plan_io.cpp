@@ -108,7 +108,10 @@ FreezePlan readPlanJson(std::istream& in, const std::string& source)
 {
     const Json document = detail::parseJsonDocument(in, source);
     detail::requireFormat(document, kPlanFormat, source);
-    detail::ParsedProfile parsed = detail::parseProfileMembers(document, source);
+    const detail::ExtraMembers planMembers { { "max_freeze", "stage_max_freeze", "batch_ms", "stage_mean_ratio",
+                                                 "solve_ms" },
+        { "ratio", "start_ms", "end_ms", "cap" } };
+    detail::ParsedProfile parsed = detail::parseProfileMembers(document, source, planMembers);
     const int stageCount = parsed.profile.schedule().stageCount();
 
     FreezePlan plan { std::move(parsed.profile), FreezeBounds {}, 0.0, 0.0, 0.0, {}, {}, 0.0 };
@@ -127,6 +130,7 @@ FreezePlan readPlanJson(std::istream& in, const std::string& source)
 
     const Json& batch = detail::requireMember(document, "batch_ms", "", source);
     detail::requireObject(batch, "batch_ms", source);
+    detail::rejectUnknownMembers(batch, { "no_freeze", "planned", "all_frozen" }, "batch_ms", source);
     const auto batchMs = [&](const char* key) {
         return detail::requireDuration(
             detail::requireMember(batch, key, "batch_ms", source), detail::memberPath("batch_ms", key), source);

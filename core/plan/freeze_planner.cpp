@@ -62,6 +62,9 @@ void validateBounds(const FreezeBounds& bounds, int stages, std::size_t actions)
 // Same-rank edges that skip over other actions of that rank (F(s,m)→B(s,m) with work between
 // them) are implied by the device-order chain and left out.
 //
+// The LP counts time in units of lpUnitMs (lpMax, lpMin, lpTransfer): 1 ms, except for batches
+// far longer than any test or bench plans, which it brings back into that range (lpUnitFor()).
+//
 // One model is kept between calls and only ever solved with one objective (batchObjective()).
 // A new ρ changes budget right-hand sides and caps alone, so lp_solve restarts from the last
 // optimal basis (measured on a 1F1B 8×64 DAG: 5–60 ms instead of 350 ms cold). Changing the
@@ -77,7 +80,7 @@ struct FreezePlanner::Private {
     struct PrecedenceRow {
         int row = 0;
         long predecessor = kNoPredecessor;
-        double delayMs = 0.0; // the transfer time when the predecessor is on another rank
+        double delay = 0.0; // the transfer time (in LP units) when the predecessor is on another rank
     };
     static constexpr long kNoPredecessor = -1;
     std::vector<std::vector<PrecedenceRow>> precedenceRows;
@@ -94,6 +97,11 @@ struct FreezePlanner::Private {
     std::vector<PipelineDag::Node> lastWhole;
     std::vector<double> maxMs;
     std::vector<double> minMs;
+    // The same in the LP's unit, and the transfer time too.
+    double lpUnitMs = 1.0;
+    std::vector<double> lpMax;
+    std::vector<double> lpMin;
+    double lpTransfer = 0.0;
     double noFreezeBatchMs = 0.0;
     double allFrozenBatchMs = 0.0;
     int sharedProcessors = 0; // Profile::sharedProcessors()
@@ -145,6 +153,32 @@ struct FreezePlanner::Private {
             && allOrNothingNodes.size() <= static_cast<std::size_t>(options.allOrNothingBranchLimit);
         noFreezeBatchMs = simulateTimeline(dag, maxMs, sharedProcessors, transferMs).batchMs;
         allFrozenBatchMs = simulateTimeline(dag, minMs, sharedProcessors, transferMs).batchMs;
+        lpUnitMs = lpUnitFor(noFreezeBatchMs);
+        lpMax = inLpUnits(maxMs);
+        lpMin = inLpUnits(minMs);
+        lpTransfer = transferMs / lpUnitMs;
+    }
+
+    // lp_solve's tolerances are partly absolute, so the LP is not scale-free: on a 1F1B 8×128
+    // pipeline with 10⁶ ms backwards and transfers (a no-freeze batch of 4·10⁸ ms) every solve
+    // "failed numerically", and the same pipeline in units of 10⁶ ms planned the same ratios as
+    // its 10³ ms version. Batches up to 2¹⁷ ms (2.2 minutes), where the tests and benches plan,
+    // keep 1 ms and so the very same LP; a longer one is divided by the power of two that brings
+    // it below that, which loses no bits.
+    static double lpUnitFor(double batchMs)
+    {
+        constexpr double kLongestBatchInUnits = 131072.0; // 2^17
+        double unit = 1.0;
+        while (batchMs / unit > kLongestBatchInUnits)
+            unit *= 2.0;
+        return unit;
+    }
+
+    std::vector<double> inLpUnits(std::vector<double> durations) const
+    {
+        for (double& duration : durations)
+            duration /= lpUnitMs;
+        return durations;
     }
 
     std::unique_ptr<LpModel> buildModel()
@@ -189,11 +223,11 @@ struct FreezePlanner::Private {
                 }
                 if (ratioColumn[v] != 0) {
                     columns.push_back(ratioColumn[v]);
-                    values.push_back(maxMs[v] - minMs[v]);
+                    values.push_back(lpMax[v] - lpMin[v]);
                 }
-                const double delayMs = pred && dag.action(*pred).rank != dag.action(v).rank ? transferMs : 0.0;
-                const int row = lp.addRow(columns, values, LpModel::RowSense::GreaterEqual, maxMs[v] + delayMs);
-                precedenceRows[v].push_back({ row, pred ? static_cast<long>(*pred) : kNoPredecessor, delayMs });
+                const double delay = pred && dag.action(*pred).rank != dag.action(v).rank ? lpTransfer : 0.0;
+                const int row = lp.addRow(columns, values, LpModel::RowSense::GreaterEqual, lpMax[v] + delay);
+                precedenceRows[v].push_back({ row, pred ? static_cast<long>(*pred) : kNoPredecessor, delay });
             };
             const auto& preds = dag.predecessors(v);
             if (preds.empty())
@@ -221,7 +255,7 @@ struct FreezePlanner::Private {
     // The earliest-start schedule under the LP's own rows: each action's end time, the row that
     // sets its start (a spanning tree of tight rows) and the rank whose last action ends last.
     struct EarliestTree {
-        std::vector<double> endMs;
+        std::vector<double> end; // in LP units
         std::vector<const PrecedenceRow*> tightRow;
         int lastRank = 0;
     };
@@ -235,18 +269,18 @@ struct FreezePlanner::Private {
             for (const PrecedenceRow& row : precedenceRows[v]) {
                 const double ready = row.predecessor == kNoPredecessor
                     ? 0.0
-                    : tree.endMs[static_cast<std::size_t>(row.predecessor)] + row.delayMs;
+                    : tree.end[static_cast<std::size_t>(row.predecessor)] + row.delay;
                 if (ready > start) {
                     start = ready;
                     tree.tightRow[v] = &row;
                 }
             }
-            tree.endMs[v] = start + durations[v];
+            tree.end[v] = start + durations[v];
         }
-        double batchMs = -1.0;
+        double batch = -1.0;
         for (int rank = 0; rank < dag.rankCount(); ++rank) {
-            if (rankEndRow[static_cast<std::size_t>(rank)] != 0 && tree.endMs[dag.rankEnd(rank) - 1] > batchMs) {
-                batchMs = tree.endMs[dag.rankEnd(rank) - 1];
+            if (rankEndRow[static_cast<std::size_t>(rank)] != 0 && tree.end[dag.rankEnd(rank) - 1] > batch) {
+                batch = tree.end[dag.rankEnd(rank) - 1];
                 tree.lastRank = rank;
             }
         }
@@ -297,7 +331,7 @@ struct FreezePlanner::Private {
     // re-times, and repeats until the critical path has nothing left to freeze; the last timeline.
     EarliestTree freezeCriticalPaths(const FreezeBounds& bounds, std::vector<char>& frozen) const
     {
-        std::vector<double> durations = maxMs;
+        std::vector<double> durations = lpMax;
         EarliestTree tree = earliestTree(durations);
         for (bool froze = true; froze;) {
             froze = false;
@@ -306,7 +340,7 @@ struct FreezePlanner::Private {
                 if (ratioColumn[node] != 0 && frozen[node] == 0) {
                     const double cap = capOf(bounds, node);
                     frozen[node] = 1;
-                    durations[node] = maxMs[node] - cap * (maxMs[node] - minMs[node]);
+                    durations[node] = lpMax[node] - cap * (lpMax[node] - lpMin[node]);
                     froze = true;
                 }
                 v = tree.tightRow[node]->predecessor;
@@ -346,10 +380,10 @@ struct FreezePlanner::Private {
         std::vector<double> values { static_cast<double>(sharedProcessors) };
         double work = 0.0;
         for (PipelineDag::Node v = 0; v < dag.nodeCount(); ++v) {
-            work += maxMs[v];
+            work += lpMax[v];
             if (ratioColumn[v] != 0) {
                 columns.push_back(ratioColumn[v]);
-                values.push_back(maxMs[v] - minMs[v]);
+                values.push_back(lpMax[v] - lpMin[v]);
             }
         }
         lp.addRow(columns, values, LpModel::RowSense::GreaterEqual, work);
@@ -510,8 +544,9 @@ struct FreezePlanner::Private {
     {
         std::vector<double> objective(static_cast<std::size_t>(columnCount) + 1, 0.0);
         objective[kBatchColumn] = 1.0;
-        const double freezePrice
-            = options.priceFreezing && ratioColumnCount > 0 ? scale * 1e-6 * noFreezeBatchMs / ratioColumnCount : 0.0;
+        const double freezePrice = options.priceFreezing && ratioColumnCount > 0
+            ? scale * 1e-6 * (noFreezeBatchMs / lpUnitMs) / ratioColumnCount
+            : 0.0;
         for (int column : ratioColumn) {
             if (column != 0)
                 objective[static_cast<std::size_t>(column)] = freezePrice;

@@ -33,16 +33,19 @@ std::string detail::numberText(double value)
     return text;
 }
 
+void checkDurationMs(double value, const std::string& source, const std::string& field)
+{
+    if (!std::isfinite(value) || value < 0.0)
+        throw InputError(source, field, "must be a finite number ≥ 0 (got " + detail::numberText(value) + ")");
+    if (value > kMaxDurationMs)
+        throw InputError(source, field,
+            "must be at most " + detail::numberText(kMaxDurationMs)
+                + " ms, the longest duration the planner takes (got " + detail::numberText(value) + ")");
+}
+
 namespace {
 
 std::string actionField(std::size_t index, const char* key) { return "actions[" + std::to_string(index) + "]." + key; }
-
-void checkDuration(double value, const std::string& source, std::size_t index, const char* key)
-{
-    if (!std::isfinite(value) || value < 0.0)
-        throw InputError(
-            source, actionField(index, key), "must be a finite number ≥ 0 (got " + detail::numberText(value) + ")");
-}
 
 } // namespace
 
@@ -60,8 +63,11 @@ Profile::Profile(PipelineSchedule schedule, std::vector<ActionCost> costs, const
     for (const auto& order : m_schedule.rankOrders()) {
         for (const Action& action : order) {
             ActionCost& cost = m_costs[index];
-            checkDuration(cost.maxMs, source, index, "max_ms");
-            checkDuration(cost.minMs, source, index, "min_ms");
+            // The field's name only for a message: a profile may have millions of actions.
+            if (!isDurationMs(cost.maxMs))
+                checkDurationMs(cost.maxMs, source, actionField(index, "max_ms"));
+            if (!isDurationMs(cost.minMs))
+                checkDurationMs(cost.minMs, source, actionField(index, "min_ms"));
             if (isFreezable(action.kind)) {
                 if (cost.minMs > cost.maxMs)
                     throw InputError(source, actionField(index, "min_ms"),
@@ -85,8 +91,7 @@ void Profile::setProcessors(int processors, const std::string& source)
 
 void Profile::setTransferMs(double transferMs, const std::string& source)
 {
-    if (!std::isfinite(transferMs) || transferMs < 0.0)
-        throw InputError(source, "transfer_ms", "must be a finite number ≥ 0 (got " + std::to_string(transferMs) + ")");
+    checkDurationMs(transferMs, source, "transfer_ms");
     m_transferMs = transferMs;
 }
 

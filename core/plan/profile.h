@@ -7,6 +7,17 @@
 
 namespace tfreeze {
 
+// The longest duration, in ms, that a profile may give an action (max_ms, min_ms) or a hand-over
+// between ranks (transfer_ms): about 11.6 days, beyond any pipeline's action, and far enough below
+// lp_solve's infinity (1e30) that the planner's LP stays well scaled. Durations of 1e31 ms made
+// every LP "infeasible" (exit code 1) instead of being refused as bad input.
+inline constexpr double kMaxDurationMs = 1e9;
+
+// Whether `value` is a duration a profile may hold: finite, ≥ 0 and at most kMaxDurationMs.
+inline bool isDurationMs(double value) { return value >= 0.0 && value <= kMaxDurationMs; }
+// Throws InputError(source, field) for a duration that isDurationMs refuses, saying why.
+void checkDurationMs(double value, const std::string& source, const std::string& field);
+
 // Measured durations of one action: unfrozen (max) and with everything freezable frozen (min).
 // Non-freezable actions (F, I) have minMs == maxMs.
 struct ActionCost {
@@ -18,8 +29,8 @@ struct ActionCost {
 class Profile {
 public:
     // `costs` has one entry per action, in rank-major order (PipelineDag's node order).
-    // Throws InputError(source, "actions[i].max_ms" ...) for NaN, negative, or min > max; for a
-    // non-freezable action minMs is set to maxMs.
+    // Throws InputError(source, "actions[i].max_ms" ...) for NaN, negative, above kMaxDurationMs,
+    // or min > max; for a non-freezable action minMs is set to maxMs.
     Profile(PipelineSchedule schedule, std::vector<ActionCost> costs, const std::string& source = {});
 
     const PipelineSchedule& schedule() const { return m_schedule; }
@@ -42,7 +53,7 @@ public:
     // The time an activation or gradient takes from one rank to another: added to every edge
     // between actions on different ranks (METHOD.md §2, "ours": send/recv as edge latencies).
     // 0 for ranks in one process, where a hand-over is a pointer; ranks in separate processes pay
-    // for the copies and the messages. Throws InputError for a negative or non-finite value.
+    // for the copies and the messages. Throws InputError for a value checkDurationMs refuses.
     double transferMs() const { return m_transferMs; }
     void setTransferMs(double transferMs, const std::string& source = {});
 

@@ -4,9 +4,12 @@
 #include "core/plan/profile_json.h"
 #include "core/plan/text_file.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <istream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <ostream>
@@ -70,14 +73,63 @@ std::string shortDump(const Json& value)
     throw InputError(source, field, std::string("must be ") + expected + " (got " + shortDump(value) + ")");
 }
 
+// A member's key as a field path shows it: quoted (and cut) unless a plain identifier, so that an
+// empty key or one with spaces, dots or control characters still reads as one key.
+std::string keyText(const std::string& key)
+{
+    const auto plain = [](unsigned char c) { return std::isalnum(c) != 0 || c == '_'; };
+    if (!key.empty() && std::all_of(key.begin(), key.end(), plain))
+        return key;
+    return shortDump(Json(key));
+}
+
 std::string actionPath(std::size_t index) { return "actions[" + std::to_string(index) + "]"; }
+
+} // namespace
+
+namespace {
+
+// nlohmann's DOM parser, but keeping where a parse failed: a number too large for a double
+// ("number overflow parsing '1e400'") is thrown as out_of_range, which carries no position, unlike
+// the parse_error of every other malformed document. The parser hands the position to its SAX
+// handler's parse_error (statically dispatched: sax_parse is a template on the handler's type).
+class PositionedDomParser : public nlohmann::detail::json_sax_dom_parser<Json> {
+public:
+    using json_sax_dom_parser::json_sax_dom_parser;
+
+    template <typename Exception>
+    bool parse_error(std::size_t position, const std::string& lastToken, const Exception& error)
+    {
+        m_tokenEnd = position;
+        m_tokenSize = lastToken.size();
+        return json_sax_dom_parser::parse_error(position, lastToken, error);
+    }
+
+    // Where the offending token starts, as "line L, column C" (both from 1).
+    std::string tokenPlace(const std::string& text) const
+    {
+        const std::size_t start = std::min(text.size(), m_tokenEnd - std::min(m_tokenEnd, m_tokenSize));
+        const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(start), '\n');
+        const std::size_t newline = start == 0 ? std::string::npos : text.rfind('\n', start - 1);
+        const std::size_t column = start - (newline == std::string::npos ? 0 : newline + 1) + 1;
+        return "line " + std::to_string(line) + ", column " + std::to_string(column);
+    }
+
+private:
+    std::size_t m_tokenEnd = 0;
+    std::size_t m_tokenSize = 0;
+};
 
 } // namespace
 
 Json parseJsonDocument(std::istream& in, const std::string& source)
 {
+    const std::string text { std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>() };
+    Json document;
+    PositionedDomParser parser(document);
     try {
-        return Json::parse(in);
+        Json::sax_parse(text, &parser);
+        return document;
     } catch (const Json::parse_error& error) {
         std::string message = jsonErrorText(error);
         if (message.find("byte") == std::string::npos)
@@ -85,7 +137,7 @@ Json parseJsonDocument(std::istream& in, const std::string& source)
         throw InputError(source, "", "not valid JSON: " + message);
     } catch (const Json::exception& error) {
         // Such as a number literal too large for a double ("number overflow parsing '1e400'").
-        throw InputError(source, "", "not valid JSON: " + jsonErrorText(error));
+        throw InputError(source, "", "not valid JSON: " + jsonErrorText(error) + " at " + parser.tokenPlace(text));
     }
 }
 
@@ -185,7 +237,44 @@ std::string requireString(const Json& value, const std::string& field, const std
     return value.get<std::string>();
 }
 
+double requireDurationMs(const Json& value, const std::string& field, const std::string& source)
+{
+    if (!value.is_number())
+        throwWrongType(value, "a number", field, source);
+    const double number = value.get<double>();
+    checkDurationMs(number, source, field);
+    return number;
+}
+
+void rejectUnknownMembers(
+    const Json& object, const std::vector<const char*>& known, const std::string& field, const std::string& source)
+{
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        const auto isKnown = [&](const char* key) { return it.key() == key; };
+        if (std::any_of(known.begin(), known.end(), isKnown))
+            continue;
+        std::vector<std::string> accepted(known.begin(), known.end());
+        std::sort(accepted.begin(), accepted.end());
+        std::string list;
+        for (const std::string& key : accepted)
+            list += (list.empty() ? "" : ", ") + key;
+        throw InputError(
+            source, memberPath(field, keyText(it.key()).c_str()), "unknown key (accepted here: " + list + ")");
+    }
+}
+
 namespace {
+
+const std::vector<const char*> kProfileDocumentKeys
+    = { "format", "schedule", "processors", "transfer_ms", "all_or_nothing_stages", "actions" };
+const std::vector<const char*> kScheduleKeys = { "kind", "ranks", "microbatches", "stages_per_rank" };
+const std::vector<const char*> kProfileActionKeys = { "rank", "stage", "microbatch", "kind", "max_ms", "min_ms" };
+
+std::vector<const char*> joined(std::vector<const char*> first, const std::vector<const char*>& second)
+{
+    first.insert(first.end(), second.begin(), second.end());
+    return first;
+}
 
 // The optional members about the machine the profile was measured on: `processors` and
 // `transfer_ms`.
@@ -198,7 +287,7 @@ void readMachineMembers(const Json& document, Profile& profile, const std::strin
         profile.setProcessors(count, source);
     }
     if (const Json* transfer = findMember(document, "transfer_ms"))
-        profile.setTransferMs(requireDuration(*transfer, "transfer_ms", source), source);
+        profile.setTransferMs(requireDurationMs(*transfer, "transfer_ms", source), source);
 }
 
 // The optional `all_or_nothing_stages`: an array of stage indices (Profile::allOrNothingStages).
@@ -215,12 +304,11 @@ void readAllOrNothingStages(const Json& document, Profile& profile, const std::s
     profile.setAllOrNothingStages(std::move(stages), source);
 }
 
-} // namespace
-
-ParsedProfile parseProfileMembers(const Json& document, const std::string& source)
+ScheduleShape readScheduleShape(const Json& document, const std::string& source)
 {
     const Json& schedule = requireMember(document, "schedule", "", source);
     requireObject(schedule, "schedule", source);
+    rejectUnknownMembers(schedule, kScheduleKeys, "schedule", source);
     ScheduleShape shape;
     shape.kind
         = parseScheduleKind(requireString(requireMember(schedule, "kind", "schedule", source), "schedule.kind", source),
@@ -235,6 +323,38 @@ ParsedProfile parseProfileMembers(const Json& document, const std::string& sourc
     shape.ranks = positive("ranks");
     shape.microbatches = positive("microbatches");
     shape.stagesPerRank = positive("stages_per_rank");
+    return shape;
+}
+
+// An action's durations. F and I cannot be frozen: their min_ms may be left out (it is max_ms),
+// and one that differs from max_ms is refused rather than silently replaced.
+ActionCost readActionCost(const Json& entry, ActionKind kind, const std::string& path, const std::string& source)
+{
+    const std::string minField = memberPath(path, "min_ms");
+    ActionCost cost;
+    cost.maxMs = requireDurationMs(requireMember(entry, "max_ms", path, source), memberPath(path, "max_ms"), source);
+    const Json* minMs = findMember(entry, "min_ms");
+    if (isFreezable(kind) && !minMs)
+        throw InputError(source, minField, "is missing");
+    cost.minMs = minMs ? requireDurationMs(*minMs, minField, source) : cost.maxMs;
+    // Checked here as well as in Profile so that the message names the entry's place in the file.
+    if (isFreezable(kind) && cost.minMs > cost.maxMs)
+        throw InputError(
+            source, minField, "min_ms " + numberText(cost.minMs) + " is greater than max_ms " + numberText(cost.maxMs));
+    if (!isFreezable(kind) && cost.minMs != cost.maxMs)
+        throw InputError(source, minField,
+            std::string("an ") + actionKindLetter(kind) + " action cannot be frozen: min_ms must equal max_ms "
+                + numberText(cost.maxMs) + " or be left out (got " + numberText(cost.minMs) + ")");
+    return cost;
+}
+
+} // namespace
+
+ParsedProfile parseProfileMembers(const Json& document, const std::string& source, const ExtraMembers& extra)
+{
+    rejectUnknownMembers(document, joined(kProfileDocumentKeys, extra.document), "", source);
+    const ScheduleShape shape = readScheduleShape(document, source);
+    const std::vector<const char*> actionKeys = joined(kProfileActionKeys, extra.action);
 
     const Json& actions = requireMember(document, "actions", "", source);
     if (!actions.is_array())
@@ -258,6 +378,7 @@ ParsedProfile parseProfileMembers(const Json& document, const std::string& sourc
         const Json& entry = actions[i];
         const std::string path = actionPath(i);
         requireObject(entry, path, source);
+        rejectUnknownMembers(entry, actionKeys, path, source);
         const auto integerIn = [&](const char* key, int end) {
             const std::string field = memberPath(path, key);
             const int value = requireInteger(requireMember(entry, key, path, source), field, source);
@@ -278,20 +399,9 @@ ParsedProfile parseProfileMembers(const Json& document, const std::string& sourc
         if (!inserted)
             throw InputError(source, path, "duplicates " + actionPath(it->second) + " (" + actionName(action) + ")");
 
-        ActionCost cost;
-        cost.maxMs = requireDuration(requireMember(entry, "max_ms", path, source), memberPath(path, "max_ms"), source);
-        const Json* minMs = findMember(entry, "min_ms");
-        if (isFreezable(action.kind) && !minMs)
-            throw InputError(source, memberPath(path, "min_ms"), "is missing");
-        cost.minMs = minMs ? requireDuration(*minMs, memberPath(path, "min_ms"), source) : cost.maxMs;
-        // Checked here as well as in Profile so that the message names the entry's place in the file.
-        if (isFreezable(action.kind) && cost.minMs > cost.maxMs)
-            throw InputError(source, memberPath(path, "min_ms"),
-                "min_ms " + numberText(cost.minMs) + " is greater than max_ms " + numberText(cost.maxMs));
-
         const auto rank = static_cast<std::size_t>(action.rank);
         orders[rank].push_back(action);
-        rankCosts[rank].push_back(cost);
+        rankCosts[rank].push_back(readActionCost(entry, action.kind, path, source));
         rankFileIndex[rank].push_back(i);
     }
 

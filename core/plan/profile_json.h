@@ -22,6 +22,11 @@ using OrderedJson = nlohmann::ordered_json;
 Json parseJsonDocument(std::istream& in, const std::string& source);
 
 void requireObject(const Json& value, const std::string& field, const std::string& source);
+// Throws InputError(source, field + "." + key, "unknown key (accepted here: ...)") for the first
+// member of `object` whose key is not in `known`: a misspelt optional key ("procesors") would
+// otherwise be ignored without a word.
+void rejectUnknownMembers(
+    const Json& object, const std::vector<const char*>& known, const std::string& field, const std::string& source);
 // The document must be an object whose "format" is `expected`.
 void requireFormat(const Json& document, const char* expected, const std::string& source);
 // `field` is the path of `object`; the member's path is field + "." + key (or key at the root).
@@ -31,6 +36,8 @@ std::string memberPath(const std::string& field, const char* key);
 
 double requireFiniteNumber(const Json& value, const std::string& field, const std::string& source);
 double requireDuration(const Json& value, const std::string& field, const std::string& source);
+// A duration in a profile (max_ms, min_ms, transfer_ms): as checkDurationMs, at most kMaxDurationMs.
+double requireDurationMs(const Json& value, const std::string& field, const std::string& source);
 double requireRatio(const Json& value, const std::string& field, const std::string& source);
 int requireInteger(const Json& value, const std::string& field, const std::string& source);
 std::string requireString(const Json& value, const std::string& field, const std::string& source);
@@ -44,7 +51,13 @@ struct ParsedProfile {
     Profile profile;
     std::vector<std::size_t> fileIndex;
 };
-ParsedProfile parseProfileMembers(const Json& document, const std::string& source);
+// The members a document holds beyond a profile's own (a plan's results): at the top level and in
+// each action. Any other key is refused.
+struct ExtraMembers {
+    std::vector<const char*> document;
+    std::vector<const char*> action;
+};
+ParsedProfile parseProfileMembers(const Json& document, const std::string& source, const ExtraMembers& extra = {});
 
 OrderedJson scheduleJson(const ScheduleShape& shape);
 // A document's opening members, as profiles and plans both begin: "format", "schedule", then

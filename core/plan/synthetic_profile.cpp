@@ -12,18 +12,24 @@ namespace tfreeze {
 
 namespace {
 
-// One value per stage, expanded from the flag's 1 or stageCount values.
-std::vector<double> perStage(const std::vector<double>& values, int stageCount, const char* flag)
+// One value per stage, expanded from the flag's 1 or stageCount values. Jitter scales a value by up
+// to 1 + jitter, which must stay within the profile's longest duration.
+std::vector<double> perStage(const std::vector<double>& values, int stageCount, double jitter, const char* flag)
 {
     const auto count = static_cast<std::size_t>(stageCount);
     if (values.size() != 1 && values.size() != count)
         throw InputError(flag, "",
             "expects 1 or " + std::to_string(stageCount) + " values (got " + std::to_string(values.size()) + ")");
     for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::string got
+            = detail::numberText(values[i]) + (values.size() > 1 ? " for stage " + std::to_string(i) : std::string());
         if (!std::isfinite(values[i]) || values[i] < 0.0)
+            throw InputError(flag, "", "values must be finite numbers ≥ 0 (got " + got + ")");
+        if (!isDurationMs(values[i] * (1.0 + jitter)))
             throw InputError(flag, "",
-                "values must be finite numbers ≥ 0 (got " + detail::numberText(values[i])
-                    + (values.size() > 1 ? " for stage " + std::to_string(i) : std::string()) + ")");
+                std::string("values") + (jitter > 0.0 ? " times (1 + --jitter " + detail::numberText(jitter) + ")" : "")
+                    + " must be at most " + detail::numberText(kMaxDurationMs)
+                    + " ms, the longest duration the planner takes (got " + got + ")");
     }
     return values.size() == 1 ? std::vector<double>(count, values.front()) : values;
 }
@@ -52,21 +58,27 @@ double uniformUnit(std::mt19937& engine)
 
 Profile makeSyntheticProfile(const PipelineSchedule& schedule, const SyntheticCosts& costs)
 {
+    if (!(costs.jitter >= 0.0 && costs.jitter < 1.0))
+        throw InputError("--jitter", "", "must be in [0, 1) (got " + detail::numberText(costs.jitter) + ")");
+    // Without a split backward there is no I to give a time: ignoring one would hide a mistake.
+    if (!costs.backwardInputMs.empty() && !schedule.splitBackward())
+        throw InputError("--bwd-input-ms", "",
+            "only the schedules with a split backward (ZBH1, ZBV) take it; " + scheduleKindName(schedule.shape().kind)
+                + " has a full backward (B)");
     const int stageCount = schedule.stageCount();
-    const std::vector<double> forward = perStage(costs.forwardMs, stageCount, "--fwd-ms");
-    const std::vector<double> backward = perStage(costs.backwardMs, stageCount, "--bwd-ms");
-    const std::vector<double> backwardFrozen = perStage(costs.backwardFrozenMs, stageCount, "--bwd-frozen-ms");
+    const double jitter = costs.jitter;
+    const std::vector<double> forward = perStage(costs.forwardMs, stageCount, jitter, "--fwd-ms");
+    const std::vector<double> backward = perStage(costs.backwardMs, stageCount, jitter, "--bwd-ms");
+    const std::vector<double> backwardFrozen = perStage(costs.backwardFrozenMs, stageCount, jitter, "--bwd-frozen-ms");
     checkNotAbove(backwardFrozen, backward, "--bwd-frozen-ms", "frozen backward");
     std::vector<double> backwardInput;
     if (costs.backwardInputMs.empty()) {
         for (double value : backward)
             backwardInput.push_back(value / 2.0);
     } else {
-        backwardInput = perStage(costs.backwardInputMs, stageCount, "--bwd-input-ms");
+        backwardInput = perStage(costs.backwardInputMs, stageCount, jitter, "--bwd-input-ms");
         checkNotAbove(backwardInput, backward, "--bwd-input-ms", "backward input");
     }
-    if (!(costs.jitter >= 0.0 && costs.jitter < 1.0))
-        throw InputError("--jitter", "", "must be in [0, 1) (got " + detail::numberText(costs.jitter) + ")");
 
     std::mt19937 engine(costs.seed);
     std::vector<ActionCost> actionCosts;

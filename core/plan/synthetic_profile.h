@@ -21,8 +21,9 @@ struct SyntheticCosts {
     unsigned seed = 0;
 };
 
-// Throws InputError(source "--fwd-ms" etc.) when a list has neither 1 nor stageCount values, or
-// a value is negative/NaN, or frozen > unfrozen.
+// Throws InputError(source "--fwd-ms" etc.) when a list has neither 1 nor stageCount values, a
+// value is negative/NaN or (times 1 + jitter) above kMaxDurationMs, frozen > unfrozen, jitter is
+// outside [0, 1), or backwardInputMs is given for a schedule without a split backward.
 Profile makeSyntheticProfile(const PipelineSchedule& schedule, const SyntheticCosts& costs);
 
 } // namespace tfreeze

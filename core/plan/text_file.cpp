@@ -5,8 +5,11 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+
+#include <unistd.h>
 
 namespace tfreeze {
 
@@ -69,6 +72,28 @@ void writeTextFile(const std::string& path, std::string_view text)
         out.close();
     if (!out)
         throw InputError(path, "", "cannot write file: " + reason(EIO));
+}
+
+void checkWritableFile(const std::string& path)
+{
+    namespace fs = std::filesystem;
+    std::error_code error;
+    const fs::file_status status = fs::status(path, error);
+    int failure = 0;
+    if (fs::is_directory(status)) {
+        failure = EISDIR;
+    } else if (fs::exists(status)) {
+        failure = ::access(path.c_str(), W_OK) == 0 ? 0 : errno;
+    } else {
+        // A new file needs a folder that exists and that we may add to.
+        const fs::path folder = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+        if (fs::exists(folder, error) && !fs::is_directory(folder, error))
+            failure = ENOTDIR;
+        else if (::access(folder.c_str(), W_OK | X_OK) != 0)
+            failure = errno;
+    }
+    if (failure != 0)
+        throw InputError(path, "", std::string("cannot write file: ") + std::strerror(failure));
 }
 
 std::string printableText(std::string_view text, std::size_t limitBytes)

@@ -19,6 +19,11 @@ std::string readTextFile(const std::string& path);
 // Replaces the file with `text`. Throws InputError(path, "", "cannot write file: <reason>").
 void writeTextFile(const std::string& path, std::string_view text);
 
+// Throws what writeTextFile would for a file it cannot create or replace (a missing folder, a
+// folder named as the file, no permission), without writing anything: for a command that checks
+// every output before its long work, so that failing leaves nothing behind.
+void checkWritableFile(const std::string& path);
+
 // `text` for a terminal or a Qt widget: every byte outside a well-formed UTF-8 sequence (a stray
 // continuation byte, a truncated or overlong sequence, a surrogate, past U+10FFFF) written as
 // \xNN; past `limitBytes` of output, cut on a character boundary and ended with "...".

@@ -33,3 +33,26 @@ list(GET csvLines 0 csvHeader)
 if(NOT csvLineCount EQUAL 97 OR NOT csvHeader MATCHES "^rank,stage,microbatch,kind,max_ms,min_ms,ratio,start_ms,end_ms")
     message(FATAL_ERROR "plan.csv: ${csvLineCount} lines, header \"${csvHeader}\"")
 endif()
+
+# A plan that fails writes nothing: every output and the run database are checked before the solve,
+# so no plan.json is left beside a CSV, a database or a basis that could not be written.
+function(expect_nothing_written stderrRegex)
+    expect(2 "" "${stderrRegex}" plan --profile profile.json --out failed.json ${ARGN})
+    if(EXISTS "${WORK_DIR}/failed.json")
+        message(FATAL_ERROR "failed.json was written by a plan that failed (${ARGN})")
+    endif()
+endfunction()
+expect_nothing_written("^tfreeze: error: no-such-dir/plan.csv: cannot write file: No such file or directory"
+    --csv no-such-dir/plan.csv)
+expect_nothing_written("^tfreeze: error: no-such-dir/saved.json: cannot write file" --basis no-such-dir/saved.json)
+file(WRITE "${WORK_DIR}/not-a-db.sqlite" "plain text, not SQLite\n")
+expect_nothing_written("^tfreeze: error: not-a-db.sqlite: not an SQLite database" --db not-a-db.sqlite)
+# A new database's folders are created, but not under a file.
+expect_nothing_written("^tfreeze: error: plan.csv/runs/history.sqlite: cannot create the run database in plan.csv: Not a directory"
+    --db plan.csv/runs/history.sqlite)
+file(READ "${WORK_DIR}/not-a-db.sqlite" notADb)
+if(NOT notADb STREQUAL "plain text, not SQLite\n")
+    message(FATAL_ERROR "not-a-db.sqlite was changed")
+endif()
+# And a plan into a new database in a new folder still works.
+expect(0 "offline plan 1 recorded in runs/new/history.sqlite" "" plan --profile profile.json --db runs/new/history.sqlite)

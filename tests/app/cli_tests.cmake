@@ -24,14 +24,26 @@ set(tiny "${TFREEZE_CLI_DATA}/cli/tiny-1f1b.json")
 tfreeze_add_cli_test(help EXIT 0 STDOUT "simulate.*plan.*bench" ARGS --help)
 tfreeze_add_cli_test(simulate_help EXIT 0 STDOUT "--schedule.*--bwd-input-ms" ARGS simulate --help)
 tfreeze_add_cli_test(plan_help EXIT 0 STDOUT "--profile.*--max-freeze.*--stage-max-freeze.*--basis" ARGS plan --help)
-tfreeze_add_cli_test(bench_plan_help EXIT 0 STDOUT "--max-actions.*--repeats" ARGS bench plan --help)
+tfreeze_add_cli_test(bench_plan_help EXIT 0 STDOUT "60 to 16,384 actions.*--max-actions.*--repeats" ARGS bench plan --help)
+# --jitter's help, its messages and the core agree on the range: 1 would scale a time to 0.
+tfreeze_add_cli_test(simulate_help_jitter EXIT 0 STDOUT "--jitter FLOAT:\\[0,1\\)" ARGS simulate --help)
 tfreeze_add_cli_test(bench_replan_help EXIT 0 STDOUT "--max-actions.*--profiles" ARGS bench replan --help)
 # --version: tfreeze's and the solver's and store's library versions, for a bug report.
 tfreeze_add_cli_test(version EXIT 0 STDOUT "^tfreeze ${PROJECT_VERSION}\nlp_solve 5\.5\.[0-9.]+\nSQLite 3\.[0-9.]+\nLibTorch"
     ARGS --version)
 
 # Flags the parser rejects: exit 2 with tfreeze's prefix.
-tfreeze_add_cli_test(no_command EXIT 2 STDERR "^tfreeze: error: .*subcommand" ARGS)
+tfreeze_add_cli_test(no_command EXIT 2
+    STDERR "^tfreeze: error: tfreeze needs a subcommand: simulate, plan, bench, runs, export, import, .*launch\n$" ARGS)
+# A mistyped command is named, with the commands there are at that level.
+tfreeze_add_cli_test(unknown_command EXIT 2
+    STDERR "^tfreeze: error: \"simulat\" is not a command of tfreeze \\(its commands: simulate, plan, bench, .*\\)\n$"
+    ARGS simulat --ranks 2)
+tfreeze_add_cli_test(unknown_group_command EXIT 2
+    STDERR "^tfreeze: error: \"lst\" is not a command of tfreeze runs \\(its commands: list, show, delete, rename, notes, compare\\)\n$"
+    ARGS runs lst)
+tfreeze_add_cli_test(group_without_command EXIT 2
+    STDERR "^tfreeze: error: tfreeze bench needs a subcommand: plan, replan, store.*\n$" ARGS bench)
 tfreeze_add_cli_test(unknown_flag EXIT 2 STDERR "^tfreeze: error: .*--no-such-flag"
     ARGS simulate --schedule 1F1B --ranks 4 --microbatches 8 --no-such-flag)
 tfreeze_add_cli_test(not_a_number EXIT 2 STDERR "^tfreeze: error: .*--ranks"
@@ -52,6 +64,38 @@ tfreeze_add_cli_test(stage_max_freeze_below_zero EXIT 2 STDERR "^tfreeze: error:
     ARGS plan --profile ${tiny} --stage-max-freeze=0.5,-0.1)
 tfreeze_add_cli_test(negative_progress_every EXIT 2 STDERR "^tfreeze: error: --progress-every: "
     ARGS plan --profile ${tiny} --progress-every=-1)
+tfreeze_add_cli_test(jitter_one EXIT 2 STDERR "^tfreeze: error: --jitter: \"1\" is not a number in \\[0, 1\\)"
+    ARGS simulate --schedule 1F1B --ranks 2 --microbatches 2 --jitter 1)
+tfreeze_add_cli_test(jitter_negative EXIT 2 STDERR "^tfreeze: error: --jitter: \"-0.5\" is not a number in \\[0, 1\\)"
+    ARGS simulate --schedule 1F1B --ranks 2 --microbatches 2 --jitter=-0.5)
+# Durations above the planner's limit (1e9 ms): simulate printed a batch of inf and wrote the profile.
+tfreeze_add_cli_test(duration_above_limit EXIT 2
+    STDERR "^tfreeze: error: --fwd-ms: \"1e308\" is not a finite number of ms in \\[0, 1e9\\]"
+    ARGS simulate --schedule 1F1B --ranks 2 --microbatches 2 --fwd-ms 1e308 --bwd-ms 1e308
+         --out ${CMAKE_CURRENT_BINARY_DIR}/never-written.json)
+tfreeze_add_cli_test(jittered_duration_above_limit EXIT 2
+    STDERR "^tfreeze: error: --bwd-ms: values times \\(1 \\+ --jitter 0\\.5\\) must be at most 1e\\+09 ms"
+    ARGS simulate --schedule 1F1B --ranks 2 --microbatches 2 --bwd-ms 9e8 --jitter 0.5)
+# The list flags: CLI11's delimiter dropped the empty entry, so "1,,2" read as two stages.
+tfreeze_add_cli_test(empty_list_entry EXIT 2 STDERR "^tfreeze: error: --fwd-ms: \"1,,2\" has an empty entry"
+    ARGS simulate --schedule 1F1B --ranks 2 --microbatches 2 --fwd-ms 1,,2)
+tfreeze_add_cli_test(empty_stage_bound EXIT 2 STDERR "^tfreeze: error: --stage-max-freeze: \"0.5,\" has an empty entry"
+    ARGS plan --profile ${tiny} --stage-max-freeze 0.5,)
+# A split backward's frozen time includes I, which freezing cannot skip: it was clamped silently.
+tfreeze_add_cli_test(frozen_below_input EXIT 2
+    STDERR "^tfreeze: error: --bwd-frozen-ms: a frozen backward of 1 ms is shorter than its input gradient I, 1\\.5 ms \\(--bwd-input-ms\\)"
+    ARGS simulate --schedule ZBH1 --ranks 2 --microbatches 2 --bwd-input-ms 1.5 --bwd-frozen-ms 1)
+tfreeze_add_cli_test(frozen_below_default_input EXIT 2
+    STDERR "^tfreeze: error: --bwd-frozen-ms: .* 1 ms \\(--bwd-input-ms, by default half of --bwd-ms\\)"
+    ARGS simulate --schedule ZBV --ranks 2 --microbatches 2 --bwd-frozen-ms 0.5)
+tfreeze_add_cli_test(input_time_without_split EXIT 2
+    STDERR "^tfreeze: error: --bwd-input-ms: only the schedules with a split backward \\(ZBH1, ZBV\\) take it; 1F1B"
+    ARGS simulate --schedule 1F1B --ranks 2 --microbatches 2 --bwd-input-ms 1)
+# simulate's shape errors name the flag the user typed, not a profile's "schedule" field.
+tfreeze_add_cli_test(zero_ranks_names_flag EXIT 2 STDERR "^tfreeze: error: --ranks: ranks must be at least 1 \\(got 0\\)"
+    ARGS simulate --schedule 1F1B --ranks 0 --microbatches 8)
+tfreeze_add_cli_test(zbv_microbatches_names_flag EXIT 2 STDERR "^tfreeze: error: --microbatches: ZBV needs microbatches"
+    ARGS simulate --schedule ZBV --ranks 4 --microbatches 2)
 tfreeze_add_cli_test(max_freeze_excludes_stage_max_freeze EXIT 2 STDERR "^tfreeze: error: .*excludes"
     ARGS plan --profile ${tiny} --max-freeze 0.5 --stage-max-freeze 0.5,0.5)
 
@@ -85,6 +129,18 @@ tfreeze_add_cli_test(profile_negative_duration EXIT 2
     ARGS plan --profile ${TFREEZE_CLI_DATA}/cli/negative-min-ms.json)
 tfreeze_add_cli_test(profile_deadlock EXIT 2 STDERR "^tfreeze: error: .*/deadlock.json: .*cycle"
     ARGS plan --profile ${TFREEZE_CLI_DATA}/cli/deadlock.json)
+# A profile's durations above the limit: the LP took them for infinite ("infeasible", exit code 1).
+tfreeze_add_cli_test(profile_duration_above_limit EXIT 2
+    STDERR "^tfreeze: error: .*/duration-above-limit.json: actions\\[3\\]\\.max_ms: must be at most 1e\\+09 ms"
+    ARGS plan --profile ${TFREEZE_CLI_DATA}/profiles/bad/duration-above-limit.json)
+tfreeze_add_cli_test(import_trace_duration_above_limit EXIT 2
+    STDERR "^tfreeze: error: .*/trace-huge-dur.json: actions\\[3\\]\\.max_ms: must be at most 1e\\+09 ms"
+    ARGS import trace ${TFREEZE_CLI_DATA}/cli/trace-huge-dur.json)
+tfreeze_add_cli_test(profile_unknown_key EXIT 2 STDERR "^tfreeze: error: .*/unknown-key.json: procesors: unknown key"
+    ARGS plan --profile ${TFREEZE_CLI_DATA}/profiles/bad/unknown-key.json)
+tfreeze_add_cli_test(profile_number_overflow EXIT 2
+    STDERR "^tfreeze: error: .*/overflowing-max.json: not valid JSON: number overflow parsing '1e400' at line 6, column 69"
+    ARGS plan --profile ${TFREEZE_CLI_DATA}/profiles/bad/overflowing-max.json)
 tfreeze_add_cli_test(stage_max_freeze_count EXIT 2 STDERR "^tfreeze: error: --stage-max-freeze: expected 2 values"
     ARGS plan --profile ${tiny} --stage-max-freeze 0.5,0.5,0.5)
 
@@ -124,6 +180,11 @@ tfreeze_add_cli_test(bench_plan_smallest EXIT 0
     ARGS bench plan --max-actions 64 --repeats 1)
 tfreeze_add_cli_test(bench_plan_nothing_fits EXIT 2 STDERR "^tfreeze: error: --max-actions: "
     ARGS bench plan --max-actions 10)
+tfreeze_add_cli_test(bench_replan_nothing_fits EXIT 2
+    STDERR "^tfreeze: error: --max-actions: the smallest pipeline has 64 actions" ARGS bench replan --max-actions 10)
+# positiveInteger(): CLI::PositiveNumber said "Value 0 not in range 0.000000 to 1797...".
+tfreeze_add_cli_test(bench_plan_zero_max_actions EXIT 2
+    STDERR "^tfreeze: error: --max-actions: \"0\" is not a whole number >= 1" ARGS bench plan --max-actions 0)
 
 # --basis: a file that is not a basis is bad input; the rest of its story in plan_basis_scenario.cmake.
 tfreeze_add_cli_test(plan_basis_not_json EXIT 2 STDERR "^tfreeze: error: .*not-json.json: not valid JSON"

@@ -335,6 +335,24 @@ void TestFreezePlanIo::badPlan_data()
                                   << QByteArray("actions[0].kind") << QByteArray("unknown action kind \"Q\"");
     QTest::newRow("missing schedule") << QByteArray("/schedule") << QByteArray() << QByteArray("schedule")
                                       << QByteArray("is missing");
+    // A plan carries its profile: the same limit, the same F rule, and no unknown key anywhere.
+    QTest::newRow("max_ms above the limit")
+        << QByteArray("/actions/3/max_ms") << QByteArray("1e31") << QByteArray("actions[3].max_ms")
+        << QByteArray("must be at most 1e+09 ms");
+    QTest::newRow("frozen forward") << QByteArray("/actions/0/min_ms") << QByteArray("0.125")
+                                    << QByteArray("actions[0].min_ms") << QByteArray("an F action cannot be frozen");
+    QTest::newRow("unknown key") << QByteArray("/stage_max_freze") << QByteArray("[0.5, 0.5]")
+                                 << QByteArray("stage_max_freze")
+                                 << QByteArray("unknown key (accepted here: actions, all_or_nothing_stages, batch_ms, "
+                                               "format, max_freeze, processors, schedule, solve_ms, stage_max_freeze, "
+                                               "stage_mean_ratio, transfer_ms)");
+    QTest::newRow("unknown batch_ms key")
+        << QByteArray("/batch_ms/planed") << QByteArray("3") << QByteArray("batch_ms.planed")
+        << QByteArray("unknown key (accepted here: all_frozen, no_freeze, planned)");
+    QTest::newRow("unknown action key")
+        << QByteArray("/actions/1/ratios") << QByteArray("0.5") << QByteArray("actions[1].ratios")
+        << QByteArray("unknown key (accepted here: cap, end_ms, kind, max_ms, microbatch, min_ms, rank, ratio, stage, "
+                      "start_ms)");
 }
 
 void TestFreezePlanIo::badPlan()

@@ -544,6 +544,8 @@ private slots:
     void progressHandlerChangesNothing();
     void progressHandlerStopsPlan();
     void writesModelForLpSolve();
+    void longDurationsPlanAsShortOnes_data();
+    void longDurationsPlanAsShortOnes();
 };
 
 void TestFreezePlanner::matchesExactOptimum_data()
@@ -1604,6 +1606,55 @@ void TestFreezePlanner::writesModelForLpSolve()
     const double unwritten = FreezePlanner(profile).plan(globalBound(0.5)).batchMsPlanned;
     qunsetenv("TFREEZE_LP_WRITE");
     COMPARE_EXACTLY(unwritten, batchMs);
+}
+
+void TestFreezePlanner::longDurationsPlanAsShortOnes_data()
+{
+    QTest::addColumn<ScheduleKind>("kind");
+    QTest::addColumn<int>("ranks");
+    QTest::addColumn<int>("microbatches");
+    QTest::addColumn<double>("transferMs");
+
+    QTest::newRow("1F1B 8x32, transfers as long as backwards") << ScheduleKind::OneFOneB << 8 << 32 << 900.0;
+    QTest::newRow("ZBV 4x16") << ScheduleKind::ZBV << 4 << 16 << 0.0;
+    QTest::newRow("GPipe 4x16, transfers") << ScheduleKind::GPipe << 4 << 16 << 300.0;
+}
+
+// The same pipeline in ms and 2^20 times longer (backwards near the 1e9 ms limit) plans a 2^20
+// times longer batch. lp_solve's tolerances are partly absolute: before the planner counted long
+// batches in larger units, such a 1F1B "failed numerically" (exit code 1).
+void TestFreezePlanner::longDurationsPlanAsShortOnes()
+{
+    QFETCH(ScheduleKind, kind);
+    QFETCH(int, ranks);
+    QFETCH(int, microbatches);
+    QFETCH(double, transferMs);
+    SyntheticCosts costs;
+    costs.forwardMs = { 1.0 };
+    costs.backwardMs = { 900.0 };
+    costs.backwardFrozenMs = { 1.0 };
+    costs.jitter = 0.05;
+    costs.seed = 3;
+    const int stagesPerRank = kind == ScheduleKind::ZBV ? 2 : 1;
+    Profile shortOne = makeSyntheticProfile(
+        PipelineSchedule::generate(ScheduleShape { kind, ranks, microbatches, stagesPerRank }), costs);
+    shortOne.setTransferMs(transferMs);
+    constexpr double kFactor = 1048576.0; // 2^20: exact, so both profiles hold the same numbers
+    std::vector<ActionCost> longCosts = shortOne.costs();
+    for (ActionCost& cost : longCosts)
+        cost = { cost.maxMs * kFactor, cost.minMs * kFactor };
+    Profile longOne(shortOne.schedule(), longCosts);
+    longOne.setTransferMs(transferMs * kFactor);
+
+    for (const double maxFreeze : { 0.2, 0.5, 1.0 }) {
+        const FreezePlan expected = FreezePlanner(shortOne).plan(globalBound(maxFreeze));
+        const FreezePlan plan = FreezePlanner(longOne).plan(globalBound(maxFreeze));
+        QVERIFY2(std::abs(plan.batchMsPlanned / kFactor - expected.batchMsPlanned) <= 1e-6 * expected.batchMsPlanned,
+            qPrintable(QStringLiteral("rho %1: %2 ms against %3 ms")
+                           .arg(maxFreeze)
+                           .arg(plan.batchMsPlanned / kFactor, 0, 'g', 17)
+                           .arg(expected.batchMsPlanned, 0, 'g', 17)));
+    }
 }
 
 QTEST_APPLESS_MAIN(TestFreezePlanner)

@@ -83,6 +83,8 @@ private slots:
     void badProfile_data();
     void badProfile();
     void nonFreezableMinIsMax();
+    void durationLimit();
+    void unknownKeyQuoted();
     void unreadableFile();
     void unwritableFile();
 };
@@ -269,9 +271,30 @@ void TestProfileIo::badFile_data()
     QTest::newRow("negative min_ms") << QByteArray("negative-min.json") << QByteArray("actions[3].min_ms")
                                      << QByteArray("must be a finite number ≥ 0 (got -0.5)");
     QTest::newRow("overflowing max_ms") << QByteArray("overflowing-max.json") << QByteArray()
-                                        << QByteArray("not valid JSON: number overflow parsing '1e400'");
+                                        << QByteArray(
+                                               "not valid JSON: number overflow parsing '1e400' at line 6, column 69");
     QTest::newRow("min greater than max") << QByteArray("min-greater-than-max.json") << QByteArray("actions[1].min_ms")
                                           << QByteArray("min_ms 3 is greater than max_ms 2");
+    // Durations so long that the LP's solver took them for infinite ("infeasible", exit code 1).
+    QTest::newRow("max_ms above the limit")
+        << QByteArray("duration-above-limit.json") << QByteArray("actions[3].max_ms")
+        << QByteArray("must be at most 1e+09 ms, the longest duration the planner takes (got 1e+31)");
+    QTest::newRow("transfer_ms above the limit") << QByteArray("transfer-above-limit.json") << QByteArray("transfer_ms")
+                                                 << QByteArray("must be at most 1e+09 ms");
+    // F cannot be frozen: a frozen time that differs is refused, not silently replaced by max_ms.
+    QTest::newRow("min_ms of F differs") << QByteArray("forward-min-differs.json") << QByteArray("actions[0].min_ms")
+                                         << QByteArray("an F action cannot be frozen: min_ms must equal max_ms 1 or be "
+                                                       "left out (got 0.5)");
+    // A misspelt optional key would otherwise be ignored without a word, at every level.
+    QTest::newRow("unknown key") << QByteArray("unknown-key.json") << QByteArray("procesors")
+                                 << QByteArray("unknown key (accepted here: actions, all_or_nothing_stages, format, "
+                                               "processors, schedule, transfer_ms)");
+    QTest::newRow("unknown schedule key")
+        << QByteArray("unknown-schedule-key.json") << QByteArray("schedule.stage_per_rank")
+        << QByteArray("unknown key (accepted here: kind, microbatches, ranks, stages_per_rank)");
+    QTest::newRow("unknown action key")
+        << QByteArray("unknown-action-key.json") << QByteArray("actions[1].min_msec")
+        << QByteArray("unknown key (accepted here: kind, max_ms, microbatch, min_ms, rank, stage)");
     QTest::newRow("rank out of range") << QByteArray("rank-out-of-range.json") << QByteArray("actions[2].rank")
                                        << QByteArray("must be in [0, 2) (got 2)");
     QTest::newRow("negative rank") << QByteArray("negative-rank.json") << QByteArray("actions[2].rank")
@@ -343,6 +366,8 @@ void TestProfileIo::badProfile_data()
                                        << QByteArray("must be a finite number ≥ 0 (got -0.25)");
     QTest::newRow("min greater than max")
         << 3 << 2.0 << 3.0 << QByteArray("actions[3].min_ms") << QByteArray("min_ms 3 is greater than max_ms 2");
+    QTest::newRow("max above the limit") << 2 << 1e31 << 1.0 << QByteArray("actions[2].max_ms")
+                                         << QByteArray("must be at most 1e+09 ms");
     QTest::newRow("min barely greater than max") << 3 << 2.0 << 2.0000000000000004 << QByteArray("actions[3].min_ms")
                                                  << QByteArray("min_ms 2.0000000000000004 is greater than max_ms 2");
 }
@@ -379,6 +404,35 @@ void TestProfileIo::nonFreezableMinIsMax()
     QVERIFY2(error, "no InputError for a cost list of the wrong length");
     QCOMPARE(error->field(), std::string("actions"));
     QVERIFY2(error->reason().find("expected 2 action costs") != std::string::npos, error->what());
+}
+
+void TestProfileIo::durationLimit()
+{
+    const PipelineSchedule schedule = PipelineSchedule::generate(ScheduleShape { ScheduleKind::GPipe, 1, 1 });
+    Profile profile(schedule, { { kMaxDurationMs, kMaxDurationMs }, { kMaxDurationMs, 0.0 } });
+    profile.setTransferMs(kMaxDurationMs);
+    COMPARE_EXACTLY(profile.transferMs(), kMaxDurationMs);
+
+    const double above = std::nextafter(kMaxDurationMs, std::numeric_limits<double>::infinity());
+    auto error = inputErrorOf([&] { Profile(schedule, { { 1.0, 1.0 }, { above, 1.0 } }, "long.json"); });
+    QVERIFY2(error, "no InputError just above the limit");
+    QCOMPARE(error->field(), std::string("actions[1].max_ms"));
+    error = inputErrorOf([&] { profile.setTransferMs(1e300, "--transfer-ms"); });
+    QVERIFY2(error, "no InputError for a transfer time above the limit");
+    QCOMPARE(error->source(), std::string("--transfer-ms"));
+    QCOMPARE(error->field(), std::string("transfer_ms"));
+    QVERIFY2(error->reason().find("must be at most 1e+09 ms") != std::string::npos, error->what());
+    COMPARE_EXACTLY(profile.transferMs(), kMaxDurationMs);
+}
+
+void TestProfileIo::unknownKeyQuoted()
+{
+    // A key that is not a plain identifier is quoted, so that the path still reads as one key.
+    std::istringstream in(R"({"format": "tfreeze-profile/1", "transfer ms": 1})");
+    const auto error = inputErrorOf([&] { readProfileJson(in, "spaced.json"); });
+    QVERIFY2(error, "no InputError");
+    QCOMPARE(error->field(), std::string("\"transfer ms\""));
+    QVERIFY2(error->reason().find("unknown key") != std::string::npos, error->what());
 }
 
 void TestProfileIo::unreadableFile()

@@ -43,6 +43,8 @@ private slots:
     void everyActionOfAStageCostsTheSame();
     void badCosts_data();
     void badCosts();
+    void inputTimeNeedsSplitBackward();
+    void longestDurations();
     void jitterStaysInBounds();
     void jitterIsDeterministic();
 };
@@ -198,6 +200,14 @@ void TestSyntheticProfile::badCosts_data()
     QTest::newRow("input above backward")
         << Values { 1.0 } << Values { 2.0 } << Values { 1.0 } << Values { 2.5 } << 0.0 << QByteArray("--bwd-input-ms")
         << QByteArray("backward input 2.5 ms is greater than the backward 2 ms");
+    QTest::newRow("forward above the limit")
+        << Values { 1e31 } << Values { 2.0 } << Values { 1.0 } << Values {} << 0.0 << QByteArray("--fwd-ms")
+        << QByteArray("values must be at most 1e+09 ms, the longest duration the planner takes (got 1e+31)");
+    QTest::newRow("backward above the limit after jitter")
+        << Values { 1.0 } << Values { 2.0, 2.0, 9e8, 2.0 } << Values { 1.0 } << Values {} << 0.5
+        << QByteArray("--bwd-ms")
+        << QByteArray("values times (1 + --jitter 0.5) must be at most 1e+09 ms, the longest duration the planner "
+                      "takes (got 9e+08 for stage 2)");
     QTest::newRow("jitter 1") << Values { 1.0 } << Values { 2.0 } << Values { 1.0 } << Values {} << 1.0
                               << QByteArray("--jitter") << QByteArray("must be in [0, 1) (got 1)");
     QTest::newRow("negative jitter") << Values { 1.0 } << Values { 2.0 } << Values { 1.0 } << Values {} << -0.1
@@ -228,6 +238,35 @@ void TestSyntheticProfile::badCosts()
     QCOMPARE(QByteArray::fromStdString(error->source()), flag);
     QVERIFY(error->field().empty());
     QVERIFY2(error->reason().find(message.toStdString()) != std::string::npos, error->what());
+}
+
+void TestSyntheticProfile::inputTimeNeedsSplitBackward()
+{
+    SyntheticCosts costs;
+    costs.backwardInputMs = { 0.5 };
+    const auto error = inputErrorOf([&] {
+        makeSyntheticProfile(PipelineSchedule::generate(ScheduleShape { ScheduleKind::OneFOneB, 2, 2 }), costs);
+    });
+    QVERIFY2(error, "no InputError: the I time of a schedule without I was ignored");
+    QCOMPARE(error->source(), std::string("--bwd-input-ms"));
+    QVERIFY2(error->reason().find("only the schedules with a split backward (ZBH1, ZBV) take it; 1F1B has a full "
+                                  "backward")
+            != std::string::npos,
+        error->what());
+}
+
+void TestSyntheticProfile::longestDurations()
+{
+    // The limit itself is a duration, jitter included.
+    SyntheticCosts costs;
+    costs.forwardMs = { kMaxDurationMs / 1.25 };
+    costs.backwardMs = { kMaxDurationMs / 1.25 };
+    costs.backwardFrozenMs = { 1.0 };
+    costs.jitter = 0.25;
+    const Profile profile
+        = makeSyntheticProfile(PipelineSchedule::generate(ScheduleShape { ScheduleKind::GPipe, 2, 2 }), costs);
+    for (const ActionCost& cost : profile.costs())
+        QVERIFY(cost.maxMs <= kMaxDurationMs);
 }
 
 void TestSyntheticProfile::jitterStaysInBounds()

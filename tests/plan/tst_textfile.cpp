@@ -48,6 +48,7 @@ private slots:
     void jsonErrorText();
     void readsAndWritesFiles();
     void fileErrorsNameFileAndReason();
+    void checkWritableFileWritesNothing();
 };
 
 void TestTextFile::printableText_data()
@@ -160,6 +161,29 @@ void TestTextFile::fileErrorsNameFileAndReason()
     QCOMPARE(inputErrorOf([&] { writeTextFile(inMissingFolder, "x"); }),
         qs(inMissingFolder) + u": cannot write file: No such file or directory"_s);
     QCOMPARE(inputErrorOf([&] { writeTextFile(folder, "x"); }), qs(folder) + u": cannot write file: Is a directory"_s);
+}
+
+// What writeTextFile would say, before anything is written: tfreeze plan checks its outputs so.
+void TestTextFile::checkWritableFileWritesNothing()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::string fresh = dir.filePath(u"new.json"_s).toStdString();
+    QCOMPARE(inputErrorOf([&] { checkWritableFile(fresh); }), QString());
+    QVERIFY2(!QFile::exists(qs(fresh)), "the check created the file");
+    const std::string existing = dir.filePath(u"old.json"_s).toStdString();
+    writeTextFile(existing, "kept");
+    QCOMPARE(inputErrorOf([&] { checkWritableFile(existing); }), QString());
+    QCOMPARE(qs(readTextFile(existing)), u"kept"_s);
+
+    const std::string inMissingFolder = dir.filePath(u"no/such/folder/out.json"_s).toStdString();
+    QCOMPARE(inputErrorOf([&] { checkWritableFile(inMissingFolder); }),
+        qs(inMissingFolder) + u": cannot write file: No such file or directory"_s);
+    const std::string folder = dir.path().toStdString();
+    QCOMPARE(inputErrorOf([&] { checkWritableFile(folder); }), qs(folder) + u": cannot write file: Is a directory"_s);
+    const std::string underFile = existing + "/out.json";
+    QCOMPARE(
+        inputErrorOf([&] { checkWritableFile(underFile); }), qs(underFile) + u": cannot write file: Not a directory"_s);
 }
 
 QTEST_APPLESS_MAIN(TestTextFile)

@@ -41,7 +41,7 @@ std::string zlibReason(const z_stream& stream, int code)
 {
     if (stream.msg == nullptr)
         return "zlib error " + std::to_string(code);
-    const std::string message = stream.msg;
+    std::string message = stream.msg;
     // The trailer's checks: the data decoded, but not to what was compressed.
     if (message == "incorrect data check")
         return message + " (the content's CRC-32 differs from the one the file stores: the data is damaged)";

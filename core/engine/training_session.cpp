@@ -543,7 +543,10 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
         }
         if (result.status == StepStatus::Stopped) {
             outcome.status = TrainingOutcome::Status::Stopped;
-            d->publish(RunEvent { EventLevel::Info, "stopped by the user before step " + std::to_string(step) });
+            // `step` counts from 0: it is also how many steps ran, the last of them step `step` as
+            // the progress lines count ("step 80/100").
+            d->publish(RunEvent { EventLevel::Info,
+                "stopped by the user after step " + std::to_string(step) + " of " + std::to_string(d->config.steps) });
             break;
         }
         if (result.status == StepStatus::Failed) {

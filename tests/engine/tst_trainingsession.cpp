@@ -865,6 +865,10 @@ void TestTrainingSession::stopFromProgressCallback()
     QVERIFY(std::holds_alternative<RunFinished>(events.back()));
     QCOMPARE(std::get<RunFinished>(events.back()).steps, std::int64_t(2));
     QVERIFY(outcome.finalEval.has_value());
+    // The event says where the run stopped as the progress lines count: two steps ran.
+    const auto notes = sink->all<RunEvent>();
+    QVERIFY(std::any_of(notes.begin(), notes.end(),
+        [](const RunEvent& event) { return event.message == "stopped by the user after step 2 of 5"; }));
 }
 
 // Pause from the callback holds the next step until another thread resumes (no timing asserted).

@@ -106,11 +106,15 @@ int defaultStagesPerRank(ScheduleKind kind)
 
 bool splitsBackward(ScheduleKind kind) { return kind == ScheduleKind::ZBH1 || kind == ScheduleKind::ZBV; }
 
+} // namespace
+
 long long expectedActionCount(const ScheduleShape& shape)
 {
     return static_cast<long long>(shape.ranks) * shape.stagesPerRank * shape.microbatches
         * (splitsBackward(shape.kind) ? 3 : 2);
 }
+
+namespace {
 
 std::string describeSchedule(const PipelineSchedule& schedule)
 {
@@ -309,6 +313,15 @@ void checkPlanOutputs(const PlanOptions& options)
 }
 
 } // namespace
+
+void requireOnePipelineWithin(const std::vector<ScheduleShape>& shapes, long long maxActions)
+{
+    long long smallest = std::numeric_limits<long long>::max();
+    for (const ScheduleShape& shape : shapes)
+        smallest = std::min(smallest, expectedActionCount(shape));
+    if (maxActions < smallest)
+        throw InputError("--max-actions", "", "the smallest pipeline has " + std::to_string(smallest) + " actions");
+}
 
 CLI::App* addSimulateCommand(CLI::App& parent, SimulateOptions& options)
 {
@@ -706,11 +719,7 @@ void runBenchPlan(const BenchPlanOptions& options)
         { ScheduleKind::ZBV, 32, 85, 2 },
     };
 
-    long long smallest = std::numeric_limits<long long>::max();
-    for (const ScheduleShape& shape : shapes)
-        smallest = std::min(smallest, expectedActionCount(shape));
-    if (options.maxActions < smallest)
-        throw InputError("--max-actions", "", "the smallest pipeline has " + std::to_string(smallest) + " actions");
+    requireOnePipelineWithin(shapes, options.maxActions);
 
     std::cout << "planner on synthetic costs (forward 1 ms, backward 2 ms, frozen backward 1 ms, jitter 0.1, seed 1)\n"
               << "cold: build the planner and solve at max freeze " << formatFixed(kMaxFreeze, 2) << ", median of "

@@ -46,6 +46,12 @@ struct BenchPlanOptions {
     long long slackStartMaxActions = 4100;
 };
 
+// The actions of a pipeline of this shape, without generating its schedule.
+long long expectedActionCount(const ScheduleShape& shape);
+// For the benches over fixed pipelines (bench plan, bench replan): a --max-actions that skips all
+// of `shapes` is a mistake, not an empty table. Throws InputError naming the flag.
+void requireOnePipelineWithin(const std::vector<ScheduleShape>& shapes, long long maxActions);
+
 // Each add*Command registers a subcommand whose flags write into `options`; the matching run*
 // function does the work after a successful parse. Errors are exceptions: InputError for bad
 // input (exit code 2), PlannerError or any other std::exception for our own failures (exit code 1).

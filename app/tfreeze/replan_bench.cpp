@@ -1,5 +1,6 @@
 #include "app/tfreeze/replan_bench.h"
 
+#include "app/tfreeze/cli_commands.h"
 #include "app/tfreeze/cli_validators.h"
 #include "app/tfreeze/plan_progress.h"
 #include "app/tfreeze/text_table.h"
@@ -15,7 +16,6 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
-#include <limits>
 #include <string>
 #include <vector>
 
@@ -61,18 +61,13 @@ Profile remeasuredProfile(const ScheduleShape& shape, unsigned seed)
     return makeSyntheticProfile(PipelineSchedule::generate(shape), costs);
 }
 
-long long actionCount(const ScheduleShape& shape)
-{
-    return static_cast<long long>(PipelineSchedule::generate(shape).actionCount());
-}
-
 void benchReplanShape(
     const ScheduleShape& shape, const BenchReplanOptions& options, PlanProgressReporter& progress, TextTable& table)
 {
     const std::string name = scheduleKindName(shape.kind);
     PlannerOptions plannerOptions;
     plannerOptions.timeLimitSeconds = options.timeLimitSeconds;
-    const long long actions = actionCount(shape);
+    const long long actions = expectedActionCount(shape);
     if (actions > options.maxActions)
         return;
     const Profile first = remeasuredProfile(shape, 1);
@@ -143,12 +138,7 @@ void runBenchReplan(const BenchReplanOptions& options)
         { ScheduleKind::OneFOneB, 16, 256, 1 },
         { ScheduleKind::OneFOneB, 32, 256, 1 },
     };
-    // As bench plan: a bound that skips every pipeline is a mistake, not an empty table.
-    long long smallest = std::numeric_limits<long long>::max();
-    for (const ScheduleShape& shape : shapes)
-        smallest = std::min(smallest, actionCount(shape));
-    if (options.maxActions < smallest)
-        throw InputError("--max-actions", "", "the smallest pipeline has " + std::to_string(smallest) + " actions");
+    requireOnePipelineWithin(shapes, options.maxActions);
 
     std::cout << "re-planning a profile measured again (synthetic costs: forward 1 ms, backward 2 ms, frozen backward "
                  "1 ms, every action's cost drawn again within ±10%: jitter seeds 2.."

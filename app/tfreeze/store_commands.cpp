@@ -3,6 +3,7 @@
 #include "app/tfreeze/cli_validators.h"
 #include "app/tfreeze/command_set.h"
 #include "app/tfreeze/text_table.h"
+#include "core/engine/run_config.h"
 #include "core/export/chrome_trace_export.h"
 #include "core/plan/freeze_plan_io.h"
 #include "core/plan/plan_error.h"
@@ -13,7 +14,6 @@
 #include "core/store/synthetic_run.h"
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -284,23 +284,13 @@ struct ExportTraceOptions {
 
 constexpr std::size_t kDefaultTraceSteps = 10;
 
-// The schedule a run's config names ({"schedule": {"kind", "ranks", "microbatches",
-// "stages_per_rank"}}, as train records it); nothing when the config has none or it cannot be
-// read, and the spans tell the pipeline alone.
+// The schedule a run's config names, read as the studio's run history reads it; nothing when the
+// config cannot be read (another version's, a synthetic run's), and the spans tell the pipeline alone.
 std::optional<ScheduleShape> configuredSchedule(const std::string& configJson)
 {
     try {
-        const nlohmann::json config = nlohmann::json::parse(configJson);
-        const auto schedule = config.find("schedule");
-        if (schedule == config.end() || !schedule->is_object())
-            return std::nullopt;
-        ScheduleShape shape;
-        shape.kind = parseScheduleKind(schedule->at("kind").get<std::string>());
-        shape.ranks = schedule->at("ranks").get<int>();
-        shape.microbatches = schedule->at("microbatches").get<int>();
-        shape.stagesPerRank = schedule->value("stages_per_rank", 1);
-        return shape;
-    } catch (const std::exception&) {
+        return parseRunConfigJson(configJson, "config").schedule;
+    } catch (const InputError&) {
         return std::nullopt;
     }
 }

@@ -17,31 +17,6 @@ namespace {
 
 std::string reason(int fallback) { return std::strerror(errno != 0 ? errno : fallback); }
 
-// Length of the well-formed UTF-8 sequence that starts at text[i], or 0 when there is none.
-std::size_t utf8SequenceLength(std::string_view text, std::size_t i)
-{
-    const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead < 0x80U)
-        return 1;
-    const std::size_t length = (lead & 0xE0U) == 0xC0U ? 2
-        : (lead & 0xF0U) == 0xE0U                      ? 3
-        : (lead & 0xF8U) == 0xF0U                      ? 4
-                                                       : 0;
-    if (length == 0 || i + length > text.size())
-        return 0;
-    unsigned int code = lead & (0x7FU >> length);
-    for (std::size_t k = 1; k < length; ++k) {
-        const auto next = static_cast<unsigned char>(text[i + k]);
-        if ((next & 0xC0U) != 0x80U)
-            return 0;
-        code = (code << 6U) | (next & 0x3FU);
-    }
-    // The smallest code point that needs each length: anything below is an overlong form.
-    static constexpr std::array<unsigned int, 5> kMinimum { 0, 0, 0x80U, 0x800U, 0x10000U };
-    const bool surrogate = code >= 0xD800U && code <= 0xDFFFU;
-    return code < kMinimum[length] || code > 0x10FFFFU || surrogate ? 0 : length;
-}
-
 } // namespace
 
 std::string readTextFile(const std::string& path)
@@ -96,6 +71,32 @@ void checkWritableFile(const std::string& path)
         throw InputError(path, "", std::string("cannot write file: ") + std::strerror(failure));
 }
 
+std::optional<Utf8CodePoint> decodeUtf8At(std::string_view text, std::size_t at)
+{
+    const auto lead = static_cast<unsigned char>(text[at]);
+    if (lead < 0x80U)
+        return Utf8CodePoint { lead, 1 };
+    const std::size_t length = (lead & 0xE0U) == 0xC0U ? 2
+        : (lead & 0xF0U) == 0xE0U                      ? 3
+        : (lead & 0xF8U) == 0xF0U                      ? 4
+                                                       : 0;
+    if (length == 0 || at + length > text.size())
+        return std::nullopt;
+    std::uint32_t code = lead & (0x7FU >> length);
+    for (std::size_t k = 1; k < length; ++k) {
+        const auto next = static_cast<unsigned char>(text[at + k]);
+        if ((next & 0xC0U) != 0x80U)
+            return std::nullopt;
+        code = (code << 6U) | (next & 0x3FU);
+    }
+    // The smallest code point that needs each length: anything below is an overlong form.
+    static constexpr std::array<std::uint32_t, 5> kMinimum { 0, 0, 0x80U, 0x800U, 0x10000U };
+    const bool surrogate = code >= 0xD800U && code <= 0xDFFFU;
+    if (code < kMinimum[length] || code > 0x10FFFFU || surrogate)
+        return std::nullopt;
+    return Utf8CodePoint { code, length };
+}
+
 std::string printableText(std::string_view text, std::size_t limitBytes)
 {
     static constexpr std::string_view kHex = "0123456789ABCDEF";
@@ -105,15 +106,15 @@ std::string printableText(std::string_view text, std::size_t limitBytes)
             result += "...";
             break;
         }
-        const std::size_t length = utf8SequenceLength(text, i);
-        if (length == 0) {
+        const std::optional<Utf8CodePoint> character = decodeUtf8At(text, i);
+        if (!character) {
             const auto byte = static_cast<unsigned char>(text[i++]);
             result += "\\x";
             result += kHex[byte >> 4U];
             result += kHex[byte & 0xFU];
         } else {
-            result.append(text.substr(i, length));
-            i += length;
+            result.append(text.substr(i, character->length));
+            i += character->length;
         }
     }
     return result;

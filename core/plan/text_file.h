@@ -5,8 +5,10 @@
 // beside InputError, so that the engine and the exporters share one copy.
 
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +25,16 @@ void writeTextFile(const std::string& path, std::string_view text);
 // folder named as the file, no permission), without writing anything: for a command that checks
 // every output before its long work, so that failing leaves nothing behind.
 void checkWritableFile(const std::string& path);
+
+// One character of UTF-8 text: its code point and the bytes it takes.
+struct Utf8CodePoint {
+    std::uint32_t value = 0;
+    std::size_t length = 0;
+};
+// The character that starts at text[at]; nothing when the bytes there are not a well-formed UTF-8
+// sequence (a stray continuation byte, a truncated or overlong sequence, a surrogate, past
+// U+10FFFF).
+std::optional<Utf8CodePoint> decodeUtf8At(std::string_view text, std::size_t at);
 
 // `text` for a terminal or a Qt widget: every byte outside a well-formed UTF-8 sequence (a stray
 // continuation byte, a truncated or overlong sequence, a surrogate, past U+10FFFF) written as

@@ -1,6 +1,7 @@
 #include "core/store/run_text.h"
 
 #include "core/plan/plan_error.h"
+#include "core/plan/text_file.h"
 
 #include <array>
 #include <cstdint>
@@ -10,52 +11,6 @@
 namespace tfreeze {
 
 namespace {
-
-// One decoded code point and the bytes it took.
-struct CodePoint {
-    std::uint32_t value = 0;
-    std::size_t length = 0;
-};
-
-bool isContinuation(unsigned char byte) { return (byte & 0xC0U) == 0x80U; }
-
-// The code point at `at`, or nothing when the bytes there are not well-formed UTF-8 (RFC 3629: no
-// overlong forms, no surrogates, nothing above U+10FFFF).
-std::optional<CodePoint> decodeAt(const std::string& text, std::size_t at)
-{
-    const auto lead = static_cast<unsigned char>(text[at]);
-    if (lead < 0x80U)
-        return CodePoint { lead, 1 };
-    std::size_t length = 0;
-    std::uint32_t value = 0;
-    std::uint32_t minimum = 0;
-    if ((lead & 0xE0U) == 0xC0U) {
-        length = 2;
-        value = lead & 0x1FU;
-        minimum = 0x80;
-    } else if ((lead & 0xF0U) == 0xE0U) {
-        length = 3;
-        value = lead & 0x0FU;
-        minimum = 0x800;
-    } else if ((lead & 0xF8U) == 0xF0U) {
-        length = 4;
-        value = lead & 0x07U;
-        minimum = 0x10000;
-    } else {
-        return std::nullopt; // a continuation byte or 0xF8..0xFF where a character should begin
-    }
-    if (at + length > text.size())
-        return std::nullopt;
-    for (std::size_t i = 1; i < length; ++i) {
-        const auto byte = static_cast<unsigned char>(text[at + i]);
-        if (!isContinuation(byte))
-            return std::nullopt;
-        value = (value << 6U) | (byte & 0x3FU);
-    }
-    if (value < minimum || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF))
-        return std::nullopt;
-    return CodePoint { value, length };
-}
 
 // C0 and C1 controls and DEL, and the Unicode line and paragraph separators, which break a line
 // as a newline does.
@@ -101,7 +56,7 @@ bool checkCharacters(const std::string& text, const char* source, bool allowLine
 {
     bool blank = true;
     for (std::size_t at = 0; at < text.size();) {
-        const std::optional<CodePoint> point = decodeAt(text, at);
+        const std::optional<Utf8CodePoint> point = decodeUtf8At(text, at);
         if (!point)
             throw InputError(source, "",
                 "not valid UTF-8: byte " + hexByte(static_cast<unsigned char>(text[at])) + " at offset "

@@ -146,6 +146,7 @@ QVariant RunHistoryModel::data(const QModelIndex& index, int role) const
         case RunStatus::Running:
             return palette.color(QPalette::Link);
         case RunStatus::Interrupted:
+        case RunStatus::Stopped:
             return palette.color(QPalette::PlaceholderText);
         case RunStatus::Finished:
             return palette.color(QPalette::Text);

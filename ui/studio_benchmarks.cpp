@@ -133,7 +133,7 @@ qint64 writeLongRun(const QString& path, std::int64_t steps)
         if (step % 50 == 49)
             recorder.publish(EvalStats { step, 2.0, 7.4, 0.4, -1.0 });
     }
-    recorder.publish(RunFinished { steps });
+    recorder.publish(RunFinished { steps, std::nullopt });
     recorder.close();
     if (recorder.error())
         throw std::runtime_error(*recorder.error());

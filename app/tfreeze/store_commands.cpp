@@ -394,7 +394,7 @@ BenchRun recordBenchRun(const std::string& path, std::int64_t steps, const SpanR
         RunRecorder recorder(path, result.run, options);
         for (std::int64_t step = 0; step < steps; ++step)
             publishSyntheticStep(recorder, step);
-        recorder.publish(RunFinished { steps });
+        recorder.publish(RunFinished { steps, std::nullopt });
         recorder.close();
         if (recorder.error())
             throw std::runtime_error("bench store: " + *recorder.error());
@@ -544,7 +544,7 @@ void addStoreCommands(CommandSet& commands)
     CLI::App* listCommand = runs.add_subcommand("list", "List runs, newest first: id, status, steps, created, name");
     addDbOption(listCommand, list->dbPath);
     listCommand->add_option(
-        "--status", list->status, "Only runs in this status: running, finished, failed, interrupted");
+        "--status", list->status, "Only runs in this status: running, finished, stopped, failed, interrupted");
     listCommand->add_option("--limit", list->limit, "At most this many runs")->check(positiveInteger());
     commands.add(listCommand, [list] { runRunsList(*list); });
 

@@ -441,6 +441,9 @@ StepResult PipelineRuntime::runStep(const StepBatch& batch, const StepContext& c
     return result;
 }
 
-void PipelineRuntime::finish() { publish(RunFinished { m_completedSteps }); }
+void PipelineRuntime::finish(std::optional<std::string> stopReason)
+{
+    publish(RunFinished { m_completedSteps, std::move(stopReason) });
+}
 
 } // namespace tfreeze

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,8 +91,9 @@ public:
     // Publishes the step's ActionSpans then its StepStats (Completed), or RunFailed (Failed).
     // Stopped: a stop was requested before this step; nothing ran.
     StepResult runStep(const StepBatch& batch, const StepContext& context = {});
-    // Publishes RunFinished{steps completed}; call once when the loop ends without failure.
-    void finish();
+    // Publishes RunFinished{steps completed, stopReason}; call once when the loop ends without
+    // failure. stopReason: the user stopped the run before its last step (why and when).
+    void finish(std::optional<std::string> stopReason = std::nullopt);
 
     // The step number the next runStep() gets (0 at start); set it when resuming a checkpoint.
     std::int64_t nextStep() const { return m_nextStep; }

@@ -492,6 +492,7 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
     double tokensPerSecondSum = 0.0;
     double freezeSum = 0.0;
     std::int64_t stepsRun = 0;
+    std::optional<std::string> stopReason; // set when the user stops the run before its last step
     std::vector<double> realisedMs; // steps that ran the whole plan in force
     std::vector<double> workScales; // of those steps, unfreezableWorkScale
     std::vector<double> planTokensPerSecond; // of those steps
@@ -545,8 +546,9 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
             outcome.status = TrainingOutcome::Status::Stopped;
             // `step` counts from 0: it is also how many steps ran, the last of them step `step` as
             // the progress lines count ("step 80/100").
-            d->publish(RunEvent { EventLevel::Info,
-                "stopped by the user after step " + std::to_string(step) + " of " + std::to_string(d->config.steps) });
+            stopReason
+                = "stopped by the user after step " + std::to_string(step) + " of " + std::to_string(d->config.steps);
+            d->publish(RunEvent { EventLevel::Info, *stopReason });
             break;
         }
         if (result.status == StepStatus::Failed) {
@@ -627,7 +629,7 @@ TrainingOutcome TrainingSession::run(const std::function<void(const TrainingProg
         outcome.finalEval = d->evaluateNow(outcome.stepsDone - 1);
         if (outcome.finalEval)
             d->publish(*outcome.finalEval);
-        d->runtime->finish();
+        d->runtime->finish(stopReason);
     }
     return outcome;
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -86,6 +87,8 @@ struct RunEvent {
 
 struct RunFinished {
     std::int64_t steps = 0; // steps completed
+    // Set when the user stopped the run before its last step: says when, for the run's history.
+    std::optional<std::string> stopReason;
 };
 
 struct RunFailed {

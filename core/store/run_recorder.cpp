@@ -209,7 +209,8 @@ void RunRecorder::writeBatch(const Batch& batch)
                     } else if constexpr (std::is_same_v<Event, RunEvent>) {
                         m_store->recordEvent(m_runId, event, queued.time);
                     } else if constexpr (std::is_same_v<Event, RunFinished>) {
-                        m_store->setRunStatus(m_runId, RunStatus::Finished);
+                        m_store->setRunStatus(
+                            m_runId, event.stopReason ? RunStatus::Stopped : RunStatus::Finished, event.stopReason);
                         finished = true;
                     } else if constexpr (std::is_same_v<Event, RunFailed>) {
                         m_store->setRunStatus(

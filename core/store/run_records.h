@@ -12,9 +12,12 @@
 
 namespace tfreeze {
 
-enum class RunStatus : std::uint8_t { Running, Finished, Failed, Interrupted };
+// Stopped: the user stopped it before its last step (the failure reason then says when);
+// Interrupted: its process ended without saying how the run ended.
+enum class RunStatus : std::uint8_t { Running, Finished, Failed, Interrupted, Stopped };
 
-const char* runStatusName(RunStatus status); // "running", "finished", "failed", "interrupted"
+// "running", "finished", "failed", "interrupted", "stopped"
+const char* runStatusName(RunStatus status);
 // Throws InputError(source, field) for an unknown name.
 RunStatus parseRunStatus(const std::string& name, const std::string& source = {}, const std::string& field = {});
 
@@ -31,7 +34,7 @@ struct RunRecord {
     std::string created; // ISO 8601 UTC, e.g. "2025-01-31T12:00:00.000Z"
     std::optional<std::string> finished;
     RunStatus status = RunStatus::Running;
-    std::optional<std::string> failureReason;
+    std::optional<std::string> failureReason; // why it failed, was stopped or was interrupted
     std::string configJson;
     std::string toolVersion;
     std::string host;

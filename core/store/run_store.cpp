@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string_view>
 #include <unistd.h>
 
@@ -126,6 +127,35 @@ CREATE INDEX events_by_run ON events (run, id);
     // 1 -> 2: the user's notes on a run. A default keeps every existing row valid.
     R"sql(
 ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+)sql",
+    // 2 -> 3: the status "stopped". SQLite cannot change a CHECK constraint in place, so the table
+    // is rebuilt as SQLite's documentation describes (section "Making other kinds of table schema
+    // changes" of ALTER TABLE), with foreign keys off (migrate()): dropping the old table must not
+    // cascade to the runs' steps and spans. The AUTOINCREMENT counter is carried over, so the id
+    // of a run deleted before the migration is never given again.
+    R"sql(
+CREATE TABLE runs_v3 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    created TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'interrupted', 'stopped')),
+    failure_reason TEXT,
+    config_json TEXT NOT NULL,
+    tool_version TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    boot_id TEXT NOT NULL,
+    notes TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO runs_v3 (id, name, created, finished, status, failure_reason, config_json, tool_version, host, pid,
+    boot_id, notes)
+SELECT id, name, created, finished, status, failure_reason, config_json, tool_version, host, pid, boot_id, notes
+FROM runs;
+UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'runs') WHERE name = 'runs_v3';
+DROP TABLE runs;
+ALTER TABLE runs_v3 RENAME TO runs;
+CREATE INDEX runs_by_status ON runs (status, id);
 )sql",
 };
 
@@ -250,18 +280,21 @@ std::string preparePath(const std::string& path, RunStore::OpenMode mode)
 
 const char* runStatusName(RunStatus status)
 {
-    static constexpr std::array<const char*, 4> kNames = { "running", "finished", "failed", "interrupted" };
+    static constexpr std::array<const char*, 5> kNames = { "running", "finished", "failed", "interrupted", "stopped" };
     return kNames.at(static_cast<std::size_t>(status));
 }
 
 RunStatus parseRunStatus(const std::string& name, const std::string& source, const std::string& field)
 {
-    for (RunStatus status : { RunStatus::Running, RunStatus::Finished, RunStatus::Failed, RunStatus::Interrupted }) {
+    constexpr std::array kStatuses
+        = { RunStatus::Running, RunStatus::Finished, RunStatus::Stopped, RunStatus::Failed, RunStatus::Interrupted };
+    std::string expected;
+    for (RunStatus status : kStatuses) {
         if (name == runStatusName(status))
             return status;
+        expected += std::string(expected.empty() ? "" : ", ") + runStatusName(status);
     }
-    throw InputError(
-        source, field, "unknown run status \"" + name + "\" (expected one of running, finished, failed, interrupted)");
+    throw InputError(source, field, "unknown run status \"" + name + "\" (expected one of " + expected + ")");
 }
 
 std::string isoTimeNow()
@@ -306,21 +339,24 @@ RunStore::RunStore(const std::string& path, OpenMode mode)
     if (version == 0 && scalarInt(m_connection, "SELECT COUNT(*) FROM sqlite_master") != 0)
         throw InputError(this->path(), "", "an SQLite database with tables but no run history schema; left unchanged");
 
-    m_connection.execute("PRAGMA foreign_keys = ON");
     if (m_readOnly) {
         if (version < kSchemaVersion)
             throw InputError(this->path(), "user_version",
                 version == 0 ? std::string("holds no run history yet, and it is opened read-only")
                              : "schema version " + std::to_string(version)
                         + " needs an upgrade, which a read-only open cannot do");
+        m_connection.execute("PRAGMA foreign_keys = ON");
         return;
     }
     // WAL: readers read while the recorder writes. synchronous NORMAL: a killed process loses
     // nothing committed (the WAL is in the OS's hands); only a power cut can lose the last commits.
     m_connection.execute("PRAGMA journal_mode = WAL");
     m_connection.execute("PRAGMA synchronous = NORMAL");
+    // Migrations run with foreign keys off (a rebuilt table must not cascade); they are checked
+    // before the migration commits, and on from then on.
     if (version < kSchemaVersion)
         migrate();
+    m_connection.execute("PRAGMA foreign_keys = ON");
     m_recoveredRuns = recoverInterruptedRuns();
 }
 
@@ -335,15 +371,31 @@ void RunStore::migrate()
     SqliteTransaction transaction(m_connection);
     // Read again inside the write lock: another process may have migrated meanwhile.
     const int version = scalarInt(m_connection, "PRAGMA user_version");
+    const std::int64_t orphansBefore = orphanRowCount();
     for (int step = version; step < kSchemaVersion; ++step)
         m_connection.execute(kMigrations.at(static_cast<std::size_t>(step)));
     if (version < kSchemaVersion) {
+        // Foreign keys are off during migrations: a row that lost its run would go unnoticed.
+        // Rolled back instead (the transaction's destructor), leaving the file as it was. Rows
+        // that were orphans before (a file edited by hand) are not the migration's doing.
+        if (orphanRowCount() > orphansBefore)
+            throw std::runtime_error(path() + ": migrating to schema version " + std::to_string(kSchemaVersion)
+                + " would leave rows without their run; the file was left unchanged");
         // PRAGMA takes no bound parameters; both values are our own constants.
         const std::string setVersion = "PRAGMA user_version = " + std::to_string(kSchemaVersion)
             + "; PRAGMA application_id = " + std::to_string(kApplicationId);
         m_connection.execute(setVersion.c_str());
     }
     transaction.commit();
+}
+
+std::int64_t RunStore::orphanRowCount() const
+{
+    SqliteStatement check = m_connection.prepare("PRAGMA foreign_key_check");
+    std::int64_t rows = 0;
+    while (check.step())
+        ++rows;
+    return rows;
 }
 
 std::vector<std::int64_t> RunStore::recoverInterruptedRuns()

@@ -26,7 +26,7 @@ namespace tfreeze {
 // finds the file damaged.
 class RunStore {
 public:
-    static constexpr int kSchemaVersion = 2; // 2: runs.notes
+    static constexpr int kSchemaVersion = 3; // 2: runs.notes; 3: the status "stopped"
     static constexpr const char* kDefaultPath = "runs/history.sqlite";
 
     enum class OpenMode : std::uint8_t {
@@ -103,6 +103,8 @@ public:
 private:
     void checkHeader(OpenMode mode) const;
     void migrate();
+    // Rows whose foreign key names a row that does not exist (PRAGMA foreign_key_check).
+    std::int64_t orphanRowCount() const;
     // The span insert of `rows` rows, prepared on first use.
     SqliteStatement& spanInsert(std::size_t rows);
     static constexpr std::size_t kSpanRowParameters = 9; // a span's columns besides the run

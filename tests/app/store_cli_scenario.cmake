@@ -186,14 +186,14 @@ expect(2 "" "^tfreeze: error: history.sqlite: no run with id 1\n" runs delete ${
 expect(0 "" "" export plan ${db} 1 --out engine-plan.json)
 
 # Refused files stay as they were.
-make_fixture(newer.sqlite 3)
+make_fixture(newer.sqlite 4)
 file(SHA256 "${WORK_DIR}/newer.sqlite" before)
-expect(2 "" "^tfreeze: error: newer.sqlite: user_version: schema version 3 is newer than this tfreeze understands \\(2\\)"
+expect(2 "" "^tfreeze: error: newer.sqlite: user_version: schema version 4 is newer than this tfreeze understands \\(3\\)"
     runs list --db newer.sqlite)
-expect(2 "" "schema version 3 is newer" runs delete --db newer.sqlite 1)
-expect(2 "" "schema version 3 is newer" runs rename --db newer.sqlite 1 x)
-expect(2 "" "schema version 3 is newer" runs notes --db newer.sqlite 1 x)
-expect(2 "" "schema version 3 is newer" plan --profile ${DATA}/cli/tiny-1f1b.json --db newer.sqlite)
+expect(2 "" "schema version 4 is newer" runs delete --db newer.sqlite 1)
+expect(2 "" "schema version 4 is newer" runs rename --db newer.sqlite 1 x)
+expect(2 "" "schema version 4 is newer" runs notes --db newer.sqlite 1 x)
+expect(2 "" "schema version 4 is newer" plan --profile ${DATA}/cli/tiny-1f1b.json --db newer.sqlite)
 file(SHA256 "${WORK_DIR}/newer.sqlite" after)
 if(NOT before STREQUAL after)
     message(FATAL_ERROR "newer.sqlite was altered")

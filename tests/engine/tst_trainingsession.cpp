@@ -707,6 +707,7 @@ void TestTrainingSession::timelyFreezeTelemetry()
     QVERIFY(!events.empty());
     QVERIFY(std::holds_alternative<RunFinished>(events.back()));
     QCOMPARE(std::get<RunFinished>(events.back()).steps, config.steps);
+    QVERIFY(!std::get<RunFinished>(events.back()).stopReason); // ran to its last step
     QVERIFY(sink->all<RunFailed>().empty());
 
     const TrainingPhase expectedPhases[] = { TrainingPhase::WarmUp, TrainingPhase::WarmUp, TrainingPhase::MonitorMax,
@@ -865,10 +866,13 @@ void TestTrainingSession::stopFromProgressCallback()
     QVERIFY(std::holds_alternative<RunFinished>(events.back()));
     QCOMPARE(std::get<RunFinished>(events.back()).steps, std::int64_t(2));
     QVERIFY(outcome.finalEval.has_value());
-    // The event says where the run stopped as the progress lines count: two steps ran.
+    // The event and the run's end say where the run stopped as the progress lines count: two
+    // steps ran.
+    const std::string expected = "stopped by the user after step 2 of 5";
+    QCOMPARE(std::get<RunFinished>(events.back()).stopReason, std::optional<std::string>(expected));
     const auto notes = sink->all<RunEvent>();
-    QVERIFY(std::any_of(notes.begin(), notes.end(),
-        [](const RunEvent& event) { return event.message == "stopped by the user after step 2 of 5"; }));
+    QVERIFY(std::any_of(
+        notes.begin(), notes.end(), [&expected](const RunEvent& event) { return event.message == expected; }));
 }
 
 // Pause from the callback holds the next step until another thread resumes (no timing asserted).

@@ -74,7 +74,7 @@ int main(int argc, char** argv)
                 recorder.publish(EvalStats { step, 2.5 - 0.1 * static_cast<double>(step / 10), 12.0, 0.4, -1.0 });
         }
         recorder.publish(RunEvent { EventLevel::Info, "finished 30 steps" });
-        recorder.publish(RunFinished { 30 });
+        recorder.publish(RunFinished { 30, std::nullopt });
         recorder.close();
         if (recorder.error()) {
             std::fprintf(stderr, "%s\n", recorder.error()->c_str());

@@ -64,6 +64,7 @@ private slots:
     void spansInAnyOrderAndRepeatedKeysKeepTheLatest();
     void closingWithoutFinishMarksInterrupted();
     void runFailedKeepsTheReason();
+    void runStoppedByTheUserIsStoppedNotFinished();
     void fullDatabaseStopsTheRecorderAndKeepsCommittedSteps();
     void readersReadWhileTheRecorderWrites();
 };
@@ -129,7 +130,7 @@ void TestRunRecorder::recorderRoundTripsEveryEvent()
                 recorder.publish(EvalStats { step, 2.0 + static_cast<double>(step), 7.0, 0.5, 0.25 });
         }
         recorder.publish(RunEvent { EventLevel::Info, "phase → stable" });
-        recorder.publish(RunFinished { 30 });
+        recorder.publish(RunFinished { 30, std::nullopt });
         recorder.flush();
         QCOMPARE(recorder.lastCommittedStep(), std::int64_t { 29 });
         QCOMPARE(recorder.committedSpanCount(), std::uint64_t { 30 * kSpansPerStep });
@@ -182,7 +183,7 @@ void TestRunRecorder::retentionAppliesToTheDatabase()
                 recorder.publish(PlanApplied { 55, 55, PlanSource::User, makePlan() });
             publishStep(recorder, step);
         }
-        recorder.publish(RunFinished { 100 });
+        recorder.publish(RunFinished { 100, std::nullopt });
     }
     RunStore store(path);
     std::vector<std::int64_t> expected;
@@ -241,7 +242,7 @@ void TestRunRecorder::spansInAnyOrderAndRepeatedKeysKeepTheLatest()
                 latestStartOfFirstSpan[step - 2] = late.startUs;
             }
         }
-        recorder.publish(RunFinished { kSteps });
+        recorder.publish(RunFinished { kSteps, std::nullopt });
         recorder.close();
         QVERIFY(!recorder.error());
     }
@@ -296,6 +297,37 @@ void TestRunRecorder::runFailedKeepsTheReason()
     const RunRecord record = store.run(run);
     QCOMPARE(record.status, RunStatus::Failed);
     QCOMPARE(record.failureReason.value_or(""), std::string("step 1: loss is NaN"));
+}
+
+// A run the user stopped before its last step is recorded as stopped, with when; one that ran to
+// its end as finished, with no reason. The status filter tells them apart.
+void TestRunRecorder::runStoppedByTheUserIsStoppedNotFinished()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("h.sqlite")).toStdString();
+    const std::int64_t stopped = RunStore(path).beginRun(newRun("stopped"));
+    const std::int64_t finished = RunStore(path).beginRun(newRun("finished"));
+    for (const std::int64_t run : { stopped, finished }) {
+        RunRecorder recorder(path, run);
+        publishStep(recorder, 0);
+        publishStep(recorder, 1);
+        if (run == stopped)
+            recorder.publish(RunFinished { 2, std::string("stopped by the user after step 2 of 300") });
+        else
+            recorder.publish(RunFinished { 2, std::nullopt });
+        recorder.close();
+        QVERIFY(!recorder.error());
+    }
+    RunStore store(path, RunStore::OpenMode::ReadOnly);
+    QCOMPARE(store.run(stopped).status, RunStatus::Stopped);
+    QCOMPARE(store.run(stopped).failureReason, std::optional<std::string>("stopped by the user after step 2 of 300"));
+    QVERIFY(store.run(stopped).finished.has_value());
+    QCOMPARE(store.run(finished).status, RunStatus::Finished);
+    QCOMPARE(store.run(finished).failureReason, std::optional<std::string>());
+    const std::vector<RunRecord> listed = store.listRuns({ RunStatus::Stopped, std::nullopt });
+    QCOMPARE(listed.size(), std::size_t { 1 });
+    QCOMPARE(listed[0].id, stopped);
+    QCOMPARE(listed[0].stepCount, std::int64_t { 2 });
 }
 
 void TestRunRecorder::fullDatabaseStopsTheRecorderAndKeepsCommittedSteps()
@@ -392,7 +424,7 @@ void TestRunRecorder::readersReadWhileTheRecorderWrites()
             if (step % 20 == 0)
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
-        recorder.publish(RunFinished { kSteps });
+        recorder.publish(RunFinished { kSteps, std::nullopt });
         recorder.flush();
         QVERIFY(!recorder.error());
     }

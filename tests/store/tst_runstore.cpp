@@ -112,6 +112,7 @@ private slots:
     void runsOfGoneProcessesBecomeInterrupted();
     void compareSummarizesBothRuns();
     void version1FileMigratesKeepingEveryRow();
+    void orphanRowsBeforeAMigrationDoNotBlockIt();
     void renameAndNotesRoundTrip_data();
     void renameAndNotesRoundTrip();
     void renameAndNotesOfUnknownRunReturnFalse();
@@ -393,6 +394,18 @@ void TestRunStore::unknownStatusIsAnInputError()
 {
     QVERIFY_THROWS_EXCEPTION(InputError, parseRunStatus("'; DROP TABLE runs; --", "--status"));
     QCOMPARE(parseRunStatus("interrupted"), RunStatus::Interrupted);
+    QCOMPARE(parseRunStatus("stopped"), RunStatus::Stopped);
+    for (const RunStatus status :
+        { RunStatus::Running, RunStatus::Finished, RunStatus::Failed, RunStatus::Interrupted, RunStatus::Stopped })
+        QCOMPARE(parseRunStatus(runStatusName(status)), status);
+    try {
+        parseRunStatus("done", "--status");
+        QFAIL("\"done\" is not a status");
+    } catch (const InputError& error) {
+        QCOMPARE(std::string(error.what()),
+            std::string("--status: unknown run status \"done\" (expected one of running, finished, stopped, failed, "
+                        "interrupted)"));
+    }
 }
 
 void TestRunStore::notADatabaseIsLeftUnchanged_data()
@@ -632,7 +645,9 @@ void TestRunStore::compareSummarizesBothRuns()
 }
 
 // A file written by the schema-1 tfreeze (tests/data/store/history-v1.sql) opens, migrates to the
-// current version, and keeps every row of every table; its runs get empty notes.
+// current version, and keeps every row of every table; its runs get empty notes. Schema 3 rebuilds
+// the runs table: the runs' rows in the other tables stay theirs (deleting a run still deletes
+// them), and ids of runs deleted before the migration are not given again.
 void TestRunStore::version1FileMigratesKeepingEveryRow()
 {
     QTemporaryDir dir;
@@ -640,6 +655,8 @@ void TestRunStore::version1FileMigratesKeepingEveryRow()
     const std::string dump = readBytes(TFREEZE_TEST_DATA_DIR "/store/history-v1.sql");
     QVERIFY(!dump.empty());
     rawExecute(path, dump);
+    // Runs 3 to 7 were recorded and deleted before the migration.
+    rawExecute(path, "UPDATE sqlite_sequence SET seq = 7 WHERE name = 'runs'");
     if (QTest::currentTestFailed())
         return;
     {
@@ -647,7 +664,7 @@ void TestRunStore::version1FileMigratesKeepingEveryRow()
         QVERIFY_THROWS_EXCEPTION(InputError, RunStore(path, RunStore::OpenMode::ReadOnly));
     }
     RunStore store(path);
-    QCOMPARE(store.schemaVersion(), 2);
+    QCOMPARE(store.schemaVersion(), RunStore::kSchemaVersion);
     // Counted by hand in history-v1.sql.
     const std::vector<std::pair<const char*, std::int64_t>> expectedRows = { { "runs", 2 }, { "steps", 6 },
         { "evals", 2 }, { "action_spans", 16 }, { "plans", 1 }, { "plan_actions", 12 }, { "events", 2 } };
@@ -667,10 +684,41 @@ void TestRunStore::version1FileMigratesKeepingEveryRow()
     QCOMPARE(store.plans(2).size(), std::size_t { 1 });
     QVERIFY(store.setRunNotes(1, "after the migration"));
     QCOMPARE(store.run(1).notes, std::string("after the migration"));
+    store.setRunStatus(2, RunStatus::Stopped, std::string("stopped by the user after step 3 of 10"));
+    QCOMPARE(store.run(2).status, RunStatus::Stopped);
+    QCOMPARE(store.beginRun(newRun("after")), std::int64_t { 8 });
+    {
+        SqliteStatement leftover = store.connection().prepare(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('runs_v3', 'runs_by_status')");
+        QVERIFY(leftover.step());
+        QCOMPARE(leftover.int64(0), std::int64_t { 1 }); // the index again, no leftover table
+    }
+    QVERIFY(store.deleteRun(1));
+    const std::vector<std::pair<const char*, std::int64_t>> afterDelete = { { "runs", 2 }, { "steps", 3 },
+        { "evals", 1 }, { "action_spans", 8 }, { "plans", 1 }, { "plan_actions", 12 }, { "events", 1 } };
+    for (const auto& [table, rows] : afterDelete)
+        QCOMPARE(rawCount(store, table), rows);
     // A second open finds the current version and migrates nothing.
     RunStore again(path, RunStore::OpenMode::ReadOnly);
     QCOMPARE(again.schemaVersion(), RunStore::kSchemaVersion);
-    QCOMPARE(again.run(1).notes, std::string("after the migration"));
+    QCOMPARE(again.run(2).status, RunStatus::Stopped);
+    QCOMPARE(again.listRuns().size(), std::size_t { 2 });
+}
+
+// Rows that lost their run before the migration (a file edited by hand, with foreign keys off) are
+// not the migration's doing: it goes ahead and keeps them.
+void TestRunStore::orphanRowsBeforeAMigrationDoNotBlockIt()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("v1.sqlite")).toStdString();
+    rawExecute(path, readBytes(TFREEZE_TEST_DATA_DIR "/store/history-v1.sql"));
+    rawExecute(path, "INSERT INTO events (run, level, time, message) VALUES (99, 'info', 't', 'of no run')");
+    if (QTest::currentTestFailed())
+        return;
+    RunStore store(path);
+    QCOMPARE(store.schemaVersion(), RunStore::kSchemaVersion);
+    QCOMPARE(rawCount(store, "events"), std::int64_t { 3 });
+    QCOMPARE(store.listRuns().size(), std::size_t { 2 });
 }
 
 void TestRunStore::renameAndNotesRoundTrip_data()

@@ -163,8 +163,12 @@ void TestEngineController::stopEndsAsStopped()
     QVERIFY(std::find(recorder.states.begin(), recorder.states.end(), EngineController::State::Stopping)
         != recorder.states.end());
     QCOMPARE(controller.state(), EngineController::State::Finished);
-    // A stopped run ended normally: the engine published RunFinished.
-    QCOMPARE(storedRun(config, controller.runId()).status, RunStatus::Finished);
+    // A stopped run ended normally (the engine published RunFinished), and its history says the
+    // user stopped it, and when.
+    const RunRecord stored = storedRun(config, controller.runId());
+    QCOMPARE(stored.status, RunStatus::Stopped);
+    QCOMPARE(stored.failureReason,
+        std::optional<std::string>("stopped by the user after step " + std::to_string(outcome.stepsDone) + " of 500"));
     QCOMPARE(RunStore(config.output.db, RunStore::OpenMode::ReadOnly).steps(controller.runId()).size(),
         static_cast<std::size_t>(outcome.stepsDone));
 }
@@ -326,8 +330,8 @@ void TestEngineController::engineFailureFailsTheRun()
         QString::fromStdString(*run.failureReason).contains(QStringLiteral("non-finite")), run.failureReason->c_str());
 }
 
-// Destroying the controller mid-run stops the run and waits for it: the database holds a
-// finished run with the steps that ran, fewer than configured.
+// Destroying the controller mid-run (the studio closed) stops the run and waits for it: the
+// database holds a run stopped by the user with the steps that ran, fewer than configured.
 void TestEngineController::destructorStopsTheRun()
 {
     QTemporaryDir dir;
@@ -342,7 +346,7 @@ void TestEngineController::destructorStopsTheRun()
     }
     QVERIFY(runId > 0);
     const RunRecord run = storedRun(config, runId);
-    QCOMPARE(run.status, RunStatus::Finished);
+    QCOMPARE(run.status, RunStatus::Stopped);
     const std::size_t steps = RunStore(config.output.db, RunStore::OpenMode::ReadOnly).steps(runId).size();
     QVERIFY(steps >= 1 && steps < 100000);
 }
@@ -406,7 +410,7 @@ void TestEngineController::commandsAreRefusedWithTheReason()
     QVERIFY(recorder.plans.empty());
     QCOMPARE(recorder.finished.size(), std::size_t(1));
     QCOMPARE(recorder.finished[0].status, TrainingOutcome::Status::Stopped);
-    QCOMPARE(storedRun(config, runId).status, RunStatus::Finished);
+    QCOMPARE(storedRun(config, runId).status, RunStatus::Stopped);
     QCOMPARE(RunStore(config.output.db, RunStore::OpenMode::ReadOnly).listRuns().size(), std::size_t(1));
 }
 

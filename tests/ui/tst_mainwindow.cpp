@@ -107,7 +107,7 @@ std::int64_t writeRun(const QString& db, const QString& name, std::int64_t steps
         if (step % 50 == 49)
             recorder.publish(EvalStats { step, 2.0 - 0.001 * static_cast<double>(step), 7.0, 0.4, -1.0 });
     }
-    recorder.publish(RunFinished { steps });
+    recorder.publish(RunFinished { steps, std::nullopt });
     recorder.close();
     return run;
 }
@@ -857,7 +857,7 @@ private slots:
         QCOMPARE(plans[0].source, PlanSource::User);
         QCOMPARE(plans[0].appliedAtStep, std::optional<std::int64_t>(applied.appliedAtStep));
         QCOMPARE(plans[0].batchMsPlanned, plan->batchMsPlanned);
-        QCOMPARE(store.run(window.engine()->runId()).status, RunStatus::Finished);
+        QCOMPARE(store.run(window.engine()->runId()).status, RunStatus::Stopped);
     }
 
     void engineFailureShowsABannerAndTheWindowGoesOn()

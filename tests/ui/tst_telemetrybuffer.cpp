@@ -247,7 +247,7 @@ void TestTelemetryBuffer::endEventsAndPlansComeOnce()
     if (fails)
         buffer.publish(RunFailed { 5, "loss is NaN" });
     else
-        buffer.publish(RunFinished { 6 });
+        buffer.publish(RunFinished { 6, std::nullopt });
 
     TelemetryBatch batch = buffer.drain();
     QVERIFY(!batch.empty());

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include <unistd.h>
 
@@ -19,18 +18,42 @@ std::string reason(int fallback) { return std::strerror(errno != 0 ? errno : fal
 
 } // namespace
 
-std::string readTextFile(const std::string& path)
+std::string readTextFile(const std::string& path, std::size_t maxBytes)
 {
+    namespace fs = std::filesystem;
+    const auto tooLarge = [&path, maxBytes] {
+        const bool mebibytes = maxBytes % (std::size_t { 1 } << 20) == 0;
+        return InputError(path, "",
+            "larger than " + std::to_string(mebibytes ? maxBytes >> 20 : maxBytes) + (mebibytes ? " MiB" : " bytes")
+                + "; not read");
+    };
+    // Before the open: opening a FIFO waits for its writer, and a device may never end.
+    std::error_code statusError;
+    const fs::file_status status = fs::status(path, statusError);
+    if (!statusError) {
+        if (fs::is_directory(status))
+            throw InputError(path, "", std::string("cannot read file: ") + std::strerror(EISDIR));
+        const char* kind = fs::is_character_file(status) ? "character device"
+            : fs::is_block_file(status)                  ? "block device"
+            : fs::is_socket(status)                      ? "socket"
+                                                         : nullptr;
+        if (kind != nullptr)
+            throw InputError(path, "", std::string("not a file but a ") + kind);
+        if (fs::is_regular_file(status) && fs::file_size(path, statusError) > maxBytes && !statusError)
+            throw tooLarge();
+    }
+
     errno = 0;
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw InputError(path, "", "cannot open file: " + reason(ENOENT));
     std::string text;
-    try {
-        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    } catch (const std::exception&) {
-        // A directory opens fine on Linux; libstdc++ throws from the first read (EISDIR).
-        throw InputError(path, "", "cannot read file: " + reason(EIO));
+    std::array<char, 1 << 16> chunk {};
+    // A pipe's size is not known ahead: counted as it comes.
+    while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
+        text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+        if (text.size() > maxBytes)
+            throw tooLarge();
     }
     if (in.bad())
         throw InputError(path, "", "cannot read file: " + reason(EIO));

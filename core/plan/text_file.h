@@ -14,9 +14,15 @@
 
 namespace tfreeze {
 
-// The whole file. Throws InputError(path, "", "cannot open file: <reason>") or
-// "cannot read file: <reason>" (a directory opens on Linux and fails on the first read).
-std::string readTextFile(const std::string& path);
+// The most readTextFile reads by default: far above any profile, plan or config (a 16,384-action
+// profile is about 2 MB), and a bound on what a FIFO that never ends can take.
+inline constexpr std::size_t kMaxTextFileBytes = std::size_t { 1 } << 30;
+
+// The whole file: a regular file or a pipe (`<(gunzip -c profile.json.gz)`). Throws
+// InputError(path, "", "cannot open file: <reason>"), "cannot read file: <reason>", for a device or
+// a socket "not a file but a <kind>" (/dev/zero would never end, a terminal would wait for typing),
+// and past maxBytes "larger than <maxBytes>; not read".
+std::string readTextFile(const std::string& path, std::size_t maxBytes = kMaxTextFileBytes);
 
 // Replaces the file with `text`. Throws InputError(path, "", "cannot write file: <reason>").
 void writeTextFile(const std::string& path, std::string_view text);

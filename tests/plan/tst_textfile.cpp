@@ -5,8 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <csignal>
+#include <fstream>
 #include <random>
 #include <string>
+#include <thread>
+
+#include <sys/stat.h>
 
 using namespace tfreeze;
 using namespace Qt::StringLiterals;
@@ -48,6 +53,8 @@ private slots:
     void jsonErrorText();
     void readsAndWritesFiles();
     void fileErrorsNameFileAndReason();
+    void readsPipesButNotDevices();
+    void readStopsPastItsLimit();
     void checkWritableFileWritesNothing();
 };
 
@@ -161,6 +168,57 @@ void TestTextFile::fileErrorsNameFileAndReason()
     QCOMPARE(inputErrorOf([&] { writeTextFile(inMissingFolder, "x"); }),
         qs(inMissingFolder) + u": cannot write file: No such file or directory"_s);
     QCOMPARE(inputErrorOf([&] { writeTextFile(folder, "x"); }), qs(folder) + u": cannot write file: Is a directory"_s);
+}
+
+// A pipe is read whole (process substitution gives one); a device is refused before it is opened:
+// /dev/zero would be read until memory ran out.
+void TestTextFile::readsPipesButNotDevices()
+{
+    QCOMPARE(inputErrorOf([] { readTextFile("/dev/zero"); }), u"/dev/zero: not a file but a character device"_s);
+    QCOMPARE(inputErrorOf([] { readTextFile("/dev/null"); }), u"/dev/null: not a file but a character device"_s);
+
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::string fifo = dir.filePath(u"profile.fifo"_s).toStdString();
+    QCOMPARE(::mkfifo(fifo.c_str(), 0600), 0);
+    std::string expected;
+    for (int i = 0; i < 20000; ++i)
+        expected += "{\"line\": " + std::to_string(i) + "}\n"; // several pipe buffers' worth
+    std::thread writer([&fifo, &expected] {
+        std::ofstream out(fifo, std::ios::binary);
+        out << expected;
+    });
+    const std::string text = readTextFile(fifo);
+    writer.join();
+    QCOMPARE(text.size(), expected.size());
+    QVERIFY(text == expected);
+}
+
+// Past the limit nothing more is read: a regular file by its size, a pipe as it comes.
+void TestTextFile::readStopsPastItsLimit()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::string path = dir.filePath(u"big.json"_s).toStdString();
+    writeTextFile(path, std::string(5000, 'x'));
+    QCOMPARE(readTextFile(path, 5000).size(), std::size_t(5000));
+    QCOMPARE(inputErrorOf([&] { readTextFile(path, 4999); }), qs(path) + u": larger than 4999 bytes; not read"_s);
+    QCOMPARE(inputErrorOf([&] { readTextFile(path, 4096); }), qs(path) + u": larger than 4096 bytes; not read"_s);
+
+    const std::string fifo = dir.filePath(u"endless.fifo"_s).toStdString();
+    QCOMPARE(::mkfifo(fifo.c_str(), 0600), 0);
+    // The writer's writes after the reader closed fail with EPIPE instead of ending the test.
+    std::signal(SIGPIPE, SIG_IGN);
+    std::thread writer([&fifo] {
+        std::ofstream out(fifo, std::ios::binary);
+        // Far more than the limit: the reader stops and closes, and the writer's next write fails.
+        const std::string block(1 << 16, 'y');
+        for (int i = 0; i < 64 && out; ++i)
+            out << block;
+    });
+    QCOMPARE(inputErrorOf([&] { readTextFile(fifo, std::size_t { 1 } << 20); }),
+        qs(fifo) + u": larger than 1 MiB; not read"_s);
+    writer.join();
 }
 
 // What writeTextFile would say, before anything is written: tfreeze plan checks its outputs so.

@@ -947,14 +947,17 @@ struct DoctorOptions {
 };
 
 // The engine calls its config "config" in what it refuses as a run starts (device cuda where no GPU
-// is visible); the message names the file instead.
-template <typename Work> void namingTheConfig(const std::string& configPath, Work&& work)
+// is visible); the message names where the value came from instead: the flag that set it
+// (`deviceFlag`: --device was given) or the config file.
+template <typename Work> void namingTheConfig(const std::string& configPath, bool deviceFlag, Work&& work)
 {
     try {
         work();
     } catch (const InputError& error) {
         if (error.source() != "config")
             throw;
+        if (deviceFlag && error.field() == "device")
+            throw InputError("--device", "", error.reason());
         throw InputError(configPath.empty() ? defaultConfigPath() : configPath, error.field(), error.reason());
     }
 }
@@ -1002,7 +1005,8 @@ void addTrainCommands(CommandSet& commands)
     trainCommand
         ->add_option("--progress-every", train->progressEvery, "A progress line every N steps (default: ~100 lines)")
         ->check(positiveInteger());
-    commands.add(trainCommand, [train] { namingTheConfig(train->configPath, [&] { runTrain(*train); }); });
+    commands.add(trainCommand,
+        [train] { namingTheConfig(train->configPath, !train->device.empty(), [&] { runTrain(*train); }); });
 
     auto bench = CommandSet::makeOptions<BenchTrainOptions>();
     CLI::App& benchGroup = commands.group("bench", kBenchGroupDescription);
@@ -1054,7 +1058,8 @@ void addTrainCommands(CommandSet& commands)
         ->check(CLI::Range(std::int64_t { 1 }, std::int64_t { 100'000'000 }))
         ->excludes(benchInit)
         ->excludes(nproc);
-    commands.add(benchCommand, [bench] { namingTheConfig(bench->configPath, [&] { runBenchTrain(*bench); }); });
+    commands.add(benchCommand,
+        [bench] { namingTheConfig(bench->configPath, !bench->device.empty(), [&] { runBenchTrain(*bench); }); });
 
     auto doctor = CommandSet::makeOptions<DoctorOptions>();
     CLI::App* doctorCommand = commands.app().add_subcommand("doctor", kDoctorCommand.description);

@@ -103,11 +103,18 @@ set_tests_properties(cli_train_scenario PROPERTIES TIMEOUT 300 LABELS engine)
 # Torch's OpenMP threads spin when idle by default: slow on a shared 2-core machine.
 set_property(TEST cli_train_scenario APPEND PROPERTY ENVIRONMENT "OMP_WAIT_POLICY=PASSIVE")
 
-# CUDA on a CPU build: a clear error naming the config's device, not a crash.
+# CUDA on a CPU build: a clear error naming where "cuda" came from, the flag or the config's
+# device, not a crash.
 if(NOT TFREEZE_CUDA STREQUAL "ON")
     tfreeze_add_train_cli_test(train_cuda_on_cpu_build EXIT 2
-        STDERR "^tfreeze: error: .*/tiny-1f1b.json: device: \"cuda\": (this build of tfreeze runs on the CPU only|no CUDA device)"
+        STDERR "^tfreeze: error: --device: \"cuda\": (this build of tfreeze runs on the CPU only|no CUDA device)"
         ARGS train --config ${engineData}/tiny-1f1b.json --device cuda)
+    tfreeze_add_train_cli_test(train_config_cuda_on_cpu_build EXIT 2
+        STDERR "^tfreeze: error: .*/tiny-cuda.json: device: \"cuda\": (this build of tfreeze runs on the CPU only|no CUDA device)"
+        ARGS train --config ${engineData}/tiny-cuda.json)
+    tfreeze_add_train_cli_test(bench_train_cuda_on_cpu_build EXIT 2
+        STDERR "\ntfreeze: error: --device: \"cuda\": (this build of tfreeze runs on the CPU only|no CUDA device)"
+        ARGS bench train --config ${engineData}/tiny-1f1b.json --device cuda --freezers none)
 endif()
 # tfreeze doctor: the build's capabilities and a world-size-1 collective check over Gloo.
 if(TFREEZE_GLOO_INCLUDE_DIR)

@@ -16,33 +16,40 @@ namespace {
 
 std::string reason(int fallback) { return std::strerror(errno != 0 ? errno : fallback); }
 
+InputError tooLarge(const std::string& path, std::size_t maxBytes)
+{
+    const bool mebibytes = maxBytes % (std::size_t { 1 } << 20) == 0;
+    return { path, "",
+        "larger than " + std::to_string(mebibytes ? maxBytes >> 20 : maxBytes) + (mebibytes ? " MiB" : " bytes")
+            + "; not read" };
+}
+
+// Before the open: opening a FIFO waits for its writer, and a device may never end. What stat
+// cannot see (a missing file) is left to the open, which says why.
+void refuseUnreadable(const std::string& path, std::size_t maxBytes)
+{
+    namespace fs = std::filesystem;
+    std::error_code error;
+    const fs::file_status status = fs::status(path, error);
+    if (error)
+        return;
+    if (fs::is_directory(status))
+        throw InputError(path, "", std::string("cannot read file: ") + std::strerror(EISDIR));
+    const char* kind = fs::is_character_file(status) ? "character device"
+        : fs::is_block_file(status)                  ? "block device"
+        : fs::is_socket(status)                      ? "socket"
+                                                     : nullptr;
+    if (kind != nullptr)
+        throw InputError(path, "", std::string("not a file but a ") + kind);
+    if (fs::is_regular_file(status) && fs::file_size(path, error) > maxBytes && !error)
+        throw tooLarge(path, maxBytes);
+}
+
 } // namespace
 
 std::string readTextFile(const std::string& path, std::size_t maxBytes)
 {
-    namespace fs = std::filesystem;
-    const auto tooLarge = [&path, maxBytes] {
-        const bool mebibytes = maxBytes % (std::size_t { 1 } << 20) == 0;
-        return InputError(path, "",
-            "larger than " + std::to_string(mebibytes ? maxBytes >> 20 : maxBytes) + (mebibytes ? " MiB" : " bytes")
-                + "; not read");
-    };
-    // Before the open: opening a FIFO waits for its writer, and a device may never end.
-    std::error_code statusError;
-    const fs::file_status status = fs::status(path, statusError);
-    if (!statusError) {
-        if (fs::is_directory(status))
-            throw InputError(path, "", std::string("cannot read file: ") + std::strerror(EISDIR));
-        const char* kind = fs::is_character_file(status) ? "character device"
-            : fs::is_block_file(status)                  ? "block device"
-            : fs::is_socket(status)                      ? "socket"
-                                                         : nullptr;
-        if (kind != nullptr)
-            throw InputError(path, "", std::string("not a file but a ") + kind);
-        if (fs::is_regular_file(status) && fs::file_size(path, statusError) > maxBytes && !statusError)
-            throw tooLarge();
-    }
-
+    refuseUnreadable(path, maxBytes);
     errno = 0;
     std::ifstream in(path, std::ios::binary);
     if (!in)
@@ -53,7 +60,7 @@ std::string readTextFile(const std::string& path, std::size_t maxBytes)
     while (in.read(chunk.data(), chunk.size()) || in.gcount() > 0) {
         text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
         if (text.size() > maxBytes)
-            throw tooLarge();
+            throw tooLarge(path, maxBytes);
     }
     if (in.bad())
         throw InputError(path, "", "cannot read file: " + reason(EIO));

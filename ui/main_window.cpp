@@ -876,12 +876,36 @@ void MainWindow::onReplayLoaded(const RunReplay& replay)
     updateStepSlider();
     if (!m_sliderSteps.empty())
         showStep(m_sliderSteps.back());
-    if (replay.record.status == RunStatus::Failed && replay.record.failureReason)
-        m_banner->showMessage(ErrorBanner::Level::Error,
-            tr("This run failed: %1").arg(QString::fromStdString(*replay.record.failureReason)));
+    showRunEnd(replay.record);
     updateActions();
     updateStatusBar();
     emit documentLoaded();
+}
+
+// How a replayed run ended, when that is news: a run that ran all its steps says nothing.
+void MainWindow::showRunEnd(const RunRecord& record)
+{
+    const QString reason = QString::fromStdString(record.failureReason.value_or(std::string()));
+    switch (record.status) {
+    case RunStatus::Failed:
+        m_banner->showMessage(ErrorBanner::Level::Error, tr("This run failed: %1").arg(reason));
+        break;
+    case RunStatus::Interrupted:
+        m_banner->showMessage(ErrorBanner::Level::Warning,
+            tr("This run was interrupted (%1); shown is what it recorded before.").arg(reason));
+        break;
+    case RunStatus::Stopped:
+        m_banner->showMessage(ErrorBanner::Level::Information, tr("This run ended early: %1.").arg(reason));
+        break;
+    case RunStatus::Running:
+        m_banner->showMessage(ErrorBanner::Level::Information,
+            tr("This run is still running in process %1 on %2; shown is what it recorded so far.")
+                .arg(record.pid)
+                .arg(QString::fromStdString(record.host)));
+        break;
+    case RunStatus::Finished:
+        break;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ class RunHistoryLoader;
 class TimelineView;
 struct RunConfig;
 struct RunReplay;
+struct RunRecord;
 struct TelemetryBatch;
 
 // The studio's main window: one run at a time (live, from the history, or a profile measured
@@ -129,6 +130,7 @@ private:
     // Documents.
     void beginDocument(RunDocument::Source source, const QString& title);
     void onReplayLoaded(const RunReplay& replay);
+    void showRunEnd(const RunRecord& record);
     void showProfile(const Profile& profile, const QString& title);
     void showPlanFile(const FreezePlan& plan, const QString& title);
 

@@ -551,6 +551,55 @@ private slots:
         QVERIFY(QFileInfo(chart).size() > 0);
     }
 
+    // A replayed run that did not run all its steps says how it ended, in the banner: an error for
+    // a failure, a warning for an interrupted run, a note for a stopped one; a finished one hides it.
+    void replayedRunsSayHowTheyEnded()
+    {
+        const QString db = m_dir.filePath(QStringLiteral("endings.sqlite"));
+        const auto record = [&db](const char* name, const std::optional<TelemetryEvent>& end) {
+            RunConfig config;
+            config.schedule = { ScheduleKind::OneFOneB, kSyntheticRunRanks, kSyntheticRunMicrobatches, 1 };
+            const std::int64_t run = RunStore(db.toStdString()).beginRun({ name, writeRunConfigJson(config), "test" });
+            RunRecorder recorder(db.toStdString(), run);
+            for (std::int64_t step = 0; step < 3; ++step)
+                publishSyntheticStep(recorder, step);
+            if (end)
+                recorder.publish(*end);
+            recorder.close(); // without an end: interrupted
+            return run;
+        };
+        const std::int64_t stopped
+            = record("stopped", RunFinished { 3, std::string("stopped by the user after step 3 of 10") });
+        const std::int64_t failed = record("failed", RunFailed { 3, "loss is not finite" });
+        const std::int64_t interrupted = record("interrupted", std::nullopt);
+        const std::int64_t finished = record("finished", RunFinished { 3, std::nullopt });
+
+        MainWindow window;
+        window.setDatabasePath(db);
+        window.show();
+        const auto open = [&window](std::int64_t run) {
+            QSignalSpy loaded(&window, &MainWindow::documentLoaded);
+            window.openHistoryRun(run);
+            QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
+        };
+        open(stopped);
+        QVERIFY(window.errorBanner()->isVisible());
+        QCOMPARE(window.errorBanner()->level(), ErrorBanner::Level::Information);
+        QCOMPARE(window.errorBanner()->text(),
+            QStringLiteral("This run ended early: stopped by the user after step 3 of 10."));
+        open(failed);
+        QCOMPARE(window.errorBanner()->level(), ErrorBanner::Level::Error);
+        QCOMPARE(window.errorBanner()->text(), QStringLiteral("This run failed: step 3: loss is not finite"));
+        open(interrupted);
+        QCOMPARE(window.errorBanner()->level(), ErrorBanner::Level::Warning);
+        QCOMPARE(window.errorBanner()->text(),
+            QStringLiteral("This run was interrupted (the recorder was closed before the run finished); shown is "
+                           "what it recorded before."));
+        open(finished);
+        QVERIFY(!window.errorBanner()->isVisible());
+        QCOMPARE(window.document().steps().size(), std::size_t(3));
+    }
+
     // The plans dock picks which of a run's plans the timeline shows beside its steps.
     void plansDockPicksThePlanShown()
     {

@@ -11,6 +11,7 @@
 #include "core/store/run_recorder.h"
 #include "core/store/run_store.h"
 #include "core/store/run_text.h"
+#include "core/store/store_error.h"
 #include "core/store/synthetic_run.h"
 
 #include <CLI/CLI.hpp>
@@ -28,6 +29,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 namespace tfreeze {
@@ -77,6 +79,8 @@ double secondsSince(std::chrono::steady_clock::time_point start)
 }
 
 std::string formatCount(double value) { return formatFixed(value, 0); }
+
+std::string runCount(std::size_t runs) { return std::to_string(runs) + (runs == 1 ? " run" : " runs"); }
 
 // The 1-minute load average (/proc/loadavg), so a reader can tell a busy machine's figure; "?"
 // where there is none.
@@ -179,6 +183,35 @@ void runRunsDelete(const RunIdOptions& options)
     if (!store.deleteRun(options.run))
         throw InputError(options.dbPath, "", "no run with id " + std::to_string(options.run));
     std::cout << "deleted run " << options.run << '\n';
+}
+
+// Read-only: a check must not write (not even the interrupted runs' status) into a file that may
+// be damaged. Exit 0 when SQLite finds nothing wrong, 2 with the problems listed when it does.
+void runRunsCheck(const std::string& dbPath)
+{
+    if (!fs::exists(dbPath))
+        throw InputError(dbPath, "", "no such run database");
+    RunStore store(dbPath, RunStore::OpenMode::ReadOnly);
+    constexpr int kMaxProblems = 100;
+    const std::vector<std::string> problems = store.integrityProblems(kMaxProblems);
+    if (problems.empty()) {
+        std::cout << dbPath << ": no problems found (" << runCount(store.listRuns().size()) << ", schema version "
+                  << store.schemaVersion() << ")\n";
+        return;
+    }
+    // SQLite's lines may hold several lines each ("*** in database main ***\nPage 2: ..."); every
+    // line but those headings is a problem.
+    std::size_t count = 0;
+    for (const std::string& problem : problems) {
+        std::istringstream lines(problem);
+        for (std::string line; std::getline(lines, line);) {
+            std::cout << "  " << line << '\n';
+            count += line.rfind("***", 0) == 0 ? 0 : 1;
+        }
+    }
+    const std::string counted = std::to_string(count) + (count == 1 ? " problem" : " problems");
+    throwDamagedDatabase(dbPath, "integrity check",
+        (count >= static_cast<std::size_t>(kMaxProblems) ? "at least " + counted : counted) + ", listed above");
 }
 
 // Writes need a database that exists: renaming in a new empty file would only hide a typo in --db.
@@ -573,6 +606,13 @@ void addStoreCommands(CommandSet& commands)
     notesCommand->add_option("ID", notes->run, "Run id")->required()->check(recordId());
     notesCommand->add_option("TEXT", notes->text, "The notes")->required();
     commands.add(notesCommand, [notes] { runRunsNotes(*notes); });
+
+    auto check = CommandSet::makeOptions<RunsListOptions>();
+    CLI::App* checkCommand = runs.add_subcommand("check",
+        "Check the run database for damage (SQLite's integrity check) and for rows whose run is missing; "
+        "reads the whole file and changes nothing");
+    addDbOption(checkCommand, check->dbPath);
+    commands.add(checkCommand, [check] { runRunsCheck(check->dbPath); });
 
     auto compare = CommandSet::makeOptions<RunsCompareOptions>();
     CLI::App* compareCommand = runs.add_subcommand(

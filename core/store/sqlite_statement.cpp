@@ -63,6 +63,11 @@ void throwSqliteFailure(const std::string& dbPath, const std::string& what, int 
     throw StoreError(code & 0xff, describeSqliteFailure(dbPath, what, code, message));
 }
 
+void throwDamagedDatabase(const std::string& dbPath, const std::string& what, const std::string& message)
+{
+    throwSqliteFailure(dbPath, what, SQLITE_CORRUPT, message.c_str());
+}
+
 SqliteStatement::SqliteStatement(sqlite3* db, const char* sql, std::string dbPath)
     : m_db(db)
     , m_dbPath(std::move(dbPath))

@@ -49,4 +49,8 @@ std::string describeSqliteFailure(const std::string& dbPath, const std::string& 
 // describeSqliteFailure's text.
 [[noreturn]] void throwSqliteFailure(const std::string& dbPath, const std::string& what, int code, const char* message);
 
+// Throws DamagedDatabaseError for damage found by our own reading (an integrity check), with the
+// same text and rescue hint as SQLite's SQLITE_CORRUPT.
+[[noreturn]] void throwDamagedDatabase(const std::string& dbPath, const std::string& what, const std::string& message);
+
 } // namespace tfreeze

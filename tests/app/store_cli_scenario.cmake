@@ -213,6 +213,17 @@ endif()
 # bytes; cut inside the header page.
 set(damagedMessage "^tfreeze: error: damaged.sqlite: cannot (read|write): database disk image is malformed \\(the run database is damaged; tfreeze left it as it is. `sqlite3 damaged.sqlite .recover")
 make_fixture(pristine.sqlite)
+expect(0 "^pristine.sqlite: no problems found \\(2 runs, schema version 3\\)\n$" "" runs check --db pristine.sqlite)
+expect(2 "" "^tfreeze: error: absent.sqlite: no such run database" runs check --db absent.sqlite)
+# Damage that reading the runs does not meet (a page of spans): runs list works, runs check finds it.
+execute_process(COMMAND "${FIXTURE}" --damage pristine.sqlite spans-damaged.sqlite 150000 1000
+    WORKING_DIRECTORY "${WORK_DIR}" RESULT_VARIABLE exitCode)
+if(NOT exitCode STREQUAL "0")
+    message(FATAL_ERROR "make_store_fixture --damage: exit code ${exitCode}")
+endif()
+expect(0 "frozen" "" runs list --db spans-damaged.sqlite)
+expect(2 "\n  On tree page [0-9]+ cell [0-9]+: " "^tfreeze: error: spans-damaged.sqlite: integrity check: [1-9][0-9]* problems, listed above"
+    runs check --db spans-damaged.sqlite)
 foreach(damage "4096;2000" "20000" "100")
     execute_process(COMMAND "${FIXTURE}" --damage pristine.sqlite damaged.sqlite ${damage} WORKING_DIRECTORY "${WORK_DIR}"
         RESULT_VARIABLE exitCode)
@@ -229,6 +240,9 @@ foreach(damage "4096;2000" "20000" "100")
     expect(2 "" "${damagedMessage}" runs delete ${damaged} 1)
     expect(2 "" "${damagedMessage}" export metrics ${damaged} 2 --out none.csv)
     expect(2 "" "${damagedMessage}" export trace ${damaged} 2 --out none.json)
+    # The check reads every page: it finds what the commands above may not touch.
+    expect(2 "" "^tfreeze: error: damaged.sqlite: (integrity check: [1-9][0-9]* problems?, listed above|cannot read: database disk image is malformed) \\(the run database is damaged"
+        runs check ${damaged})
     if(NOT damage STREQUAL "4096;2000") # the offline plan's rows lie outside that damage: it is written
         expect(2 "" "${damagedMessage}" plan --profile ${DATA}/cli/tiny-1f1b.json ${damaged})
     endif()

@@ -113,6 +113,7 @@ private slots:
     void compareSummarizesBothRuns();
     void version1FileMigratesKeepingEveryRow();
     void orphanRowsBeforeAMigrationDoNotBlockIt();
+    void integrityProblemsCountOrphansAndFindDamage();
     void renameAndNotesRoundTrip_data();
     void renameAndNotesRoundTrip();
     void renameAndNotesOfUnknownRunReturnFalse();
@@ -719,6 +720,41 @@ void TestRunStore::orphanRowsBeforeAMigrationDoNotBlockIt()
     QCOMPARE(store.schemaVersion(), RunStore::kSchemaVersion);
     QCOMPARE(rawCount(store, "events"), std::int64_t { 3 });
     QCOMPARE(store.listRuns().size(), std::size_t { 2 });
+    // The integrity check names them; with them gone the file is sound.
+    QCOMPARE(store.integrityProblems(),
+        (std::vector<std::string> { "events: 1 row names a row of runs that does not exist" }));
+    store.connection().execute("DELETE FROM events WHERE run = 99");
+    QCOMPARE(store.integrityProblems(), std::vector<std::string>());
+}
+
+// Rows of a run deleted with foreign keys off (by hand, or by another program) are counted per
+// table; SQLite's own check runs first and finds a damaged page that no query of ours reads.
+void TestRunStore::integrityProblemsCountOrphansAndFindDamage()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("h.sqlite")).toStdString();
+    writeTwoRuns(path);
+    QCOMPARE(RunStore(path).integrityProblems(), std::vector<std::string>());
+    rawExecute(path, "DELETE FROM runs WHERE id = 1"); // a raw connection: foreign keys off
+    {
+        RunStore store(path, RunStore::OpenMode::ReadOnly);
+        const std::int64_t spans = rawCount(store, "action_spans") / 2;
+        QCOMPARE(store.integrityProblems(),
+            (std::vector<std::string> {
+                "action_spans: " + std::to_string(spans) + " rows name a row of runs that does not exist",
+                "steps: 30 rows name a row of runs that does not exist" }));
+    }
+    // A page in the middle of the file overwritten: SQLite's check reports it (and nothing is
+    // asked of the keys of a damaged file).
+    std::string bytes = readBytes(path);
+    QVERIFY(bytes.size() > 100000);
+    for (std::size_t i = 90000; i < 92000; ++i)
+        bytes[i] = static_cast<char>(i * 37 % 256);
+    writeBytes(path, bytes);
+    const std::vector<std::string> problems = RunStore(path, RunStore::OpenMode::ReadOnly).integrityProblems();
+    QVERIFY(!problems.empty());
+    for (const std::string& problem : problems)
+        QVERIFY2(problem.find("runs that does not exist") == std::string::npos, problem.c_str());
 }
 
 void TestRunStore::renameAndNotesRoundTrip_data()

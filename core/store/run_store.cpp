@@ -354,9 +354,12 @@ RunStore::RunStore(const std::string& path, OpenMode mode)
     m_connection.execute("PRAGMA journal_mode = WAL");
     m_connection.execute("PRAGMA synchronous = NORMAL");
     // Migrations run with foreign keys off (a rebuilt table must not cascade); they are checked
-    // before the migration commits, and on from then on.
-    if (version < kSchemaVersion)
+    // before the migration commits, and on from then on. Off is SQLite's default, but a build may
+    // change it (SQLITE_DEFAULT_FOREIGN_KEYS), so it is said.
+    if (version < kSchemaVersion) {
+        m_connection.execute("PRAGMA foreign_keys = OFF");
         migrate();
+    }
     m_connection.execute("PRAGMA foreign_keys = ON");
     m_recoveredRuns = recoverInterruptedRuns();
 }

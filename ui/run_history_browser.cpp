@@ -87,11 +87,16 @@ RunHistoryBrowser::RunHistoryBrowser(QWidget* parent)
     m_notesAction = makeAction(tr("Notes"), QKeySequence(), [this] { editCurrent(RunHistoryModel::NotesColumn); });
     m_compareAction = makeAction(tr("Compare"), QKeySequence(), [this] { compareSelected(); });
     m_refreshAction = makeAction(tr("Refresh"), QKeySequence(Qt::Key_F5), [this] { reload(); });
+    m_checkAction = makeAction(tr("Check Database"), QKeySequence(), [this] {
+        m_checkAction->setEnabled(false); // one check at a time; the result enables it again
+        m_loader->checkDatabase();
+    });
+    m_checkAction->setToolTip(tr("Read the whole run database for damage; changes nothing"));
 
     auto* toolBar = new QToolBar(this);
     toolBar->addWidget(m_filter);
-    for (QAction* action :
-        { m_openAction, m_renameAction, m_notesAction, m_compareAction, m_deleteAction, m_refreshAction })
+    for (QAction* action : { m_openAction, m_renameAction, m_notesAction, m_compareAction, m_deleteAction,
+             m_refreshAction, m_checkAction })
         toolBar->addAction(action);
 
     auto* layout = new QVBoxLayout(this);
@@ -102,6 +107,7 @@ RunHistoryBrowser::RunHistoryBrowser(QWidget* parent)
 
     connect(m_loader, &RunHistoryLoader::runsLoaded, this, &RunHistoryBrowser::showRuns);
     connect(m_loader, &RunHistoryLoader::loadFailed, this, &RunHistoryBrowser::showFailure);
+    connect(m_loader, &RunHistoryLoader::databaseChecked, this, &RunHistoryBrowser::showCheck);
     connect(m_loader, &RunHistoryLoader::writeFinished, this, [this](qint64, const QString& what) {
         // A rename or a note is already in the row; a delete needs the list again.
         if (what.startsWith(QLatin1String("delete")))
@@ -151,6 +157,10 @@ void RunHistoryBrowser::showRuns(const QVector<RunHistoryRow>& rows)
 
 void RunHistoryBrowser::showFailure(const QString& what, const QString& message)
 {
+    if (what == QLatin1String("check the database")) {
+        showCheckFailure(message);
+        return;
+    }
     m_message->setText(tr("Could not read or write the run history (%1): %2").arg(what, message));
     m_message->show();
     if (what == QLatin1String("runs")) {
@@ -160,6 +170,39 @@ void RunHistoryBrowser::showFailure(const QString& what, const QString& message)
         // A failed write leaves the row as the user typed it: show the database's truth again.
         reload();
     }
+}
+
+// Window-modal and not waited for: the result arrives from the loader, and a nested event loop
+// here would let another result arrive inside this one.
+void RunHistoryBrowser::showCheck(const QString& path, int runs, const QStringList& problems)
+{
+    m_checkAction->setEnabled(true);
+    auto* box = new QMessageBox(this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setWindowTitle(tr("Check Database"));
+    if (problems.isEmpty()) {
+        box->setIcon(QMessageBox::Information);
+        box->setText(runs == 1 ? tr("No problems found in %1 (1 run).").arg(path)
+                               : tr("No problems found in %1 (%2 runs).").arg(path).arg(runs));
+    } else {
+        box->setIcon(QMessageBox::Warning);
+        box->setText(problems.size() == 1 ? tr("%1: 1 problem found.").arg(path)
+                                          : tr("%1: %2 problems found.").arg(path).arg(problems.size()));
+        box->setInformativeText(tr("The file was left as it is. `sqlite3 %1 .recover | sqlite3 rescued.sqlite` may "
+                                   "rescue what is still readable.")
+                                    .arg(path));
+        box->setDetailedText(problems.join(QLatin1Char('\n')));
+    }
+    box->open();
+}
+
+void RunHistoryBrowser::showCheckFailure(const QString& message)
+{
+    m_checkAction->setEnabled(true);
+    auto* box = new QMessageBox(QMessageBox::Warning, tr("Check Database"),
+        tr("The run database could not be checked: %1").arg(message), QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
 }
 
 QList<qint64> RunHistoryBrowser::selectedRuns() const

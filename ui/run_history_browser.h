@@ -19,7 +19,8 @@ class RunHistoryModel;
 // cannot be read shows its message above the table instead of the rows.
 //
 // Keys: Enter or double-click opens, Del deletes (after a confirmation naming the run), F2 renames,
-// F5 reloads. Compare needs exactly two selected runs; A is the older (lower id).
+// F5 reloads. Compare needs exactly two selected runs; A is the older (lower id). Check Database
+// reads the whole file for damage (a list reads only the pages it needs) and says what it found.
 class RunHistoryBrowser : public QWidget {
     Q_OBJECT
 
@@ -44,6 +45,7 @@ public:
     QAction* notesAction() const { return m_notesAction; }
     QAction* compareAction() const { return m_compareAction; }
     QAction* refreshAction() const { return m_refreshAction; }
+    QAction* checkAction() const { return m_checkAction; }
 
     // The run ids of the selected rows, in the order of the view.
     QList<qint64> selectedRuns() const;
@@ -61,6 +63,8 @@ signals:
 private:
     void showRuns(const QVector<RunHistoryRow>& rows);
     void showFailure(const QString& what, const QString& message);
+    void showCheck(const QString& path, int runs, const QStringList& problems);
+    void showCheckFailure(const QString& message);
     void updateActions();
     void openCurrent();
     void deleteSelected();
@@ -79,6 +83,7 @@ private:
     QAction* m_notesAction = nullptr;
     QAction* m_compareAction = nullptr;
     QAction* m_refreshAction = nullptr;
+    QAction* m_checkAction = nullptr;
 };
 
 } // namespace tfreeze

@@ -190,6 +190,20 @@ void RunHistoryLoader::loadComparison(qint64 a, qint64 b)
         });
 }
 
+void RunHistoryLoader::checkDatabase()
+{
+    submit(QStringLiteral("check the database"), [this](const std::string& path) {
+        requireExistingFile(path);
+        RunStore store(path, RunStore::OpenMode::ReadOnly);
+        QStringList problems;
+        for (const std::string& problem : store.integrityProblems())
+            problems.append(QString::fromStdString(problem));
+        const int runs = problems.isEmpty() ? static_cast<int>(store.listRuns().size()) : 0;
+        m_replies.post(
+            [this, path, runs, problems] { emit databaseChecked(QString::fromStdString(path), runs, problems); });
+    });
+}
+
 void RunHistoryLoader::deleteRun(qint64 runId)
 {
     const QString what = QStringLiteral("delete run %1").arg(runId);

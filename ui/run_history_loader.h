@@ -11,6 +11,7 @@
 #include <QMetaType>
 #include <QObject>
 #include <QString>
+#include <QStringList>
 #include <QVector>
 
 #include <functional>
@@ -74,6 +75,10 @@ public:
     void loadPlan(qint64 planId);
     void loadComparison(qint64 a, qint64 b);
 
+    // Reads the whole file (RunStore::integrityProblems), read-only: databaseChecked, or
+    // loadFailed("check the database", ...) when the file cannot even be opened.
+    void checkDatabase();
+
     void deleteRun(qint64 runId);
     void renameRun(qint64 runId, const QString& name);
     void setRunNotes(qint64 runId, const QString& notes);
@@ -91,6 +96,8 @@ signals:
     void spansLoaded(qint64 run, qint64 step, const std::vector<tfreeze::ActionSpan>& spans);
     void planLoaded(qint64 planId, const std::shared_ptr<const tfreeze::FreezePlan>& plan);
     void comparisonLoaded(const tfreeze::RunComparison& comparison);
+    // `problems` empty: the file is sound, and holds `runs` runs.
+    void databaseChecked(const QString& path, int runs, const QStringList& problems);
     // A delete, rename or notes write that went through; `what` says which, e.g. "delete run 3".
     void writeFinished(qint64 runId, const QString& what);
     // `what`: the request, e.g. "runs" or "run 3"; `message` names the database file.

@@ -29,7 +29,6 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 namespace tfreeze {
@@ -199,16 +198,9 @@ void runRunsCheck(const std::string& dbPath)
                   << store.schemaVersion() << ")\n";
         return;
     }
-    // SQLite's lines may hold several lines each ("*** in database main ***\nPage 2: ..."); every
-    // line but those headings is a problem.
-    std::size_t count = 0;
-    for (const std::string& problem : problems) {
-        std::istringstream lines(problem);
-        for (std::string line; std::getline(lines, line);) {
-            std::cout << "  " << line << '\n';
-            count += line.rfind("***", 0) == 0 ? 0 : 1;
-        }
-    }
+    for (const std::string& problem : problems)
+        std::cout << "  " << problem << '\n';
+    const std::size_t count = problems.size();
     const std::string counted = std::to_string(count) + (count == 1 ? " problem" : " problems");
     throwDamagedDatabase(dbPath, "integrity check",
         (count >= static_cast<std::size_t>(kMaxProblems) ? "at least " + counted : counted) + ", listed above");

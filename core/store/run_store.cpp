@@ -401,8 +401,13 @@ std::vector<std::string> RunStore::integrityProblems(int maxProblems) const
     try {
         SqliteStatement check = m_connection.prepare(sql.c_str());
         while (check.step()) {
-            if (std::string line = check.text(0); line != "ok")
-                problems.push_back(std::move(line));
+            // A row may hold several lines ("*** in database main ***\nPage 2: ..."); every line
+            // but such a heading is a problem.
+            std::istringstream lines(check.text(0));
+            for (std::string line; std::getline(lines, line);) {
+                if (line != "ok" && line.rfind("*** ", 0) != 0)
+                    problems.push_back(line);
+            }
         }
     } catch (const DamagedDatabaseError& error) {
         // Some damage stops the check itself (a page that no b-tree walk can get past).

@@ -99,8 +99,8 @@ public:
     // enough to run for every row of a run list, where the span means would scan every span.
     RunSummary summarizeSteps(std::int64_t run);
 
-    // What SQLite's integrity check finds wrong (damaged pages, broken indexes; at most
-    // maxProblems of its lines), or in a file without such damage, the rows whose run or plan
+    // What SQLite's integrity check finds wrong, one problem a line (damaged pages, broken
+    // indexes; at most about maxProblems), or in a file without such damage, the rows whose run or plan
     // does not exist, one line a table. Empty: the file is sound. Reads the whole file.
     std::vector<std::string> integrityProblems(int maxProblems = 100) const;
     RunComparison compare(std::int64_t a, std::int64_t b);

@@ -159,6 +159,7 @@ private slots:
     void olderSchemaIsUpgradedAndListed();
     void badDatabaseReportsTheFile_data();
     void badDatabaseReportsTheFile();
+    void checkDatabaseSaysWhatItFound();
 };
 
 void TestRunHistoryModel::rowsAndColumnsMatchTheFixture()
@@ -611,6 +612,43 @@ void TestRunHistoryModel::badDatabaseReportsTheFile()
     // A missing file stays missing: reading never creates a database.
     if (content.isEmpty())
         QVERIFY(!QFile::exists(path));
+}
+
+// Check Database reads the file off the GUI thread and answers in a message box: sound, the
+// problems (in the details), or why it could not check at all.
+void TestRunHistoryModel::checkDatabaseSaysWhatItFound()
+{
+    Fixture fixture;
+    auto browser = loadedBrowser(fixture.path);
+    QVERIFY(browser);
+    QString text;
+    const auto check = [&browser, &text] {
+        text.clear();
+        answerNextMessageBox(QMessageBox::Ok, &text);
+        browser->checkAction()->trigger();
+        QVERIFY(!browser->checkAction()->isEnabled()); // one check at a time
+        QTRY_VERIFY_WITH_TIMEOUT(!text.isEmpty(), kLoadTimeoutMs);
+        QVERIFY(browser->checkAction()->isEnabled());
+    };
+    check();
+    QCOMPARE(text, QStringLiteral("No problems found in %1 (4 runs).").arg(fixture.path));
+
+    {
+        // Run 2 deleted behind the store's back (foreign keys off): its step, spans and plan are left.
+        RunStore store(fixture.path.toStdString());
+        store.connection().execute("PRAGMA foreign_keys = OFF");
+        store.connection().execute("DELETE FROM runs WHERE id = 2");
+    }
+    check();
+    QCOMPARE(text, QStringLiteral("%1: 3 problems found.").arg(fixture.path));
+
+    QFile file(fixture.path);
+    QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    file.write("this is not a database\n");
+    file.close();
+    check();
+    QVERIFY2(text.startsWith(QStringLiteral("The run database could not be checked: %1").arg(fixture.path)),
+        qPrintable(text));
 }
 
 QTEST_MAIN(TestRunHistoryModel)

@@ -599,13 +599,6 @@ void addStoreCommands(CommandSet& commands)
     notesCommand->add_option("TEXT", notes->text, "The notes")->required();
     commands.add(notesCommand, [notes] { runRunsNotes(*notes); });
 
-    auto check = CommandSet::makeOptions<RunsListOptions>();
-    CLI::App* checkCommand = runs.add_subcommand("check",
-        "Check the run database for damage (SQLite's integrity check) and for rows whose run is missing; "
-        "reads the whole file and changes nothing");
-    addDbOption(checkCommand, check->dbPath);
-    commands.add(checkCommand, [check] { runRunsCheck(check->dbPath); });
-
     auto compare = CommandSet::makeOptions<RunsCompareOptions>();
     CLI::App* compareCommand = runs.add_subcommand(
         "compare", "Compare two runs side by side: final loss, tokens/s, bubble %, per-stage mean action times");
@@ -613,6 +606,13 @@ void addStoreCommands(CommandSet& commands)
     compareCommand->add_option("A", compare->a, "First run id")->required()->check(recordId());
     compareCommand->add_option("B", compare->b, "Second run id")->required()->check(recordId());
     commands.add(compareCommand, [compare] { runRunsCompare(*compare); });
+
+    auto check = CommandSet::makeOptions<RunsListOptions>();
+    CLI::App* checkCommand = runs.add_subcommand("check",
+        "Check the run database for damage (SQLite's integrity check) and for rows whose run is missing; "
+        "reads the whole file and changes nothing");
+    addDbOption(checkCommand, check->dbPath);
+    commands.add(checkCommand, [check] { runRunsCheck(check->dbPath); });
 
     CLI::App& exportGroup = commands.group("export", "Write plans, metrics and traces for other tools");
     auto plan = CommandSet::makeOptions<ExportPlanOptions>();

@@ -40,7 +40,7 @@ tfreeze_add_cli_test(unknown_command EXIT 2
     STDERR "^tfreeze: error: \"simulat\" is not a command of tfreeze \\(its commands: simulate, plan, bench, .*\\)\n$"
     ARGS simulat --ranks 2)
 tfreeze_add_cli_test(unknown_group_command EXIT 2
-    STDERR "^tfreeze: error: \"lst\" is not a command of tfreeze runs \\(its commands: list, show, delete, rename, notes, compare\\)\n$"
+    STDERR "^tfreeze: error: \"lst\" is not a command of tfreeze runs \\(its commands: list, show, delete, rename, notes, compare, check\\)\n$"
     ARGS runs lst)
 tfreeze_add_cli_test(group_without_command EXIT 2
     STDERR "^tfreeze: error: tfreeze bench needs a subcommand: plan, replan, store.*\n$" ARGS bench)

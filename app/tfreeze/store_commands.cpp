@@ -15,6 +15,7 @@
 #include "core/store/synthetic_run.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -100,6 +101,28 @@ std::string delta(double a, double b, int decimals)
     return text;
 }
 
+// A run as `runs list --json` and `runs show --json` give it: the record, its step figures (null
+// without steps) and its config as JSON (its text when it does not parse: a hand-made run).
+nlohmann::ordered_json runJson(const RunRecord& run, const RunSummary& steps)
+{
+    const auto orNull = [](const std::optional<std::string>& text) {
+        return text ? nlohmann::ordered_json(*text) : nlohmann::ordered_json(nullptr);
+    };
+    nlohmann::ordered_json config = nlohmann::ordered_json::parse(run.configJson, nullptr, false);
+    if (config.is_discarded())
+        config = run.configJson;
+    return { { "id", run.id }, { "name", run.name }, { "status", runStatusName(run.status) },
+        { "reason", orNull(run.failureReason) }, { "created", run.created }, { "finished", orNull(run.finished) },
+        { "steps", run.stepCount },
+        { "final_loss", steps.finalLoss ? nlohmann::ordered_json(*steps.finalLoss) : nullptr },
+        { "mean_tokens_per_s", steps.finalLoss ? nlohmann::ordered_json(steps.meanTokensPerSecond) : nullptr },
+        { "mean_bubble", steps.finalLoss ? nlohmann::ordered_json(steps.meanBubbleFraction) : nullptr },
+        { "notes", run.notes }, { "host", run.host }, { "pid", run.pid }, { "tool_version", run.toolVersion },
+        { "config", config } };
+}
+
+void printJson(const nlohmann::ordered_json& json) { std::cout << json.dump(2) << '\n'; }
+
 void runRunsList(const RunsListOptions& options)
 {
     RunFilter filter;
@@ -108,11 +131,21 @@ void runRunsList(const RunsListOptions& options)
     if (options.limit > 0)
         filter.limit = options.limit;
     if (!fs::exists(options.dbPath)) {
-        std::cout << "no runs (" << options.dbPath << " does not exist yet)\n";
+        if (options.json)
+            printJson({ { "database", options.dbPath }, { "runs", nlohmann::ordered_json::array() } });
+        else
+            std::cout << "no runs (" << options.dbPath << " does not exist yet)\n";
         return;
     }
     const auto store = openForReading(options.dbPath);
     const std::vector<RunRecord> runs = store->listRuns(filter);
+    if (options.json) {
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (const RunRecord& run : runs)
+            list.push_back(runJson(run, store->summarizeSteps(run.id)));
+        printJson({ { "database", options.dbPath }, { "runs", std::move(list) } });
+        return;
+    }
     if (runs.empty()) {
         std::cout << "no runs" << (filter.status ? std::string(" with status ") + options.status : std::string())
                   << " in " << options.dbPath << '\n';
@@ -130,10 +163,36 @@ void runRunsList(const RunsListOptions& options)
     table.print(std::cout);
 }
 
+// runs show --json: the run as runs list --json gives it, with its plans and events.
+void printRunJson(RunStore& store, const RunRecord& run)
+{
+    nlohmann::ordered_json json = runJson(run, store.summarizeSteps(run.id));
+    json["steps_with_spans"] = store.spanSteps(run.id).size();
+    nlohmann::ordered_json plans = nlohmann::ordered_json::array();
+    for (const PlanRecord& plan : store.plans(run.id))
+        plans.push_back(
+            { { "id", plan.id }, { "source", planSourceName(plan.source) }, { "created_at_step", plan.createdAtStep },
+                { "applied_at_step", plan.appliedAtStep ? nlohmann::ordered_json(*plan.appliedAtStep) : nullptr },
+                { "batch_ms",
+                    { { "no_freeze", plan.batchMsNoFreeze }, { "planned", plan.batchMsPlanned },
+                        { "all_frozen", plan.batchMsAllFrozen } } } });
+    json["plans"] = std::move(plans);
+    nlohmann::ordered_json events = nlohmann::ordered_json::array();
+    for (const EventRecord& event : store.events(run.id))
+        events.push_back(
+            { { "time", event.time }, { "level", eventLevelName(event.level) }, { "message", event.message } });
+    json["events"] = std::move(events);
+    printJson(json);
+}
+
 void runRunsShow(const RunIdOptions& options)
 {
     const auto store = openForReading(options.dbPath);
     const RunRecord run = store->run(options.run);
+    if (options.json) {
+        printRunJson(*store, run);
+        return;
+    }
     std::cout << "run " << run.id << ": " << run.name << '\n' << "status: " << runStatusName(run.status) << '\n';
     if (run.failureReason)
         std::cout << "reason: " << *run.failureReason << '\n';
@@ -571,12 +630,17 @@ void addStoreCommands(CommandSet& commands)
     listCommand->add_option(
         "--status", list->status, "Only runs in this status: running, finished, stopped, failed, interrupted");
     listCommand->add_option("--limit", list->limit, "At most this many runs")->check(positiveInteger());
+    listCommand->add_flag("--json", list->json,
+        "Print the runs as JSON (id, name, status, reason, created, finished, steps, final_loss, mean_tokens_per_s, "
+        "mean_bubble, notes, host, pid, tool_version, config)");
     commands.add(listCommand, [list] { runRunsList(*list); });
 
     auto show = CommandSet::makeOptions<RunIdOptions>();
     CLI::App* showCommand = runs.add_subcommand("show", "Show one run: status, figures, plans, events");
     addDbOption(showCommand, show->dbPath);
     showCommand->add_option("ID", show->run, "Run id")->required()->check(recordId());
+    showCommand->add_flag(
+        "--json", show->json, "Print the run as JSON: as runs list --json, with its plans and events");
     commands.add(showCommand, [show] { runRunsShow(*show); });
 
     auto remove = CommandSet::makeOptions<RunIdOptions>();

@@ -11,11 +11,13 @@ struct RunsListOptions {
     std::string dbPath;
     std::string status;
     std::int64_t limit = 0; // 0: all
+    bool json = false; // --json: the runs as JSON for scripts, not a table
 };
 
 struct RunIdOptions {
     std::string dbPath;
     std::int64_t run = 0;
+    bool json = false; // runs show --json
 };
 
 // runs rename ID NAME, runs notes ID TEXT.

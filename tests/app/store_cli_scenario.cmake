@@ -30,6 +30,37 @@ expect(2 "" "^tfreeze: error: --status: unknown run status \"finished' OR 1=1 --
 expect(0 "run 2: frozen\nstatus: finished\n.*steps: 30\n.*plans:\n.*engine +19 +20 .*events:\n.*finished 30 steps" ""
     runs show ${db} 2)
 expect(2 "" "^tfreeze: error: history.sqlite: no run with id 42\n" runs show ${db} 42)
+
+# The same as JSON for scripts, read back with CMake's own JSON parser.
+function(expect_json_equal json expected)
+    string(JSON actual GET "${json}" ${ARGN})
+    if(NOT actual STREQUAL expected)
+        list(JOIN ARGN "." key)
+        message(FATAL_ERROR "${key}: expected \"${expected}\", got \"${actual}\"\n${json}")
+    endif()
+endfunction()
+expect(0 "^{\n" "^$" runs list ${db} --json)
+string(JSON runCount LENGTH "${LAST_STDOUT}" runs)
+if(NOT runCount EQUAL 2)
+    message(FATAL_ERROR "runs list --json: ${runCount} runs, expected 2")
+endif()
+expect_json_equal("${LAST_STDOUT}" "2" runs 0 id)
+expect_json_equal("${LAST_STDOUT}" "frozen" runs 0 name)
+expect_json_equal("${LAST_STDOUT}" "finished" runs 0 status)
+expect_json_equal("${LAST_STDOUT}" "30" runs 0 steps)
+expect_json_equal("${LAST_STDOUT}" "4" runs 0 config ranks) # the config as JSON, not its text
+expect_json_equal("${LAST_STDOUT}" "baseline" runs 1 name)
+expect(0 "" "^$" runs list ${db} --json --status failed)
+string(JSON runCount LENGTH "${LAST_STDOUT}" runs)
+if(NOT runCount EQUAL 0)
+    message(FATAL_ERROR "runs list --json --status failed: ${runCount} runs, expected none")
+endif()
+expect(0 "" "^$" runs show ${db} 2 --json)
+expect_json_equal("${LAST_STDOUT}" "2" id)
+expect_json_equal("${LAST_STDOUT}" "20" plans 0 applied_at_step)
+expect_json_equal("${LAST_STDOUT}" "engine" plans 0 source)
+expect_json_equal("${LAST_STDOUT}" "finished 30 steps" events 0 message)
+expect(2 "" "^tfreeze: error: history.sqlite: no run with id 42\n" runs show ${db} 42 --json)
 expect(2 "" "^tfreeze: error: .*ID" runs show ${db} two)
 
 # makeSpans: a backward lasts 40 + rank µs; the fixture's frozen run shortens each by 10 µs.

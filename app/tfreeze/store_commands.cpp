@@ -233,14 +233,23 @@ void runRunsShow(const RunIdOptions& options)
     }
 }
 
-void runRunsDelete(const RunIdOptions& options)
+// Every id is checked before anything is deleted: a typo in the third id deletes nothing.
+void runRunsDelete(const RunIdsOptions& options)
 {
     if (!fs::exists(options.dbPath))
         throw InputError(options.dbPath, "", "no such run database");
     RunStore store(options.dbPath);
-    if (!store.deleteRun(options.run))
-        throw InputError(options.dbPath, "", "no run with id " + std::to_string(options.run));
-    std::cout << "deleted run " << options.run << '\n';
+    std::vector<std::int64_t> runs;
+    for (const std::int64_t run : options.runs) {
+        if (!store.findRun(run))
+            throw InputError(options.dbPath, "", "no run with id " + std::to_string(run) + "; nothing was deleted");
+        if (std::find(runs.begin(), runs.end(), run) == runs.end())
+            runs.push_back(run);
+    }
+    for (const std::int64_t run : runs) {
+        store.deleteRun(run);
+        std::cout << "deleted run " << run << '\n';
+    }
 }
 
 // Read-only: a check must not write (not even the interrupted runs' status) into a file that may
@@ -643,10 +652,11 @@ void addStoreCommands(CommandSet& commands)
         "--json", show->json, "Print the run as JSON: as runs list --json, with its plans and events");
     commands.add(showCommand, [show] { runRunsShow(*show); });
 
-    auto remove = CommandSet::makeOptions<RunIdOptions>();
-    CLI::App* deleteCommand = runs.add_subcommand("delete", "Delete a run and everything recorded of it");
+    auto remove = CommandSet::makeOptions<RunIdsOptions>();
+    CLI::App* deleteCommand
+        = runs.add_subcommand("delete", "Delete runs and everything recorded of them (every id is checked first)");
     addDbOption(deleteCommand, remove->dbPath);
-    deleteCommand->add_option("ID", remove->run, "Run id")->required()->check(recordId());
+    deleteCommand->add_option("ID", remove->runs, "Run ids")->required()->check(recordId());
     commands.add(deleteCommand, [remove] { runRunsDelete(*remove); });
 
     auto rename = CommandSet::makeOptions<RunTextOptions>();

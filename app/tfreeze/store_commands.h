@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tfreeze {
 
@@ -18,6 +19,12 @@ struct RunIdOptions {
     std::string dbPath;
     std::int64_t run = 0;
     bool json = false; // runs show --json
+};
+
+// runs delete ID...
+struct RunIdsOptions {
+    std::string dbPath;
+    std::vector<std::int64_t> runs;
 };
 
 // runs rename ID NAME, runs notes ID TEXT.

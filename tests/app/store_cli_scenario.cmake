@@ -210,10 +210,16 @@ if(EXISTS "${WORK_DIR}/missing.sqlite")
     message(FATAL_ERROR "runs rename created a database")
 endif()
 
-# Deleting a run removes it and nothing else.
-expect(0 "^deleted run 1\n$" "" runs delete ${db} 1)
+# Deleting a run removes it and nothing else; every id is checked before anything goes, and an id
+# given twice is deleted once.
+expect(2 "" "^tfreeze: error: history.sqlite: no run with id 7; nothing was deleted\n" runs delete ${db} 1 7)
+expect(0 "^ *id .*\n +2 +finished .*\n +1 +finished .*baseline\n$" "" runs list ${db})
+expect(0 "^deleted run 1\n$" "" runs delete ${db} 1 1)
 expect(0 "^ *id .*\n +2 +finished .*frozen \"ρ=0.5\" it's\n$" "" runs list ${db})
-expect(2 "" "^tfreeze: error: history.sqlite: no run with id 1\n" runs delete ${db} 1)
+expect(2 "" "^tfreeze: error: history.sqlite: no run with id 1; nothing was deleted\n" runs delete ${db} 1)
+make_fixture(two-runs.sqlite)
+expect(0 "^deleted run 2\ndeleted run 1\n$" "" runs delete --db two-runs.sqlite 2 1)
+expect(0 "^no runs in two-runs.sqlite\n$" "" runs list --db two-runs.sqlite)
 expect(0 "" "" export plan ${db} 1 --out engine-plan.json)
 
 # Refused files stay as they were.

@@ -336,7 +336,7 @@ MainWindow::MainWindow(QWidget* parent)
         m_banner->showMessage(ErrorBanner::Level::Error, tr("The run could not start: %1").arg(message));
         updateActions();
     });
-    connect(m_engine, &EngineController::runFinished, this, [this](const TrainingOutcome&) { onRunFinished(); });
+    connect(m_engine, &EngineController::runFinished, this, &MainWindow::onRunFinished);
     connect(m_engine, &EngineController::applyFailed, this, [this](const QString& message) {
         m_banner->showMessage(ErrorBanner::Level::Warning, tr("The plan was not applied: %1").arg(message));
     });
@@ -1046,9 +1046,25 @@ void MainWindow::onRunFailed(const QString& reason)
     updateActions();
 }
 
-void MainWindow::onRunFinished()
+// The run's end in a line, as `tfreeze train` prints it: how far it got, where its loss ended and,
+// with a plan in force, what the plan predicted against what the steps took.
+void MainWindow::onRunFinished(const TrainingOutcome& outcome)
 {
-    appendLog(EventLevel::Info, tr("The run ended"));
+    QString text = outcome.status == TrainingOutcome::Status::Stopped
+        ? tr("The run was stopped after step %1").arg(outcome.stepsDone)
+        : tr("The run finished its %1 steps").arg(outcome.stepsDone);
+    if (outcome.finalEval)
+        text += tr("; validation loss %1").arg(outcome.finalEval->validationLoss, 0, 'f', 4);
+    if (outcome.meanTokensPerSecond > 0.0)
+        text += tr(", %1 tokens/s").arg(outcome.meanTokensPerSecond, 0, 'f', 0);
+    if (outcome.predictedBatchMs > 0.0 && outcome.realisedBatchMs > 0.0)
+        text += tr("; plan: predicted batch %1 ms, realised %2 ms (%3%4%)")
+                    .arg(outcome.predictedBatchMs, 0, 'f', 1)
+                    .arg(outcome.realisedBatchMs, 0, 'f', 1)
+                    .arg(outcome.realisedBatchMs >= outcome.predictedBatchMs ? QStringLiteral("+") : QString())
+                    .arg((outcome.realisedBatchMs / outcome.predictedBatchMs - 1.0) * 100.0, 0, 'f', 1);
+    appendLog(EventLevel::Info, text);
+    statusBar()->showMessage(text);
     m_history->reload();
     updateActions();
 }

@@ -38,6 +38,7 @@ struct RunConfig;
 struct RunReplay;
 struct RunRecord;
 struct TelemetryBatch;
+struct TrainingOutcome;
 
 // The studio's main window: one run at a time (live, from the history, or a profile measured
 // elsewhere). The timeline in the centre, charts below, bounds, plans, history, range statistics
@@ -124,7 +125,7 @@ private:
     void onTelemetry(const TelemetryBatch& batch);
     void onPlanApplied(const PlanApplied& applied);
     void onRunFailed(const QString& reason);
-    void onRunFinished();
+    void onRunFinished(const TrainingOutcome& outcome);
     void appendLog(EventLevel level, const QString& message);
 
     // Documents.

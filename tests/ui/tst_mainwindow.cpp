@@ -900,6 +900,15 @@ private slots:
 
         window.action(QStringLiteral("stop"))->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(window.engine()->state() == EngineController::State::Finished, kTimeoutMs);
+        // The log and the status bar say how far it got, and what the plan predicted against the steps.
+        const auto* logDock = window.findChild<QDockWidget*>(QStringLiteral("logDock"));
+        QVERIFY(logDock && qobject_cast<QPlainTextEdit*>(logDock->widget()));
+        const QString logText = qobject_cast<QPlainTextEdit*>(logDock->widget())->toPlainText();
+        const QRegularExpression ending(QStringLiteral(
+            R"(The run was stopped after step \d+; validation loss \d+\.\d{4}, \d+ tokens/s; plan: predicted batch )"));
+        QVERIFY2(logText.contains(ending), qPrintable(logText));
+        QVERIFY2(window.statusBar()->currentMessage().startsWith(QStringLiteral("The run was stopped after step ")),
+            qPrintable(window.statusBar()->currentMessage()));
         RunStore store(config.output.db, RunStore::OpenMode::ReadOnly);
         const auto plans = store.plans(window.engine()->runId());
         QCOMPARE(plans.size(), std::size_t(1));

@@ -375,21 +375,22 @@ void RunStore::migrate()
     SqliteTransaction transaction(m_connection);
     // Read again inside the write lock: another process may have migrated meanwhile.
     const int version = scalarInt(m_connection, "PRAGMA user_version");
+    if (version >= kSchemaVersion)
+        return; // migrated by another process meanwhile
+    // Scans every table: once per file and schema version.
     const std::int64_t orphansBefore = orphanRowCount();
     for (int step = version; step < kSchemaVersion; ++step)
         m_connection.execute(kMigrations.at(static_cast<std::size_t>(step)));
-    if (version < kSchemaVersion) {
-        // Foreign keys are off during migrations: a row that lost its run would go unnoticed.
-        // Rolled back instead (the transaction's destructor), leaving the file as it was. Rows
-        // that were orphans before (a file edited by hand) are not the migration's doing.
-        if (orphanRowCount() > orphansBefore)
-            throw std::runtime_error(path() + ": migrating to schema version " + std::to_string(kSchemaVersion)
-                + " would leave rows without their run; the file was left unchanged");
-        // PRAGMA takes no bound parameters; both values are our own constants.
-        const std::string setVersion = "PRAGMA user_version = " + std::to_string(kSchemaVersion)
-            + "; PRAGMA application_id = " + std::to_string(kApplicationId);
-        m_connection.execute(setVersion.c_str());
-    }
+    // Foreign keys are off during migrations: a row that lost its run would go unnoticed. Rolled
+    // back instead (the transaction's destructor), leaving the file as it was. Rows that were
+    // orphans before (a file edited by hand) are not the migration's doing.
+    if (orphanRowCount() > orphansBefore)
+        throw std::runtime_error(path() + ": migrating to schema version " + std::to_string(kSchemaVersion)
+            + " would leave rows without their run; the file was left unchanged");
+    // PRAGMA takes no bound parameters; both values are our own constants.
+    const std::string setVersion = "PRAGMA user_version = " + std::to_string(kSchemaVersion)
+        + "; PRAGMA application_id = " + std::to_string(kApplicationId);
+    m_connection.execute(setVersion.c_str());
     transaction.commit();
 }
 

@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 using namespace tfreeze;
@@ -113,6 +115,7 @@ private slots:
     void compareSummarizesBothRuns();
     void version1FileMigratesKeepingEveryRow();
     void orphanRowsBeforeAMigrationDoNotBlockIt();
+    void concurrentOpensMigrateOnce();
     void integrityProblemsCountOrphansAndFindDamage();
     void renameAndNotesRoundTrip_data();
     void renameAndNotesRoundTrip();
@@ -704,6 +707,39 @@ void TestRunStore::version1FileMigratesKeepingEveryRow()
     QCOMPARE(again.schemaVersion(), RunStore::kSchemaVersion);
     QCOMPARE(again.run(2).status, RunStatus::Stopped);
     QCOMPARE(again.listRuns().size(), std::size_t { 2 });
+}
+
+// Several processes opening an old file at once (the studio and a tfreeze train started together):
+// one migrates, the others find it done; every row is kept once.
+void TestRunStore::concurrentOpensMigrateOnce()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("v1.sqlite")).toStdString();
+    rawExecute(path, readBytes(TFREEZE_TEST_DATA_DIR "/store/history-v1.sql"));
+    rawExecute(path, "PRAGMA journal_mode = WAL"); // as a tfreeze of schema 1 left it
+    if (QTest::currentTestFailed())
+        return;
+    std::vector<std::thread> openers;
+    std::atomic<int> failures { 0 };
+    for (int i = 0; i < 4; ++i) {
+        openers.emplace_back([&path, &failures] {
+            try {
+                RunStore store(path);
+                if (store.schemaVersion() != RunStore::kSchemaVersion || store.listRuns().size() != 2)
+                    ++failures;
+            } catch (const std::exception& error) {
+                qWarning("%s", error.what());
+                ++failures;
+            }
+        });
+    }
+    for (std::thread& opener : openers)
+        opener.join();
+    QCOMPARE(failures.load(), 0);
+    RunStore store(path, RunStore::OpenMode::ReadOnly);
+    QCOMPARE(rawCount(store, "runs"), std::int64_t { 2 });
+    QCOMPARE(rawCount(store, "action_spans"), std::int64_t { 16 });
+    QCOMPARE(rawCount(store, "plan_actions"), std::int64_t { 12 });
 }
 
 // Rows that lost their run before the migration (a file edited by hand, with foreign keys off) are

@@ -35,17 +35,30 @@ void refuseUnreadable(const std::string& path, std::size_t maxBytes)
         return;
     if (fs::is_directory(status))
         throw InputError(path, "", std::string("cannot read file: ") + std::strerror(EISDIR));
-    const char* kind = fs::is_character_file(status) ? "character device"
-        : fs::is_block_file(status)                  ? "block device"
-        : fs::is_socket(status)                      ? "socket"
-                                                     : nullptr;
-    if (kind != nullptr)
-        throw InputError(path, "", std::string("not a file but a ") + kind);
+    if (fs::is_character_file(status) || fs::is_block_file(status) || fs::is_socket(status))
+        throw InputError(path, "", "not a file but " + fileKindText(status.type()));
     if (fs::is_regular_file(status) && fs::file_size(path, error) > maxBytes && !error)
         throw tooLarge(path, maxBytes);
 }
 
 } // namespace
+
+std::string fileKindText(std::filesystem::file_type type)
+{
+    using std::filesystem::file_type;
+    switch (type) {
+    case file_type::character:
+        return "a character device";
+    case file_type::block:
+        return "a block device";
+    case file_type::fifo:
+        return "a FIFO (named pipe)";
+    case file_type::socket:
+        return "a socket";
+    default:
+        return "not a regular file";
+    }
+}
 
 std::string readTextFile(const std::string& path, std::size_t maxBytes)
 {

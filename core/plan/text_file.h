@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -23,6 +24,10 @@ inline constexpr std::size_t kMaxTextFileBytes = std::size_t { 1 } << 30;
 // a socket "not a file but a <kind>" (/dev/zero would never end, a terminal would wait for typing),
 // and past maxBytes "larger than <maxBytes>; not read".
 std::string readTextFile(const std::string& path, std::size_t maxBytes = kMaxTextFileBytes);
+
+// "a character device", "a FIFO (named pipe)", ...: what a path that is neither a folder nor a
+// regular file is, for messages.
+std::string fileKindText(std::filesystem::file_type type);
 
 // Replaces the file with `text`. Throws InputError(path, "", "cannot write file: <reason>").
 void writeTextFile(const std::string& path, std::string_view text);

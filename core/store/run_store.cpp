@@ -223,24 +223,6 @@ static_assert(static_cast<int>(ActionKind::Forward) == 0 && static_cast<int>(Act
 
 std::string runSource(std::int64_t run) { return "run " + std::to_string(run); }
 
-// "a character device", ...: what a path that is neither a folder nor a regular file is.
-std::string fileKindText(std::filesystem::file_type type)
-{
-    using std::filesystem::file_type;
-    switch (type) {
-    case file_type::character:
-        return "a character device";
-    case file_type::block:
-        return "a block device";
-    case file_type::fifo:
-        return "a FIFO (named pipe)";
-    case file_type::socket:
-        return "a socket";
-    default:
-        return "not a regular file";
-    }
-}
-
 // Opening must not touch a file that is not ours: check it before SQLite sees it, and make the
 // folder of a new file.
 std::string preparePath(const std::string& path, RunStore::OpenMode mode)
@@ -418,23 +400,27 @@ std::vector<std::string> RunStore::integrityProblems(int maxProblems) const
     if (!problems.empty())
         return problems;
     // Per table and parent: a run deleted by hand with foreign keys off leaves thousands of spans.
-    std::map<std::pair<std::string, std::string>, std::int64_t> orphans;
-    SqliteStatement keys = m_connection.prepare("PRAGMA foreign_key_check");
-    while (keys.step())
-        ++orphans[{ keys.text(0), keys.text(2) }];
-    for (const auto& [tables, rows] : orphans) {
+    for (const auto& [tables, rows] : orphanRows()) {
         problems.push_back(tables.first + ": " + std::to_string(rows) + (rows == 1 ? " row names" : " rows name")
             + " a row of " + tables.second + " that does not exist");
     }
     return problems;
 }
 
+std::map<std::pair<std::string, std::string>, std::int64_t> RunStore::orphanRows() const
+{
+    std::map<std::pair<std::string, std::string>, std::int64_t> orphans;
+    SqliteStatement check = m_connection.prepare("PRAGMA foreign_key_check");
+    while (check.step())
+        ++orphans[{ check.text(0), check.text(2) }];
+    return orphans;
+}
+
 std::int64_t RunStore::orphanRowCount() const
 {
-    SqliteStatement check = m_connection.prepare("PRAGMA foreign_key_check");
     std::int64_t rows = 0;
-    while (check.step())
-        ++rows;
+    for (const auto& [tables, count] : orphanRows())
+        rows += count;
     return rows;
 }
 

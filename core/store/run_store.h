@@ -8,9 +8,11 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tfreeze {
@@ -108,7 +110,9 @@ public:
 private:
     void checkHeader(OpenMode mode) const;
     void migrate();
-    // Rows whose foreign key names a row that does not exist (PRAGMA foreign_key_check).
+    // Rows whose foreign key names a row that does not exist (PRAGMA foreign_key_check), per
+    // (table, parent table), and in all.
+    std::map<std::pair<std::string, std::string>, std::int64_t> orphanRows() const;
     std::int64_t orphanRowCount() const;
     // The span insert of `rows` rows, prepared on first use.
     SqliteStatement& spanInsert(std::size_t rows);

@@ -8,6 +8,8 @@
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -195,12 +197,17 @@ void RunHistoryLoader::checkDatabase()
     submit(QStringLiteral("check the database"), [this](const std::string& path) {
         requireExistingFile(path);
         RunStore store(path, RunStore::OpenMode::ReadOnly);
-        QStringList problems;
-        for (const std::string& problem : store.integrityProblems())
-            problems.append(QString::fromStdString(problem));
-        const int runs = problems.isEmpty() ? static_cast<int>(store.listRuns().size()) : 0;
-        m_replies.post(
-            [this, path, runs, problems] { emit databaseChecked(QString::fromStdString(path), runs, problems); });
+        std::vector<std::string> problems = store.integrityProblems();
+        const int runs = problems.empty() ? static_cast<int>(store.listRuns().size()) : 0;
+        // The problems cross as std::string and become QStrings on the GUI thread, so no buffer is
+        // shared between the two threads (QueuedCallReceiver::post).
+        m_replies.post([this, path, runs, problems = std::move(problems)] {
+            QStringList lines;
+            lines.reserve(static_cast<qsizetype>(problems.size()));
+            for (const std::string& problem : problems)
+                lines.append(QString::fromStdString(problem));
+            emit databaseChecked(QString::fromStdString(path), runs, lines);
+        });
     });
 }
 

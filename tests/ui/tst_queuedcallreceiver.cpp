@@ -1,12 +1,16 @@
 // QueuedCallReceiver: calls posted from other threads run on the receiver's thread, each poster's
 // in its order, only from the event loop (never inside post); calls still queued when the receiver
-// goes are dropped with their captures; other events still reach QObject. Under ThreadSanitizer
-// (label `threaded`) the unlocked vector below checks that the hand-over orders what it carries.
+// goes are dropped with their captures; other events still reach QObject; posts beside the
+// receiving thread's own events all arrive. Under ThreadSanitizer (label `threaded`) the unlocked
+// vector below checks that the hand-over orders what it carries, and the last test that Qt's event
+// list, which TSan cannot see locked, is not reported as a race.
 #include "ui/queued_call_receiver.h"
 
+#include <QDeadlineTimer>
 #include <QPointer>
 #include <QtTest>
 
+#include <atomic>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -22,6 +26,7 @@ private slots:
     void postFromItsOwnThreadIsQueued();
     void queuedCallsAreDroppedWithTheReceiver();
     void otherEventsStillReachQObject();
+    void postsBesideQtsOwnOnTheReceivingThread();
 };
 
 void TestQueuedCallReceiver::callsFromOtherThreadsRunHereInOrder()
@@ -101,6 +106,44 @@ void TestQueuedCallReceiver::otherEventsStillReachQObject()
     receiver->deleteLater(); // QObject::event handles DeferredDelete
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
     QVERIFY(guard.isNull());
+}
+
+// The receiving thread posts events of its own all the time (a widget's update request, a
+// deleteLater, a queued signal), straight into the event list that post() appends to from other
+// threads. Qt guards that list with a lock TSan cannot see, so without post()'s care TSan reported
+// the list's growth on both threads as a race (CI, 2026-12-08). Every call and event still arrives,
+// each in its order.
+void TestQueuedCallReceiver::postsBesideQtsOwnOnTheReceivingThread()
+{
+    // Enough calls that the list grows and is compacted on both threads many times (2,000 were not).
+    constexpr int kCalls = 20000;
+    constexpr int kBurst = 8;
+    QueuedCallReceiver receiver;
+    std::vector<int> ran; // touched on this thread only
+    std::atomic<bool> posting { true };
+    std::thread poster([&] {
+        for (int i = 0; i < kCalls; ++i)
+            receiver.post([&ran, i] { ran.push_back(i); });
+        posting = false;
+    });
+    QObject local;
+    std::vector<int> delivered;
+    int sent = 0;
+    const QDeadlineTimer deadline(60000); // a lost call fails the comparison below, not the ctest time-out
+    while ((posting || ran.size() < static_cast<std::size_t>(kCalls)) && !deadline.hasExpired()) {
+        for (int burst = 0; burst < kBurst; ++burst, ++sent)
+            QMetaObject::invokeMethod(
+                &local, [&delivered, sent] { delivered.push_back(sent); }, Qt::QueuedConnection);
+        QCoreApplication::processEvents();
+    }
+    poster.join();
+    QCoreApplication::sendPostedEvents();
+    QCOMPARE(ran.size(), static_cast<std::size_t>(kCalls));
+    for (int i = 0; i < kCalls; ++i)
+        QCOMPARE(ran[static_cast<std::size_t>(i)], i);
+    QCOMPARE(delivered.size(), static_cast<std::size_t>(sent));
+    for (int i = 0; i < sent; ++i)
+        QCOMPARE(delivered[static_cast<std::size_t>(i)], i);
 }
 
 QTEST_GUILESS_MAIN(TestQueuedCallReceiver)

@@ -99,7 +99,7 @@ void QueuedCallReceiver::post(std::function<void()> call)
 {
     auto* event = new QueuedCall(std::move(call));
     markReleased(event);
-    const IgnoredByTsan insideQt;
+    [[maybe_unused]] const IgnoredByTsan insideQt; // a no-op without TSan
     QCoreApplication::postEvent(this, event); // Qt owns the event from here
 }
 
